@@ -1,0 +1,117 @@
+"""The human approval node: publishes a request, waits for a validated response, emits the outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from engine.model import Node
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+class ApprovalDecision(BaseModel):
+    """A ready-made response model: approve or reject, with an optional comment."""
+
+    approved: bool = Field(description="true to approve, false to reject")
+    comment: str = Field(default="", max_length=2000)
+
+
+class ApprovalOutcome(BaseModel, Generic[Req, Resp]):
+    """What an approval node emits: the request it published and the answer it got.
+
+    Emitting the request beside the response keeps the data the approver decided on available
+    downstream (an order id, an amount) without making the approver type it again.
+    """
+
+    approval_id: str
+    request_id: str
+    request: Req
+    response: Resp
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    via: Literal["endpoint", "event", "timeout", "runner"] = "runner"
+    timed_out: bool = False
+
+
+class OnTimeout(BaseModel):
+    """What an approval does when its deadline passes unanswered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Literal["default", "fail", "escalate"]
+    response: Any = None
+    escalate_to: str | None = None
+
+
+def respond_with(response: Any) -> OnTimeout:
+    """On expiry, carry on as if this response had been given."""
+    return OnTimeout(action="default", response=response)
+
+
+def fail_run() -> OnTimeout:
+    """On expiry, fail the run."""
+    return OnTimeout(action="fail")
+
+
+def escalate_to(approval: Approval[Any, Any] | str) -> OnTimeout:
+    """On expiry, ask another approval node the same question."""
+    target = approval if isinstance(approval, str) else approval.id
+    return OnTimeout(action="escalate", escalate_to=target)
+
+
+class Approval(Node, Generic[Req, Resp]):
+    """A built-in node that waits for a person.
+
+    It receives a ``request`` model, publishes a pending approval (request id, data, the JSON schema of
+    the expected ``response`` model, a deadline), and emits an ``ApprovalOutcome[request, response]``.
+    """
+
+    kind: ClassVar[str] = "approval"
+
+    def __init__(
+        self,
+        id: str,
+        *,
+        request: type[Req] | Any,
+        response: type[Resp] | Any = ApprovalDecision,
+        timeout: timedelta | None = None,
+        on_timeout: OnTimeout | None = None,
+        approvers: list[str] | None = None,
+        description: str = "",
+    ) -> None:
+        if timeout is not None and timeout <= timedelta(0):
+            raise ValueError(f"approval {id!r}: timeout must be positive")
+        if on_timeout is not None and timeout is None:
+            raise ValueError(f"approval {id!r}: on_timeout needs a timeout")
+        self.id = id
+        self.request_type = request
+        self.response_type = response
+        self.timeout = timeout
+        self.on_timeout = on_timeout or fail_run()
+        self.approvers = list(approvers) if approvers else []
+        self.description = description
+        self.retry = None
+        self._init_types(request, ApprovalOutcome[request, response])  # type: ignore[valid-type]
+        self.response_adapter: TypeAdapter[Any] = TypeAdapter(response)
+        if self.on_timeout.action == "default":
+            # Fail at definition time, not at the deadline, when the default answer is not a valid one.
+            self.default_response = self.response_adapter.validate_python(self.on_timeout.response)
+
+    def response_schema(self) -> dict[str, Any]:
+        return self.response_adapter.json_schema()
+
+    def deadline_after(self, now: datetime) -> datetime | None:
+        return now + self.timeout if self.timeout is not None else None
+
+
+def request_id_for(approval_id: str, superstep: int, ordinal: int) -> str:
+    """Deterministic per run: the same approval asked in a later superstep gets a new id."""
+    return f"{approval_id}-s{superstep}-{ordinal}"
+
+
+def event_name_for(request_id: str) -> str:
+    return f"approval-{request_id}"

@@ -1,0 +1,298 @@
+"""Workflow graphs: the fluent builder, the edge kinds, and the immutable, validated ``Workflow``."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+from engine.approval import Approval
+from engine.model import Node
+from engine.typecheck import compatible, list_item_type, type_name
+
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+Condition: TypeAlias = Callable[[Any], bool]
+NodeRef: TypeAlias = "Node | str"
+
+
+class WorkflowValidationError(ValueError):
+    """A workflow that cannot be built; the message names the executors and types involved."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``source`` → ``target``, optionally only when ``condition(message)`` holds."""
+
+    source: str
+    target: str
+    condition: Condition | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """``source`` → every one of ``targets``, the same message to each."""
+
+    source: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FanIn:
+    """every one of ``sources`` → ``target``, which receives ``list`` of their messages in source order."""
+
+    sources: tuple[str, ...]
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One branch of a switch: the first case whose ``predicate`` holds wins."""
+
+    predicate: Condition
+    target: NodeRef
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    source: str
+    cases: tuple[tuple[Condition, str], ...]
+    default: str | None
+
+
+EdgeGroup: TypeAlias = Edge | FanOut | FanIn | Switch
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """An immutable, validated graph. Build one with ``WorkflowBuilder``."""
+
+    name: str
+    description: str
+    start: str
+    nodes: MappingProxyType[str, Node]
+    groups: tuple[EdgeGroup, ...]
+    max_supersteps: int
+
+    @property
+    def start_node(self) -> Node:
+        return self.nodes[self.start]
+
+    @property
+    def input_type(self) -> Any:
+        return self.start_node.input_type
+
+    def input_schema(self) -> dict[str, Any]:
+        return self.start_node.input_adapter.json_schema()
+
+    def validate_input(self, data: Any) -> Any:
+        """Validate raw (JSON-shaped) input for the start executor; raises pydantic's ValidationError."""
+        return self.start_node.input_adapter.validate_python(data)
+
+    def node(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def approvals(self) -> list[Approval[Any, Any]]:
+        return [n for n in self.nodes.values() if isinstance(n, Approval)]
+
+    def sinks(self) -> frozenset[str]:
+        """Nodes with no outgoing edge: what they emit is the run's output."""
+        return frozenset(self.nodes) - {s for g in self.groups for s in _sources(g)}
+
+    def to_mermaid(self, states: dict[str, str] | None = None) -> str:
+        from engine.viz import to_mermaid
+
+        return to_mermaid(self, states)
+
+
+def _sources(group: EdgeGroup) -> tuple[str, ...]:
+    return group.sources if isinstance(group, FanIn) else (group.source,)
+
+
+def _targets(group: EdgeGroup) -> tuple[str, ...]:
+    if isinstance(group, Edge):
+        return (group.target,)
+    if isinstance(group, FanOut):
+        return group.targets
+    if isinstance(group, FanIn):
+        return (group.target,)
+    targets = tuple(t for _, t in group.cases)
+    return (*targets, group.default) if group.default is not None else targets
+
+
+class WorkflowBuilder:
+    """Wire executors into a graph, fluently, then ``build()`` a validated ``Workflow``.
+
+    >>> wf = (WorkflowBuilder("greet", start=parse).add_chain([parse, greet]).build())
+    """
+
+    def __init__(self, name: str, *, start: Node, max_supersteps: int = 100, description: str = "") -> None:
+        self._name = name
+        self._description = description
+        self._max_supersteps = max_supersteps
+        self._nodes: dict[str, Node] = {}
+        self._problems: list[str] = []
+        self._groups: list[EdgeGroup] = []
+        self._start = self._register(start)
+
+    def add_edge(self, source: NodeRef, target: NodeRef, *, when: Condition | None = None) -> WorkflowBuilder:
+        self._groups.append(Edge(self._register(source), self._register(target), self._condition(when)))
+        return self
+
+    def add_chain(self, nodes: Sequence[NodeRef]) -> WorkflowBuilder:
+        ids = [self._register(n) for n in nodes]
+        for a, b in itertools.pairwise(ids):
+            self._groups.append(Edge(a, b))
+        return self
+
+    def add_fan_out(self, source: NodeRef, targets: Iterable[NodeRef]) -> WorkflowBuilder:
+        self._groups.append(FanOut(self._register(source), tuple(self._register(t) for t in targets)))
+        return self
+
+    def add_fan_in(self, sources: Iterable[NodeRef], target: NodeRef) -> WorkflowBuilder:
+        self._groups.append(FanIn(tuple(self._register(s) for s in sources), self._register(target)))
+        return self
+
+    def add_switch(
+        self, source: NodeRef, cases: Sequence[Case], *, default: NodeRef | None = None
+    ) -> WorkflowBuilder:
+        resolved = tuple((self._condition(c.predicate), self._register(c.target)) for c in cases)
+        default_id = self._register(default) if default is not None else None
+        self._groups.append(Switch(self._register(source), resolved, default_id))  # type: ignore[arg-type]
+        return self
+
+    def build(self) -> Workflow:
+        problems = list(self._problems)
+        if not NAME_PATTERN.match(self._name):
+            problems.append(f"invalid workflow name {self._name!r}: must match {NAME_PATTERN.pattern}")
+        if self._max_supersteps < 1:
+            problems.append(f"workflow {self._name!r}: max_supersteps must be at least 1")
+        problems += self._type_problems()
+        problems += self._shape_problems()
+        if problems:
+            raise WorkflowValidationError(problems)
+        return Workflow(
+            name=self._name,
+            description=self._description,
+            start=self._start,
+            nodes=MappingProxyType(dict(self._nodes)),
+            groups=tuple(self._groups),
+            max_supersteps=self._max_supersteps,
+        )
+
+    def _register(self, node: NodeRef) -> str:
+        if isinstance(node, str):
+            if node not in self._nodes:
+                self._problems.append(f"unknown executor id {node!r}: pass the executor object first")
+            return node
+        if not isinstance(node, Node):
+            raise TypeError(f"expected an executor or approval node, got {type(node).__name__}: {node!r}")
+        existing = self._nodes.get(node.id)
+        if existing is not None and existing is not node:
+            self._problems.append(f"duplicate executor id {node.id!r}: two different executors share it")
+        elif existing is None:
+            if not isinstance(node.id, str) or not NAME_PATTERN.match(node.id):
+                self._problems.append(f"invalid executor id {node.id!r}: must match {NAME_PATTERN.pattern}")
+            self._nodes[node.id] = node
+        return node.id
+
+    def _condition(self, fn: Condition | None) -> Condition | None:
+        if fn is None:
+            return None
+        if not callable(fn):
+            raise TypeError(f"a condition must be a function, got {fn!r}")
+        if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
+            name = getattr(fn, "__name__", repr(fn))
+            self._problems.append(
+                f"condition {name!r} is a coroutine function: conditions must be plain synchronous "
+                "functions of the message (they run inside the deterministic orchestrator)"
+            )
+        return fn
+
+    def _type_problems(self) -> list[str]:
+        problems: list[str] = []
+        for group in self._groups:
+            if isinstance(group, FanIn):
+                target = self._nodes.get(group.target)
+                if target is None:
+                    continue
+                item = list_item_type(target.input_type)
+                if item is None:
+                    problems.append(
+                        f"fan-in target {target.id!r} takes {type_name(target.input_type)}, "
+                        f"not a list: a fan-in delivers list[...] of its sources' outputs"
+                    )
+                    continue
+                for source in group.sources:
+                    problems += self._edge_problem(source, target.id, item, f"list[{type_name(item)}]")
+                continue
+            for source in _sources(group):
+                for target_id in _targets(group):
+                    target = self._nodes.get(target_id)
+                    if target is not None:
+                        problems += self._edge_problem(source, target_id, target.input_type, None)
+        for approval in (n for n in self._nodes.values() if isinstance(n, Approval)):
+            if approval.on_timeout.action != "escalate":
+                continue
+            target = self._nodes.get(approval.on_timeout.escalate_to or "")
+            if not isinstance(target, Approval):
+                problems.append(
+                    f"approval {approval.id!r} escalates to {approval.on_timeout.escalate_to!r}, "
+                    "which is not an approval node of this workflow (add it with an edge first)"
+                )
+            elif not compatible(approval.input_type, target.input_type):
+                problems.append(
+                    f"approval {approval.id!r} escalates to {target.id!r}, but its request "
+                    f"{type_name(approval.input_type)} is not a {type_name(target.input_type)}"
+                )
+        return problems
+
+    def _edge_problem(self, source_id: str, target_id: str, accepted: Any, shown: str | None) -> list[str]:
+        source = self._nodes.get(source_id)
+        if source is None:
+            return []
+        if source.output_type is None:
+            return [f"edge {source_id!r} -> {target_id!r}: {source_id!r} returns None, so it sends nothing"]
+        if compatible(source.output_type, accepted):
+            return []
+        return [
+            f"type mismatch on edge {source_id!r} -> {target_id!r}: {source_id!r} emits "
+            f"{type_name(source.output_type)} but {target_id!r} takes {shown or type_name(accepted)}"
+        ]
+
+    def _shape_problems(self) -> list[str]:
+        problems: list[str] = []
+        for group in self._groups:
+            if isinstance(group, FanIn) and len(set(group.sources)) != len(group.sources):
+                problems.append(f"fan-in into {group.target!r} names a source twice")
+            if isinstance(group, FanOut) and not group.targets:
+                problems.append(f"fan-out from {group.source!r} has no targets")
+            if isinstance(group, Switch) and not group.cases:
+                problems.append(f"switch from {group.source!r} has no cases")
+        successors: dict[str, list[str]] = {n: [] for n in self._nodes}
+        for group in self._groups:
+            for s in _sources(group):
+                successors.setdefault(s, []).extend(_targets(group))
+        for node in self._nodes.values():
+            if isinstance(node, Approval) and node.on_timeout.escalate_to:
+                successors[node.id].append(node.on_timeout.escalate_to)
+        seen = {self._start}
+        frontier = [self._start]
+        while frontier:
+            for nxt in successors.get(frontier.pop(), []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        for node_id in self._nodes:
+            if node_id not in seen:
+                problems.append(
+                    f"executor {node_id!r} is unreachable from the start executor {self._start!r}"
+                )
+        return problems

@@ -1,0 +1,375 @@
+"""The in-memory runner: a workflow in one asyncio process, no services; for development and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from engine.clock import Clock, SystemClock
+from engine.events import EventKind, RunEvent
+from engine.graph import Workflow
+from engine.model import Executor, NonRetryableError, StepContext, TransientError
+from engine.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
+from engine.run_state import PendingApproval, RunError, RunState, RunStatus
+from engine.stepping import (
+    Step,
+    answer_approval,
+    expire_approval,
+    idempotency_key,
+    open_approval,
+    plan_superstep,
+    superstep_limit_error,
+    validate_response,
+)
+
+_STEP_LOGGER = "engine.step"
+
+
+class RunResult(BaseModel):
+    """How a run ended (or paused): status, outputs in production order, what it waits for, events."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    workflow: str
+    instance_id: str
+    status: RunStatus
+    outputs: list[Any]
+    pending_approvals: list[PendingApproval]
+    error: RunError | None
+    events: list[RunEvent]
+    state: RunState
+
+    def outputs_json(self) -> list[Any]:
+        return [o.message for o in self.state.outputs]
+
+
+class ApprovalResponseError(ValueError):
+    """An answer that cannot be applied: unknown request, closed request, or invalid data."""
+
+    def __init__(self, request_id: str, reason: str, errors: list[dict[str, Any]] | None = None) -> None:
+        self.request_id = request_id
+        self.errors = errors or []
+        super().__init__(f"approval request {request_id!r}: {reason}")
+
+
+@dataclass(slots=True)
+class _Run:
+    """A run's live state inside the runner: typed values, plus the event sink."""
+
+    workflow: Workflow
+    router: Router
+    state: RunState
+    deliveries: list[Delivery]
+    buffers: FanInBuffers
+    outputs: list[Emission]
+    events: list[RunEvent] = field(default_factory=list)
+    sink: Callable[[RunEvent], None] | None = None
+
+
+class RunStream:
+    """Events of a run as they happen; ``result`` is set once iteration ends."""
+
+    def __init__(self, produce: Callable[[Callable[[RunEvent], None]], Any]) -> None:
+        self._produce = produce
+        self.result: RunResult | None = None
+
+    async def __aiter__(self) -> AsyncIterator[RunEvent]:
+        queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self._produce(queue.put_nowait))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+        finally:
+            if not task.done():
+                task.cancel()
+        self.result = task.result()
+
+
+class InMemoryRunner:
+    """Runs workflows in this process. Supersteps run their executors concurrently."""
+
+    def __init__(self, workflows: Iterable[Workflow] = (), *, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        self.workflows: dict[str, Workflow] = {w.name: w for w in workflows}
+
+    async def run(self, workflow: Workflow, input: Any, *, instance_id: str | None = None) -> RunResult:
+        return await self._start(workflow, input, instance_id, None)
+
+    def stream(self, workflow: Workflow, input: Any, *, instance_id: str | None = None) -> RunStream:
+        return RunStream(lambda sink: self._start(workflow, input, instance_id, sink))
+
+    async def resume(
+        self,
+        state: RunState | Mapping[str, Any] | str,
+        responses: Mapping[str, Any] | None = None,
+        *,
+        workflow: Workflow | None = None,
+        decided_by: str | None = None,
+    ) -> RunResult:
+        """Continue a paused run: apply answers (validated) and deadlines that have passed."""
+        return await self._resume(state, responses or {}, workflow, decided_by, None)
+
+    def stream_resume(
+        self,
+        state: RunState | Mapping[str, Any] | str,
+        responses: Mapping[str, Any] | None = None,
+        *,
+        workflow: Workflow | None = None,
+        decided_by: str | None = None,
+    ) -> RunStream:
+        return RunStream(lambda sink: self._resume(state, responses or {}, workflow, decided_by, sink))
+
+    async def _start(
+        self, workflow: Workflow, input: Any, instance_id: str | None, sink: Callable[[RunEvent], None] | None
+    ) -> RunResult:
+        message = workflow.validate_input(input)
+        state = RunState(workflow=workflow.name, instance_id=instance_id or uuid.uuid4().hex)
+        router = Router(workflow)
+        run = _Run(workflow, router, state, router.start(message), FanInBuffers(), [], sink=sink)
+        self._emit(run, "run_started")
+        return await self._drive(run)
+
+    async def _resume(
+        self,
+        raw_state: RunState | Mapping[str, Any] | str,
+        responses: Mapping[str, Any],
+        workflow: Workflow | None,
+        decided_by: str | None,
+        sink: Callable[[RunEvent], None] | None,
+    ) -> RunResult:
+        state = _load_state(raw_state)
+        workflow = workflow or self.workflows.get(state.workflow)
+        if workflow is None:
+            raise KeyError(
+                f"unknown workflow {state.workflow!r}: pass workflow= or register it with the runner"
+            )
+        if workflow.name != state.workflow:
+            raise ValueError(f"state belongs to workflow {state.workflow!r}, not {workflow.name!r}")
+        if state.status in ("completed", "failed"):
+            raise ValueError(f"run {state.instance_id} has already {state.status}; nothing to resume")
+        codec = RoutingCodec(workflow)
+        run = _Run(
+            workflow,
+            Router(workflow),
+            state,
+            [codec.load_delivery(d) for d in state.deliveries],
+            codec.load_buffers(state.fan_in),
+            [codec.load_emission(o) for o in state.outputs],
+            sink=sink,
+        )
+        now = self.clock.now()
+        answers = self._check_answers(run, responses, now)
+        self._emit(run, "run_resumed")
+        emitted: list[Emission] = []
+        for pending, response in answers:
+            emitted.append(
+                answer_approval(workflow, pending, response, now=now, via="runner", decided_by=decided_by)
+            )
+            self._emit(
+                run, "approval_answered", executor_id=pending.approval_id, request_id=pending.request_id
+            )
+        for pending in [a for a in state.approvals if a.deadline is not None and a.deadline <= now]:
+            expiry = expire_approval(workflow, pending, now=now)
+            self._emit(
+                run, "approval_timed_out", executor_id=pending.approval_id, request_id=pending.request_id
+            )
+            if expiry.error is not None:
+                return self._finish(run, expiry.error)
+            if expiry.emission is not None:
+                emitted.append(expiry.emission)
+            if expiry.escalation is not None:
+                run.deliveries.append(expiry.escalation)
+        closed = {p.request_id for p, _ in answers} | {
+            a.request_id for a in state.approvals if a.deadline is not None and a.deadline <= now
+        }
+        state.approvals = [a for a in state.approvals if a.request_id not in closed]
+        routed = run.router.route(emitted, run.buffers)
+        run.deliveries.extend(routed.deliveries)
+        run.outputs.extend(routed.outputs)
+        return await self._drive(run)
+
+    def _check_answers(
+        self, run: _Run, responses: Mapping[str, Any], now: Any
+    ) -> list[tuple[PendingApproval, Any]]:
+        """Validate every answer before applying any, so a bad one leaves the run untouched."""
+        answers = []
+        for request_id, response in responses.items():
+            pending = run.state.approval(request_id)
+            if pending is None:
+                raise ApprovalResponseError(request_id, "no such pending approval in this run")
+            if pending.deadline is not None and pending.deadline <= now:
+                raise ApprovalResponseError(
+                    request_id, f"its deadline {pending.deadline.isoformat()} has passed"
+                )
+            try:
+                answers.append((pending, validate_response(run.workflow, pending, response)))
+            except ValidationError as exc:
+                raise ApprovalResponseError(
+                    request_id, f"invalid response: {exc}", exc.errors(include_url=False)
+                ) from exc
+        return answers
+
+    async def _drive(self, run: _Run) -> RunResult:
+        state, workflow = run.state, run.workflow
+        while run.deliveries:
+            if state.superstep >= workflow.max_supersteps:
+                return self._finish(run, superstep_limit_error(workflow, run.deliveries))
+            state.superstep += 1
+            superstep = state.superstep
+            plan = plan_superstep(workflow, run.deliveries)
+            self._emit(
+                run,
+                "superstep_started",
+                superstep=superstep,
+                data={"executors": [s.executor_id for s in plan.steps]},
+            )
+            now = self.clock.now()
+            for delivery, ordinal in plan.approvals:
+                pending = open_approval(workflow, delivery, superstep=superstep, ordinal=ordinal, now=now)
+                state.approvals.append(pending)
+                self._emit(
+                    run,
+                    "approval_requested",
+                    superstep=superstep,
+                    executor_id=pending.approval_id,
+                    request_id=pending.request_id,
+                    data={"deadline": pending.deadline.isoformat() if pending.deadline else None},
+                )
+            results = await self._run_steps(run, plan.steps, superstep)
+            failure = next((r for r in results if isinstance(r, RunError)), None)
+            if failure is not None:
+                return self._finish(run, failure)
+            self._emit(run, "superstep_completed", superstep=superstep)
+            routed = run.router.route([r for r in results if isinstance(r, Emission)], run.buffers)
+            run.deliveries = routed.deliveries
+            run.outputs.extend(routed.outputs)
+        return self._finish(run, None)
+
+    async def _run_steps(self, run: _Run, steps: list[Step], superstep: int) -> list[Emission | RunError]:
+        if len(steps) == 1:
+            return [await self._run_step(run, steps[0], superstep, inline_sync=True)]
+        return list(
+            await asyncio.gather(*(self._run_step(run, s, superstep, inline_sync=False) for s in steps))
+        )
+
+    async def _run_step(
+        self, run: _Run, step: Step, superstep: int, *, inline_sync: bool
+    ) -> Emission | RunError:
+        node = run.workflow.nodes[step.executor_id]
+        assert isinstance(node, Executor)
+        state = run.state
+        key = idempotency_key(state.workflow, state.instance_id, superstep, node.id, step.ordinal)
+        attempt = 1
+        while True:
+            ctx = StepContext(
+                workflow=state.workflow,
+                instance_id=state.instance_id,
+                executor_id=node.id,
+                attempt=attempt,
+                idempotency_key=key,
+                logger=logging.getLogger(f"{_STEP_LOGGER}.{node.id}"),
+            )
+            self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=attempt)
+            started = time.perf_counter()
+            try:
+                if node.is_async:
+                    produced = await node.handle(step.delivery.message, ctx)  # type: ignore[misc]
+                elif inline_sync:
+                    # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
+                    produced = node.handle(step.delivery.message, ctx)
+                else:
+                    produced = await asyncio.to_thread(node.handle, step.delivery.message, ctx)
+                output = None if produced is None else node.output_adapter.validate_python(produced)
+            except Exception as error:
+                elapsed = (time.perf_counter() - started) * 1000
+                message = f"{type(error).__name__}: {error}"
+                self._emit(
+                    run,
+                    "executor_failed",
+                    superstep=superstep,
+                    executor_id=node.id,
+                    attempt=attempt,
+                    duration_ms=elapsed,
+                    error=message,
+                    data=ctx.annotations or None,
+                )
+                policy = node.retry
+                if (
+                    policy is None
+                    or isinstance(error, NonRetryableError)
+                    or not policy.retries(error, attempt)
+                ):
+                    return RunError(executor_id=node.id, type=type(error).__name__, message=str(error))
+                attempt += 1
+                delay = policy.delay_before(attempt)
+                if isinstance(error, TransientError) and error.retry_after is not None:
+                    delay = max(delay, error.retry_after)
+                self._emit(
+                    run,
+                    "executor_retrying",
+                    superstep=superstep,
+                    executor_id=node.id,
+                    attempt=attempt,
+                    data={"delay_ms": delay / timedelta(milliseconds=1)},
+                )
+                await self.clock.sleep(delay)
+                continue
+            self._emit(
+                run,
+                "executor_completed",
+                superstep=superstep,
+                executor_id=node.id,
+                attempt=attempt,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                data=ctx.annotations or None,
+            )
+            return Emission(node.id, output)
+
+    def _finish(self, run: _Run, error: RunError | None) -> RunResult:
+        state = run.state
+        codec = RoutingCodec(run.workflow)
+        state.deliveries = [codec.dump_delivery(d) for d in run.deliveries] if error is None else []
+        state.fan_in = codec.dump_buffers(run.buffers)
+        state.outputs = [codec.dump_emission(o) for o in run.outputs]
+        if error is not None:
+            state.status, state.error = "failed", error
+            self._emit(run, "run_failed", error=str(error))
+        elif state.approvals:
+            state.status = "waiting_for_approval"
+            self._emit(run, "run_waiting", data={"approvals": [a.request_id for a in state.approvals]})
+        else:
+            state.status = "completed"
+            self._emit(run, "run_completed")
+        return RunResult(
+            workflow=state.workflow,
+            instance_id=state.instance_id,
+            status=state.status,
+            outputs=[o.message for o in run.outputs],
+            pending_approvals=list(state.approvals),
+            error=state.error,
+            events=run.events,
+            state=state.model_copy(deep=True),
+        )
+
+    def _emit(self, run: _Run, kind: EventKind, **fields: Any) -> None:
+        event = RunEvent(kind=kind, at=self.clock.now(), **fields)
+        run.events.append(event)
+        if run.sink is not None:
+            run.sink(event)
+
+
+def _load_state(raw: RunState | Mapping[str, Any] | str) -> RunState:
+    if isinstance(raw, RunState):
+        return raw.model_copy(deep=True)
+    if isinstance(raw, str):
+        return RunState.model_validate_json(raw)
+    return RunState.model_validate(raw)

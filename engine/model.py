@@ -1,0 +1,224 @@
+"""The programming model: executors, step context, retry policy.
+
+An executor is a typed unit of work. Its input and output types are pydantic models or JSON-able
+builtins; the engine validates what crosses a boundary with a ``TypeAdapter`` of those types.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+@dataclass(slots=True)
+class StepContext:
+    """What an executor knows about the step it is running.
+
+    ``idempotency_key`` is the same for every attempt and every replay of one step of one run, so a side
+    effect (a refund, an email) can be de-duplicated by whoever receives it.
+    """
+
+    workflow: str
+    instance_id: str
+    executor_id: str
+    attempt: int
+    idempotency_key: str
+    logger: logging.Logger
+    annotations: dict[str, Any] = field(default_factory=dict)
+
+    def annotate(self, **values: Any) -> None:
+        """Attach JSON-able facts to this step (token usage, a model name); they appear in its events."""
+        self.annotations.update(values)
+
+
+class RetryPolicy(BaseModel):
+    """How often, and how patiently, a failing executor is tried again."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    max_attempts: int = Field(default=3, ge=1)
+    first_interval: timedelta = timedelta(seconds=1)
+    backoff_coefficient: float = Field(default=2.0, ge=1.0)
+    max_interval: timedelta = timedelta(minutes=5)
+    non_retryable: tuple[type[BaseException], ...] = ()
+
+    @field_validator("first_interval", "max_interval")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
+        return value
+
+    def delay_before(self, attempt: int) -> timedelta:
+        """The wait before ``attempt`` (2 is the first retry)."""
+        seconds = self.first_interval.total_seconds() * self.backoff_coefficient ** max(attempt - 2, 0)
+        return min(timedelta(seconds=seconds), self.max_interval)
+
+    def retries(self, error: BaseException, attempt: int) -> bool:
+        """Whether a failure of ``attempt`` is followed by another attempt."""
+        return attempt < self.max_attempts and not isinstance(error, self.non_retryable)
+
+    def retries_type(self, error_type: str, attempt: int) -> bool:
+        """Like ``retries`` for a failure known only by its exception type name (from another process)."""
+        names = {t.__name__ for t in self.non_retryable} | {t.__qualname__ for t in self.non_retryable}
+        return attempt < self.max_attempts and error_type not in names
+
+
+class NonRetryableError(Exception):
+    """Raise from an executor to fail its step at once, whatever its retry policy says."""
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+class Node:
+    """A vertex of a workflow graph: an executor or an approval. It has an id and typed ports."""
+
+    id: str
+    input_type: Any
+    output_type: Any
+    kind: ClassVar[str] = "executor"
+
+    def _init_types(self, input_type: Any, output_type: Any) -> None:
+        self.input_type = input_type
+        self.output_type = output_type
+        self.input_adapter = _adapter(input_type)
+        self.output_adapter = _adapter(output_type)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id!r}>"
+
+
+class Executor(Node, Generic[In, Out]):
+    """Class form of an executor: subclass ``Executor[In, Out]`` and implement ``handle``.
+
+    ``handle`` may be ``async def`` or a plain function (a plain one runs in a worker thread so it does
+    not block the other executors of its superstep).
+    """
+
+    retry: RetryPolicy | None = None
+    description: str = ""
+
+    def __init__(self, id: str | None = None, *, retry: RetryPolicy | None = None) -> None:
+        self.id = id or getattr(type(self), "executor_id", None) or _snake(type(self).__name__)
+        if retry is not None:
+            self.retry = retry
+        if not self.description:
+            self.description = inspect.getdoc(type(self)) or ""
+        input_type, output_type = _declared_types(type(self))
+        self._init_types(input_type, output_type)
+        self.is_async = inspect.iscoroutinefunction(self.handle)
+
+    def handle(self, message: In, ctx: StepContext) -> Out | Awaitable[Out]:
+        raise NotImplementedError(f"executor {self.id!r} does not implement handle()")
+
+
+class FunctionExecutor(Executor[Any, Any]):
+    """An executor made from a function by ``@executor``."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        id: str,
+        input_type: Any,
+        output_type: Any,
+        takes_context: bool,
+        retry: RetryPolicy | None,
+        description: str,
+    ) -> None:
+        self.id = id
+        self.retry = retry
+        self.description = description
+        self._fn = fn
+        self._takes_context = takes_context
+        self._init_types(input_type, output_type)
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.__wrapped__ = fn
+
+    def handle(self, message: Any, ctx: StepContext) -> Any:
+        if self._takes_context:
+            return self._fn(message, ctx)
+        return self._fn(message)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fn(*args, **kwargs)
+
+
+def executor(
+    fn: Callable[..., Any] | None = None,
+    *,
+    id: str | None = None,
+    retry: RetryPolicy | None = None,
+    description: str | None = None,
+) -> Any:
+    """Make an executor of a function ``(message: In[, ctx: StepContext]) -> Out``.
+
+    Types come from the annotations; ``id`` defaults to the function name.
+    """
+
+    def wrap(f: Callable[..., Any]) -> FunctionExecutor:
+        hints = get_type_hints(f, include_extras=True)
+        params = list(inspect.signature(f).parameters.values())
+        if not params or params[0].name not in hints:
+            raise TypeError(f"executor {f.__name__!r}: annotate its first parameter with the input type")
+        if "return" not in hints:
+            raise TypeError(f"executor {f.__name__!r}: annotate its return type (the output type)")
+        output_type = hints["return"]
+        if output_type is type(None):
+            output_type = None
+        return FunctionExecutor(
+            f,
+            id=id or f.__name__,
+            input_type=hints[params[0].name],
+            output_type=output_type,
+            takes_context=len(params) > 1,
+            retry=retry,
+            description=description if description is not None else (inspect.getdoc(f) or ""),
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def _declared_types(cls: type) -> tuple[Any, Any]:
+    """The ``In`` and ``Out`` of ``class X(Executor[In, Out])``, or of ``handle``'s annotations."""
+    for klass in cls.__mro__:
+        for base in getattr(klass, "__orig_bases__", ()):
+            origin = typing.get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, Executor):
+                args = typing.get_args(base)
+                if len(args) == 2 and not any(isinstance(a, TypeVar) for a in args):
+                    return args[0], (None if args[1] is type(None) else args[1])
+    hints = get_type_hints(cls.handle)
+    if "message" in hints and "return" in hints:
+        return hints["message"], hints["return"]
+    raise TypeError(
+        f"executor class {cls.__name__}: declare its types as Executor[In, Out] "
+        "or annotate handle(self, message: In, ctx) -> Out"
+    )
+
+
+def _snake(name: str) -> str:
+    out = [name[0].lower()]
+    for ch in name[1:]:
+        out.append(f"_{ch.lower()}" if ch.isupper() else ch)
+    return "".join(out)
+
+
+class TransientError(Exception):
+    """A failure worth another attempt; ``retry_after`` (from a server's Retry-After) stretches the wait."""
+
+    def __init__(self, message: str, *, retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

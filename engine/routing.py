@@ -1,0 +1,169 @@
+"""THE routing core: what one superstep emitted → what the next superstep receives.
+
+Both runners call this and nothing else to move messages along edges, so the in-memory runner and the
+durable orchestrator cannot disagree on graph semantics. It is pure and deterministic: no I/O, no
+clocks, and every ordering follows the order of its inputs and of the workflow's declared edges.
+Its state (fan-in buffers) and its results have JSON forms (``RoutingCodec``) so a durable orchestrator
+can carry them across ``continue_as_new`` and a paused in-memory run across processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.graph import Edge, FanIn, FanOut, Switch, Workflow
+
+RUN_INPUT = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Emission:
+    """A message one node produced in a superstep."""
+
+    source: str
+    message: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message a node will receive in the next superstep (a fan-in target receives a list)."""
+
+    target: str
+    message: Any
+    source: str
+
+
+@dataclass(slots=True)
+class Routed:
+    deliveries: list[Delivery]
+    outputs: list[Emission]
+
+
+@dataclass(slots=True)
+class FanInBuffers:
+    """Messages waiting at each fan-in until every one of its sources has delivered."""
+
+    waiting: dict[int, dict[str, list[Any]]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not any(any(queue for queue in group.values()) for group in self.waiting.values())
+
+
+class Router:
+    """The edges of one workflow, compiled into per-source routes."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self._fan_ins: list[FanIn] = []
+        self._routes: dict[str, list[Edge | FanOut | Switch | tuple[int, FanIn]]] = {}
+        for group in workflow.groups:
+            if isinstance(group, FanIn):
+                index = len(self._fan_ins)
+                self._fan_ins.append(group)
+                for source in group.sources:
+                    self._routes.setdefault(source, []).append((index, group))
+            else:
+                self._routes.setdefault(group.source, []).append(group)
+        self._sinks = workflow.sinks()
+
+    def start(self, message: Any) -> list[Delivery]:
+        return [Delivery(self.workflow.start, message, RUN_INPUT)]
+
+    def route(self, emitted: Sequence[Emission], buffers: FanInBuffers) -> Routed:
+        """Deliveries for the next superstep, and the emissions that leave the graph as run outputs."""
+        deliveries: list[Delivery] = []
+        outputs: list[Emission] = []
+        for emission in emitted:
+            if emission.message is None:
+                continue
+            source = emission.source
+            if source in self._sinks:
+                outputs.append(emission)
+                continue
+            message = emission.message
+            for route in self._routes[source]:
+                if isinstance(route, Edge):
+                    if route.condition is None or route.condition(message):
+                        deliveries.append(Delivery(route.target, message, source))
+                elif isinstance(route, FanOut):
+                    deliveries.extend(Delivery(t, message, source) for t in route.targets)
+                elif isinstance(route, Switch):
+                    target = next((t for pred, t in route.cases if pred(message)), route.default)
+                    if target is not None:
+                        deliveries.append(Delivery(target, message, source))
+                else:
+                    index, fan_in = route
+                    group = buffers.waiting.setdefault(index, {})
+                    group.setdefault(source, []).append(message)
+                    if all(group.get(s) for s in fan_in.sources):
+                        gathered = [group[s].pop(0) for s in fan_in.sources]
+                        deliveries.append(Delivery(fan_in.target, gathered, source))
+        return Routed(deliveries, outputs)
+
+
+class DeliveryJSON(BaseModel):
+    target: str
+    source: str
+    message: Any
+
+
+class EmissionJSON(BaseModel):
+    source: str
+    message: Any
+
+
+class RoutingCodec:
+    """JSON forms of routing data, each value through the type adapter of the port it sits on."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self._fan_ins = [g for g in workflow.groups if isinstance(g, FanIn)]
+
+    def dump_delivery(self, delivery: Delivery) -> DeliveryJSON:
+        adapter = self.workflow.nodes[delivery.target].input_adapter
+        return DeliveryJSON(
+            target=delivery.target,
+            source=delivery.source,
+            message=adapter.dump_python(delivery.message, mode="json"),
+        )
+
+    def load_delivery(self, data: DeliveryJSON) -> Delivery:
+        adapter = self.workflow.nodes[data.target].input_adapter
+        return Delivery(data.target, adapter.validate_python(data.message), data.source)
+
+    def dump_emission(self, emission: Emission) -> EmissionJSON:
+        adapter = self.workflow.nodes[emission.source].output_adapter
+        return EmissionJSON(
+            source=emission.source, message=adapter.dump_python(emission.message, mode="json")
+        )
+
+    def load_emission(self, data: EmissionJSON) -> Emission:
+        adapter = self.workflow.nodes[data.source].output_adapter
+        return Emission(data.source, adapter.validate_python(data.message))
+
+    def dump_buffers(self, buffers: FanInBuffers) -> dict[str, dict[str, list[Any]]]:
+        out: dict[str, dict[str, list[Any]]] = {}
+        for index, group in sorted(buffers.waiting.items()):
+            queues = {
+                source: [
+                    self.workflow.nodes[source].output_adapter.dump_python(m, mode="json") for m in queue
+                ]
+                for source, queue in group.items()
+                if queue
+            }
+            if queues:
+                out[str(index)] = queues
+        return out
+
+    def load_buffers(self, data: dict[str, dict[str, list[Any]]]) -> FanInBuffers:
+        waiting: dict[int, dict[str, list[Any]]] = {}
+        for index, group in data.items():
+            waiting[int(index)] = {
+                source: [self.workflow.nodes[source].output_adapter.validate_python(m) for m in queue]
+                for source, queue in group.items()
+            }
+        return FanInBuffers(waiting)

@@ -1,0 +1,56 @@
+"""The JSON checkpoint of a run: everything needed to continue it in another process."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from engine.routing import DeliveryJSON, EmissionJSON
+
+RunStatus = Literal["running", "waiting_for_approval", "completed", "failed"]
+
+
+class RunError(BaseModel):
+    """Why a run failed: the executor (if one failed), the exception type and its message."""
+
+    executor_id: str | None = None
+    type: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"executor {self.executor_id!r} failed: " if self.executor_id else ""
+        return f"{where}{self.type}: {self.message}"
+
+
+class PendingApproval(BaseModel):
+    """A question published to people, waiting for an answer."""
+
+    request_id: str
+    approval_id: str
+    event_name: str
+    request: Any = Field(description="the request data, as JSON")
+    response_schema: dict[str, Any]
+    requested_at: datetime
+    deadline: datetime | None = None
+    approvers: list[str] = Field(default_factory=list)
+    superstep: int
+    escalated_from: str | None = None
+
+
+class RunState(BaseModel):
+    """A run between supersteps. JSON through and through, so it can be stored and resumed anywhere."""
+
+    workflow: str
+    instance_id: str
+    superstep: int = 0
+    status: RunStatus = "running"
+    deliveries: list[DeliveryJSON] = Field(default_factory=list)
+    fan_in: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+    outputs: list[EmissionJSON] = Field(default_factory=list)
+    approvals: list[PendingApproval] = Field(default_factory=list)
+    error: RunError | None = None
+
+    def approval(self, request_id: str) -> PendingApproval | None:
+        return next((a for a in self.approvals if a.request_id == request_id), None)

@@ -1,0 +1,85 @@
+"""Static compatibility of an edge: can what a source emits be handed to what a target accepts?"""
+
+from __future__ import annotations
+
+import collections.abc
+import types
+import typing
+from typing import Any, Union
+
+
+def type_name(tp: Any) -> str:
+    if tp is None or tp is type(None):
+        return "None"
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__qualname__
+    return str(tp).replace("typing.", "")
+
+
+def _members(tp: Any) -> tuple[Any, ...]:
+    origin = typing.get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        return typing.get_args(tp)
+    return (tp,)
+
+
+def _strip(tp: Any) -> Any:
+    # Annotated[T, ...] carries validation only; compatibility is decided on T.
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def compatible(produced: Any, accepted: Any) -> bool:
+    """True when every value of ``produced`` is a valid ``accepted``, as far as types can tell."""
+    produced, accepted = _strip(produced), _strip(accepted)
+    if accepted is Any or produced is Any or produced == accepted:
+        return True
+    produced_members = _members(produced)
+    if len(produced_members) > 1:
+        return all(compatible(p, accepted) for p in produced_members)
+    accepted_members = _members(accepted)
+    if len(accepted_members) > 1:
+        return any(compatible(produced, a) for a in accepted_members)
+    p_origin, a_origin = typing.get_origin(produced), typing.get_origin(accepted)
+    if a_origin is typing.Literal or p_origin is typing.Literal:
+        if p_origin is typing.Literal and a_origin is typing.Literal:
+            return set(typing.get_args(produced)) <= set(typing.get_args(accepted))
+        if p_origin is typing.Literal:
+            return all(
+                isinstance(v, accepted) for v in typing.get_args(produced) if isinstance(accepted, type)
+            )
+        return False
+    if p_origin is not None or a_origin is not None:
+        if (p_origin or produced) is not (a_origin or accepted):
+            return _subclass(p_origin or produced, a_origin or accepted) and not typing.get_args(accepted)
+        p_args, a_args = typing.get_args(produced), typing.get_args(accepted)
+        if not a_args or not p_args:
+            return True
+        if len(p_args) != len(a_args):
+            return False
+        return all(compatible(p, a) for p, a in zip(p_args, a_args, strict=True))
+    if accepted is float and produced is int:
+        return True
+    return _subclass(produced, accepted)
+
+
+def _subclass(produced: Any, accepted: Any) -> bool:
+    try:
+        return isinstance(produced, type) and isinstance(accepted, type) and issubclass(produced, accepted)
+    except TypeError:
+        return False
+
+
+def list_item_type(tp: Any) -> Any | None:
+    """``T`` for ``list[T]`` (or ``Sequence[T]``), ``Any`` for a bare list; ``None`` when not a list."""
+    tp = _strip(tp)
+    if tp is Any:
+        return Any
+    if tp is list:
+        return Any
+    origin = typing.get_origin(tp)
+    if origin in (list, collections.abc.Sequence):
+        args = typing.get_args(tp)
+        return args[0] if args else Any
+    return None

@@ -1,0 +1,161 @@
+"""``python -m engine``: list workflows, print their graphs, and run one in memory from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from engine.graph import Workflow
+from engine.inmemory import ApprovalResponseError, InMemoryRunner, RunResult
+from engine.run_state import PendingApproval
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A one-line error for the terminal; exit code 2."""
+
+
+def load_registry(module: str = "workflows") -> dict[str, Workflow]:
+    sys.path.insert(0, os.getcwd())
+    try:
+        registry = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise CliError(
+            f"cannot import {module!r} from {os.getcwd()}: run this in the app folder ({exc})"
+        ) from exc
+    return {w.name: w for w in getattr(registry, "ALL", [])}
+
+
+def first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(input)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"field {where!r}: {err['msg']}{more}"
+
+
+def read_json_argument(value: str, what: str) -> Any:
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot read {what} file {path}: {exc.strerror}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the registered workflows")
+    graph = sub.add_parser("graph", help="print a workflow's graph as Mermaid")
+    graph.add_argument("workflow")
+    run = sub.add_parser("run", help="run a workflow in memory")
+    run.add_argument("workflow")
+    run.add_argument("--input", required=True, help="the start executor's input: JSON text or @file.json")
+    answer = run.add_mutually_exclusive_group()
+    answer.add_argument("--approve", action="store_true", help="approve every approval without asking")
+    answer.add_argument("--reject", action="store_true", help="reject every approval without asking")
+    answer.add_argument("--respond", metavar="JSON", help="answer every approval with this response")
+    run.add_argument("--instance-id", default=None)
+    run.add_argument("--quiet", action="store_true", help="print only the outputs")
+    return parser
+
+
+def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        registry = load_registry()
+        if args.command == "list":
+            for wf in registry.values():
+                print(f"{wf.name}\t{wf.description}")
+            return 0
+        workflow = registry.get(args.workflow)
+        if workflow is None:
+            known = ", ".join(sorted(registry)) or "none"
+            raise CliError(f"unknown workflow {args.workflow!r} (known: {known})")
+        if args.command == "graph":
+            print(workflow.to_mermaid())
+            return 0
+        return asyncio.run(_run(workflow, args, stdin or sys.stdin))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+async def _run(workflow: Workflow, args: argparse.Namespace, stdin: TextIO) -> int:
+    raw = read_json_argument(args.input, "--input")
+    try:
+        message = workflow.validate_input(raw)
+    except ValidationError as exc:
+        raise CliError(f"invalid input for {workflow.name!r}: {first_error(exc)}") from exc
+    runner = InMemoryRunner([workflow])
+    stream = runner.stream(workflow, message, instance_id=args.instance_id)
+    while True:
+        async for event in stream:
+            if not args.quiet:
+                print(f"· {event.describe()}", file=sys.stderr, flush=True)
+        result = stream.result
+        assert result is not None
+        if result.status != "waiting_for_approval":
+            break
+        responses = {p.request_id: _answer(p, args, stdin) for p in result.pending_approvals}
+        stream = runner.stream_resume(result.state, responses, workflow=workflow, decided_by="cli")
+    return _report(result)
+
+
+def _answer(pending: PendingApproval, args: argparse.Namespace, stdin: TextIO) -> Any:
+    takes_decision = "approved" in pending.response_schema.get("properties", {})
+    if args.respond:
+        return read_json_argument(args.respond, "--respond")
+    if args.approve or args.reject:
+        if not takes_decision:
+            expected = pending.response_schema.get("title", "a response")
+            raise CliError(
+                f"approval {pending.approval_id!r} expects {expected}, not approve/reject: use --respond JSON"
+            )
+        return {"approved": bool(args.approve)}
+    print(f"\napproval {pending.approval_id} ({pending.request_id}) asks about:", file=sys.stderr)
+    print(json.dumps(pending.request, indent=2), file=sys.stderr)
+    while True:
+        if takes_decision:
+            print("approve? [y/n] ", end="", file=sys.stderr, flush=True)
+            line = stdin.readline()
+            if not line:
+                raise CliError("no answer on stdin (end of input); use --approve or --reject in scripts")
+            if line.strip().lower() in ("y", "yes", "n", "no"):
+                return {"approved": line.strip().lower().startswith("y")}
+            continue
+        print("response JSON: ", end="", file=sys.stderr, flush=True)
+        line = stdin.readline()
+        if not line:
+            raise CliError("no answer on stdin (end of input); use --respond in scripts")
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as exc:
+            print(f"not JSON: {exc.msg}", file=sys.stderr)
+
+
+def _report(result: RunResult) -> int:
+    if result.status == "failed":
+        print(f"error: run failed: {result.error}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.outputs_json(), indent=2))
+    return 0
+
+
+__all__ = ["ApprovalResponseError", "main"]

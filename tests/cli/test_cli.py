@@ -1,0 +1,88 @@
+"""The CLI end to end, in a subprocess, from the app folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLAIM = {"employee": "ada", "title": "Travel", "amount": 1250}
+
+
+def engine(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_list_names_every_workflow() -> None:
+    done = engine("list")
+    assert done.returncode == 0
+    assert done.stdout.startswith("expense_claim\t")
+
+
+def test_graph_prints_mermaid() -> None:
+    done = engine("graph", "expense_claim")
+    assert done.returncode == 0
+    assert done.stdout.startswith("flowchart TD")
+    assert "manager_approval{{" in done.stdout
+
+
+def test_run_with_approve_prints_events_and_outputs() -> None:
+    done = engine("run", "expense_claim", "--input", json.dumps(CLAIM), "--approve")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        {"employee": "ada", "outcome": "paid", "amount": 1250.0, "instalments": 3, "reason": ""}
+    ]
+    assert "approval_requested" in done.stderr
+    assert "run_completed" in done.stderr
+
+
+def test_run_with_reject_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "claim.json"
+    path.write_text(json.dumps(CLAIM))
+    done = engine("run", "expense_claim", "--input", f"@{path}", "--reject", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["outcome"] == "rejected"
+    assert done.stderr == ""
+
+
+def test_run_prompts_on_stdin_for_each_approval() -> None:
+    done = engine("run", "expense_claim", "--input", json.dumps(CLAIM), "--quiet", stdin="maybe\nn\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("approve? [y/n]") == 2
+    assert json.loads(done.stdout)[0]["outcome"] == "rejected"
+
+
+def test_prompt_without_an_answer_is_a_clear_error() -> None:
+    done = engine("run", "expense_claim", "--input", json.dumps(CLAIM), "--quiet", stdin="")
+    assert done.returncode == 2
+    assert "no answer on stdin" in done.stderr
+
+
+def test_unknown_workflow_is_a_one_line_error() -> None:
+    done = engine("run", "nope", "--input", "{}")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == ["error: unknown workflow 'nope' (known: expense_claim)"]
+
+
+def test_invalid_input_names_the_field() -> None:
+    done = engine("run", "expense_claim", "--input", json.dumps({**CLAIM, "amount": -5}))
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        == "error: invalid input for 'expense_claim': field 'amount': Input should be greater than 0"
+    )
+
+
+def test_input_that_is_not_json() -> None:
+    done = engine("run", "expense_claim", "--input", "{nope")
+    assert done.returncode == 2
+    assert "--input is not valid JSON" in done.stderr

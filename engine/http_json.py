@@ -1,0 +1,72 @@
+"""JSON responses and request parsing for the workflow HTTP API: clear 4xx errors, never a stack trace."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import azure.functions as func
+from pydantic import ValidationError
+
+INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+
+
+class HttpError(Exception):
+    """An error answer: status code, a message, and optional details (such as field errors)."""
+
+    def __init__(self, status: int, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+    def response(self) -> func.HttpResponse:
+        return json_response({"error": self.message, **self.details}, status=self.status)
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=str),
+        status_code=status,
+        mimetype="application/json",
+        headers=headers,
+    )
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic errors as ``{field, message, type}``; ``field`` is a dotted path into the body."""
+    return [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "(body)",
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
+    body = req.get_body() or b""
+    if not body.strip():
+        if required:
+            raise HttpError(400, "the request body is empty: send a JSON document")
+        return None
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise HttpError(400, f"the request body is not valid JSON: {reason}{where}") from exc
+
+
+def check_instance_id(value: str) -> str:
+    if not INSTANCE_ID.match(value):
+        raise HttpError(
+            400,
+            "invalid instanceId: 1-100 letters, digits and _ . : - , starting with a letter or digit",
+            field="instanceId",
+        )
+    return value

@@ -1,0 +1,94 @@
+"""Activity execution: up to maxConcurrentActivityFunctions at once, results as history events."""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from devhost.history import EventType, event
+from devhost.indexing import FunctionIndex
+from devhost.invocation import Invoker
+from devhost.store import WorkItem
+
+NOT_AN_ACTIVITY = "The function '{}' doesn't exist, is disabled, or is not an activity function."
+
+
+class ActivityRunner:
+    def __init__(
+        self,
+        index: FunctionIndex,
+        invoker: Invoker,
+        limit: int,
+        now: Callable[[], datetime],
+        client_binding: Callable[[], str],
+        done: Callable[[WorkItem, dict[str, Any]], None],
+    ) -> None:
+        self.index = index
+        self.invoker = invoker
+        self.sem = asyncio.Semaphore(limit)
+        self.now = now
+        self.client_binding = client_binding
+        self.done = done
+        self.inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def submit(self, item: WorkItem) -> None:
+        self.inflight += 1
+        task = asyncio.create_task(self._run(item))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _run(self, item: WorkItem) -> None:
+        result: dict[str, Any] | None = None
+        try:
+            async with self.sem:
+                result = await self._execute(item)
+        finally:
+            self.inflight -= 1
+        if result is not None:
+            self.done(item, result)
+
+    async def _execute(self, item: WorkItem) -> dict[str, Any]:
+        p = item.payload
+        name, task_id = p["name"], p["task_id"]
+        target = self.index.activities.get(name)
+        if target is None:
+            return event(
+                EventType.TaskFailed,
+                self.now(),
+                TaskScheduledId=task_id,
+                Reason=NOT_AN_ACTIVITY.format(name),
+                Details=None,
+            )
+        try:
+            # Exactly the worker's conversions: JSON text in, df_dumps text out.
+            value = ActivityTriggerConverter.decode(meta.Datum(p["input"], "json"), trigger_metadata=None)
+            kwargs: dict[str, Any] = {target.trigger_param: value}
+            for client in target.client_params:
+                kwargs[client] = self.client_binding()
+            output = await self.invoker.call(
+                name, target.fn, kwargs, reason="(null)", wants_context=target.wants_context
+            )
+            text = ActivityTriggerConverter.encode(output, expected_type=None).value
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return event(
+                EventType.TaskFailed,
+                self.now(),
+                TaskScheduledId=task_id,
+                Reason=f"Activity function '{name}' failed: {exc}",
+                Details="".join(traceback.format_exception(exc)),
+            )
+        return event(EventType.TaskCompleted, self.now(), TaskScheduledId=task_id, Result=text)

@@ -1,0 +1,75 @@
+"""`python -m devhost`: run a Functions app folder like `func start`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from devhost import logs
+from devhost.errors import DevHostError
+from devhost.host import DevHost, HostOptions
+from devhost.indexing import load_and_index
+from devhost.settings import apply_environment, load_host_json, load_local_settings
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m devhost", description="Local Azure Functions + Durable host")
+    p.add_argument("--app-dir", default=".", help="the app folder (default: current directory)")
+    p.add_argument("--port", type=int, default=7071)
+    p.add_argument(
+        "--state", default=None, help="SQLite state file (default <app-dir>/.devhost/state.sqlite)"
+    )
+    p.add_argument("--in-memory", action="store_true", help="keep all state in memory")
+    p.add_argument("--require-keys", action="store_true", help="enforce function/admin auth levels")
+    return p.parse_args(argv)
+
+
+def build(args: argparse.Namespace) -> DevHost:
+    app_dir = Path(args.app_dir).resolve()
+    if not app_dir.is_dir():
+        raise DevHostError(f"app folder {app_dir} does not exist")
+    apply_environment(load_local_settings(app_dir))
+    settings = load_host_json(app_dir)
+    index = load_and_index(app_dir)
+    state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
+    options = HostOptions(app_dir, args.port, state, args.in_memory, args.require_keys)
+    return DevHost(options, settings, index)
+
+
+async def serve(host: DevHost) -> None:
+    await host.start()
+    print(host.banner(), flush=True)
+    logs.logger.info(
+        "Host started on http://127.0.0.1:%d (state: %s)",
+        host.port,
+        "in memory" if host.options.in_memory else host.options.state,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await host.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logs.configure_console()
+    try:
+        host = build(args)
+        asyncio.run(serve(host))
+    except DevHostError as exc:
+        if exc.detail:
+            print(exc.detail, file=sys.stderr, end="" if exc.detail.endswith("\n") else "\n")
+        print(f"devhost: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0

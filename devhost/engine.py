@@ -1,0 +1,371 @@
+"""The durable engine: work queue dispatch, episodes per instance, group commits, recovery.
+
+Everything that touches engine state runs on the host's event loop, so there are no locks:
+an instance is driven by at most one task at a time (`running`), and every state change goes
+through `_commit`, which writes one store transaction and only then dispatches the new work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import OrchestrationTriggerConverter
+
+from devhost import logs
+from devhost.activities import ActivityRunner
+from devhost.clock import Clock
+from devhost.history import EventType, event, fmt_time
+from devhost.indexing import FunctionIndex
+from devhost.invocation import Invoker
+from devhost.orchestration import TERMINAL, Book, Episode, InstanceState
+from devhost.settings import HostSettings
+from devhost.store import Batch, InstanceRecord, Store, WorkItem
+from devhost.timers import TimerService
+
+
+class EngineError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class ListFilter:
+    runtime_status: set[str] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    prefix: str | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        index: FunctionIndex,
+        settings: HostSettings,
+        store: Store,
+        clock: Clock,
+        invoker: Invoker,
+        client_binding: Callable[[], str],
+    ) -> None:
+        self.index = index
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.invoker = invoker
+        self.records: dict[str, InstanceRecord] = {}
+        self.states: dict[str, InstanceState] = {}  # hot cache of live instances' histories
+        self.ready: dict[str, list[WorkItem]] = {}
+        self.held_msgs: dict[str, list[WorkItem]] = {}  # while suspended / not yet started
+        self.running: set[str] = set()
+        self._next_work_id = 1
+        self._pending = Batch()
+        self._flush_scheduled = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._orch_sem = asyncio.Semaphore(settings.max_concurrent_orchestrators)
+        # Orchestrator code is CPU-bound replay; one small pool keeps the loop responsive.
+        self._orch_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="devhost-orch")
+        self.timers = TimerService(clock, self._enqueue)
+        self.activities = ActivityRunner(
+            index, invoker, settings.max_concurrent_activities, clock.now, client_binding, self._activity_done
+        )
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        loaded = self.store.load()
+        self.records = loaded.instances
+        self._next_work_id = max((w.id for w in loaded.work), default=0) + 1
+        self.timers.start()
+        for item in loaded.work:  # recovery: everything queued when the host stopped runs again
+            self._dispatch(item)
+        for iid, rec in self.records.items():
+            if rec.status not in TERMINAL and Book.from_dict(rec.book).deliverable():
+                self._kick(iid)
+
+    async def stop(self) -> None:
+        await self.timers.stop()
+        await self.activities.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if not self._pending.empty():
+            self._flush()
+        self._orch_pool.shutdown(wait=False, cancel_futures=True)
+
+    def is_idle(self) -> bool:
+        return not (
+            self.running
+            or self.ready
+            or self.activities.inflight
+            or not self._pending.empty()
+            or self._flush_scheduled
+        )
+
+    # ---- EpisodeHost -------------------------------------------------------------------
+    def alloc_work_id(self) -> int:
+        wid = self._next_work_id
+        self._next_work_id += 1
+        return wid
+
+    def get_record(self, instance_id: str) -> InstanceRecord | None:
+        return self.records.get(instance_id)
+
+    def has_orchestrator(self, name: str) -> bool:
+        return name in self.index.orchestrators
+
+    # ---- commits and dispatch ------------------------------------------------------------
+    def _commit(self, batch: Batch) -> None:
+        if batch.empty():
+            return
+        self.store.commit(batch)
+        for iid in batch.purge:
+            self.records.pop(iid, None)
+            self.states.pop(iid, None)
+            self.ready.pop(iid, None)
+            self.held_msgs.pop(iid, None)
+        for iid, rec in batch.instances.items():
+            self.records[iid] = rec
+            cached = self.states.get(iid)
+            if cached is not None and (cached.record is not rec or rec.status in TERMINAL):
+                self.states.pop(iid, None)  # replaced (restart) or finished: reload on demand
+        for wid in batch.del_work:
+            self.timers.cancel(wid)
+        for item in batch.add_work:
+            self._dispatch(item)
+
+    def _dispatch(self, item: WorkItem) -> None:
+        if item.kind == "activity":
+            self.activities.submit(item)
+        elif item.due is not None and item.due > self.clock.timestamp():
+            self.timers.add(item)
+        else:
+            self._enqueue(item)
+
+    def _enqueue(self, item: WorkItem) -> None:
+        self.ready.setdefault(item.instance_id, []).append(item)
+        self._kick(item.instance_id)
+
+    def _kick(self, iid: str) -> None:
+        if iid in self.running:
+            return
+        if iid not in self.records:
+            self.ready.pop(iid, None)  # purged meanwhile
+            return
+        self.running.add(iid)
+        task = asyncio.create_task(self._drive(iid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _activity_done(self, item: WorkItem, ev: dict[str, Any]) -> None:
+        # Group commit: results finishing in the same loop turn share one transaction.
+        self._pending.del_work.append(item.id)
+        if item.instance_id in self.records:
+            self._pending.add_work.append(
+                WorkItem(
+                    self.alloc_work_id(),
+                    item.instance_id,
+                    "msg",
+                    {"event": ev, "execution_id": item.payload.get("execution_id")},
+                )
+            )
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, Batch()
+        try:
+            self._commit(batch)
+        except Exception:
+            logs.logger.exception("devhost: failed to commit activity results")
+
+    # ---- driving instances ---------------------------------------------------------------
+    def _state(self, iid: str) -> InstanceState:
+        st = self.states.get(iid)
+        if st is None:
+            rec = self.records[iid]
+            history = [{**e, "IsPlayed": True} for e in self.store.load_history(iid)]
+            st = InstanceState(rec, history, Book.from_dict(rec.book))
+            self.states[iid] = st
+        return st
+
+    async def _drive(self, iid: str) -> None:
+        try:
+            while iid in self.records:
+                msgs = self.ready.pop(iid, [])
+                st = self._state(iid)
+                runnable_held = st.record.status not in TERMINAL | {"Suspended"} and st.book.deliverable()
+                if not msgs and not runnable_held:
+                    break
+                async with self._orch_sem:
+                    await self._episode(st, msgs)
+        except Exception:
+            logs.logger.exception("devhost: internal error while running instance %s", iid)
+        finally:
+            self.running.discard(iid)
+            if self.ready.get(iid):
+                self._kick(iid)
+
+    async def _episode(self, st: InstanceState, msgs: list[WorkItem]) -> None:
+        rec = st.record
+        ep = Episode(self, st, msgs, self.clock.now())
+        if ep.begin():
+            target = self.index.orchestrators.get(rec.name)
+            if target is None:
+                ep.finish(
+                    None,
+                    LookupError(
+                        f"The function '{rec.name}' doesn't exist, is disabled, or is not an orchestrator function."
+                    ),
+                )
+            else:
+                result, error = await self._run_orchestrator(
+                    rec.name, target.fn, target.trigger_param, ep.context_json or ""
+                )
+                ep.finish(result, error)
+        self._commit(ep.batch)
+        iid = rec.instance_id
+        if ep.leftover:
+            self.held_msgs.setdefault(iid, []).extend(ep.leftover)
+        if rec.status not in ("Suspended", "Pending") and iid in self.held_msgs:
+            self.ready[iid] = self.held_msgs.pop(iid) + self.ready.get(iid, [])
+        for note in ep.notes:
+            logs.orchestration(note.instance_id, note.name, note.what)
+
+    async def _run_orchestrator(
+        self, name: str, fn: Callable[..., Any], param: str, context_json: str
+    ) -> tuple[str | None, BaseException | None]:
+        def call() -> Any:
+            # The worker's own conversion: the trigger value becomes func.OrchestrationContext.
+            ctx = OrchestrationTriggerConverter.decode(
+                meta.Datum(context_json, "json"), trigger_metadata=None
+            )
+            return fn(**{param: ctx})
+
+        async def run() -> Any:
+            return await asyncio.get_running_loop().run_in_executor(self._orch_pool, call)
+
+        try:
+            result = await self.invoker.call(name, run, {}, reason="(null)", wants_context=False)
+            return result, None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return None, exc
+
+    # ---- client operations (management API, SDK client) ------------------------------------
+    def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> InstanceRecord:
+        if name not in self.index.orchestrators:
+            raise EngineError(
+                400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+            )
+        iid = instance_id or uuid.uuid4().hex
+        if not iid or any(c in iid for c in "/\\#?") or len(iid) > 256:
+            raise EngineError(400, f"Invalid instance ID '{iid}'.")
+        existing = self.records.get(iid)
+        if existing is not None and existing.status not in TERMINAL:
+            raise EngineError(409, f"An instance with ID '{iid}' already exists and is {existing.status}.")
+        now = self.clock.now()
+        rec = InstanceRecord(
+            instance_id=iid,
+            name=name,
+            execution_id=uuid.uuid4().hex,
+            status="Pending",
+            input=input_text,
+            created=fmt_time(now),
+            updated=fmt_time(now),
+        )
+        batch = Batch()
+        batch.instances[iid] = rec
+        batch.append_history(iid, [], reset=True)
+        self.states.pop(iid, None)
+        batch.add_work.append(
+            WorkItem(
+                self.alloc_work_id(),
+                iid,
+                "msg",
+                {
+                    "event": event(
+                        EventType.ExecutionStarted, now, Name=name, Input=input_text, Version=None
+                    ),
+                    "execution_id": rec.execution_id,
+                },
+            )
+        )
+        self._commit(batch)
+        return rec
+
+    def _require(self, iid: str, *, live: bool) -> InstanceRecord:
+        rec = self.records.get(iid)
+        if rec is None:
+            raise EngineError(404, f"No instance with ID '{iid}' found.")
+        if live and rec.status in TERMINAL:
+            raise EngineError(410, f"Instance '{iid}' is {rec.status}: it no longer accepts this operation.")
+        return rec
+
+    def _send(self, iid: str, payload: dict[str, Any]) -> None:
+        batch = Batch()
+        batch.add_work.append(WorkItem(self.alloc_work_id(), iid, "msg", payload))
+        self._commit(batch)
+
+    def raise_event(self, iid: str, name: str, input_text: str | None) -> None:
+        self._require(iid, live=True)
+        self._send(
+            iid, {"event": event(EventType.EventRaised, self.clock.now(), Name=name, Input=input_text)}
+        )
+
+    def control(self, iid: str, op: str, reason: str) -> None:
+        self._require(iid, live=True)
+        self._send(iid, {"control": op, "reason": reason})
+
+    def restart(self, iid: str, new_instance_id: bool) -> str:
+        rec = self._require(iid, live=False)
+        target = uuid.uuid4().hex if new_instance_id else iid
+        self.start_new(rec.name, target, rec.input)
+        return target
+
+    async def purge(self, iids: list[str]) -> int:
+        iids = [i for i in iids if i in self.records]
+        while any(i in self.running for i in iids):
+            await asyncio.sleep(0.005)  # let a running episode commit first
+        iids = [i for i in iids if i in self.records]
+        if iids:
+            self._commit(Batch(purge=set(iids)))
+        return len(iids)
+
+    def list(self, flt: ListFilter) -> list[InstanceRecord]:
+        out = []
+        for rec in self.records.values():
+            if flt.runtime_status and rec.status not in flt.runtime_status:
+                continue
+            if flt.prefix and not rec.instance_id.startswith(flt.prefix):
+                continue
+            created = datetime.fromisoformat(rec.created.replace("Z", "+00:00"))
+            if flt.created_from and created < flt.created_from:
+                continue
+            if flt.created_to and created > flt.created_to:
+                continue
+            out.append(rec)
+        out.sort(key=lambda r: (r.created, r.instance_id))
+        return out
+
+    def history(self, iid: str) -> list[dict[str, Any]]:
+        st = self.states.get(iid)
+        return list(st.history) if st is not None else self.store.load_history(iid)
+
+
+def input_text_from_body(body: bytes) -> str | None:
+    """Request body -> stored input JSON text (the host keeps whatever JSON value arrived)."""
+    if not body.strip():
+        return None
+    json.loads(body)  # raises ValueError for bad JSON
+    return body.decode("utf-8")

@@ -1,0 +1,132 @@
+"""Assembles a running host: settings, the indexed app, store, engine, HTTP server."""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from devhost.client_binding import client_binding_json
+from devhost.clock import Clock
+from devhost.engine import Engine
+from devhost.errors import DevHostError
+from devhost.http_server import HttpServer
+from devhost.indexing import FunctionIndex
+from devhost.invocation import Invoker
+from devhost.keys import Keys, load_or_create_keys
+from devhost.management_api import ManagementApi
+from devhost.routes import RouteTable, RouteTemplateError
+from devhost.settings import HostSettings
+from devhost.store import MemoryStore, SqliteStore, Store
+
+
+@dataclass
+class HostOptions:
+    app_dir: Path
+    port: int = 7071
+    state: Path | None = None  # SQLite file; None with in_memory
+    in_memory: bool = False
+    require_keys: bool = False
+
+
+class DevHost:
+    def __init__(
+        self, options: HostOptions, settings: HostSettings, index: FunctionIndex, clock: Clock | None = None
+    ) -> None:
+        self.options = options
+        self.settings = settings
+        self.index = index
+        self.clock = clock or Clock()
+        self.port = options.port
+        self.keys: Keys | None = None
+        self.engine: Engine | None = None
+        self._runner: web.AppRunner | None = None
+        self._store: Store | None = None
+        self._invoker: Invoker | None = None
+        self.routes = RouteTable(settings.route_prefix)
+        for fn in index.http:
+            try:
+                self.routes.add(fn.route, fn.methods, fn)
+            except RouteTemplateError as exc:
+                raise DevHostError(f"function '{fn.name}': {exc}") from None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client_binding(self) -> str:
+        return client_binding_json(
+            self.base_url, self.settings.hub_name, self.keys.durable if self.keys else None
+        )
+
+    async def start(self) -> None:
+        opts = self.options
+        state_folder = None if opts.in_memory or opts.state is None else opts.state.parent
+        if opts.require_keys:
+            self.keys = load_or_create_keys(state_folder)
+        self._store = MemoryStore() if opts.in_memory or opts.state is None else SqliteStore(opts.state)
+        threads = max(8, self.settings.max_concurrent_activities)
+        self._invoker = Invoker(str(opts.app_dir), threads)
+        self.engine = Engine(
+            self.index, self.settings, self._store, self.clock, self._invoker, self.client_binding
+        )
+        management = ManagementApi(
+            self.engine, self.settings.hub_name, self.keys.durable if self.keys else None
+        )
+        server = HttpServer(self.routes, self._invoker, management, self.client_binding, self.keys)
+        self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", opts.port, reuse_address=False)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._store.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise DevHostError(
+                    f"port {opts.port} is already in use (pass --port to choose another)"
+                ) from None
+            raise DevHostError(f"cannot listen on 127.0.0.1:{opts.port}: {exc.strerror or exc}") from None
+        server_obj = site._server
+        if server_obj is not None and getattr(server_obj, "sockets", None):
+            self.port = server_obj.sockets[0].getsockname()[1]
+        # Start the engine only once the port answers: recovered work may call back into the host.
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._invoker is not None:
+            self._invoker.close()
+        if self._store is not None:
+            self._store.close()
+
+    def banner(self) -> str:
+        lines = ["", "Functions:", ""]
+        prefix = f"/{self.settings.route_prefix}" if self.settings.route_prefix else ""
+        for fn in sorted(self.index.http, key=lambda f: f.name):
+            methods = ",".join(fn.methods) if fn.methods else "GET,POST,PUT,DELETE,HEAD,PATCH,OPTIONS"
+            lines.append(f"\t{fn.name}: [{methods}] http://localhost:{self.port}{prefix}/{fn.route}")
+        lines.append("")
+        for kind, names in (
+            ("orchestrationTrigger", self.index.orchestrators),
+            ("activityTrigger", self.index.activities),
+            ("entityTrigger", self.index.entities),
+        ):
+            for name in sorted(names):
+                lines.append(f"\t{name}: {kind}")
+        for other in self.index.other:
+            lines.append(f"\t{other}: not run by devhost")
+        if self.keys is not None:
+            lines += [
+                "",
+                "Keys (--require-keys):",
+                f"\tmaster: {self.keys.master}",
+                f"\tfunction (default): {self.keys.function}",
+                f"\tsystem (durabletask_extension): {self.keys.durable}",
+            ]
+        return "\n".join(lines) + "\n"

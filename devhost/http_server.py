@@ -1,0 +1,103 @@
+"""The aiohttp front door: HTTP functions under the route prefix, and the durable task APIs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+
+from devhost import logs
+from devhost.client_binding import RPC_PATH, WEBHOOK_PATH
+from devhost.indexing import HttpFunction
+from devhost.invocation import Invoker
+from devhost.keys import Keys
+from devhost.management_api import ManagementApi
+from devhost.routes import RouteMatch, RouteTable
+
+HTTP_REASON = "This function was programmatically called via the host APIs."
+
+
+def _supplied_key(request: web.Request) -> str | None:
+    return request.query.get("code") or request.headers.get("x-functions-key")
+
+
+def to_aiohttp(result: Any) -> web.Response:
+    """func.HttpResponse (or a plain return value) -> aiohttp response, as the worker converts it."""
+    if isinstance(result, func.HttpResponse):
+        headers = {k: v for k, v in result.headers.items()}
+        if not any(k.lower() == "content-type" for k in headers):
+            mimetype = result.mimetype or "text/plain"
+            headers["Content-Type"] = f"{mimetype}; charset={result.charset}" if result.charset else mimetype
+        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, bytes | bytearray):
+        return web.Response(body=bytes(result), content_type="application/octet-stream")
+    if isinstance(result, str):
+        return web.Response(text=result)
+    return web.Response(text=json.dumps(result), content_type="application/json")
+
+
+class HttpServer:
+    def __init__(
+        self,
+        routes: RouteTable,
+        invoker: Invoker,
+        management: ManagementApi,
+        client_binding: Callable[[], str],
+        keys: Keys | None,
+    ) -> None:
+        self.routes = routes
+        self.invoker = invoker
+        self.management = management
+        self.client_binding = client_binding
+        self.keys = keys  # None: keys are not enforced (like `func start`)
+        self.app = web.Application(client_max_size=100 * 1024 * 1024)
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(RPC_PATH):
+            # The worker-facing RPC endpoint the SDK client talks to (no keys, as in the host).
+            return await self.management.handle(request, path[len(RPC_PATH) :])
+        if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/"):
+            if self.keys is not None and not self.keys.allows_system(_supplied_key(request)):
+                return web.json_response(
+                    {"Message": "Unauthorized: a system or master key is required."}, status=401
+                )
+            return await self.management.handle(request, path[len(WEBHOOK_PATH) :])
+        if path in ("", "/"):
+            return web.Response(text="devhost: your Functions host is running.")
+        match = self.routes.resolve(path, request.method)
+        if isinstance(match, int):
+            return web.Response(status=match)
+        return await self._invoke(request, match)
+
+    async def _invoke(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
+        fn: HttpFunction = match.target
+        if self.keys is not None and not self.keys.allows(fn.auth_level, _supplied_key(request)):
+            return web.Response(status=401)
+        body = await request.read()
+        req = func.HttpRequest(
+            method=request.method,
+            url=str(request.url),
+            headers=dict(request.headers),
+            params=dict(request.query),
+            route_params=match.route_params,
+            body=body,
+        )
+        kwargs: dict[str, Any] = {fn.trigger_param: req}
+        for client in fn.client_params:
+            kwargs[client] = self.client_binding()
+        try:
+            result = await self.invoker.call(
+                fn.name, fn.fn, kwargs, reason=HTTP_REASON, wants_context=fn.wants_context
+            )
+            return to_aiohttp(result)
+        except Exception:
+            # Like the host: log the exception, answer 500 without details.
+            logs.logger.exception("Function '%s' raised an exception", fn.name)
+            return web.Response(status=500)

@@ -1,0 +1,213 @@
+"""The Durable Functions HTTP management API (public webhooks and the SDK's RPC endpoint)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from devhost.client_binding import management_urls
+from devhost.engine import Engine, EngineError, ListFilter, input_text_from_body
+from devhost.history import fmt_public_time, parse_time, public_history
+from devhost.orchestration import TERMINAL
+from devhost.store import InstanceRecord
+
+STATUSES = {
+    "Pending",
+    "Running",
+    "Completed",
+    "ContinuedAsNew",
+    "Failed",
+    "Terminated",
+    "Suspended",
+    "Canceled",
+}
+TRUE = {"true", "1", "yes"}
+
+
+def _error(status: int, message: str) -> web.Response:
+    # ExceptionMessage is what the SDK's start_new reads on a 400.
+    return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
+
+
+def _value(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def status_json(
+    rec: InstanceRecord,
+    *,
+    show_input: bool = True,
+    history: list[dict[str, Any]] | None = None,
+    show_history_output: bool = False,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": rec.name,
+        "instanceId": rec.instance_id,
+        "runtimeStatus": rec.status,
+        "input": _value(rec.input) if show_input else None,
+        "customStatus": _value(rec.custom_status),
+        "output": _value(rec.output),
+        "createdTime": fmt_public_time(parse_time(rec.created)),
+        "lastUpdatedTime": fmt_public_time(parse_time(rec.updated)),
+    }
+    if history is not None:
+        out["historyEvents"] = public_history(
+            history, rec.name, show_output=show_history_output, show_input=show_input
+        )
+    return out
+
+
+class ManagementApi:
+    def __init__(self, engine: Engine, hub: str, system_key: str | None) -> None:
+        self.engine = engine
+        self.hub = hub
+        self.system_key = system_key
+
+    async def handle(self, request: web.Request, rel: str) -> web.Response:
+        """`rel` is the path after the API root, e.g. 'instances/abc/raiseEvent/Approval'."""
+        parts = [p for p in rel.split("/") if p]
+        method = request.method.upper()
+        try:
+            if parts and parts[0] == "orchestrators" and len(parts) in (2, 3) and method == "POST":
+                return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
+            if parts and parts[0] == "instances":
+                if len(parts) == 1:
+                    if method == "GET":
+                        return self._list(request)
+                    if method == "DELETE":
+                        return await self._purge_by(request)
+                    return _error(405, f"{method} is not supported on the instances collection.")
+                iid = parts[1]
+                if len(parts) == 2:
+                    if method == "GET":
+                        return self._status(request, iid)
+                    if method == "DELETE":
+                        deleted = await self.engine.purge([iid])
+                        if not deleted:
+                            return _error(404, f"No instance with ID '{iid}' found.")
+                        return web.json_response({"instancesDeleted": deleted})
+                    return _error(405, f"{method} is not supported on an instance.")
+                if method != "POST":
+                    return _error(405, f"Instance operations need POST, not {method}.")
+                op = parts[2]
+                if op == "raiseEvent" and len(parts) == 4:
+                    return await self._raise(request, iid, parts[3])
+                if op in ("terminate", "suspend", "resume") and len(parts) == 3:
+                    self.engine.control(iid, op, request.query.get("reason", ""))
+                    return web.Response(status=202)
+                if op == "restart" and len(parts) == 3:
+                    new_id = request.query.get("restartWithNewInstanceId", "true").lower() in TRUE
+                    return web.json_response(self.engine.restart(iid, new_id), status=202)
+                if op == "rewind" and len(parts) == 3:
+                    self.engine._require(iid, live=False)
+                    return _error(
+                        501,
+                        "Rewind is not supported by devhost: restart the instance instead "
+                        "(POST .../restart).",
+                    )
+            return _error(404, f"Unknown durable task API path '/{rel}'.")
+        except EngineError as exc:
+            return _error(exc.status, exc.message)
+        except ValueError as exc:
+            return _error(400, str(exc))
+
+    async def _start(self, request: web.Request, name: str, iid: str | None) -> web.Response:
+        body = await request.read()
+        try:
+            text = input_text_from_body(body)
+        except ValueError:
+            return _error(400, "The request body is not valid JSON.")
+        rec = self.engine.start_new(name, iid, text)
+        origin = f"{request.scheme}://{request.host}"
+        payload = management_urls(origin, self.hub, self.system_key, rec.instance_id)
+        return web.json_response(
+            payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
+        )
+
+    def _status(self, request: web.Request, iid: str) -> web.Response:
+        rec = self.engine.records.get(iid)
+        if rec is None:
+            return _error(404, f"No instance with ID '{iid}' found.")
+        q = request.query
+        show_history = q.get("showHistory", "").lower() in TRUE
+        body = status_json(
+            rec,
+            show_input=q.get("showInput", "true").lower() in TRUE,
+            history=self.engine.history(iid) if show_history else None,
+            show_history_output=q.get("showHistoryOutput", "").lower() in TRUE,
+        )
+        finished = rec.status in TERMINAL
+        return web.json_response(body, status=200 if finished else 202)
+
+    async def _raise(self, request: web.Request, iid: str, name: str) -> web.Response:
+        body = await request.read()
+        try:
+            text = input_text_from_body(body)
+        except ValueError:
+            return _error(
+                400, "Only application/json request content is supported: the body is not valid JSON."
+            )
+        self.engine.raise_event(iid, name, text)
+        return web.Response(status=202)
+
+    def _filter(self, request: web.Request) -> ListFilter:
+        q = request.query
+        statuses = None
+        if q.get("runtimeStatus"):
+            statuses = {s.strip() for s in q["runtimeStatus"].split(",") if s.strip()}
+            unknown = statuses - STATUSES
+            if unknown:
+                raise ValueError(f"Unknown runtimeStatus value(s): {', '.join(sorted(unknown))}.")
+
+        def when(key: str) -> datetime | None:
+            if not q.get(key):
+                return None
+            try:
+                return parse_time(q[key])
+            except ValueError:
+                raise ValueError(f"{key} must be an ISO 8601 date-time, got '{q[key]}'.") from None
+
+        return ListFilter(statuses, when("createdTimeFrom"), when("createdTimeTo"), q.get("instanceIdPrefix"))
+
+    def _list(self, request: web.Request) -> web.Response:
+        records = self.engine.list(self._filter(request))
+        q = request.query
+        start = 0
+        token = request.headers.get("x-ms-continuation-token") or q.get("continuationToken")
+        if token:
+            try:
+                start = int(base64.urlsafe_b64decode(token.encode()).decode())
+            except ValueError:
+                raise ValueError("Invalid x-ms-continuation-token.") from None
+        top = len(records)
+        if q.get("top"):
+            try:
+                top = int(q["top"])
+            except ValueError:
+                raise ValueError("top must be an integer.") from None
+            if top < 1:
+                raise ValueError("top must be at least 1.")
+        page = records[start : start + top]
+        headers = {}
+        if start + top < len(records):
+            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(str(start + top).encode()).decode()
+        show_input = q.get("showInput", "true").lower() in TRUE
+        return web.json_response([status_json(r, show_input=show_input) for r in page], headers=headers)
+
+    async def _purge_by(self, request: web.Request) -> web.Response:
+        flt = self._filter(request)
+        if flt.runtime_status is None:
+            flt.runtime_status = set(TERMINAL)
+        deleted = await self.engine.purge([r.instance_id for r in self.engine.list(flt)])
+        if not deleted:
+            return _error(404, "No instances matched the purge filter.")
+        return web.json_response({"instancesDeleted": deleted})

@@ -1,0 +1,251 @@
+"""Route templates as the Functions host (ASP.NET Core routing) understands them.
+
+Supported: literal segments, ``{name}``, optional ``{name?}``, defaults ``{name=value}``,
+typed constraints ``{id:int}``, ``{name:alpha}``, ``{x:minlength(2)}``, ``{x:regex(...)}``,
+and a trailing catch-all ``{*rest}``. Literals match case-insensitively.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+_PARAM = re.compile(r"\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+
+
+class RouteTemplateError(ValueError):
+    pass
+
+
+def _is_int(v: str) -> bool:
+    return re.fullmatch(r"-?\d+", v) is not None
+
+
+def _is_float(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return v.strip().lower() not in {"nan", "inf", "-inf", "infinity"}
+
+
+def _is_guid(v: str) -> bool:
+    try:
+        uuid.UUID(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_datetime(v: str) -> bool:
+    try:
+        datetime.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+_SIMPLE: dict[str, Callable[[str], bool]] = {
+    "int": _is_int,
+    "long": _is_int,
+    "bool": lambda v: v.lower() in {"true", "false"},
+    "alpha": lambda v: re.fullmatch(r"[A-Za-z]+", v) is not None,
+    "guid": _is_guid,
+    "datetime": _is_datetime,
+    "decimal": _is_float,
+    "double": _is_float,
+    "float": _is_float,
+}
+
+
+def _constraint(text: str) -> Callable[[str], bool]:
+    m = re.fullmatch(r"(\w+)(?:\((.*)\))?", text, re.S)
+    if not m:
+        raise RouteTemplateError(f"invalid route constraint '{text}'")
+    kind, arg = m.group(1).lower(), m.group(2)
+    if arg is None:
+        if kind in _SIMPLE:
+            return _SIMPLE[kind]
+        raise RouteTemplateError(f"unknown route constraint '{text}'")
+    try:
+        if kind == "regex":
+            pattern = re.compile(arg, re.I)
+            return lambda v: pattern.search(v) is not None
+        nums = [int(x) for x in arg.split(",")]
+    except (ValueError, re.error) as exc:
+        raise RouteTemplateError(f"invalid route constraint '{text}': {exc}") from None
+    checks: dict[str, Callable[[str], bool]] = {
+        "minlength": lambda v: len(v) >= nums[0],
+        "maxlength": lambda v: len(v) <= nums[0],
+        "length": lambda v: len(v) == nums[0] if len(nums) == 1 else nums[0] <= len(v) <= nums[1],
+        "min": lambda v: _is_int(v) and int(v) >= nums[0],
+        "max": lambda v: _is_int(v) and int(v) <= nums[0],
+        "range": lambda v: _is_int(v) and nums[0] <= int(v) <= nums[1],
+    }
+    if kind not in checks:
+        raise RouteTemplateError(f"unknown route constraint '{text}'")
+    return checks[kind]
+
+
+@dataclass
+class _Param:
+    name: str
+    optional: bool
+    default: str | None
+    catch_all: bool
+    checks: list[Callable[[str], bool]] = field(default_factory=list)
+
+
+def _split_constraints(body: str) -> list[str]:
+    """Split 'name:int:min(1)' on colons outside parentheses (regex constraints contain colons)."""
+    parts, depth, cur = [], 0, ""
+    for ch in body:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == ":" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return parts
+
+
+def _parse_param(body: str) -> _Param:
+    catch_all = body.startswith("*")
+    body = body.lstrip("*")
+    default = None
+    parts = _split_constraints(body)
+    name = parts[0]
+    if "=" in name:
+        name, default = name.split("=", 1)
+    optional = name.endswith("?")
+    name = name.rstrip("?")
+    constraints = parts[1:]
+    if constraints and constraints[-1].endswith("?"):
+        optional = True
+        constraints[-1] = constraints[-1][:-1]
+    if constraints and "=" in constraints[-1] and not constraints[-1].startswith("regex"):
+        constraints[-1], default = constraints[-1].split("=", 1)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise RouteTemplateError(f"invalid route parameter name '{name}'")
+    return _Param(
+        name,
+        optional or default is not None or catch_all,
+        default,
+        catch_all,
+        [_constraint(c) for c in constraints if c],
+    )
+
+
+class RouteTemplate:
+    def __init__(self, template: str) -> None:
+        self.template = template.strip("/")
+        self.params: list[_Param] = []
+        regex = ""
+        literal_segments = 0
+        segments = self.template.split("/") if self.template else []
+        for i, segment in enumerate(segments):
+            if not segment:
+                raise RouteTemplateError(f"empty segment in route '{template}'")
+            pieces = _PARAM.split(segment)  # alternating literal, param, literal, ...
+            seg_regex = ""
+            seg_optional = False
+            if len(pieces) == 1:
+                literal_segments += 1
+            for j, piece in enumerate(pieces):
+                if j % 2 == 0:
+                    seg_regex += re.escape(piece)
+                    continue
+                param = _parse_param(piece)
+                if param.catch_all and i != len(segments) - 1:
+                    raise RouteTemplateError(f"catch-all parameter must be last in route '{template}'")
+                self.params.append(param)
+                group = f"(?P<{param.name}>.*)" if param.catch_all else f"(?P<{param.name}>[^/]+)"
+                if param.optional and len(pieces) == 3 and not pieces[0] and not pieces[2]:
+                    seg_optional = True
+                seg_regex += group
+            sep = "/" if i else ""
+            if seg_optional:
+                regex += f"(?:{sep}{seg_regex})?"
+            else:
+                regex += sep + seg_regex
+        try:
+            self._regex = re.compile(f"^{regex}/?$", re.I)
+        except re.error as exc:
+            raise RouteTemplateError(f"invalid route '{template}': {exc}") from None
+        # More literal segments and fewer parameters first; catch-alls last (like ASP.NET precedence).
+        self.precedence = (
+            any(p.catch_all for p in self.params),
+            -literal_segments,
+            sum(1 for p in self.params if p.optional),
+            len(self.params),
+        )
+
+    def match(self, path: str) -> dict[str, str] | None:
+        m = self._regex.match(path.strip("/"))
+        if m is None:
+            return None
+        values: dict[str, str] = {}
+        for param in self.params:
+            value = m.group(param.name)
+            if value is None or value == "":
+                if not param.optional:
+                    return None
+                if param.default is not None:
+                    values[param.name] = param.default
+                continue
+            if not all(check(value) for check in param.checks):
+                return None
+            values[param.name] = value
+        return values
+
+
+@dataclass
+class RouteMatch:
+    target: Any
+    route_params: dict[str, str]
+
+
+class RouteTable:
+    """Routes of the HTTP functions, under the route prefix; 404 vs 405 like the host."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix.strip("/")
+        self._routes: list[tuple[RouteTemplate, list[str], Any]] = []
+
+    def add(self, template: str, methods: list[str], target: Any) -> None:
+        self._routes.append((RouteTemplate(template), [m.upper() for m in methods], target))
+        self._routes.sort(key=lambda r: r[0].precedence)
+
+    def strip_prefix(self, path: str) -> str | None:
+        path = path.strip("/")
+        if not self.prefix:
+            return path
+        if path.lower() == self.prefix.lower():
+            return ""
+        if path.lower().startswith(self.prefix.lower() + "/"):
+            return path[len(self.prefix) + 1 :]
+        return None
+
+    def resolve(self, path: str, method: str) -> RouteMatch | int:
+        """A match, or 404 (no route) / 405 (route exists, method not allowed)."""
+        rel = self.strip_prefix(path)
+        if rel is None:
+            return 404
+        method_mismatch = False
+        for template, methods, target in self._routes:
+            params = template.match(rel)
+            if params is None:
+                continue
+            if methods and method.upper() not in methods:
+                method_mismatch = True
+                continue
+            return RouteMatch(target, params)
+        return 405 if method_mismatch else 404

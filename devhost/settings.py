@@ -1,0 +1,113 @@
+"""local.settings.json and host.json: what `func start` reads before loading the app."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devhost.errors import DevHostError
+
+DEFAULT_HUB = "TestHubName"
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    route_prefix: str = "api"
+    hub_name: str = DEFAULT_HUB
+    max_concurrent_activities: int = 10
+    max_concurrent_orchestrators: int = 10
+
+
+def _positive_int(value: Any, key: str, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DevHostError(f"{path}: extensions.durableTask.{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def load_host_json(app_dir: Path) -> HostSettings:
+    """Read host.json; a missing file means defaults (as the host does), a broken one is an error."""
+    path = app_dir / "host.json"
+    if not path.exists():
+        return HostSettings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise DevHostError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DevHostError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise DevHostError(f"{path} must contain a JSON object")
+    extensions = data.get("extensions") or {}
+    if not isinstance(extensions, dict):
+        raise DevHostError(f"{path}: 'extensions' must be an object")
+    http = extensions.get("http") or {}
+    durable = extensions.get("durableTask") or {}
+    if not isinstance(http, dict) or not isinstance(durable, dict):
+        raise DevHostError(f"{path}: 'extensions.http' and 'extensions.durableTask' must be objects")
+    prefix = http.get("routePrefix", "api")
+    if not isinstance(prefix, str):
+        raise DevHostError(f"{path}: extensions.http.routePrefix must be a string")
+    hub = durable.get("hubName", DEFAULT_HUB)
+    if not isinstance(hub, str) or not hub:
+        raise DevHostError(f"{path}: extensions.durableTask.hubName must be a non-empty string")
+    defaults = HostSettings()
+    return HostSettings(
+        route_prefix=prefix.strip("/"),
+        hub_name=hub,
+        max_concurrent_activities=_positive_int(
+            durable.get("maxConcurrentActivityFunctions", defaults.max_concurrent_activities),
+            "maxConcurrentActivityFunctions",
+            path,
+        ),
+        max_concurrent_orchestrators=_positive_int(
+            durable.get("maxConcurrentOrchestratorFunctions", defaults.max_concurrent_orchestrators),
+            "maxConcurrentOrchestratorFunctions",
+            path,
+        ),
+    )
+
+
+def load_local_settings(app_dir: Path) -> dict[str, str]:
+    """Values of local.settings.json (missing file: nothing)."""
+    path = app_dir / "local.settings.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise DevHostError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise DevHostError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    values = data.get("Values", {}) if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        raise DevHostError(f"{path}: 'Values' must be an object")
+    return {str(k): "" if v is None else str(v) for k, v in values.items()}
+
+
+def apply_environment(values: dict[str, str]) -> dict[str, str | None]:
+    """Export values like `func start`: variables already set in the environment win.
+
+    Returns the previous values of the keys it set, so a test can restore them.
+    """
+    previous: dict[str, str | None] = {}
+    for key, value in values.items():
+        if key in os.environ:
+            continue
+        previous[key] = None
+        os.environ[key] = value
+    return previous
+
+
+def restore_environment(previous: dict[str, str | None]) -> None:
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -1,0 +1,193 @@
+"""Running devhost from pytest: in-process with a controllable clock, or as a subprocess.
+
+All in-process hosts share ONE background event loop thread: the SDK's client keeps a
+module-level aiohttp session (and lock) bound to the loop that first used it, so a loop per
+host would break the second host in the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devhost.clock import Clock
+from devhost.host import DevHost, HostOptions
+from devhost.indexing import load_and_index
+from devhost.settings import apply_environment, load_host_json, load_local_settings, restore_environment
+
+__all__ = ["DevHostHandle", "DevHostProcess", "run_devhost"]
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _shared_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="devhost-loop", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def _run(coro: Any, timeout: float | None = None) -> Any:
+    fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, _shared_loop())
+    return fut.result(timeout)
+
+
+@dataclass
+class DevHostHandle:
+    host: DevHost
+    base_url: str
+    api_url: str
+    clock: Clock
+
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Block until nothing is queued or running (timers in the future don't count)."""
+        deadline = time.monotonic() + timeout
+        streak = 0
+        while True:
+            engine = self.host.engine
+            assert engine is not None
+
+            async def probe() -> bool:
+                return engine.is_idle()
+
+            streak = streak + 1 if _run(probe(), timeout=5) else 0
+            if streak >= 3:  # idle on three consecutive probes: nothing is in between hand-offs
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"devhost did not become idle within {timeout}s")
+            time.sleep(0.005)
+
+
+@contextlib.contextmanager
+def run_devhost(
+    app_dir: str | Path,
+    *,
+    state: Path | None = None,
+    in_memory: bool = True,
+    settings: dict[str, str] | None = None,
+    require_keys: bool = False,
+) -> Iterator[DevHostHandle]:
+    app = Path(app_dir).resolve()
+    previous: dict[str, str | None] = {}
+    for key, value in (settings or {}).items():
+        previous[key] = os.environ.get(key)
+        os.environ[key] = value
+    previous_local = apply_environment(load_local_settings(app))
+    try:
+        host_settings = load_host_json(app)
+        index = load_and_index(app)
+        use_memory = in_memory and state is None
+        options = HostOptions(app, 0, None if use_memory else state, use_memory, require_keys)
+        host = DevHost(options, host_settings, index, clock=Clock())
+        _run(host.start(), timeout=30)
+        try:
+            prefix = host_settings.route_prefix
+            yield DevHostHandle(
+                host, host.base_url, host.base_url + ("/" + prefix if prefix else ""), host.clock
+            )
+        finally:
+            _run(host.stop(), timeout=30)
+    finally:
+        restore_environment(previous_local)
+        restore_environment(previous)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DevHostProcess:
+    """`python -m devhost` as a subprocess on a state file, for crash tests."""
+
+    def __init__(
+        self,
+        app_dir: str | Path,
+        state: Path,
+        port: int | None = None,
+        extra_args: list[str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.app_dir = Path(app_dir).resolve()
+        self.state = Path(state)
+        self.port = port or free_port()
+        self.extra_args = extra_args or []
+        self.log_path = log_path or self.state.with_suffix(".log")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> DevHostProcess:
+        repo = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill9()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--app-dir",
+                str(self.app_dir),
+                "--port",
+                str(self.port),
+                "--state",
+                str(self.state),
+                *self.extra_args,
+            ],
+            cwd=str(repo),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"devhost exited with {self.proc.returncode}; see {self.log_path}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
+            ):
+                return self
+            time.sleep(0.05)
+        self.kill9()
+        raise TimeoutError(f"devhost did not open port {self.port}; see {self.log_path}")
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._close_log()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        log = getattr(self, "_log", None)
+        if log is not None:
+            log.close()
+            self._log = None

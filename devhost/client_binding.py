@@ -40,7 +40,9 @@ def client_binding_json(origin: str, hub: str, system_key: str | None) -> str:
         {
             "taskHubName": hub,
             "creationUrls": {
-                "createNewInstancePostUri": f"{origin}{WEBHOOK_PATH}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
+                "createNewInstancePostUri": (
+                    f"{origin}{WEBHOOK_PATH}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}"
+                ),
                 "createAndWaitOnNewInstancePostUri": (
                     f"{origin}{WEBHOOK_PATH}/orchestrators/{{functionName}}[/{{instanceId}}]"
                     f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}"

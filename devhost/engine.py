@@ -224,7 +224,8 @@ class Engine:
                 ep.finish(
                     None,
                     LookupError(
-                        f"The function '{rec.name}' doesn't exist, is disabled, or is not an orchestrator function."
+                        f"The function '{rec.name}' doesn't exist, is disabled, "
+                        "or is not an orchestrator function."
                     ),
                 )
             else:

@@ -398,7 +398,9 @@ class Episode:
                 f"({action_label(action)}): entities are not supported by devhost yet."
             )
         if kind == CALL_HTTP:
-            return f"Orchestration '{self.rec.name}' uses call_http: durable HTTP is not supported by devhost yet."
+            return (
+                f"Orchestration '{self.rec.name}' uses call_http: durable HTTP is not supported by devhost."
+            )
         if kind not in ACTION_NAMES:
             return f"Orchestration '{self.rec.name}' returned an unknown action type {kind!r}."
         name = action.get("functionName") or action.get("externalEventName") or ""

@@ -48,6 +48,10 @@ def _run(coro: Any, timeout: float | None = None) -> Any:
     return fut.result(timeout)
 
 
+async def _probe_idle(engine: Any) -> bool:
+    return bool(engine.is_idle())
+
+
 @dataclass
 class DevHostHandle:
     host: DevHost
@@ -63,10 +67,7 @@ class DevHostHandle:
             engine = self.host.engine
             assert engine is not None
 
-            async def probe() -> bool:
-                return engine.is_idle()
-
-            streak = streak + 1 if _run(probe(), timeout=5) else 0
+            streak = streak + 1 if _run(_probe_idle(engine), timeout=5) else 0
             if streak >= 3:  # idle on three consecutive probes: nothing is in between hand-offs
                 return
             if time.monotonic() > deadline:

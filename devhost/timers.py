@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 from collections.abc import Callable
 
@@ -31,10 +32,8 @@ class TimerService:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     def add(self, item: WorkItem) -> None:
         assert item.due is not None
@@ -60,7 +59,5 @@ class TimerService:
             timeout = None
             if self._heap:
                 timeout = max(0.0, min(self._heap[0][0] - self.clock.timestamp(), 60.0))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass

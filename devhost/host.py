@@ -78,7 +78,9 @@ class DevHost:
         server = HttpServer(self.routes, self._invoker, management, self.client_binding, self.keys)
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", opts.port, reuse_address=False)
+        # SO_REUSEADDR: a restart right after kill -9 must not trip over TIME_WAIT sockets (a live
+        # listener on the port still makes bind fail, which is the "port in use" error).
+        site = web.TCPSite(self._runner, "127.0.0.1", opts.port, reuse_address=True)
         try:
             await site.start()
         except OSError as exc:

@@ -314,7 +314,7 @@ class Episode:
         return json.dumps(
             {
                 "history": history,
-                "input": json.loads(self.rec.input) if self.rec.input is not None else None,
+                "input": _context_input(self.rec.input),
                 "instanceId": self.rec.instance_id,
                 "isReplaying": bool(self.st.history),
                 "parentInstanceId": parent.get("instance_id"),
@@ -632,6 +632,15 @@ class Episode:
         self.rec.updated = fmt_time(self.now)
         self.rec.book = asdict(self.book)
         self.batch.instances[self.rec.instance_id] = self.rec
+
+
+def _context_input(text: str | None) -> Any:
+    """The SDK df_loads a string input and json.dumps a dict one; other JSON values (numbers,
+    lists from a raw HTTP start) are handed over as JSON text so get_input() still decodes them."""
+    if text is None:
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, str | dict) else text
 
 
 def _parse_result(result: str | None, error: BaseException | None) -> tuple[dict[str, Any], str | None]:

@@ -26,6 +26,7 @@ class ManualClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2030, 1, 1, tzinfo=UTC)
+        self._wakes: list[datetime] = []
 
     def now(self) -> datetime:
         return self._now
@@ -34,5 +35,14 @@ class ManualClock:
         self._now += delta
 
     async def sleep(self, delay: timedelta) -> None:
-        self._now += delay
-        await asyncio.sleep(0)
+        # Concurrent sleepers share the timeline: two 30 s sleeps begun together both end 30 s later
+        # (not 60), and the one due first wakes first.
+        wake = self._now + delay
+        self._wakes.append(wake)
+        try:
+            await asyncio.sleep(0)  # let the other tasks that are about to sleep register
+            while min(self._wakes) < wake:
+                await asyncio.sleep(0)
+            self._now = max(self._now, wake)
+        finally:
+            self._wakes.remove(wake)

@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 from engine.approval import Approval
 from engine.model import Node
-from engine.typecheck import compatible, list_item_type, type_name
+from engine.typecheck import compatible, list_item_type, sendable, type_name
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 Condition: TypeAlias = Callable[[Any], bool]
@@ -143,7 +143,8 @@ class WorkflowBuilder:
         self._start = self._register(start)
 
     def add_edge(self, source: NodeRef, target: NodeRef, *, when: Condition | None = None) -> WorkflowBuilder:
-        self._groups.append(Edge(self._register(source), self._register(target), self._condition(when)))
+        source_id, target_id = self._register(source), self._register(target)
+        self._groups.append(Edge(source_id, target_id, self._condition(when, source_id, target_id)))
         return self
 
     def add_chain(self, nodes: Sequence[NodeRef]) -> WorkflowBuilder:
@@ -163,14 +164,18 @@ class WorkflowBuilder:
     def add_switch(
         self, source: NodeRef, cases: Sequence[Case], *, default: NodeRef | None = None
     ) -> WorkflowBuilder:
-        resolved = tuple((self._condition(c.predicate), self._register(c.target)) for c in cases)
+        source_id = self._register(source)
+        targets = [self._register(c.target) for c in cases]
+        resolved = tuple(
+            (self._condition(c.predicate, source_id, t), t) for c, t in zip(cases, targets, strict=True)
+        )
         default_id = self._register(default) if default is not None else None
-        self._groups.append(Switch(self._register(source), resolved, default_id))  # type: ignore[arg-type]
+        self._groups.append(Switch(source_id, resolved, default_id))  # type: ignore[arg-type]
         return self
 
     def build(self) -> Workflow:
         problems = list(self._problems)
-        if not NAME_PATTERN.match(self._name):
+        if not isinstance(self._name, str) or not NAME_PATTERN.fullmatch(self._name):
             problems.append(f"invalid workflow name {self._name!r}: must match {NAME_PATTERN.pattern}")
         if self._max_supersteps < 1:
             problems.append(f"workflow {self._name!r}: max_supersteps must be at least 1")
@@ -198,12 +203,12 @@ class WorkflowBuilder:
         if existing is not None and existing is not node:
             self._problems.append(f"duplicate executor id {node.id!r}: two different executors share it")
         elif existing is None:
-            if not isinstance(node.id, str) or not NAME_PATTERN.match(node.id):
+            if not isinstance(node.id, str) or not NAME_PATTERN.fullmatch(node.id):
                 self._problems.append(f"invalid executor id {node.id!r}: must match {NAME_PATTERN.pattern}")
             self._nodes[node.id] = node
         return node.id
 
-    def _condition(self, fn: Condition | None) -> Condition | None:
+    def _condition(self, fn: Condition | None, source: str, target: str) -> Condition | None:
         if fn is None:
             return None
         if not callable(fn):
@@ -211,7 +216,8 @@ class WorkflowBuilder:
         if inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__):
             name = getattr(fn, "__name__", repr(fn))
             self._problems.append(
-                f"condition {name!r} is a coroutine function: conditions must be plain synchronous "
+                f"condition {name!r} on edge {source!r} -> {target!r} is a coroutine function: "
+                "conditions must be plain synchronous "
                 "functions of the message (they run inside the deterministic orchestrator)"
             )
         return fn
@@ -258,9 +264,10 @@ class WorkflowBuilder:
         source = self._nodes.get(source_id)
         if source is None:
             return []
-        if source.output_type is None:
+        produced = sendable(source.output_type)
+        if produced is None:
             return [f"edge {source_id!r} -> {target_id!r}: {source_id!r} returns None, so it sends nothing"]
-        if compatible(source.output_type, accepted):
+        if compatible(produced, accepted):
             return []
         return [
             f"type mismatch on edge {source_id!r} -> {target_id!r}: {source_id!r} emits "

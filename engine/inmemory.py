@@ -192,9 +192,9 @@ class InMemoryRunner:
             a.request_id for a in state.approvals if a.deadline is not None and a.deadline <= now
         }
         state.approvals = [a for a in state.approvals if a.request_id not in closed]
-        routed = run.router.route(emitted, run.buffers)
-        run.deliveries.extend(routed.deliveries)
-        run.outputs.extend(routed.outputs)
+        routing_error = self._route(run, emitted)
+        if routing_error is not None:
+            return self._finish(run, routing_error)
         return await self._drive(run)
 
     def _check_answers(
@@ -249,10 +249,29 @@ class InMemoryRunner:
             if failure is not None:
                 return self._finish(run, failure)
             self._emit(run, "superstep_completed", superstep=superstep)
-            routed = run.router.route([r for r in results if isinstance(r, Emission)], run.buffers)
-            run.deliveries = routed.deliveries
-            run.outputs.extend(routed.outputs)
+            run.deliveries = []
+            routing_error = self._route(run, [r for r in results if isinstance(r, Emission)])
+            if routing_error is not None:
+                return self._finish(run, routing_error)
         return self._finish(run, None)
+
+    def _route(self, run: _Run, emitted: list[Emission]) -> RunError | None:
+        """Route ``emitted`` into the next superstep; a raising edge condition fails the run.
+
+        One emission at a time (the same result as all at once) so the failure names its source.
+        """
+        for emission in emitted:
+            try:
+                routed = run.router.route([emission], run.buffers)
+            except Exception as error:
+                return RunError(
+                    executor_id=emission.source,
+                    type=type(error).__name__,
+                    message=f"a condition on an edge from {emission.source!r} raised: {error}",
+                )
+            run.deliveries.extend(routed.deliveries)
+            run.outputs.extend(routed.outputs)
+        return None
 
     async def _run_steps(self, run: _Run, steps: list[Step], superstep: int) -> list[Emission | RunError]:
         if len(steps) == 1:
@@ -341,7 +360,8 @@ class InMemoryRunner:
         state.fan_in = codec.dump_buffers(run.buffers)
         state.outputs = [codec.dump_emission(o) for o in run.outputs]
         if error is not None:
-            state.status, state.error = "failed", error
+            # A failed run cannot be resumed: nothing it asked is still open for an answer.
+            state.status, state.error, state.approvals = "failed", error, []
             self._emit(run, "run_failed", error=str(error))
         elif state.approvals:
             state.status = "waiting_for_approval"

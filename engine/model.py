@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -61,8 +62,13 @@ class RetryPolicy(BaseModel):
 
     def delay_before(self, attempt: int) -> timedelta:
         """The wait before ``attempt`` (2 is the first retry)."""
-        seconds = self.first_interval.total_seconds() * self.backoff_coefficient ** max(attempt - 2, 0)
-        return min(timedelta(seconds=seconds), self.max_interval)
+        first = self.first_interval.total_seconds()
+        try:
+            seconds = first * self.backoff_coefficient ** max(attempt - 2, 0)
+        except OverflowError:  # a long retry series: far beyond any max_interval
+            seconds = math.inf if first > 0 else 0.0
+        # Capped before it becomes a timedelta, which overflows long before a float does.
+        return timedelta(seconds=min(seconds, self.max_interval.total_seconds()))
 
     def retries(self, error: BaseException, attempt: int) -> bool:
         """Whether a failure of ``attempt`` is followed by another attempt."""
@@ -115,7 +121,8 @@ class Executor(Node, Generic[In, Out]):
         if retry is not None:
             self.retry = retry
         if not self.description:
-            self.description = inspect.getdoc(type(self)) or ""
+            # Not inspect.getdoc: it would hand a subclass without a docstring Executor's own.
+            self.description = inspect.cleandoc(type(self).__doc__ or "")
         input_type, output_type = _declared_types(type(self))
         self._init_types(input_type, output_type)
         self.is_async = inspect.iscoroutinefunction(self.handle)

@@ -79,7 +79,13 @@ def open_approval(
     approval = workflow.nodes[delivery.target]
     assert isinstance(approval, Approval)
     source = workflow.nodes.get(delivery.source)
-    escalated_from = delivery.source if isinstance(source, Approval) else None
+    # An escalation carries the request on; an ordinary edge from an approval carries its outcome.
+    escalated = (
+        isinstance(source, Approval)
+        and source.on_timeout.escalate_to == approval.id
+        and not isinstance(delivery.message, ApprovalOutcome)
+    )
+    escalated_from = delivery.source if escalated else None
     request_id = request_id_for(approval.id, superstep, ordinal)
     return PendingApproval(
         request_id=request_id,

@@ -30,6 +30,18 @@ def _strip(tp: Any) -> Any:
     return tp
 
 
+def sendable(tp: Any) -> Any:
+    """What a port can actually send: returning ``None`` sends nothing, so ``T | None`` sends ``T``.
+
+    ``None`` when nothing at all can be sent.
+    """
+    members = _members(_strip(tp))
+    kept = tuple(m for m in members if m is not None and m is not type(None))
+    if len(kept) == len(members):
+        return tp
+    return Union[kept] if kept else None  # noqa: UP007 - Union[(int,)] is int
+
+
 def compatible(produced: Any, accepted: Any) -> bool:
     """True when every value of ``produced`` is a valid ``accepted``, as far as types can tell."""
     produced, accepted = _strip(produced), _strip(accepted)
@@ -46,16 +58,24 @@ def compatible(produced: Any, accepted: Any) -> bool:
         if p_origin is typing.Literal and a_origin is typing.Literal:
             return set(typing.get_args(produced)) <= set(typing.get_args(accepted))
         if p_origin is typing.Literal:
-            return all(
-                isinstance(v, accepted) for v in typing.get_args(produced) if isinstance(accepted, type)
-            )
+            # Each value is checked by its type, so Literal[1] -> float follows int -> float.
+            return all(compatible(type(v), accepted) for v in typing.get_args(produced))
         return False
     if p_origin is not None or a_origin is not None:
-        if (p_origin or produced) is not (a_origin or accepted):
-            return _subclass(p_origin or produced, a_origin or accepted) and not typing.get_args(accepted)
+        p_base, a_base = p_origin or produced, a_origin or accepted
         p_args, a_args = typing.get_args(produced), typing.get_args(accepted)
+        if p_base is not a_base:
+            if not _subclass(p_base, a_base):
+                return False
+            if p_origin is None:
+                # A plain class (str -> Sequence[...]): its item types are unknown, so only a bare target.
+                return not a_args
         if not a_args or not p_args:
             return True
+        if a_base is tuple and len(a_args) == 2 and a_args[1] is Ellipsis:
+            # tuple[T, ...] takes any length: every produced item must be a T.
+            p_items = p_args[:1] if len(p_args) == 2 and p_args[1] is Ellipsis else p_args
+            return all(compatible(p, a_args[0]) for p in p_items)
         if len(p_args) != len(a_args):
             return False
         return all(compatible(p, a) for p, a in zip(p_args, a_args, strict=True))

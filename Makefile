@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 7071
 
 .PHONY: serve test lint demo
 
@@ -12,10 +13,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(PY) -m engine run example_review --input '{"title": "Quarterly report", "amount": 120}' --approve
+	$(PY) -m devhost --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test: lint
 	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(PY) -m engine run expense_claim --input '{"employee": "ada", "title": "Travel", "amount": 1250}' --approve

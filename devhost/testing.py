@@ -125,8 +125,10 @@ class DevHostProcess:
         port: int | None = None,
         extra_args: list[str] | None = None,
         log_path: Path | None = None,
+        settings: dict[str, str] | None = None,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
+        self.settings = dict(settings or {})
         self.state = Path(state)
         self.port = port or free_port()
         self.extra_args = extra_args or []
@@ -139,7 +141,11 @@ class DevHostProcess:
 
     def start(self, timeout: float = 30.0) -> DevHostProcess:
         repo = Path(__file__).resolve().parent.parent
-        env = {**os.environ, "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {
+            **os.environ,
+            **self.settings,
+            "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        }
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill9()
         self.proc = subprocess.Popen(
             [

@@ -11,6 +11,7 @@ Everything here runs inside the orchestrator and must be deterministic: time is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,7 +83,7 @@ def orchestrate(
 ) -> Generator[Any, Any, list[Any]]:
     """The orchestrator body for one workflow; returns the run's outputs (JSON)."""
     router, codec = Router(workflow), RoutingCodec(workflow)
-    started = OrchestratorInput.model_validate(context.get_input() or {})
+    started = OrchestratorInput.model_validate(_decoded(context.get_input()) or {})
     if started.checkpoint is not None:
         state = started.checkpoint
         deliveries = [codec.load_delivery(d) for d in state.deliveries]
@@ -245,6 +246,7 @@ def _await_approvals(
 def _read_answer(
     workflow: Workflow, pending: PendingApproval, data: Any
 ) -> tuple[Any, str | None, str] | None:
+    data = _decoded(data)
     via, decided_by, response = "event", None, data
     if isinstance(data, dict) and APPROVAL_ENVELOPE in data:
         try:
@@ -256,6 +258,16 @@ def _read_answer(
         return validate_response(workflow, pending, response), decided_by, via
     except ValidationError:
         return None
+
+
+def _decoded(value: Any) -> Any:
+    """JSON carried as text: the SDK client double-encodes inputs and event data, raw HTTP bodies do not."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _close(state: RunState, waits: _Waits, progress: Progress, request_id: str) -> None:

@@ -15,6 +15,10 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, Any]:
     schema = adapter.json_schema(ref_template=REF)
     components.update(schema.pop("$defs", {}))
+    title = schema.get("title")
+    if schema.get("type") == "object" and isinstance(title, str) and components.get(title, schema) == schema:
+        components[title] = schema
+        return {"$ref": REF.format(model=title)}
     return schema
 
 

@@ -70,7 +70,10 @@ def test_prompt_without_an_answer_is_a_clear_error() -> None:
 def test_unknown_workflow_is_a_one_line_error() -> None:
     done = engine("run", "nope", "--input", "{}")
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == ["error: unknown workflow 'nope' (known: expense_claim)"]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: unknown workflow 'nope' (known: ")
+    assert "expense_claim" in lines[0]
 
 
 def test_invalid_input_names_the_field() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 import uuid
@@ -300,13 +301,16 @@ class InMemoryRunner:
             self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=attempt)
             started = time.perf_counter()
             try:
+                # Every attempt gets its own copy, as every activity gets its own JSON on the durable
+                # runner: no mutation leaks to a fan-out sibling, a later attempt or the caller.
+                message = copy.deepcopy(step.delivery.message)
                 if node.is_async:
-                    produced = await node.handle(step.delivery.message, ctx)  # type: ignore[misc]
+                    produced = await node.handle(message, ctx)  # type: ignore[misc]
                 elif inline_sync:
                     # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
-                    produced = node.handle(step.delivery.message, ctx)
+                    produced = node.handle(message, ctx)
                 else:
-                    produced = await asyncio.to_thread(node.handle, step.delivery.message, ctx)
+                    produced = await asyncio.to_thread(node.handle, message, ctx)
                 output = None if produced is None else node.output_adapter.validate_python(produced)
             except Exception as error:
                 elapsed = (time.perf_counter() - started) * 1000

@@ -474,3 +474,43 @@ async def test_a_raising_condition_fails_the_run_naming_the_source(runner: InMem
     assert "condition on an edge from 'source' raised" in result.error.message
     assert result.events[-1].kind == "run_failed"
     assert (await runner.run(wf, 2)).outputs == [2]
+
+
+async def test_fan_out_targets_do_not_share_a_mutable_message(runner: InMemoryRunner) -> None:
+    """As on the durable runner (JSON per activity), one target's mutation is invisible to another."""
+    a_done = asyncio.Event()
+
+    @executor
+    def split(t: Ticket) -> Ticket:
+        return t
+
+    @executor
+    async def mutate(t: Ticket) -> list[str]:
+        t.hops.append("mutate")
+        a_done.set()
+        return t.hops
+
+    @executor
+    async def read(t: Ticket) -> list[str]:
+        await asyncio.wait_for(a_done.wait(), WAIT)
+        return t.hops
+
+    wf = WorkflowBuilder("shared", start=split).add_fan_out(split, [mutate, read]).build()
+    result = await runner.run(wf, {"text": "x"})
+    assert result.outputs == [["mutate"], []]
+
+
+async def test_a_retry_gets_the_message_as_it_was_delivered(runner: InMemoryRunner) -> None:
+    from datetime import timedelta
+
+    from engine import RetryPolicy, StepContext, TransientError
+
+    @executor(retry=RetryPolicy(max_attempts=2, first_interval=timedelta(0)))
+    def careless(t: Ticket, ctx: StepContext) -> list[str]:
+        t.hops.append(f"attempt {ctx.attempt}")
+        if ctx.attempt == 1:
+            raise TransientError("try again")
+        return t.hops
+
+    result = await runner.run(WorkflowBuilder("careless", start=careless).build(), {"text": "x"})
+    assert result.outputs == [["attempt 2"]]

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from devhost.testing import DevHostHandle, run_devhost
 
 ROOT = Path(__file__).resolve().parents[2]

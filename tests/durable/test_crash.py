@@ -6,7 +6,6 @@ import socket
 from pathlib import Path
 
 from devhost.testing import DevHostProcess
-
 from tests.durable.conftest import ROOT, SETTINGS
 from tests.durable.http import finished, get, post, wait_for
 

@@ -6,7 +6,6 @@ import json
 from datetime import timedelta
 
 from devhost.testing import DevHostHandle
-
 from tests.durable.http import finished, get, post, wait_for, waiting
 
 

@@ -47,7 +47,7 @@ class OrchestratorInput(BaseModel):
     input: Any = None
     checkpoint: RunState | None = None
     executed: list[str] = []
-    closed: list[str] = []
+    closed: list[dict[str, Any]] = []
 
 
 class WorkflowFailed(Exception):
@@ -226,14 +226,14 @@ def _await_approvals(
                 # An invalid raw answer is dropped; wait again for a valid one on the same event name.
                 del waits.events[request_id]
                 return [], []
-            _close(state, waits, progress, request_id)
             response, decided_by, via = answer
+            _close(state, waits, progress, pending, _aware(now), outcome="answered", by=decided_by, via=via)
             emission = answer_approval(
                 workflow, pending, response, now=_aware(now), via=via, decided_by=decided_by
             )
             return [emission], []
         if winner is waits.timers.get(request_id):
-            _close(state, waits, progress, request_id)
+            _close(state, waits, progress, pending, _aware(now), outcome="timed_out", by=None, via="timeout")
             expiry = expire_approval(workflow, pending, now=_aware(now))
             if expiry.error is not None:
                 _fail(context, workflow, state, expiry.error, progress)
@@ -254,6 +254,9 @@ def _read_answer(
         except ValidationError:
             return None
         response, decided_by, via = envelope.response, envelope.decided_by, envelope.via
+    elif pending.approvers:
+        # A raw event carries no identity: an approval limited to named approvers ignores it.
+        return None
     try:
         return validate_response(workflow, pending, response), decided_by, via
     except ValidationError:
@@ -270,8 +273,28 @@ def _decoded(value: Any) -> Any:
     return value
 
 
-def _close(state: RunState, waits: _Waits, progress: Progress, request_id: str) -> None:
-    progress.close(request_id)
+def _close(
+    state: RunState,
+    waits: _Waits,
+    progress: Progress,
+    pending: PendingApproval,
+    now: datetime,
+    *,
+    outcome: str,
+    by: str | None,
+    via: str,
+) -> None:
+    request_id = pending.request_id
+    progress.close(
+        {
+            "request_id": request_id,
+            "approval_id": pending.approval_id,
+            "outcome": outcome,
+            "decided_by": by,
+            "via": via,
+            "at": now.isoformat(),
+        }
+    )
     state.approvals = [a for a in state.approvals if a.request_id != request_id]
     waits.events.pop(request_id, None)
     timer = waits.timers.pop(request_id, None)

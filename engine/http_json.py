@@ -48,8 +48,14 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
+def read_json(req: func.HttpRequest, *, required: bool = True, limit: int | None = None) -> Any:
     body = req.get_body() or b""
+    if limit is not None and len(body) > limit:
+        raise HttpError(
+            413,
+            f"the request body is {len(body)} bytes, over the limit of {limit} bytes "
+            "(app setting WORKFLOW_MAX_BODY_BYTES)",
+        )
     if not body.strip():
         if required:
             raise HttpError(400, "the request body is empty: send a JSON document")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
+ROLE_CLAIMS = ("roles", "role", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
 
 
@@ -34,3 +36,41 @@ def principal_name(header: str | None) -> str | None:
             if isinstance(value, str):
                 return value
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who answers an approval: a name and the roles the platform vouches for."""
+
+    name: str | None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    source: str = "anonymous"
+
+    def is_one_of(self, approvers: list[str]) -> bool:
+        """Approvers name users or roles; any match lets the caller answer."""
+        allowed = set(approvers)
+        return (self.name is not None and self.name in allowed) or bool(self.roles & allowed)
+
+
+def principal_roles(header: str | None) -> frozenset[str]:
+    data = principal(header)
+    if data is None:
+        return frozenset()
+    roles = {r for r in data.get("userRoles") or [] if isinstance(r, str)}
+    role_type = data.get("role_typ")
+    for claim in data.get("claims") or []:
+        if not isinstance(claim, dict):
+            continue
+        if claim.get("typ") in (role_type, *ROLE_CLAIMS) and isinstance(claim.get("val"), str):
+            roles.add(claim["val"])
+    return frozenset(roles)
+
+
+def caller_from(header: str | None, token_subject: str | None) -> Caller:
+    """App Service authentication when present, else the subject the approval token was issued to."""
+    name = principal_name(header)
+    if name is not None:
+        return Caller(name=name, roles=principal_roles(header), source="easy-auth")
+    if token_subject:
+        return Caller(name=token_subject, source="token")
+    return Caller(name=None)

@@ -24,10 +24,11 @@ class Progress:
     """What the status reports beyond the checkpoint: executors that ran, approvals already closed."""
 
     executed: set[str] = field(default_factory=set)
-    closed: list[str] = field(default_factory=list)
+    closed: list[dict[str, Any]] = field(default_factory=list)
 
-    def close(self, request_id: str) -> None:
-        self.closed = [*self.closed, request_id][-CLOSED_KEPT:]
+    def close(self, decision: dict[str, Any]) -> None:
+        """Record how an approval request closed: who decided, when, through which path."""
+        self.closed = [*self.closed, decision][-CLOSED_KEPT:]
 
 
 def _size(value: Any) -> int:

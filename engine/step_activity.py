@@ -7,6 +7,7 @@ interval, non-retryable types, a server's Retry-After) with durable timers.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from engine.graph import Workflow
 from engine.invoke import invoke
 from engine.model import Executor, NonRetryableError, StepContext, TransientError
 from engine.run_state import RunError
+from engine.settings import engine_settings
 
 log = logging.getLogger("engine.step")
 
@@ -94,9 +96,23 @@ async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str,
             duration_ms=elapsed,
             annotations=ctx.annotations,
         )
+    dumped = None if output is None else node.output_adapter.dump_python(output, mode="json")
+    size = 0 if dumped is None else len(json.dumps(dumped, separators=(",", ":")))
+    limit = engine_settings().max_payload_bytes
+    if size > limit:
+        # Failing here, before the host stores it, keeps an oversized payload out of the run's state.
+        return _failure(
+            RunError(
+                executor_id=node.id,
+                type="PayloadTooLarge",
+                message=f"the output of executor {node.id!r} is {size} bytes, over the configured maximum of "
+                f"{limit} bytes (app setting WORKFLOW_MAX_PAYLOAD_BYTES); pass large data by reference",
+            ),
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
     return StepResult(
         ok=True,
-        output=None if output is None else node.output_adapter.dump_python(output, mode="json"),
+        output=dumped,
         duration_ms=(time.perf_counter() - started) * 1000,
         annotations=ctx.annotations,
     ).model_dump(mode="json")

@@ -254,3 +254,27 @@ two_approvals = (
     .build()
 )
 ALL.append(two_approvals)
+
+
+gated = Approval("gated", request=Request, response=ApprovalDecision, approvers=["alice", "finance"])
+restricted = WorkflowBuilder("t_restricted", start=prepare).add_chain([prepare, gated, record]).build()
+ALL.append(restricted)
+
+
+class Blob(BaseModel):
+    text: str = Field(max_length=2_000_000)
+    repeat: int = Field(default=1, ge=1, le=100)
+
+
+@executor(id="inflate")
+def inflate(b: Blob) -> Blob:
+    return Blob(text=b.text * b.repeat)
+
+
+@executor(id="measure")
+def measure(b: Blob) -> int:
+    return len(b.text)
+
+
+big = WorkflowBuilder("t_big", start=inflate).add_edge(inflate, measure).build()
+ALL.append(big)

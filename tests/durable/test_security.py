@@ -1,0 +1,120 @@
+"""Approvals only the right people can give: signed tokens, named approvers, recorded decisions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+from engine.approval_tokens import issue
+from tests.durable.conftest import SIGNING_KEY, token_for
+from tests.durable.http import finished, get, post, wait_for, waiting
+
+
+def principal(name: str, roles: tuple[str, ...] = ()) -> dict[str, str]:
+    claims = [{"typ": "name", "val": name}, *({"typ": "roles", "val": r} for r in roles)]
+    data = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles", "claims": claims}
+    return {"x-ms-client-principal": base64.b64encode(json.dumps(data).encode()).decode()}
+
+
+def pending_of(api: str, workflow: str, body: dict) -> tuple[str, dict]:
+    run = post(f"{api}/{workflow}", body).body["runUri"]
+    return run, wait_for(run, waiting).body["pendingApprovals"][0]
+
+
+def test_respond_uri_carries_a_token_and_the_decision_is_recorded(api: str) -> None:
+    run, pending = pending_of(api, "t_approval", {"item": "a", "amount": 1})
+    assert "?token=" in pending["respond_uri"]
+    assert post(pending["respond_uri"], {"approved": True}).status == 202
+    view = wait_for(run, finished).body
+    closed = view["closedApprovals"][0]
+    assert closed["request_id"] == pending["request_id"]
+    assert closed["outcome"] == "answered" and closed["via"] == "endpoint"
+    assert closed["at"]
+
+
+def test_missing_wrong_expired_and_foreign_tokens_are_403(api: str) -> None:
+    run, pending = pending_of(api, "t_approval", {"item": "b", "amount": 1})
+    instance, request_id = run.rsplit("/", 1)[1], pending["request_id"]
+    bare = f"{run}/approvals/{request_id}"
+    missing = post(bare, {"approved": True})
+    assert missing.status == 403 and "token" in missing.body["error"]
+    forged = issue(
+        b"another-key", instance_id=instance, request_id=request_id, expires=None, now=datetime.now(UTC)
+    )
+    assert post(f"{bare}?token={forged}", {"approved": True}).status == 403
+    old = datetime.now(UTC) - timedelta(days=30)
+    expired = issue(SIGNING_KEY.encode(), instance_id=instance, request_id=request_id, expires=old, now=old)
+    reply = post(f"{bare}?token={expired}", {"approved": True})
+    assert reply.status == 403 and "expired" in reply.body["error"]
+    foreign = token_for("some-other-run", request_id)
+    assert post(f"{bare}?token={foreign}", {"approved": True}).status == 403
+    assert post(f"{bare}?token=garbage", {"approved": True}).status == 403
+    assert get(run).body["pendingApprovals"], "a refused answer must leave the approval pending"
+
+
+def test_replayed_token_is_403(api: str) -> None:
+    _, pending = pending_of(api, "t_two_approvals", {"item": "c", "amount": 1})
+    assert post(pending["respond_uri"], {"approved": True}).status == 202
+    replay = post(pending["respond_uri"], {"approved": True})
+    assert replay.status == 403 and "already been used" in replay.body["error"]
+
+
+def test_named_approvers_only(api: str) -> None:
+    run, pending = pending_of(api, "t_restricted", {"item": "d", "amount": 1})
+    anonymous = post(pending["respond_uri"], {"approved": True})
+    assert anonymous.status == 403 and "may not answer" in anonymous.body["error"]
+    bob = post(pending["respond_uri"], {"approved": True}, headers=principal("bob"))
+    assert bob.status == 403 and "bob may not answer" in bob.body["error"]
+    # Raw events carry no identity: an approval with named approvers ignores them.
+    instance = run.rsplit("/", 1)[1]
+    raw = post(
+        f"{api.rsplit('/api', 1)[0]}/runtime/webhooks/durabletask/instances/{instance}/raiseEvent/"
+        f"{pending['event_name']}",
+        {"approved": True},
+    )
+    assert raw.status == 202
+    assert get(run).body["pendingApprovals"][0]["request_id"] == pending["request_id"]
+    # A finance role member may answer; the decision names her.
+    carol = post(pending["respond_uri"], {"approved": True}, headers=principal("carol", ("finance",)))
+    assert carol.status == 202 and carol.body["decidedBy"] == "carol"
+    view = wait_for(run, finished).body
+    assert view["outputs"][0]["decided_by"] == "carol"
+    assert view["closedApprovals"][0]["decided_by"] == "carol"
+
+
+def test_token_subject_identifies_the_approver_without_easy_auth(api: str) -> None:
+    run, pending = pending_of(api, "t_restricted", {"item": "e", "amount": 1})
+    instance = run.rsplit("/", 1)[1]
+    for_alice = token_for(instance, pending["request_id"], subject="alice")
+    reply = post(f"{run}/approvals/{pending['request_id']}?token={for_alice}", {"approved": False})
+    assert reply.status == 202 and reply.body["decidedBy"] == "alice"
+    assert wait_for(run, finished).body["outputs"][0]["decided_by"] == "alice"
+
+
+def test_stale_answer_never_satisfies_a_later_approval(api: str, host) -> None:
+    started = post(f"{api}/t_two_approvals", {"item": "f", "amount": 1}).body
+    run = started["runUri"]
+    first = wait_for(run, waiting).body["pendingApprovals"][0]
+    assert post(first["respond_uri"], {"approved": True}).status == 202
+    second = wait_for(run, lambda r: r.body["pendingApprovals"] and r.body["pendingApprovals"][0] != first)
+    second_pending = second.body["pendingApprovals"][0]
+    assert second_pending["event_name"] != first["event_name"]
+    event_uri = started["sendEventPostUri"].replace("{eventName}", first["event_name"])
+    assert post(event_uri, {"approved": False}).status == 202
+    host.wait_until_idle(timeout=10)
+    still = get(run).body
+    assert still["runtimeStatus"] == "Running"
+    assert still["pendingApprovals"][0]["request_id"] == second_pending["request_id"]
+
+
+def test_start_response_hides_the_system_key(api: str) -> None:
+    reply = post(f"{api}/t_chain", {"value": 1})
+    assert all("code=" not in str(v) for v in reply.body.values())
+
+
+def test_large_payloads_work_and_oversized_bodies_are_413(api: str) -> None:
+    view = wait_for(post(f"{api}/t_big", {"text": "x" * 50_000, "repeat": 4}).body["runUri"], finished).body
+    assert view["outputs"] == [200_000]
+    too_big = post(f"{api}/t_big", raw=json.dumps({"text": "y" * 1_100_000}).encode())
+    assert too_big.status == 413 and "WORKFLOW_MAX_BODY_BYTES" in too_big.body["error"]

@@ -23,3 +23,7 @@ test: lint
 
 demo: $(STAMP)
 	$(PY) -m engine run expense_claim --input '{"employee": "ada", "title": "Travel", "amount": 1250}' --approve
+
+.PHONY: crash
+crash: $(STAMP)   # the full crash campaign (kill -9 devhost 24 times mid-run); see README "Reliability"
+	$(PY) -m tests.reliability.campaign

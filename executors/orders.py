@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from engine import ApprovalDecision, ApprovalOutcome, NonRetryableError, StepContext, executor
 from engine.agents import Agent
+from executors.ledger import configured_ledger
 
 REFUND_APPROVAL_THRESHOLD = 500.0
 RESTOCKING_FEE_RATE = 0.05
@@ -325,21 +326,31 @@ CANCELLATION_LEDGER: dict[str, CancellationReceipt] = {}
 _LEDGER_LOCK = threading.Lock()
 
 
+def _receipt(summary: CancellationSummary) -> CancellationReceipt:
+    # Derived from the order, not the key, so the same order gives the same output in every runner.
+    return CancellationReceipt(summary=summary, confirmation=f"CXL-{summary.order.order_id[4:]}")
+
+
 def cancel_once(summary: CancellationSummary, idempotency_key: str) -> CancellationReceipt:
     """Cancel and refund at most once per key; a repeated call returns the recorded receipt."""
     with _LEDGER_LOCK:
         recorded = CANCELLATION_LEDGER.get(idempotency_key)
         if recorded is not None:
             return recorded
-        # Derived from the order, not the key, so the same order gives the same output in every runner.
-        receipt = CancellationReceipt(summary=summary, confirmation=f"CXL-{summary.order.order_id[4:]}")
+        receipt = _receipt(summary)
         CANCELLATION_LEDGER[idempotency_key] = receipt
         return receipt
 
 
 @executor(id="execute_cancellation")
 def execute_cancellation(summary: CancellationSummary, ctx: StepContext) -> CancellationReceipt:
-    receipt = cancel_once(summary, ctx.idempotency_key)
+    ledger = configured_ledger()  # the SIDE_EFFECT_LEDGER app setting: a ledger that survives kill -9
+    if ledger is None:
+        receipt = cancel_once(summary, ctx.idempotency_key)
+    else:
+        with ledger.execution(ctx):
+            recorded = ledger.once(ctx, _receipt(summary).model_dump_json())
+            receipt = CancellationReceipt.model_validate_json(recorded)
     ctx.logger.info("order %s cancelled, refund %.2f EUR", summary.order.order_id, summary.refund)
     return receipt
 

@@ -1,0 +1,654 @@
+"""The crash campaign: many runs on devhost, ``kill -9`` at random moments, then an audit of everything.
+
+``python -m tests.reliability.campaign`` (``make crash``) runs the full campaign; ``--quick`` is the reduced
+form CI runs (``tests/reliability/test_crash_campaign.py``). What it does:
+
+1. Computes every run's expected output with the in-memory runner (same input, same approval answers).
+2. Starts devhost as a subprocess on a SQLite state file, with the campaign's workflows
+   (``tests.reliability.workflows``: a fan-out of 200 side-effecting, slow steps) and the
+   ``SIDE_EFFECT_LEDGER`` app setting, so side effects are recorded in a file that survives the kills.
+3. Starts the runs in waves (the demo workflows' scenarios and the fan-outs), answers their approvals
+   through the workflow API as they come up, and ``kill -9``s the host after a random delay (seeded RNG)
+   -- mid-activity and mid-episode -- then restarts it on the same state file, again and again.
+4. Lets everything finish, then checks: every run Completed with the in-memory output, nothing stuck,
+   status answers for every instance, histories well-formed (ExecutionStarted first, ExecutionCompleted
+   last, every TaskCompleted/TaskFailed matching one TaskScheduled, every TimerFired one TimerCreated,
+   episodes bracketed by OrchestratorStarted/OrchestratorCompleted), and every side effect recorded exactly
+   once per step although steps ran more than once.
+
+Agents answer with the offline model: the campaign blanks the model-provider settings for itself and
+the host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devhost.history import EventType
+from devhost.store import SqliteStore
+from devhost.testing import DevHostProcess
+from engine import InMemoryRunner
+from executors.ledger import SETTING as LEDGER_SETTING
+from executors.ledger import SideEffectLedger
+from tests.demos.scenarios import run_in_memory
+from tests.durable.http import Reply, call
+from tests.reliability.workflows import ALL as CAMPAIGN_WORKFLOWS
+from tests.reliability.workflows import EFFECT_PREFIX
+from workflows import ALL as APP_WORKFLOWS
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = "tests.reliability.workflows"
+FINISHED = ("Completed", "Failed", "Terminated")
+ACTIVITY = "run_step"
+KILL_MODES = ("random", "mid-activity", "mid-episode")
+PROVIDER_PREFIXES = ("OPENAI_", "AZURE_OPENAI_")
+WORKFLOWS = {w.name: w for w in [*APP_WORKFLOWS, *CAMPAIGN_WORKFLOWS]}
+
+Answers = dict[str, dict[str, Any]]
+
+# The demo workflows' scenarios: (input, {approval node id: response}); every one completes without a
+# deadline passing. The parity scenarios of tests/durable plus a few more.
+DEMO_SCENARIOS: dict[str, list[tuple[dict[str, Any], Answers]]] = {
+    "expense_claim": [
+        ({"employee": "ada", "title": "Taxi", "amount": 42}, {}),
+        ({"employee": "ada", "title": "Casino night", "amount": 42}, {}),
+        ({"employee": "bo", "title": "Travel", "amount": 1250}, {"manager_approval": {"approved": True}}),
+        (
+            {"employee": "cy", "title": "Travel", "amount": 1250},
+            {"manager_approval": {"approved": False, "comment": "no"}},
+        ),
+    ],
+    "order_cancellation": [
+        ({"order_id": "ORD-100250", "reason": "Ordered the wrong size"}, {}),
+        ({"order_id": "ORD-400120", "reason": "Changed my mind"}, {}),
+        (
+            {"order_id": "ORD-201200", "reason": "Found it cheaper elsewhere"},
+            {"manager_approval": {"approved": True, "comment": "Loyal customer"}},
+        ),
+        (
+            {"order_id": "ORD-103000", "reason": "Duplicate order"},
+            {"manager_approval": {"approved": False, "comment": "Call the customer first"}},
+        ),
+    ],
+    "content_review": [
+        (
+            {
+                "title": "Durable workflows on Azure Functions",
+                "author": "ada",
+                "draft": "Durable Functions let a workflow wait for days for a person without a server.",
+                "audience": "technical",
+                "max_rounds": 2,
+            },
+            {"publication_approval": {"approved": True, "comment": "Ship it"}},
+        ),
+        (
+            {
+                "title": "Case study",
+                "author": "grace",
+                "draft": "Our new release makes approvals durable.",
+                "max_rounds": 4,
+            },
+            {"publication_approval": {"approved": True}},
+        ),
+        (
+            {"title": "Hiring post", "author": "alan", "draft": "We are hiring engineers.", "max_rounds": 1},
+            {"publication_approval": {"approved": False, "comment": "Wait for the budget"}},
+        ),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    seed: int = 1729
+    kills: int = 24
+    demo_rounds: int = 4  # every demo scenario is started this many times
+    fan_workflow: str = "r_fan200"
+    fan_runs: int = 8
+    step_delay_ms: int = 400  # upper bound of each fan-out step's two sleeps
+    min_uptime: float = 0.4  # seconds the host runs between a restart and the next kill ...
+    max_uptime: float = 3.0  # ... drawn uniformly from the seeded RNG
+    settle_timeout: float = 240.0  # after the last restart: how long runs may take to finish
+
+    @classmethod
+    def quick(cls) -> CampaignConfig:
+        """The reduced form CI runs: a few kills, small sizes."""
+        return cls(
+            kills=4,
+            demo_rounds=1,
+            fan_workflow="r_fan20",
+            fan_runs=2,
+            step_delay_ms=300,
+            min_uptime=0.4,
+            max_uptime=1.5,
+            settle_timeout=90.0,
+        )
+
+
+@dataclass
+class Run:
+    workflow: str
+    body: dict[str, Any]
+    answers: Answers
+    instance_id: str
+    expected: list[Any] = field(default_factory=list)
+    due: bool = False  # its wave has come: start it (again, if the host was down)
+    started: bool = False
+    answered: set[str] = field(default_factory=set)
+    final: dict[str, Any] | None = None
+
+
+@dataclass
+class CampaignResult:
+    seed: int
+    kills: int = 0
+    kills_mid_activity: int = 0  # the host's log shows run_step executions in flight at the kill
+    kills_mid_episode: int = 0  # ... an orchestrator function (an episode) in flight
+    kills_mid_side_effect: int = 0  # the ledger shows side-effecting steps begun, not ended
+    runs: int = 0
+    completed_as_expected: int = 0
+    lost_runs: int = 0  # not Completed, wrong output, or never finished
+    stuck_runs: int = 0
+    malformed_histories: int = 0
+    malformed: set[str] = field(default_factory=set, repr=False)
+    activity_executions: int = 0  # every run_step execution the host started (its log)
+    activities_scheduled: int = 0  # TaskScheduled events of run_step in the histories
+    activity_re_executions: int = 0
+    ledger_step_executions: int = 0  # executions of the side-effecting steps (ledger)
+    ledger_re_executions: int = 0
+    ledger_interrupted_executions: int = 0  # cut short by a kill, ran again after the restart
+    side_effects: int = 0
+    expected_side_effects: int = 0
+    duplicate_side_effects: int = 0
+    missing_side_effects: int = 0
+    approvals_answered: int = 0
+    elapsed_seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        lines = [
+            f"crash campaign (seed {self.seed}): {'PASSED' if self.ok else 'FAILED'} "
+            f"in {self.elapsed_seconds:.0f} s",
+            f"  kills (kill -9)                 {self.kills}: {self.kills_mid_activity} mid-activity, "
+            f"{self.kills_mid_episode} mid-episode, {self.kills_mid_side_effect} mid-side-effecting-step",
+            f"  runs                            {self.runs} ({self.completed_as_expected} completed with "
+            "the in-memory output)",
+            f"  approvals answered              {self.approvals_answered}",
+            f"  lost runs                       {self.lost_runs}",
+            f"  stuck runs                      {self.stuck_runs}",
+            f"  malformed histories             {self.malformed_histories}",
+            f"  activity executions             {self.activity_executions} for "
+            f"{self.activities_scheduled} scheduled: {self.activity_re_executions} re-executions",
+            f"  side-effecting step executions  {self.ledger_step_executions}: "
+            f"{self.ledger_re_executions} re-executions, {self.ledger_interrupted_executions} cut short",
+            f"  side effects                    {self.side_effects} recorded, "
+            f"{self.expected_side_effects} expected",
+            f"  duplicate side effects          {self.duplicate_side_effects}",
+            f"  missing side effects            {self.missing_side_effects}",
+        ]
+        lines += [f"  problem: {p}" for p in self.problems[:40]]
+        if len(self.problems) > 40:
+            lines.append(f"  ... and {len(self.problems) - 40} more problems")
+        return "\n".join(lines)
+
+
+# --- HTTP that tolerates a host that just died --------------------------------------------------------
+
+
+def _try(method: str, url: str, body: Any = None) -> Reply | None:
+    try:
+        return call(method, url, body)
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+# --- the plan -----------------------------------------------------------------------------------------
+
+
+def plan_runs(config: CampaignConfig) -> list[Run]:
+    runs: list[Run] = []
+    for round_no in range(config.demo_rounds):
+        for name, scenarios in DEMO_SCENARIOS.items():
+            for index, (body, answers) in enumerate(scenarios):
+                runs.append(Run(name, body, answers, f"crash-{name}-{index}-{round_no}"))
+    for index in range(config.fan_runs):
+        body = {"seed": index + 1, "delay_ms": config.step_delay_ms}
+        runs.append(Run(config.fan_workflow, body, {}, f"crash-{config.fan_workflow}-{index}"))
+    random.Random(config.seed).shuffle(runs)
+    return runs
+
+
+async def _expected_outputs(runs: list[Run]) -> None:
+    cache: dict[str, list[Any]] = {}
+    for run in runs:
+        key = json.dumps([run.workflow, run.body, run.answers], sort_keys=True)
+        if key not in cache:
+            result = await run_in_memory(InMemoryRunner(), WORKFLOWS[run.workflow], run.body, run.answers)
+            if result.status != "completed":
+                raise RuntimeError(f"{run.workflow} {run.body}: in memory the run ends {result.status}")
+            cache[key] = result.outputs_json()
+        run.expected = cache[key]
+
+
+def expected_effects(run: Run) -> dict[str, int]:
+    """Executor id -> side effects the run must have recorded once it completed."""
+    if run.workflow == "order_cancellation":
+        cancelled = any(isinstance(o, dict) and o.get("status") == "cancelled" for o in run.expected)
+        return {"execute_cancellation": 1} if cancelled else {}
+    if run.workflow in ("r_fan200", "r_fan20"):
+        width = len(WORKFLOWS[run.workflow].nodes) - 2
+        return {f"{EFFECT_PREFIX}{i}": 1 for i in range(width)}
+    return {}
+
+
+# --- driving ------------------------------------------------------------------------------------------
+
+_LINE = re.compile(r"(Executing|Executed) 'Functions\.([^']+)' \((?:Reason='[^']*', |\w+, )?Id=([0-9a-f-]+)")
+
+
+class LogWatcher:
+    """Follows the host's log: which functions are executing right now (orchestrators, activities)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.partial = ""
+        self.running: dict[str, str] = {}  # invocation id -> function name
+
+    def restart(self) -> None:
+        """A new host process: what the old one was executing is gone."""
+        self.poll()
+        self.running.clear()
+
+    def poll(self) -> dict[str, str]:
+        if self.path.exists():
+            with self.path.open("rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+            self.offset += len(chunk)
+            text = self.partial + chunk.decode("utf-8", errors="replace")
+            lines = text.split("\n")
+            self.partial = lines.pop()
+            for line in lines:
+                m = _LINE.search(line)
+                if m is None:
+                    continue
+                what, name, invocation = m.groups()
+                if what == "Executing":
+                    self.running[invocation] = name
+                else:
+                    self.running.pop(invocation, None)
+        return self.running
+
+    def activities_running(self) -> bool:
+        return any(name == ACTIVITY for name in self.poll().values())
+
+    def episodes_running(self) -> bool:
+        return any(name in WORKFLOWS for name in self.poll().values())
+
+
+class Driver:
+    def __init__(self, process: DevHostProcess, runs: list[Run], result: CampaignResult) -> None:
+        self.process = process
+        self.runs = runs
+        self.result = result
+        self.api = f"{process.base_url}/api/workflows"
+
+    def run_uri(self, run: Run) -> str:
+        return f"{self.api}/{run.workflow}/runs/{run.instance_id}"
+
+    def start(self, run: Run) -> None:
+        run.due = True
+        reply = _try("POST", f"{self.api}/{run.workflow}?instanceId={run.instance_id}", run.body)
+        if reply is None:
+            return  # the host is not up: try again on the next pass
+        if reply.status in (202, 409):  # 409: started by an earlier attempt whose reply was lost
+            run.started = True
+        else:
+            self.result.problems.append(f"{run.instance_id}: start answered {reply.status} {reply.body}")
+            run.started = True
+            run.final = {"runtimeStatus": "NotStarted", "outputs": None}
+
+    def step(self, stop: Callable[[], bool] = lambda: False) -> int:
+        """One pass over the runs: start due ones, answer approvals, notice endings; returns runs open.
+
+        ``stop`` is asked after every request: the pass ends early when it says so.
+        """
+        open_runs = 0
+        for run in self.runs:
+            if run.final is not None or not run.due:
+                continue
+            open_runs += 1
+            if stop():
+                continue
+            if not run.started:
+                self.start(run)
+                continue
+            reply = _try("GET", self.run_uri(run))
+            if reply is None or reply.status != 200 or not isinstance(reply.body, dict):
+                continue
+            view = reply.body
+            if view.get("runtimeStatus") in FINISHED:
+                run.final = view
+                open_runs -= 1
+                continue
+            for pending in view.get("pendingApprovals") or []:
+                if pending["request_id"] in run.answered:
+                    continue
+                answer = run.answers.get(pending["approval_id"])
+                if answer is None:
+                    self.result.problems.append(
+                        f"{run.instance_id}: unexpected approval {pending['approval_id']!r}"
+                    )
+                    run.answered.add(pending["request_id"])
+                    continue
+                answered = _try("POST", pending["respond_uri"], answer)
+                if answered is not None and answered.status in (202, 409):
+                    run.answered.add(pending["request_id"])
+                    self.result.approvals_answered += answered.status == 202
+        return open_runs
+
+    def drive_until(self, stop: Callable[[], bool], limit: float) -> bool:
+        """Drive the runs until ``stop()`` or ``limit`` seconds; True when ``stop()`` said so."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if stop():
+                return True
+            self.step(stop)
+            if stop():
+                return True
+            time.sleep(0.005)
+        return False
+
+
+# --- the audit ----------------------------------------------------------------------------------------
+
+
+def check_history(iid: str, events: list[dict[str, Any]]) -> list[str]:
+    """Problems with one instance's raw history (empty when well-formed)."""
+    problems: list[str] = []
+    kinds = [e["EventType"] for e in events]
+    body = [
+        e
+        for e in events
+        if e["EventType"] not in (EventType.OrchestratorStarted, EventType.OrchestratorCompleted)
+    ]
+    if not body or body[0]["EventType"] != EventType.ExecutionStarted:
+        problems.append("the first event is not ExecutionStarted")
+    if not body or body[-1]["EventType"] != EventType.ExecutionCompleted:
+        problems.append("the last event is not ExecutionCompleted")
+    if kinds.count(EventType.ExecutionStarted) != 1 or kinds.count(EventType.ExecutionCompleted) != 1:
+        problems.append("not exactly one ExecutionStarted and one ExecutionCompleted")
+    if events and events[-1]["EventType"] != EventType.OrchestratorCompleted:
+        problems.append("the history does not end with OrchestratorCompleted")
+    in_episode = False
+    for kind in kinds:
+        if kind == EventType.OrchestratorStarted:
+            if in_episode:
+                problems.append("OrchestratorStarted inside an episode")
+            in_episode = True
+        elif kind == EventType.OrchestratorCompleted:
+            if not in_episode:
+                problems.append("OrchestratorCompleted without OrchestratorStarted")
+            in_episode = False
+    scheduled: dict[int, str] = {}
+    timers: set[int] = set()
+    completed: set[int] = set()
+    fired: set[int] = set()
+    for e in events:
+        kind = e["EventType"]
+        if kind == EventType.TaskScheduled:
+            if e["EventId"] in scheduled or e["EventId"] in timers:
+                problems.append(f"task id {e['EventId']} scheduled twice")
+            scheduled[e["EventId"]] = e.get("Name", "")
+        elif kind == EventType.TimerCreated:
+            if e["EventId"] in timers or e["EventId"] in scheduled:
+                problems.append(f"timer id {e['EventId']} created twice")
+            timers.add(e["EventId"])
+        elif kind in (EventType.TaskCompleted, EventType.TaskFailed):
+            task = e.get("TaskScheduledId")
+            if task not in scheduled:
+                problems.append(f"{EventType(kind).name} for task {task} that was never scheduled")
+            if task in completed:
+                problems.append(f"task {task} completed twice")
+            completed.add(task)
+        elif kind == EventType.TimerFired:
+            timer = e.get("TimerId")
+            if timer not in timers:
+                problems.append(f"TimerFired for timer {timer} that was never created")
+            if timer in fired:
+                problems.append(f"timer {timer} fired twice")
+            fired.add(timer)
+    unfinished = sorted(set(scheduled) - completed)
+    if unfinished:
+        problems.append(f"tasks {unfinished[:5]} scheduled but never completed")
+    return [f"{iid}: history: {p}" for p in problems]
+
+
+def check_public_history(iid: str, status: dict[str, Any]) -> list[str]:
+    events = status.get("historyEvents") or []
+    problems = []
+    if not events or events[0]["EventType"] != "ExecutionStarted":
+        problems.append("public history does not start with ExecutionStarted")
+    if not events or events[-1]["EventType"] != "ExecutionCompleted":
+        problems.append("public history does not end with ExecutionCompleted")
+    for e in events:
+        if e["EventType"] in ("TaskCompleted", "TaskFailed") and not e.get("FunctionName"):
+            problems.append(f"{e['EventType']} without a matching TaskScheduled")
+    return [f"{iid}: {p}" for p in problems]
+
+
+def audit(runs: list[Run], process: DevHostProcess, ledger: SideEffectLedger, result: CampaignResult) -> None:
+    base = f"{process.base_url}/runtime/webhooks/durabletask/instances"
+    for run in runs:
+        final = run.final
+        if final is None:
+            result.stuck_runs += 1
+            result.lost_runs += 1
+            result.problems.append(f"{run.instance_id}: stuck (never finished)")
+            continue
+        if final.get("runtimeStatus") != "Completed" or final.get("outputs") != run.expected:
+            result.lost_runs += 1
+            result.problems.append(
+                f"{run.instance_id}: ended {final.get('runtimeStatus')} with {final.get('outputs')!r}, "
+                f"error {final.get('error')!r}; expected {run.expected!r}"
+            )
+        else:
+            result.completed_as_expected += 1
+        status = _try("GET", f"{base}/{run.instance_id}?showHistory=true")
+        if status is None or status.status != 200:
+            result.problems.append(f"{run.instance_id}: status answered {status and status.status}")
+        else:
+            found = check_public_history(run.instance_id, status.body)
+            result.problems += found
+            if found:
+                result.malformed.add(run.instance_id)
+    listed = _try("GET", base)
+    if listed is None or listed.status != 200:
+        result.problems.append("the instance list did not answer")
+    else:
+        unfinished = [s["instanceId"] for s in listed.body if s["runtimeStatus"] not in FINISHED]
+        if unfinished:
+            result.problems.append(f"instances not finished: {unfinished[:10]}")
+
+    effects = ledger.effects_by_instance()
+    for run in runs:
+        for executor_id, wanted in expected_effects(run).items():
+            result.expected_side_effects += wanted
+            got = effects.pop((run.instance_id, executor_id), 0)
+            if got > wanted:
+                result.duplicate_side_effects += got - wanted
+                result.problems.append(f"{run.instance_id}: {executor_id} had its side effect {got} times")
+            elif got < wanted:
+                result.missing_side_effects += wanted - got
+                result.problems.append(f"{run.instance_id}: {executor_id} had no side effect")
+    for (iid, executor_id), got in effects.items():  # effects nobody expected: duplicates as well
+        result.duplicate_side_effects += got
+        result.problems.append(f"{iid}: unexpected side effect of {executor_id} ({got}x)")
+    counts = ledger.counts()
+    result.side_effects = counts.side_effects
+    result.ledger_step_executions = counts.executions
+    result.ledger_re_executions = counts.re_executions
+    result.ledger_interrupted_executions = counts.interrupted
+    if counts.running:
+        result.problems.append(f"{counts.running} side-effecting executions never ended")
+
+
+def audit_store(runs: list[Run], state: Path, log: Path, result: CampaignResult) -> None:
+    """With the host stopped: the raw histories, and activity executions against scheduled tasks."""
+    store = SqliteStore(state)
+    try:
+        for run in runs:
+            events = store.load_history(run.instance_id)
+            found = check_history(run.instance_id, events)
+            result.problems += found
+            if found:
+                result.malformed.add(run.instance_id)
+            result.activities_scheduled += sum(
+                1 for e in events if e["EventType"] == EventType.TaskScheduled and e.get("Name") == "run_step"
+            )
+    finally:
+        store.close()
+    result.malformed_histories = len(result.malformed)
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    result.activity_executions = text.count("Executing 'Functions.run_step'")
+    result.activity_re_executions = result.activity_executions - result.activities_scheduled
+    if result.activity_re_executions < 0:
+        result.problems.append("fewer activity executions logged than scheduled (log lines lost?)")
+
+
+@contextlib.contextmanager
+def offline_agents() -> Iterator[None]:
+    """Blank the model-provider settings (empty means unset), here and in the host it starts."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(PROVIDER_PREFIXES)}
+    for key in saved:
+        os.environ[key] = ""
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> CampaignResult:
+    """Run one campaign in ``workdir`` (state file, ledger, host log); returns the counts and problems."""
+
+    def say(text: str) -> None:
+        if log is not None:
+            print(text, file=log, flush=True)
+
+    began = time.monotonic()
+    rng = random.Random(config.seed)
+    result = CampaignResult(seed=config.seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    state, ledger_path = workdir / "state.sqlite", workdir / "ledger.sqlite"
+    host_log = workdir / "devhost.log"
+    for path in (state, ledger_path, host_log):
+        for stale in path.parent.glob(path.name + "*"):
+            stale.unlink()
+    runs = plan_runs(config)
+    result.runs = len(runs)
+    with offline_agents():
+        asyncio.run(_expected_outputs(runs))
+        ledger = SideEffectLedger(ledger_path)
+        settings = {
+            "WORKFLOW_MODULES": MODULE,
+            LEDGER_SETTING: str(ledger_path),
+            "PYTHONUNBUFFERED": "1",  # every log line reaches the file before a kill
+            "APPROVAL_SIGNING_KEY": "crash-campaign-signing-key-not-a-secret",  # links outlive restarts
+        }
+        process = DevHostProcess(ROOT, state, settings=settings, log_path=host_log)
+        driver = Driver(process, runs, result)
+        watcher = LogWatcher(host_log)
+        process.start(timeout=60)
+        modes: list[str] = []
+        try:
+            waves = [runs[i :: config.kills] for i in range(config.kills)]
+            for cycle, wave in enumerate(waves):
+                for run in wave:
+                    run.due = True
+                # Where to kill: at a random moment, or as soon as an activity / an episode is executing.
+                if cycle % len(KILL_MODES) == 0:
+                    modes = rng.sample(KILL_MODES, len(KILL_MODES))
+                mode = modes[cycle % len(KILL_MODES)]
+                uptime = rng.uniform(config.min_uptime, config.max_uptime)
+                if mode == "random":
+                    driver.drive_until(lambda: False, uptime)
+                else:
+                    busy = watcher.activities_running if mode == "mid-activity" else watcher.episodes_running
+                    driver.drive_until(lambda: False, config.min_uptime)
+                    driver.drive_until(busy, uptime)
+                    time.sleep(rng.uniform(0, 0.02))
+                in_flight = set(watcher.poll().values())
+                process.kill9()
+                result.kills += 1
+                mid_activity = ACTIVITY in in_flight
+                mid_episode = bool(in_flight & WORKFLOWS.keys())
+                cut_short = ledger.mark_interrupted()
+                result.kills_mid_activity += mid_activity
+                result.kills_mid_episode += mid_episode
+                result.kills_mid_side_effect += cut_short > 0
+                busy_parts = [
+                    w for w, on in (("activities", mid_activity), ("an episode", mid_episode)) if on
+                ]
+                say(
+                    f"kill {cycle + 1}/{config.kills} ({mode}): {' and '.join(busy_parts) or 'nothing'} "
+                    f"in flight, {cut_short} side-effecting steps cut short"
+                )
+                process.start(timeout=60)
+                watcher.restart()
+            deadline = time.monotonic() + config.settle_timeout
+            while driver.step() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            audit(runs, process, ledger, result)
+        finally:
+            process.stop()
+        audit_store(runs, state, host_log, result)
+    result.elapsed_seconds = time.monotonic() - began
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m tests.reliability.campaign", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--quick", action="store_true", help="the reduced CI form: a few kills, small sizes")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--kills", type=int, default=None)
+    p.add_argument("--workdir", default=None, help="keep state, ledger and host log here")
+    p.add_argument("--json", default=None, help="also write the result as JSON to this file")
+    args = p.parse_args(argv)
+    config = CampaignConfig.quick() if args.quick else CampaignConfig()
+    overrides = {k: v for k, v in (("seed", args.seed), ("kills", args.kills)) if v is not None}
+    config = CampaignConfig(**{**asdict(config), **overrides})
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="crash-campaign-"))
+    print(f"crash campaign: {config}\n  workdir {workdir}", flush=True)
+    result = run_campaign(config, workdir, log=sys.stdout)
+    print(result.summary(), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
+    if result.ok and not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

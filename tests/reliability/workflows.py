@@ -1,0 +1,89 @@
+"""Workflows of the crash campaign, loaded into the project's app through the WORKFLOW_MODULES setting.
+
+``r_fan200`` (and the smaller ``r_fan20`` for CI) fans one job out to many side-effecting steps and
+gathers them. Each step sleeps before and after its side effect (asynchronously, so an in-memory run of
+200 steps takes one delay, not 200), so a ``kill -9`` lands in the middle of steps: before the effect
+(re-executed, effect once) or after it (re-executed, the ledger returns the first result). With the
+``SIDE_EFFECT_LEDGER`` app setting every execution and every effect is recorded in that SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from pydantic import BaseModel, Field
+
+from engine import StepContext, Workflow, WorkflowBuilder, executor
+from engine.model import FunctionExecutor
+from executors.ledger import configured_ledger
+
+
+class Job(BaseModel):
+    seed: int = Field(ge=0, le=1_000_000)
+    delay_ms: int = Field(default=0, ge=0, le=2_000, description="upper bound of each step's two sleeps")
+
+
+class Done(BaseModel):
+    index: int
+    value: int
+
+
+def step_value(job: Job, index: int) -> int:
+    return job.seed * 1_000 + index * index
+
+
+def _delays(job: Job, index: int) -> tuple[float, float]:
+    """Two deterministic pseudo-random sleeps per step, each in [0, delay_ms] milliseconds."""
+    if job.delay_ms == 0:
+        return 0.0, 0.0
+    h = (job.seed * 2_654_435_761 + index * 40_503) % 1_000_003
+    return (h % (job.delay_ms + 1)) / 1000, ((h // 7) % (job.delay_ms + 1)) / 1000
+
+
+def _effect_step(index: int) -> FunctionExecutor:
+    async def effect(job: Job, ctx: StepContext) -> Done:
+        before, after = _delays(job, index)
+        value = step_value(job, index)
+        ledger = configured_ledger()
+        if ledger is None:
+            await asyncio.sleep(before + after)
+            return Done(index=index, value=value)
+        execution = await asyncio.to_thread(ledger.begin, ctx)
+        await asyncio.sleep(before)
+        recorded = await asyncio.to_thread(ledger.once, ctx, json.dumps(value))
+        await asyncio.sleep(after)
+        await asyncio.to_thread(ledger.end, execution)
+        return Done(index=index, value=json.loads(recorded))
+
+    return executor(effect, id=f"r_effect_{index}")
+
+
+@executor(id="r_spread")
+def spread(job: Job) -> Job:
+    return job
+
+
+@executor(id="r_collect")
+def collect(parts: list[Done]) -> dict[str, int]:
+    return {
+        "count": len(parts),
+        "sum": sum(p.value for p in parts),
+        "in_order": int(all(p.index == i for i, p in enumerate(parts))),
+    }
+
+
+def fan(name: str, width: int) -> Workflow:
+    steps = [_effect_step(i) for i in range(width)]
+    return (
+        WorkflowBuilder(name, start=spread, max_supersteps=10, description=f"crash campaign: {width} effects")
+        .add_fan_out(spread, steps)
+        .add_fan_in(steps, collect)
+        .build()
+    )
+
+
+EFFECT_PREFIX = "r_effect_"
+fan200 = fan("r_fan200", 200)
+fan20 = fan("r_fan20", 20)
+ALL = [fan200, fan20]

@@ -13,7 +13,7 @@ from devhost import logs
 from devhost.errors import DevHostError
 from devhost.host import DevHost, HostOptions
 from devhost.indexing import load_and_index
-from devhost.settings import apply_environment, load_host_json, load_local_settings
+from devhost.settings import apply_environment, load_host_json, load_local_settings, request_body_limit
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,6 +25,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--in-memory", action="store_true", help="keep all state in memory")
     p.add_argument("--require-keys", action="store_true", help="enforce function/admin auth levels")
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=None,
+        help="request body cap: larger requests get 413 (default: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT "
+        "app setting, else 104857600 bytes = 100 MB, as on Azure)",
+    )
     return p.parse_args(argv)
 
 
@@ -36,7 +43,9 @@ def build(args: argparse.Namespace) -> DevHost:
     settings = load_host_json(app_dir)
     index = load_and_index(app_dir)
     state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
-    options = HostOptions(app_dir, args.port, state, args.in_memory, args.require_keys)
+    options = HostOptions(
+        app_dir, args.port, state, args.in_memory, args.require_keys, request_body_limit(args.max_body_bytes)
+    )
     return DevHost(options, settings, index)
 
 

@@ -18,7 +18,7 @@ from devhost.invocation import Invoker
 from devhost.keys import Keys, load_or_create_keys
 from devhost.management_api import ManagementApi
 from devhost.routes import RouteTable, RouteTemplateError
-from devhost.settings import HostSettings
+from devhost.settings import HostSettings, request_body_limit
 from devhost.store import MemoryStore, SqliteStore, Store
 
 
@@ -29,6 +29,7 @@ class HostOptions:
     state: Path | None = None  # SQLite file; None with in_memory
     in_memory: bool = False
     require_keys: bool = False
+    max_body_bytes: int | None = None  # None: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, or 100 MB
 
 
 class DevHost:
@@ -63,6 +64,7 @@ class DevHost:
 
     async def start(self) -> None:
         opts = self.options
+        body_limit = request_body_limit(opts.max_body_bytes)
         state_folder = None if opts.in_memory or opts.state is None else opts.state.parent
         if opts.require_keys:
             self.keys = load_or_create_keys(state_folder)
@@ -75,7 +77,9 @@ class DevHost:
         management = ManagementApi(
             self.engine, self.settings.hub_name, self.keys.durable if self.keys else None
         )
-        server = HttpServer(self.routes, self._invoker, management, self.client_binding, self.keys)
+        server = HttpServer(
+            self.routes, self._invoker, management, self.client_binding, self.keys, max_body_bytes=body_limit
+        )
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         # SO_REUSEADDR: a restart right after kill -9 must not trip over TIME_WAIT sockets (a live

@@ -16,8 +16,19 @@ from devhost.invocation import Invoker
 from devhost.keys import Keys
 from devhost.management_api import ManagementApi
 from devhost.routes import RouteMatch, RouteTable
+from devhost.settings import DEFAULT_MAX_BODY_BYTES
 
 HTTP_REASON = "This function was programmatically called via the host APIs."
+
+
+def _too_large(limit: int, size: int | None) -> web.Response:
+    got = f"{size} bytes" if size is not None else "larger"
+    message = (
+        f"The request body is too large: {got}, over the host's limit of {limit} bytes "
+        "(app setting FUNCTIONS_REQUEST_BODY_SIZE_LIMIT, or devhost --max-body-bytes)."
+    )
+    # `error` as our API answers, `Message` as the durable management API does.
+    return web.json_response({"error": message, "Message": message}, status=413)
 
 
 def _supplied_key(request: web.Request) -> str | None:
@@ -49,16 +60,30 @@ class HttpServer:
         management: ManagementApi,
         client_binding: Callable[[], str],
         keys: Keys | None,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.routes = routes
         self.invoker = invoker
         self.management = management
         self.client_binding = client_binding
         self.keys = keys  # None: keys are not enforced (like `func start`)
-        self.app = web.Application(client_max_size=100 * 1024 * 1024)
+        self.max_body_bytes = max_body_bytes
+        # aiohttp enforces the cap while reading a body without Content-Length (chunked); _handle turns
+        # its error into our JSON 413, and refuses a declared Content-Length over the cap before reading.
+        self.app = web.Application(client_max_size=max_body_bytes)
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        size = request.content_length
+        if size is not None and size > self.max_body_bytes:
+            return _too_large(self.max_body_bytes, size)
+        try:
+            return await self._route(request)
+        except web.HTTPRequestEntityTooLarge:
+            return _too_large(self.max_body_bytes, None)
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if path.startswith(RPC_PATH):
             # The worker-facing RPC endpoint the SDK client talks to (no keys, as in the host).
@@ -73,7 +98,8 @@ class HttpServer:
             return web.Response(text="devhost: your Functions host is running.")
         match = self.routes.resolve(path, request.method)
         if isinstance(match, int):
-            return web.Response(status=match)
+            what = "No HTTP function matches" if match == 404 else "Method not allowed on"
+            return web.json_response({"error": f"{what} {request.method} {path[:200]}."}, status=match)
         return await self._invoke(request, match)
 
     async def _invoke(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:

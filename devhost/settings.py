@@ -11,6 +11,10 @@ from typing import Any
 from devhost.errors import DevHostError
 
 DEFAULT_HUB = "TestHubName"
+# The Functions host's request body cap: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, 100 MB by default
+# (as on Azure); `python -m devhost --max-body-bytes N` overrides it.
+BODY_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+DEFAULT_MAX_BODY_BYTES = 104_857_600
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,26 @@ def load_host_json(app_dir: Path) -> HostSettings:
             path,
         ),
     )
+
+
+def request_body_limit(override: int | None = None, environ: dict[str, str] | None = None) -> int:
+    """The request body cap in bytes: ``override`` (the CLI flag), else the app setting, else 100 MB."""
+    if override is not None:
+        if override < 1:
+            raise DevHostError(f"--max-body-bytes must be a positive number of bytes, got {override}")
+        return override
+    raw = (os.environ if environ is None else environ).get(BODY_LIMIT_SETTING, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BODY_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise DevHostError(
+            f"app setting {BODY_LIMIT_SETTING} must be a number of bytes, got {raw!r}"
+        ) from None
+    if value < 1:
+        raise DevHostError(f"app setting {BODY_LIMIT_SETTING} must be positive, got {value}")
+    return value
 
 
 def load_local_settings(app_dir: Path) -> dict[str, str]:

@@ -10,6 +10,7 @@ gathers them. Each step sleeps before and after its side effect (asynchronously,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 from pydantic import BaseModel, Field
@@ -87,3 +88,43 @@ EFFECT_PREFIX = "r_effect_"
 fan200 = fan("r_fan200", 200)
 fan20 = fan("r_fan20", 20)
 ALL = [fan200, fan20]
+
+
+class Blob(BaseModel):
+    """A large input (``text``) and the size of the large output to produce."""
+
+    text: str = Field(default="", max_length=4_000_000)
+    out_kb: int = Field(default=0, ge=0, le=4_096)
+
+
+class Payload(BaseModel):
+    input_chars: int
+    input_sha256: str
+    data: str
+
+
+def blob_output(blob: Blob) -> Payload:
+    pattern = "".join(chr(0x41 + (i * 7) % 26) for i in range(1024))  # 1 KB, not trivially compressible
+    return Payload(
+        input_chars=len(blob.text),
+        input_sha256=hashlib.sha256(blob.text.encode()).hexdigest(),
+        data=pattern * blob.out_kb,
+    )
+
+
+@executor(id="r_grow")
+def grow(blob: Blob) -> Payload:
+    """Reads the large input, emits the large output: both cross the activity boundary."""
+    return blob_output(blob)
+
+
+@executor(id="r_relay")
+def relay(payload: Payload) -> Payload:
+    """Takes the large output as its input and passes it on as the run's output."""
+    return payload
+
+
+big = (
+    WorkflowBuilder("r_big", start=grow, description="large inputs and outputs").add_edge(grow, relay).build()
+)
+ALL.append(big)

@@ -1,11 +1,11 @@
-# The two commands of the README: `make serve` and `make test`.
+# The commands of the README: `make serve`, `make test` and `make bench`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 7071
 
-.PHONY: serve test lint demo
+.PHONY: serve test lint demo bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,6 @@ demo: $(STAMP)
 .PHONY: crash
 crash: $(STAMP)   # the full crash campaign (kill -9 devhost 24 times mid-run); see README "Reliability"
 	$(PY) -m tests.reliability.campaign
+
+bench:  # the peers go into their own venv (bench/.venv-peers); writes bench/RESULTS.md
+	PYTHON=$(PYTHON) bash bench/run.sh

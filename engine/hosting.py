@@ -125,7 +125,7 @@ class WorkflowApp:
         ]
         for fn_name, route, method, handler, needs_client in routes:
             self._register_route(bp, fn_name, route, method, handler, needs_client)
-        register_dashboard(bp)
+        register_dashboard(bp, api_route=p)
 
     @staticmethod
     def _register_route(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.approval import Approval
 from engine.graph import Edge, FanIn, FanOut, Switch
@@ -60,3 +60,160 @@ def to_mermaid(workflow: Workflow, states: dict[str, str] | None = None) -> str:
                 lines.append(f"    classDef {state} {style}")
                 lines.append(f"    class {','.join(members)} {state}")
     return "\n".join(lines)
+
+
+# --- graph description for the dashboard ----------------------------------------------------------
+
+
+def _node_kind(node: object) -> str:
+    if isinstance(node, Approval):
+        return "approval"
+    from engine.agents import Agent  # local: the agents package is optional weight for the graph core
+
+    return "agent" if isinstance(node, Agent) else "executor"
+
+
+def graph_edges(workflow: Workflow) -> list[dict[str, str]]:
+    """Every edge of the graph as ``{source, target, kind, label}``, in declaration order.
+
+    ``kind`` is plain, conditional, fan-out, fan-in, switch or escalation (an approval's timeout).
+    """
+    edges: list[dict[str, str]] = []
+
+    def add(source: str, target: str, kind: str, label: str = "") -> None:
+        edges.append({"source": source, "target": target, "kind": kind, "label": label})
+
+    for group in workflow.groups:
+        if isinstance(group, Edge):
+            if group.condition is None:
+                add(group.source, group.target, "plain")
+            else:
+                add(group.source, group.target, "conditional", _label(group.condition))
+        elif isinstance(group, FanOut):
+            for target in group.targets:
+                add(group.source, target, "fan-out", "fan-out")
+        elif isinstance(group, FanIn):
+            for source in group.sources:
+                add(source, group.target, "fan-in", "fan-in")
+        elif isinstance(group, Switch):
+            for predicate, target in group.cases:
+                add(group.source, target, "switch", _label(predicate))
+            if group.default is not None:
+                add(group.source, group.default, "switch", "default")
+    for node in workflow.approvals():
+        if node.on_timeout.escalate_to:
+            add(node.id, node.on_timeout.escalate_to, "escalation", "timeout: escalate")
+    return edges
+
+
+def _back_edges(start: str, nodes: list[str], edges: list[dict[str, str]]) -> set[int]:
+    """Indexes of the edges that close a cycle (found by depth-first search from the start)."""
+    out: dict[str, list[tuple[int, str]]] = {n: [] for n in nodes}
+    for i, e in enumerate(edges):
+        out[e["source"]].append((i, e["target"]))
+    back: set[int] = set()
+    state: dict[str, int] = {}  # 1 on the stack, 2 finished
+    for root in [start, *nodes]:
+        if root in state:
+            continue
+        state[root] = 1
+        stack: list[tuple[str, int]] = [(root, 0)]
+        while stack:
+            node, i = stack[-1]
+            if i >= len(out[node]):
+                state[node] = 2
+                stack.pop()
+                continue
+            stack[-1] = (node, i + 1)
+            index, target = out[node][i]
+            if state.get(target) == 1:
+                back.add(index)
+            elif target not in state:
+                state[target] = 1
+                stack.append((target, 0))
+    return back
+
+
+def graph_layout(
+    workflow: Workflow, edges: list[dict[str, str]]
+) -> tuple[dict[str, int], dict[str, int], set[int]]:
+    """A layered layout: (layer of each node, its order within the layer, indexes of back edges).
+
+    Longest-path layering over the graph without its back edges (loops are drawn as back edges), then a
+    few barycentre sweeps to reduce crossings. Deterministic: same workflow, same picture.
+    """
+    nodes = list(workflow.nodes)
+    back = _back_edges(workflow.start, nodes, edges)
+    forward = [
+        (e["source"], e["target"])
+        for i, e in enumerate(edges)
+        if i not in back and e["source"] != e["target"]
+    ]
+    preds: dict[str, set[str]] = {n: set() for n in nodes}
+    succs: dict[str, list[str]] = {n: [] for n in nodes}
+    for s, t in forward:
+        if s not in preds[t]:
+            preds[t].add(s)
+            succs[s].append(t)
+    indegree = {n: len(preds[n]) for n in nodes}
+    ready = [n for n in nodes if indegree[n] == 0]
+    layer: dict[str, int] = dict.fromkeys(nodes, 0)
+    while ready:
+        node = ready.pop(0)
+        for nxt in succs[node]:
+            layer[nxt] = max(layer[nxt], layer[node] + 1)
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    layers: dict[int, list[str]] = {}
+    for n in nodes:  # declaration order first: a stable starting point
+        layers.setdefault(layer[n], []).append(n)
+    position = {n: i for members in layers.values() for i, n in enumerate(members)}
+    for sweep in range(4):
+        down = sweep % 2 == 0
+        neighbours = preds if down else {n: set(succs[n]) for n in nodes}
+        for depth in sorted(layers, reverse=not down):
+            members = layers[depth]
+            keys = {}
+            for i, n in enumerate(members):
+                around = [position[m] for m in neighbours[n] if layer[m] != layer[n]]
+                keys[n] = (sum(around) / len(around) if around else float(i), i)
+            members.sort(key=keys.__getitem__)
+            for i, n in enumerate(members):
+                position[n] = i
+    return layer, position, back
+
+
+def to_graph_json(workflow: Workflow) -> dict[str, Any]:
+    """The graph as JSON for drawing: nodes with a layered layout, and typed, labelled edges.
+
+    ``{"nodes": [{id, kind, start, sink, layer, order, description}], "edges": [{source, target, kind,
+    label, back}], "layers": n}``; ``kind`` of a node is executor, agent or approval.
+    """
+    edges = graph_edges(workflow)
+    layer, order, back = graph_layout(workflow, edges)
+    sinks = workflow.sinks()
+    nodes = []
+    for node in workflow.nodes.values():
+        entry: dict[str, Any] = {
+            "id": node.id,
+            "kind": _node_kind(node),
+            "start": node.id == workflow.start,
+            "sink": node.id in sinks,
+            "layer": layer[node.id],
+            "order": order[node.id],
+            "description": _describe(node),
+        }
+        if isinstance(node, Approval):
+            entry["timeout_seconds"] = node.timeout.total_seconds() if node.timeout else None
+        nodes.append(entry)
+    return {
+        "nodes": nodes,
+        "edges": [{**e, "back": i in back} for i, e in enumerate(edges)],
+        "layers": max(layer.values(), default=0) + 1,
+    }
+
+
+def _describe(node: object) -> str:
+    text = getattr(node, "description", None) or ""
+    return " ".join(str(text).split())[:300]

@@ -1,0 +1,107 @@
+"""``python -m bench``: every benchmark, ours and the peers in the same run, then RESULTS.md and the plot.
+
+Each suite (and each durable runner) runs in its own process of this interpreter, one after the other,
+so no peer's threads, servers or caches leak into another's numbers.
+
+    python -m bench                 # everything (about 10-15 minutes on 2 cores)
+    python -m bench --quick         # small sizes, for trying the harness out
+    python -m bench --ours-only     # no peers (what CI's smoke test exercises, in tests/bench)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import ROOT, Row, machine, peers_available, versions
+from bench.report import write_report
+
+HERE = Path(ROOT) / "bench"
+RAW = HERE / "results.json"
+
+SUITE_CODE = """
+import json, sys
+from bench import {module} as m
+rows = m.run({kwargs})
+json.dump([r.to_dict() for r in rows], open(sys.argv[1], "w"))
+"""
+
+
+def _suite(module: str, kwargs: str, out: Path) -> list[Row]:
+    code = SUITE_CODE.format(module=module, kwargs=kwargs)
+    subprocess.run([sys.executable, "-c", code, str(out)], cwd=ROOT, check=True)
+    return [Row.from_dict(d) for d in json.loads(out.read_text())]
+
+
+def _throughput(name: str, runs: int, width: int, reps: int, out: Path) -> list[Row]:
+    subprocess.run(
+        [sys.executable, "-m", "bench.throughput", name, str(runs), str(width), str(reps), str(out)],
+        cwd=ROOT,
+        check=True,
+    )
+    rows = [Row.from_dict(d) for d in json.loads(out.read_text())]
+    from bench.throughput import log_rows
+
+    log_rows(rows)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    parser.add_argument("--ours-only", action="store_true", help="skip the peers")
+    parser.add_argument(
+        "--suites", default="inmemory,replay,throughput", help="comma-separated subset to run"
+    )
+    parser.add_argument("--no-report", action="store_true", help="print only; keep RESULTS.md as it is")
+    args = parser.parse_args(argv)
+    peers = not args.ours_only
+    if peers and not peers_available():
+        parser.error("the peers are not installed here: run bench/run.sh (make bench), or pass --ours-only")
+    suites = [s.strip() for s in args.suites.split(",") if s.strip()]
+    quick = args.quick
+    tmp = HERE / ".out"
+    tmp.mkdir(exist_ok=True)
+    began = time.time()
+    rows: list[Row] = []
+    if "inmemory" in suites:
+        print("In-memory runner overhead (trivial async executors)", flush=True)
+        n, reps = (200, 2) if quick else (1000, 7)
+        rows += _suite("inmemory", f"n={n}, reps={reps}, peers={peers}", tmp / "inmemory.json")
+    if "replay" in suites:
+        print("Durable replay cost (orchestrator CPU)", flush=True)
+        sizes = (50, 100, 200) if quick else (50, 100, 200, 400, 800)
+        reps = 1 if quick else 3
+        rows += _suite("replay", f"sizes={sizes}, reps={reps}, peers={peers}", tmp / "replay.json")
+    if "throughput" in suites:
+        print("Local durable throughput", flush=True)
+        from bench.throughput import PEERS, RUNNERS
+
+        runs, width, reps = (100, 100, 1) if quick else (1000, 1000, 3)
+        for i, name in enumerate(RUNNERS):
+            if peers or name not in PEERS:
+                rows += _throughput(name, runs, width, reps, tmp / f"throughput{i}.json")
+    elapsed = time.time() - began
+    print(f"done in {elapsed / 60:.1f} min", flush=True)
+    if args.no_report:
+        return 0
+    meta = {
+        "machine": machine(),
+        "versions": versions(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "minutes": round(elapsed / 60, 1),
+        "quick": quick,
+        "peers": peers,
+    }
+    RAW.write_text(json.dumps({"meta": meta, "rows": [r.to_dict() for r in rows]}, indent=1) + "\n")
+    write_report(rows, meta, HERE)
+    print(f"wrote {HERE / 'RESULTS.md'} and {HERE / 'replay_growth.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Smoke test of the benchmark harness (tiny sizes, ours only, no peers): it must not rot.
+
+No timing is asserted here: benchmarks are not tests. Only that every suite runs and produces
+well-formed result rows, and that the report renders from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import inmemory, replay, throughput
+from bench.common import Row, machine, versions
+from bench.report import write_report
+
+
+def _well_formed(rows: list[Row], bench: str) -> None:
+    assert rows
+    for row in rows:
+        assert row.bench == bench
+        assert row.runner and row.case and row.unit and row.n > 0
+        assert row.samples and all(s > 0 for s in row.samples)
+        assert row.best in row.samples
+        assert Row.from_dict(row.to_dict()) == row
+
+
+def test_inmemory_suite_produces_rows() -> None:
+    rows = inmemory.run(n=12, reps=1, peers=False, log=lambda _: None)
+    _well_formed(rows, "inmemory")
+    assert {r.case for r in rows} == {"chain", "fan_out"}
+    assert all(r.runner == inmemory.OURS for r in rows)
+
+
+def test_replay_suite_produces_rows_across_continue_as_new() -> None:
+    rows = replay.run(sizes=(3, 55), reps=1, peers=False, log=lambda _: None)
+    _well_formed(rows, "replay")
+    assert [r.n for r in rows] == [3, 55]
+    assert rows[1].extra["executions"] == 2  # continued as new after 50 supersteps
+
+
+def test_replay_drives_the_hand_written_orchestrator() -> None:
+    result = replay.drive(replay.hand_app(), "hand_chain", {"n": 4})
+    assert result["output"] == 4 and result["episodes"] == 5
+
+
+def test_devhost_throughput_produces_rows() -> None:
+    rows = []
+    for name in (throughput.DEVHOST_OURS, throughput.DEVHOST_PLAIN):
+        rows += throughput.run_one(name, runs=3, width=4, reps=1)
+    _well_formed(rows, "throughput")
+    assert {r.case for r in rows} == {"sequential", "fan_out"}
+
+
+def test_report_renders(tmp_path: Path) -> None:
+    rows = [
+        Row("inmemory", "chain", inmemory.OURS, 10, "us/step", [3.0, 4.0]),
+        Row("inmemory", "chain", "Peer", 10, "us/step", [30.0]),
+        Row("replay", "sequential", replay.OURS, 50, "s", [0.5]),
+        Row("replay", "sequential", replay.OURS, 100, "s", [1.0]),
+        Row("replay", "sequential", replay.HAND, 50, "s", [0.4]),
+        Row("throughput", "sequential", throughput.DEVHOST_OURS, 10, "runs/s", [120.0], True),
+        Row("throughput", "fan_out", throughput.DEVHOST_OURS, 10, "s", [0.5]),
+    ]
+    meta = {"machine": machine(), "versions": versions(), "date": "today", "minutes": 0.1}
+    write_report(rows, meta, tmp_path)
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| chain of 10 | **ours (InMemoryRunner)** | 3.0 | 3.5 |" in text
+    assert "Published Azure figures" in text and "not measured here" in text

@@ -1,0 +1,502 @@
+// The dashboard: hash-routed views over the workflow HTTP API.
+//   #/workflows               every workflow, its graph
+//   #/workflow/<name>         one workflow: graph + "start a run" form
+//   #/runs?status=&workflow=&skip=   recent runs
+//   #/run/<workflow>/<id>     one run: live graph, approvals, timeline, outputs
+
+import * as api from "./api.js";
+import { countdown, duration, h, pretty, statusBadge, time } from "./dom.js";
+import { schemaForm } from "./forms.js";
+import { legend, renderGraph, stateList, updateGraph } from "./graph.js";
+
+const main = document.getElementById("main");
+const POLL_MS = 1000;
+const PAGE = 20;
+const STATUSES = ["Running", "Pending", "Completed", "Failed", "Terminated", "Suspended", "ContinuedAsNew"];
+let cleanup = [];
+let workflowsCache = null;
+
+async function workflows() {
+  if (!workflowsCache) workflowsCache = await api.listWorkflows();
+  return workflowsCache;
+}
+
+function onLeave(fn) {
+  cleanup.push(fn);
+}
+
+function render(title, ...children) {
+  document.title = `${title} · Workflows dashboard`;
+  main.replaceChildren(...children.flat());
+  main.focus({ preventScroll: true });
+}
+
+function failure(err) {
+  return h("div", { class: "notice error-box", role: "alert" }, h("strong", {}, "Something went wrong: "), err.message);
+}
+
+// --- workflows -------------------------------------------------------------------------------------
+
+async function viewWorkflows() {
+  const list = await workflows();
+  render(
+    "Workflows",
+    h("h1", {}, "Workflows"),
+    h(
+      "div",
+      { class: "cards" },
+      list.map((wf) =>
+        h(
+          "article",
+          { class: "card workflow-card" },
+          h("h2", {}, h("a", { href: `#/workflow/${encodeURIComponent(wf.name)}` }, wf.name)),
+          h("p", {}, wf.description || h("span", { class: "muted" }, "No description.")),
+          h(
+            "p",
+            { class: "muted small" },
+            `${wf.graph.nodes.length} nodes · ${wf.graph.edges.length} edges · ${wf.approvals.length} approval${wf.approvals.length === 1 ? "" : "s"}`,
+          ),
+          h("div", { class: "graph-thumb" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
+          h("p", {}, h("a", { class: "button", href: `#/workflow/${encodeURIComponent(wf.name)}` }, "Start a run…")),
+        ),
+      ),
+    ),
+  );
+}
+
+async function viewWorkflow(name) {
+  const wf = (await workflows()).find((w) => w.name === name);
+  if (!wf) return render("Not found", h("h1", {}, "Unknown workflow"), h("p", {}, `No workflow named ${name}.`));
+  const examples = wf.input_schema.examples;
+  const { form } = schemaForm(wf.input_schema, {
+    submitLabel: "Start run",
+    example: Array.isArray(examples) ? examples[0] : undefined,
+    onSubmit: async (value, _submitter, { showErrors, status }) => {
+      try {
+        const started = await api.startRun(wf.name, value);
+        status.textContent = `Started run ${started.id}.`;
+        location.hash = `#/run/${encodeURIComponent(wf.name)}/${encodeURIComponent(started.id)}`;
+      } catch (err) {
+        showErrors(err.body?.errors || [], err.message);
+      }
+    },
+  });
+  form.setAttribute("aria-labelledby", "start-heading");
+  render(
+    wf.name,
+    h("p", { class: "crumbs" }, h("a", { href: "#/workflows" }, "Workflows"), " / ", wf.name),
+    h("h1", {}, wf.name),
+    h("p", { class: "lead" }, wf.description),
+    h(
+      "div",
+      { class: "split" },
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "start-heading" },
+        h("h2", { id: "start-heading" }, "Start a run"),
+        h("p", { class: "muted small" }, "Input of the start step ", h("code", {}, wf.start), ". Fields marked * are required."),
+        form,
+      ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "graph-heading" },
+        h("h2", { id: "graph-heading" }, "Graph"),
+        legend(),
+        h("div", { class: "graph-box" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
+        approvalsInfo(wf),
+      ),
+    ),
+    h("p", {}, h("a", { href: `#/runs?workflow=${encodeURIComponent(wf.name)}` }, `Recent runs of ${wf.name} →`)),
+  );
+}
+
+function approvalsInfo(wf) {
+  if (!wf.approvals.length) return null;
+  return h(
+    "div",
+    {},
+    h("h3", {}, "Approvals"),
+    h("ul", {}, wf.approvals.map((a) => h("li", {}, h("code", {}, a.id), a.description ? ` — ${a.description}` : ""))),
+  );
+}
+
+// --- runs ------------------------------------------------------------------------------------------
+
+async function viewRuns(params) {
+  const status = params.get("status") || "";
+  const workflow = params.get("workflow") || "";
+  const skip = Math.max(0, Number(params.get("skip")) || 0);
+  const [list, page] = await Promise.all([workflows(), api.listRuns({ status, workflow, top: PAGE, skip })]);
+  const go = (changes) => {
+    const q = new URLSearchParams({ status, workflow, skip: String(skip), ...changes });
+    for (const [k, v] of [...q]) if (!v || v === "0") q.delete(k);
+    location.hash = `#/runs${q.toString() ? `?${q}` : ""}`;
+  };
+  const statusSelect = h(
+    "select",
+    { id: "filter-status", name: "status" },
+    h("option", { value: "" }, "any status"),
+    STATUSES.map((s) => h("option", { value: s.toLowerCase(), selected: s.toLowerCase() === status.toLowerCase() }, s)),
+  );
+  const workflowSelect = h(
+    "select",
+    { id: "filter-workflow", name: "workflow" },
+    h("option", { value: "" }, "any workflow"),
+    list.map((w) => h("option", { value: w.name, selected: w.name === workflow }, w.name)),
+  );
+  const filters = h(
+    "form",
+    {
+      class: "filters",
+      "aria-label": "Filter runs",
+      onsubmit: (e) => {
+        e.preventDefault();
+        go({ status: statusSelect.value, workflow: workflowSelect.value, skip: "0" });
+      },
+    },
+    h("label", { for: "filter-status" }, "Status"),
+    statusSelect,
+    h("label", { for: "filter-workflow" }, "Workflow"),
+    workflowSelect,
+    h("button", { type: "submit" }, "Apply"),
+    h("button", { type: "button", onclick: () => viewRuns(params).catch(showFailure) }, "Refresh"),
+  );
+  const rows = page.runs.map((r) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, h("a", { href: `#/run/${encodeURIComponent(r.workflow)}/${encodeURIComponent(r.instanceId)}`, class: "mono" }, r.instanceId)),
+      h("td", {}, r.workflow),
+      h("td", {}, statusBadge(r.runtimeStatus, r.phase)),
+      h("td", { class: "num" }, String(r.superstep ?? "")),
+      h("td", {}, time(r.createdTime)),
+      h("td", {}, time(r.lastUpdatedTime)),
+    ),
+  );
+  const last = Math.min(skip + PAGE, page.total);
+  render(
+    "Runs",
+    h("h1", {}, "Runs"),
+    filters,
+    h(
+      "table",
+      { class: "runs" },
+      h("caption", { class: "sr-only" }, "Recent runs, newest first"),
+      h("thead", {}, h("tr", {}, ["Run", "Workflow", "Status", "Superstep", "Created", "Updated"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No runs match."))),
+    ),
+    h(
+      "nav",
+      { class: "pager", "aria-label": "Pages of runs" },
+      h("button", { type: "button", disabled: skip === 0, onclick: () => go({ skip: String(Math.max(0, skip - PAGE)) }) }, "← Newer"),
+      h("span", { role: "status" }, page.total ? `${skip + 1}–${last} of ${page.total}` : "0 runs"),
+      h("button", { type: "button", disabled: last >= page.total, onclick: () => go({ skip: String(skip + PAGE) }) }, "Older →"),
+    ),
+  );
+}
+
+// --- one run ---------------------------------------------------------------------------------------
+
+async function viewRun(name, id) {
+  const wf = (await workflows()).find((w) => w.name === name);
+  if (!wf) return render("Not found", h("h1", {}, "Unknown workflow"));
+  const graphSvg = renderGraph(wf.graph, { states: {}, title: `Progress of run ${id}` });
+  const header = h("div", { class: "run-head" });
+  const states = h("div", { class: "states" });
+  const approvals = h("section", { class: "approvals", "aria-labelledby": "approvals-heading" });
+  const result = h("section", { class: "result" });
+  const timeline = h("section", { class: "card timeline", "aria-labelledby": "timeline-heading" });
+  const live = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
+  render(
+    `Run ${id}`,
+    h("p", { class: "crumbs" }, h("a", { href: "#/runs" }, "Runs"), " / ", h("a", { href: `#/workflow/${encodeURIComponent(name)}` }, name), " / ", h("span", { class: "mono" }, id)),
+    header,
+    live,
+    h(
+      "div",
+      { class: "split run-split" },
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "progress-heading" },
+        h("h2", { id: "progress-heading" }, "Progress"),
+        legend({ withStates: true }),
+        h("div", { class: "graph-box" }, graphSvg),
+        h("details", { class: "state-details" }, h("summary", {}, "Step states as text"), states),
+      ),
+      h("div", { class: "side" }, approvals, result),
+    ),
+    timeline,
+  );
+
+  let shownApprovals = "";
+  let lastStatus = null;
+  let stopped = false;
+  let timer = null;
+  const tick = setInterval(() => {
+    for (const el of document.querySelectorAll("[data-deadline]")) {
+      const c = countdown(el.dataset.deadline);
+      el.textContent = c.text;
+      el.classList.toggle("late", c.late);
+    }
+  }, 1000);
+  onLeave(() => {
+    stopped = true;
+    clearInterval(tick);
+    clearTimeout(timer);
+  });
+
+  async function refresh() {
+    let view;
+    try {
+      view = await api.getRun(name, id);
+      document.getElementById("conn").textContent = "";
+    } catch (err) {
+      if (err.status === 404) {
+        header.replaceChildren(h("h1", {}, "Run not found"), h("p", {}, err.message));
+        return false;
+      }
+      document.getElementById("conn").textContent = `⚠ ${err.message}`;
+      return true;
+    }
+    if (stopped) return false;
+    updateGraph(graphSvg, wf.graph, view.executors);
+    states.replaceChildren(stateList(wf.graph, view.executors));
+    drawHeader(header, view, name, id, refreshNow);
+    const key = view.pendingApprovals.map((a) => a.request_id).join(",");
+    if (key !== shownApprovals) {
+      shownApprovals = key;
+      drawApprovals(approvals, view, refreshNow);
+    }
+    drawResult(result, view);
+    drawTimeline(timeline, view.timeline);
+    if (view.runtimeStatus !== lastStatus) {
+      live.textContent = `Run is ${view.runtimeStatus}${view.phase === "waiting_for_approval" ? ", waiting for approval" : ""}.`;
+      lastStatus = view.runtimeStatus;
+    }
+    return !["Completed", "Failed", "Terminated"].includes(view.runtimeStatus);
+  }
+
+  async function loop() {
+    const again = await refresh();
+    if (again && !stopped) timer = setTimeout(loop, POLL_MS);
+  }
+
+  function refreshNow() {
+    clearTimeout(timer);
+    if (!stopped) loop();
+  }
+
+  await loop();
+}
+
+function drawHeader(header, view, name, id, refreshNow) {
+  const finished = ["Completed", "Failed", "Terminated"].includes(view.runtimeStatus);
+  const terminate = finished
+    ? null
+    : h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          onclick: async (e) => {
+            if (!confirm(`Terminate run ${id}? It stops at once and cannot be resumed.`)) return;
+            e.target.disabled = true;
+            try {
+              await api.terminateRun(name, id, "terminated from the dashboard");
+            } catch (err) {
+              alert(`Could not terminate: ${err.message}`);
+            }
+            refreshNow();
+          },
+        },
+        "Terminate run",
+      );
+  header.replaceChildren(
+    h(
+      "div",
+      { class: "run-title" },
+      h("h1", {}, `Run of ${name}`),
+      h("span", { class: "run-status", "data-status": view.runtimeStatus }, statusBadge(view.runtimeStatus, view.phase)),
+      terminate,
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("div", {}, h("dt", {}, "Instance"), h("dd", { class: "mono" }, id)),
+      h("div", {}, h("dt", {}, "Superstep"), h("dd", {}, String(view.superstep))),
+      h("div", {}, h("dt", {}, "Created"), h("dd", {}, time(view.createdTime))),
+      h("div", {}, h("dt", {}, "Updated"), h("dd", {}, time(view.lastUpdatedTime))),
+    ),
+  );
+}
+
+function drawApprovals(section, view, refreshNow) {
+  const pending = view.pendingApprovals;
+  section.replaceChildren(
+    h("h2", { id: "approvals-heading" }, pending.length ? `Waiting for approval (${pending.length})` : "Approvals"),
+    ...(pending.length ? pending.map((a) => approvalCard(a, refreshNow)) : [h("p", { class: "muted" }, "No approval is pending.")]),
+  );
+}
+
+function approvalCard(a, refreshNow) {
+  const schema = a.response_schema || {};
+  const decide = schema.properties?.approved?.type === "boolean";
+  const headingId = `approval-${a.request_id}`;
+  const { form } = schemaForm(schema, {
+    skip: decide ? new Set(["approved"]) : null,
+    buttons: decide
+      ? [
+          h("button", { type: "submit", class: "primary approve", value: "approve" }, "✓ Approve"),
+          h("button", { type: "submit", class: "danger reject", value: "reject" }, "✗ Reject"),
+        ]
+      : null,
+    submitLabel: "Send answer",
+    onSubmit: async (value, submitter, { showErrors, status }) => {
+      const body = decide ? { approved: submitter?.value !== "reject", ...value } : value;
+      try {
+        await api.post(a.respond_uri, body);
+        status.textContent = decide ? `Answer sent: ${body.approved ? "approved" : "rejected"}.` : "Answer sent.";
+        status.classList.add("ok");
+        setTimeout(refreshNow, 150);
+      } catch (err) {
+        showErrors(err.body?.errors || [], `${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`);
+      }
+    },
+  });
+  form.setAttribute("aria-labelledby", headingId);
+  const deadline = a.deadline
+    ? h(
+        "p",
+        { class: "deadline" },
+        "Deadline ",
+        time(a.deadline),
+        " — ",
+        h("strong", { "data-deadline": a.deadline }, countdown(a.deadline).text),
+      )
+    : h("p", { class: "deadline muted" }, "No deadline.");
+  return h(
+    "article",
+    { class: "card approval", "data-request": a.request_id },
+    h("h3", { id: headingId }, h("span", { "aria-hidden": "true" }, "✎ "), a.approval_id),
+    a.description ? h("p", {}, a.description) : null,
+    a.escalated_from ? h("p", { class: "muted small" }, `Escalated from ${a.escalated_from}.`) : null,
+    deadline,
+    h(
+      "details",
+      { open: true },
+      h("summary", {}, "Request"),
+      a.request_truncated ? h("p", { class: "muted" }, "The request is too large to show here.") : h("pre", { class: "json", tabindex: "0" }, pretty(a.request)),
+    ),
+    form,
+  );
+}
+
+function drawResult(section, view) {
+  const parts = [];
+  if (view.error) {
+    parts.push(
+      h(
+        "div",
+        { class: "card error-box", role: "alert" },
+        h("h2", {}, view.runtimeStatus === "Terminated" ? "Terminated" : "Error"),
+        h("p", {}, view.error.executor_id ? [h("code", {}, view.error.executor_id), ": "] : null, h("strong", {}, view.error.type), " — ", view.error.message),
+      ),
+    );
+  }
+  if (view.outputs !== null && view.outputs !== undefined) {
+    parts.push(
+      h(
+        "div",
+        { class: "card outputs" },
+        h("h2", {}, "Outputs"),
+        h("pre", { class: "json", tabindex: "0", "aria-label": "Outputs as JSON" }, pretty(view.outputs)),
+      ),
+    );
+  }
+  section.replaceChildren(...parts);
+}
+
+function drawTimeline(section, timeline) {
+  if (!timeline) return;
+  const totals = timeline.totals;
+  const tokens = totals.tokens || {};
+  const rows = timeline.entries.map((e) => {
+    if (e.kind === "step") {
+      const state = e.ok ? "✓ done" : e.retryable ? "↻ failed, will retry" : "✗ failed";
+      return h(
+        "tr",
+        { class: e.ok ? "" : "row-failed" },
+        h("td", { class: "num" }, e.superstep ?? ""),
+        h("td", {}, h("code", {}, e.executor || "?"), e.agent ? h("span", { class: "tag" }, "agent") : null),
+        h("td", {}, state, e.error ? h("div", { class: "small" }, `${e.error.type}: ${e.error.message}`) : null),
+        h("td", { class: "num" }, e.attempt ?? ""),
+        h("td", { class: "num" }, duration(e.duration_ms)),
+        h("td", { class: "num" }, duration(e.elapsed_ms)),
+        h("td", { class: "num" }, e.agent ? `${e.agent.total_tokens} (${e.agent.prompt_tokens}+${e.agent.completion_tokens})` : ""),
+        h("td", {}, time(e.completed)),
+      );
+    }
+    const what = e.kind === "event" ? `event ${e.name}` : e.kind === "timer" ? "timer fired" : `run ${e.event}`;
+    return h(
+      "tr",
+      { class: "row-event" },
+      h("td", {}),
+      h("td", { colspan: 3 }, what, e.kind === "event" && e.data ? h("div", { class: "small mono" }, JSON.stringify(e.data).slice(0, 200)) : null),
+      h("td", {}),
+      h("td", { class: "num" }, e.elapsed_ms !== undefined ? duration(e.elapsed_ms) : ""),
+      h("td", {}),
+      h("td", {}, time(e.at)),
+    );
+  });
+  section.replaceChildren(
+    h("h2", { id: "timeline-heading" }, "Timeline"),
+    h(
+      "p",
+      { class: "small" },
+      `${totals.steps} step attempt${totals.steps === 1 ? "" : "s"} · ${totals.retries} retr${totals.retries === 1 ? "y" : "ies"} · ${totals.failed_attempts} failed · step time ${duration(totals.step_ms)} · tokens ${tokens.total_tokens ?? 0} in ${tokens.calls ?? 0} agent call${tokens.calls === 1 ? "" : "s"}`,
+    ),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "timeline-table" },
+        h("caption", { class: "sr-only" }, "Steps and events of the run, in order"),
+        h(
+          "thead",
+          {},
+          h("tr", {}, ["Superstep", "Step", "Result", "Attempt", "Ran", "Wall", "Tokens", "Finished"].map((t) => h("th", { scope: "col" }, t))),
+        ),
+        h("tbody", {}, rows),
+      ),
+    ),
+  );
+}
+
+// --- routing ---------------------------------------------------------------------------------------
+
+function showFailure(err) {
+  render("Error", h("h1", {}, "Error"), failure(err));
+}
+
+async function route() {
+  for (const fn of cleanup.splice(0)) fn();
+  const [path, query = ""] = (location.hash.replace(/^#/, "") || "/workflows").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const section = parts[0] === "run" || parts[0] === "runs" ? "runs" : "workflows";
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    if (a.dataset.nav === section) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  try {
+    if (parts[0] === "workflow" && parts[1]) await viewWorkflow(parts[1]);
+    else if (parts[0] === "runs") await viewRuns(new URLSearchParams(query));
+    else if (parts[0] === "run" && parts[2]) await viewRun(parts[1], parts[2]);
+    else await viewWorkflows();
+  } catch (err) {
+    showFailure(err);
+  }
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -19,7 +19,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import OrchestrationTriggerConverter
 
-from devhost import logs
+from devhost import logs, sdk_speedups
 from devhost.activities import ActivityRunner
 from devhost.clock import Clock
 from devhost.history import EventType, event, fmt_time
@@ -56,6 +56,7 @@ class Engine:
         invoker: Invoker,
         client_binding: Callable[[], str],
     ) -> None:
+        sdk_speedups.install()
         self.index = index
         self.settings = settings
         self.store = store

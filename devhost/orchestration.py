@@ -10,10 +10,11 @@ delivers such events first in an episode so the reservations precede the episode
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -58,6 +59,18 @@ class Book:
     def from_dict(cls, data: dict[str, Any]) -> Book:
         return cls(**data) if data else cls()
 
+    def to_dict(self) -> dict[str, Any]:
+        """What ``dataclasses.asdict`` gives (a deep copy), without its generic recursion."""
+        return {
+            "seq": self.seq,
+            "actions": [list(a) for a in self.actions],
+            "retries": copy.deepcopy(self.retries) if self.retries else {},
+            "waits": dict(self.waits),
+            "delivered": dict(self.delivered),
+            "held": copy.deepcopy(self.held) if self.held else [],
+            "timers": dict(self.timers),
+        }
+
     def deliverable(self) -> bool:
         return any(self.waits.get(e["Name"], 0) > self.delivered.get(e["Name"], 0) for e in self.held)
 
@@ -67,6 +80,16 @@ class InstanceState:
     record: InstanceRecord
     history: list[dict[str, Any]]
     book: Book
+    # JSON text of history[i], encoded once: every episode hands the SDK the whole history again.
+    history_json: list[str] = field(default_factory=list)
+
+    def encoded_history(self) -> list[str]:
+        encoded = self.history_json
+        if len(encoded) > len(self.history):  # the history was reset (continue-as-new, restart)
+            encoded = self.history_json = []
+        if len(encoded) < len(self.history):
+            encoded.extend(json.dumps(e) for e in self.history[len(encoded) :])
+        return encoded
 
 
 class EpisodeHost(Protocol):
@@ -309,11 +332,14 @@ class Episode:
 
     def _context_json(self) -> str:
         started = event(EventType.OrchestratorStarted, self.now)
-        history = [*self.st.history, started, *self.new_events]
         parent = self.rec.parent or {}
-        return json.dumps(
+        # The same text json.dumps({"history": [...], ...}) gives, with the replayed part of the
+        # history encoded once per event instead of once per episode.
+        history = ", ".join(
+            [*self.st.encoded_history(), json.dumps(started), *(json.dumps(e) for e in self.new_events)]
+        )
+        rest = json.dumps(
             {
-                "history": history,
                 "input": _context_input(self.rec.input),
                 "instanceId": self.rec.instance_id,
                 "isReplaying": bool(self.st.history),
@@ -326,6 +352,7 @@ class Episode:
                 "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
             }
         )
+        return '{"history": [' + history + "], " + rest[1:]
 
     # ---- phase 2: the SDK's answer -> history, work, status -----------------------------
     def finish(self, result: str | None, error: BaseException | None) -> None:
@@ -630,7 +657,7 @@ class Episode:
             for e in events:
                 self.st.history.append({**e, "IsPlayed": True})
         self.rec.updated = fmt_time(self.now)
-        self.rec.book = asdict(self.book)
+        self.rec.book = self.book.to_dict()
         self.batch.instances[self.rec.instance_id] = self.rec
 
 

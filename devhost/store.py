@@ -31,11 +31,15 @@ class InstanceRecord:
     book: dict[str, Any] = field(default_factory=dict)  # replay bookkeeping (see orchestration.Book)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # json.dumps(asdict(self)) without asdict's deep copy: the fields are JSON data already.
+        return json.dumps({name: getattr(self, name) for name in _RECORD_FIELDS})
 
     @classmethod
     def from_json(cls, text: str) -> InstanceRecord:
         return cls(**json.loads(text))
+
+
+_RECORD_FIELDS = tuple(InstanceRecord.__dataclass_fields__)
 
 
 @dataclass

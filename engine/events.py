@@ -51,3 +51,41 @@ class RunEvent(BaseModel):
         if self.error:
             parts.append(f"error={self.error}")
         return " ".join(parts)
+
+
+_FIELDS = frozenset(RunEvent.model_fields)
+_DEFAULTS: dict[str, Any] = {
+    name: info.default for name, info in RunEvent.model_fields.items() if not info.is_required()
+}
+_new = object.__new__
+_set = object.__setattr__
+
+
+def make_event(kind: EventKind, at: datetime, fields: dict[str, Any]) -> RunEvent:
+    """A ``RunEvent`` from values the engine itself produced, without running the validator.
+
+    The runners emit several events per step, and validating each was a large share of the in-memory
+    runner's overhead. The result equals ``RunEvent(kind=kind, at=at, **fields)``: same values in the
+    same order, same ``model_fields_set``, ``data`` copied as validation copies it. Values of another
+    type than declared (which validation would coerce or reject) take the validating path.
+    """
+    data = fields.get("data")
+    duration = fields.get("duration_ms")
+    if (
+        type(at) is not datetime
+        or at.tzinfo is None
+        or (data is not None and type(data) is not dict)
+        or (duration is not None and type(duration) is not float)
+        or not _FIELDS.issuperset(fields)
+    ):
+        return RunEvent(kind=kind, at=at, **fields)
+    values = {"kind": kind, "at": at, **_DEFAULTS}  # in field order, as validation builds it
+    values.update(fields)
+    if data is not None:
+        values["data"] = dict(data)
+    event = _new(RunEvent)
+    _set(event, "__dict__", values)
+    _set(event, "__pydantic_fields_set__", {"kind", "at", *fields})
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event

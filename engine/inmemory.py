@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.clock import Clock, SystemClock
-from engine.events import EventKind, RunEvent
+from engine.events import EventKind, RunEvent, make_event
 from engine.graph import Workflow
 from engine.model import Executor, NonRetryableError, StepContext, TransientError
 from engine.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
@@ -32,6 +32,16 @@ from engine.stepping import (
 )
 
 _STEP_LOGGER = "engine.step"
+_loggers: dict[str, logging.Logger] = {}
+_IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None)})  # deepcopy returns these as they are
+
+
+def _step_logger(executor_id: str) -> logging.Logger:
+    """``engine.step.<id>``, looked up once per executor id (getLogger takes a lock every call)."""
+    logger = _loggers.get(executor_id)
+    if logger is None:
+        logger = _loggers[executor_id] = logging.getLogger(f"{_STEP_LOGGER}.{executor_id}")
+    return logger
 
 
 class RunResult(BaseModel):
@@ -233,7 +243,7 @@ class InMemoryRunner:
                 superstep=superstep,
                 data={"executors": [s.executor_id for s in plan.steps]},
             )
-            now = self.clock.now()
+            now = self.clock.now() if plan.approvals else None
             for delivery, ordinal in plan.approvals:
                 pending = open_approval(workflow, delivery, superstep=superstep, ordinal=ordinal, now=now)
                 state.approvals.append(pending)
@@ -245,13 +255,20 @@ class InMemoryRunner:
                     request_id=pending.request_id,
                     data={"deadline": pending.deadline.isoformat() if pending.deadline else None},
                 )
-            results = await self._run_steps(run, plan.steps, superstep)
-            failure = next((r for r in results if isinstance(r, RunError)), None)
-            if failure is not None:
-                return self._finish(run, failure)
+            steps = plan.steps
+            if len(steps) == 1:  # no gather (and no task) for a superstep of one step
+                results = [await self._run_step(run, steps[0], superstep, inline_sync=True)]
+            else:
+                results = await self._run_steps(run, steps, superstep)
+            emitted: list[Emission] = []
+            for result in results:
+                if type(result) is Emission:
+                    emitted.append(result)
+                elif isinstance(result, RunError):
+                    return self._finish(run, result)
             self._emit(run, "superstep_completed", superstep=superstep)
             run.deliveries = []
-            routing_error = self._route(run, [r for r in results if isinstance(r, Emission)])
+            routing_error = self._route(run, emitted)
             if routing_error is not None:
                 return self._finish(run, routing_error)
         return self._finish(run, None)
@@ -296,14 +313,16 @@ class InMemoryRunner:
                 executor_id=node.id,
                 attempt=attempt,
                 idempotency_key=key,
-                logger=logging.getLogger(f"{_STEP_LOGGER}.{node.id}"),
+                logger=_step_logger(node.id),
             )
             self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=attempt)
             started = time.perf_counter()
             try:
                 # Every attempt gets its own copy, as every activity gets its own JSON on the durable
                 # runner: no mutation leaks to a fan-out sibling, a later attempt or the caller.
-                message = copy.deepcopy(step.delivery.message)
+                message = step.delivery.message
+                if type(message) not in _IMMUTABLE:
+                    message = copy.deepcopy(message)
                 if node.is_async:
                     produced = await node.handle(message, ctx)  # type: ignore[misc]
                 elif inline_sync:
@@ -311,7 +330,7 @@ class InMemoryRunner:
                     produced = node.handle(message, ctx)
                 else:
                     produced = await asyncio.to_thread(node.handle, message, ctx)
-                output = None if produced is None else node.output_adapter.validate_python(produced)
+                output = None if produced is None else node.output_adapter.validator.validate_python(produced)
             except Exception as error:
                 elapsed = (time.perf_counter() - started) * 1000
                 message = f"{type(error).__name__}: {error}"
@@ -385,7 +404,7 @@ class InMemoryRunner:
         )
 
     def _emit(self, run: _Run, kind: EventKind, **fields: Any) -> None:
-        event = RunEvent(kind=kind, at=self.clock.now(), **fields)
+        event = make_event(kind, self.clock.now(), fields)
         run.events.append(event)
         if run.sink is not None:
             run.sink(event)

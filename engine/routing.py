@@ -48,6 +48,9 @@ class FanInBuffers:
     """Messages waiting at each fan-in until every one of its sources has delivered."""
 
     waiting: dict[int, dict[str, list[Any]]] = field(default_factory=dict)
+    # Per fan-in: how many of its sources have a message waiting (a cache over ``waiting``, counted
+    # on first use), so checking "has every source delivered?" costs O(1), not O(sources).
+    filled: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     def is_empty(self) -> bool:
         return not any(any(queue for queue in group.values()) for group in self.waiting.values())
@@ -98,10 +101,25 @@ class Router:
                 else:
                     index, fan_in = route
                     group = buffers.waiting.setdefault(index, {})
-                    group.setdefault(source, []).append(message)
-                    if all(group.get(s) for s in fan_in.sources):
-                        gathered = [group[s].pop(0) for s in fan_in.sources]
+                    queue = group.get(source)
+                    if queue is None:
+                        queue = group[source] = []
+                    was_empty = not queue
+                    queue.append(message)
+                    filled = buffers.filled.get(index)
+                    if filled is None:
+                        filled = sum(1 for s in fan_in.sources if group.get(s))
+                    elif was_empty:
+                        filled += 1
+                    if filled == len(fan_in.sources):
+                        gathered = []
+                        for s in fan_in.sources:
+                            waiting = group[s]
+                            gathered.append(waiting.pop(0))
+                            if not waiting:
+                                filled -= 1
                         deliveries.append(Delivery(fan_in.target, gathered, source))
+                    buffers.filled[index] = filled
         return Routed(deliveries, outputs)
 
 

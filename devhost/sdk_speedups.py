@@ -3,10 +3,11 @@
 The orchestrator SDK (azure-functions-durable) rebuilds every history event on every episode and
 parses each event's ``Timestamp`` with ``dateutil.parser.parse``: about 0.1 ms an event, most of an
 orchestrator's replay cost. A history is replayed again at every episode, so the same timestamp strings
-come back again and again: devhost memoizes that parse. ``datetime`` values are immutable, so handing
-the same object to every replay is indistinguishable from parsing the text again; any call that is not
-a plain string goes to dateutil as before. Only devhost installs this (``Engine`` does, when it starts),
-so the SDK behaves exactly as shipped anywhere else.
+come back again and again: devhost memoizes that parse, and reads its own fixed format
+(``%Y-%m-%dT%H:%M:%S.%fZ``) with ``datetime.fromisoformat``, to the value dateutil returns.
+``datetime`` values are immutable, so handing the same object to every replay is indistinguishable from
+parsing the text again; any call that is not a plain string goes to dateutil as before. Only devhost
+installs this (``Engine`` does, when it starts), so the SDK behaves exactly as shipped anywhere else.
 """
 
 from __future__ import annotations
@@ -25,7 +26,20 @@ def install() -> None:
     original = module.dt_parse
     if getattr(original, "__devhost_memoized__", False):
         return
-    parse_text = functools.lru_cache(maxsize=_CACHE_SIZE)(original)
+    # The zone dateutil attaches to a trailing "Z" (tzutc(), or tzlocal() where the local zone is
+    # called UTC): learnt from dateutil itself, so the fast path returns what it returns.
+    zulu = original("2000-01-01T00:00:00.000000Z").tzinfo
+
+    @functools.lru_cache(maxsize=_CACHE_SIZE)
+    def parse_text(text: str) -> datetime:
+        # devhost's own format (history.fmt_time) is read directly, to the value dateutil gives;
+        # anything else goes to dateutil.
+        if len(text) == 27 and text[-1] == "Z" and text[10] == "T" and text[19] == ".":
+            try:
+                return datetime.fromisoformat(text[:-1]).replace(tzinfo=zulu)
+            except ValueError:
+                pass
+        return original(text)
 
     def dt_parse(timestr: Any, *args: Any, **kwargs: Any) -> datetime:
         if args or kwargs or type(timestr) is not str:

@@ -28,6 +28,24 @@ STATUSES = {
 TRUE = {"true", "1", "yes"}
 
 
+def _body_text(body: bytes) -> str | None:
+    """The body as stored JSON text; ValueError for anything that is not JSON the host could keep
+    (bad syntax, not UTF-8, numbers past Python's digit limit, nesting past the parser's recursion limit)."""
+    try:
+        text = input_text_from_body(body)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    # json.loads accepts a UTF-8 byte order mark; the stored text must not keep it, or the orchestrator's
+    # own json.loads of its input fails and the instance never starts.
+    return text.removeprefix("\ufeff") if text is not None else None
+
+
+def _check_new_instance_id(iid: str) -> None:
+    # The engine refuses / \ # ?; control characters would also break the Location header of the reply.
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in iid):
+        raise EngineError(400, "Invalid instance ID: it contains control characters.")
+
+
 def _error(status: int, message: str) -> web.Response:
     # ExceptionMessage is what the SDK's start_new reads on a 400.
     return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
@@ -121,9 +139,11 @@ class ManagementApi:
             return _error(400, str(exc))
 
     async def _start(self, request: web.Request, name: str, iid: str | None) -> web.Response:
+        if iid is not None:
+            _check_new_instance_id(iid)
         body = await request.read()
         try:
-            text = input_text_from_body(body)
+            text = _body_text(body)
         except ValueError:
             return _error(400, "The request body is not valid JSON.")
         rec = self.engine.start_new(name, iid, text)
@@ -151,7 +171,7 @@ class ManagementApi:
     async def _raise(self, request: web.Request, iid: str, name: str) -> web.Response:
         body = await request.read()
         try:
-            text = input_text_from_body(body)
+            text = _body_text(body)
         except ValueError:
             return _error(
                 400, "Only application/json request content is supported: the body is not valid JSON."

@@ -117,7 +117,7 @@ DEMO_SCENARIOS: dict[str, list[tuple[dict[str, Any], Answers]]] = {
 class CampaignConfig:
     seed: int = 1729
     kills: int = 24
-    demo_rounds: int = 4  # every demo scenario is started this many times
+    demo_rounds: int = 6  # every demo scenario is started this many times
     fan_workflow: str = "r_fan200"
     fan_runs: int = 8
     step_delay_ms: int = 400  # upper bound of each fan-out step's two sleeps

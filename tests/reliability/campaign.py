@@ -644,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     result = run_campaign(config, workdir, log=sys.stdout)
     print(result.summary(), flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
+        data = {**asdict(result), "malformed": sorted(result.malformed)}
+        Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if result.ok and not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if result.ok else 1

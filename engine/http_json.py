@@ -61,11 +61,23 @@ def read_json(req: func.HttpRequest, *, required: bool = True, limit: int | None
             raise HttpError(400, "the request body is empty: send a JSON document")
         return None
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise HttpError(400, f"the request body is not valid JSON: {reason}{where}") from exc
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HttpError(400, "the request body is not valid JSON: it is not UTF-8 text") from exc
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise HttpError(
+            400, f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except (ValueError, RecursionError) as exc:
+        # Nesting deeper than the parser's stack, integers past Python's digit limit, NaN / Infinity.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise HttpError(400, f"the request body is not valid JSON: {reason}") from exc
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def check_instance_id(value: str) -> str:

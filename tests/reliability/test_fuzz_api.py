@@ -179,9 +179,8 @@ HOSTILE_BODIES = [
     json.dumps({"x": "a" * (APP_LIMIT + 10)}).encode(),  # over the app's cap
     json.dumps({"x": "a" * (HOST_LIMIT + 10)}).encode(),  # over the host's cap
 ]
-# Found by this fuzzer in the workflow API (engine/http_json.read_json lets json.loads' RecursionError and
-# the int digit limit's ValueError escape: 500). Reported to the engine's owner; devhost's management API
-# had the same bugs and is fixed. Kept out of the workflow-API properties until fixed: see the xfail below.
+# Found by this fuzzer in the workflow API and in devhost's management API (json.loads' RecursionError and
+# the int digit limit's ValueError escaped as 500s); both are fixed and these keep them fixed.
 ENGINE_FINDINGS = [
     b"[" * 20_000 + b"]" * 20_000,
     b'{"a": ' * 5_000 + b"1" + b"}" * 5_000,
@@ -203,7 +202,7 @@ def _bodies(hostile: list[bytes]) -> st.SearchStrategy[bytes | None]:
 
 
 bodies = _bodies(HOSTILE_BODIES)
-api_bodies = _bodies([b for b in HOSTILE_BODIES if b not in ENGINE_FINDINGS])
+api_bodies = _bodies(HOSTILE_BODIES)
 segments = st.one_of(
     st.sampled_from(HOSTILE),
     st.text(min_size=1, max_size=20).map(lambda t: quote(t.encode("utf-8", "surrogatepass"), safe="")),
@@ -330,7 +329,7 @@ def _victim_respond_path(host: DevHostHandle) -> str | None:
 
 def test_every_hostile_body_on_every_route_that_reads_one(host: DevHostHandle) -> None:
     """The deterministic companion of the properties: the whole matrix, not a sample of it."""
-    hostile = [b for b in HOSTILE_BODIES if b not in ENGINE_FINDINGS]
+    hostile = HOSTILE_BODIES
     respond = _victim_respond_path(host)
     workflow_routes = [
         "/api/workflows/expense_claim",
@@ -382,7 +381,6 @@ def test_every_hostile_id_on_every_route_that_reads_one(host: DevHostHandle) -> 
             check(send(host, method, path, body, {}), f"{method} {path[:200]}", error_keys=keys)
 
 
-@pytest.mark.xfail(reason="reported: engine/http_json.read_json answers 500 to these bodies", strict=False)
 @pytest.mark.parametrize("body", ENGINE_FINDINGS, ids=["deep-array", "deep-object", "5000-digit-int"])
 def test_workflow_api_refuses_json_the_parser_cannot_take(host: DevHostHandle, body: bytes) -> None:
     answer = send(host, "POST", "/api/workflows/expense_claim", body, {"Content-Type": "application/json"})

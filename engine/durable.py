@@ -11,7 +11,6 @@ Everything here runs inside the orchestrator and must be deterministic: time is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.graph import Workflow
+from engine.jsontext import decoded
 from engine.model import Executor
 from engine.progress import Progress, build_status
 from engine.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
@@ -83,7 +83,7 @@ def orchestrate(
 ) -> Generator[Any, Any, list[Any]]:
     """The orchestrator body for one workflow; returns the run's outputs (JSON)."""
     router, codec = Router(workflow), RoutingCodec(workflow)
-    started = OrchestratorInput.model_validate(_decoded(context.get_input()) or {})
+    started = OrchestratorInput.model_validate(decoded(context.get_input()) or {})
     if started.checkpoint is not None:
         state = started.checkpoint
         deliveries = [codec.load_delivery(d) for d in state.deliveries]
@@ -246,7 +246,7 @@ def _await_approvals(
 def _read_answer(
     workflow: Workflow, pending: PendingApproval, data: Any
 ) -> tuple[Any, str | None, str] | None:
-    data = _decoded(data)
+    data = decoded(data)
     via, decided_by, response = "event", None, data
     if isinstance(data, dict) and APPROVAL_ENVELOPE in data:
         try:
@@ -261,16 +261,6 @@ def _read_answer(
         return validate_response(workflow, pending, response), decided_by, via
     except ValidationError:
         return None
-
-
-def _decoded(value: Any) -> Any:
-    """JSON carried as text: the SDK client double-encodes inputs and event data, raw HTTP bodies do not."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _close(

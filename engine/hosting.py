@@ -251,31 +251,8 @@ class WorkflowApp:
     async def list_runs(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
-        workflow = self._workflow(req)
-        wanted = [s.strip().lower() for s in req.params.get("status", "").split(",") if s.strip()]
-        unknown = [s for s in wanted if s not in RUNTIME_STATUSES]
-        if unknown:
-            raise HttpError(
-                400,
-                f"unknown status {unknown[0]!r}",
-                field="status",
-                allowed=sorted(s.value for s in RUNTIME_STATUSES.values()),
-            )
-        top = _int_param(req, "top", default=50, low=1, high=1000)
-        skip = _int_param(req, "skip", default=0, low=0, high=1_000_000)
-        statuses = await (
-            client.get_status_by(runtime_status=[RUNTIME_STATUSES[s] for s in wanted])
-            if wanted
-            else client.get_status_all()
-        )
-        mine = [s for s in statuses if s.name == workflow.name]
-        mine.sort(
-            key=lambda s: (s.created_time or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True
-        )
-        page = mine[skip : skip + top]
-        return json_response(
-            {"runs": [run_summary(s) for s in page], "total": len(mine), "skip": skip, "top": top}
-        )
+        """``GET /api/workflows/{name}/runs?status=&top=&skip=``: recent runs of one workflow."""
+        return await self._runs_page(req, client, {self._workflow(req).name})
 
     async def list_all_runs(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -284,9 +261,14 @@ class WorkflowApp:
         name = req.params.get("workflow") or None
         if name is not None and name not in self.workflows:
             raise HttpError(404, f"unknown workflow {name!r}", field="workflow", known=sorted(self.workflows))
+        return await self._runs_page(req, client, {name} if name else set(self.workflows))
+
+    async def _runs_page(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient, names: set[str]
+    ) -> func.HttpResponse:
         wanted = [s.strip().lower() for s in req.params.get("status", "").split(",") if s.strip()]
-        if any(s not in RUNTIME_STATUSES for s in wanted):
-            bad = next(s for s in wanted if s not in RUNTIME_STATUSES)
+        bad = next((s for s in wanted if s not in RUNTIME_STATUSES), None)
+        if bad is not None:
             allowed = sorted(s.value for s in RUNTIME_STATUSES.values())
             raise HttpError(400, f"unknown status {bad!r}", field="status", allowed=allowed)
         top = _int_param(req, "top", default=50, low=1, high=1000)
@@ -296,7 +278,7 @@ class WorkflowApp:
             if wanted
             else client.get_status_all()
         )
-        ours = [s for s in statuses if s.name in self.workflows and (name is None or s.name == name)]
+        ours = [s for s in statuses if s.name in names]
         ours.sort(
             key=lambda s: (s.created_time or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True
         )

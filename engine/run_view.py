@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.approval import Approval
 from engine.graph import Workflow
+from engine.jsontext import decoded
 
 FINISHED = {"Completed", "Failed", "Terminated"}
 
@@ -148,15 +149,6 @@ def _ms(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds() * 1000, 1) if start and end else None
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "calls")
 
 
@@ -194,7 +186,7 @@ def run_timeline(events: list[dict[str, Any]], activity: str) -> dict[str, Any]:
                     "error": {"type": "StepActivityFailed", "message": event.get("Reason")},
                 }
             else:
-                result = _json(event.get("Result"))
+                result = decoded(event.get("Result"))
                 result = result if isinstance(result, dict) else {}
                 step = result.get("step") if isinstance(result.get("step"), dict) else {}
                 error = result.get("error") if isinstance(result.get("error"), dict) else None
@@ -228,7 +220,7 @@ def run_timeline(events: list[dict[str, Any]], activity: str) -> dict[str, Any]:
                     "kind": "event",
                     "name": event.get("Name"),
                     "at": _iso(at),
-                    "data": _json(event.get("Input")),
+                    "data": decoded(event.get("Input")),
                 }
             )
         elif kind == "TimerFired":

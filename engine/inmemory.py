@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    computed_field,
+    model_validator,
+)
 
 from engine.clock import Clock, SystemClock
 from engine.events import EventKind, RunEvent, make_event
@@ -44,8 +53,21 @@ def _step_logger(executor_id: str) -> logging.Logger:
     return logger
 
 
+# What the runner records per event: the finished ``RunEvent`` when someone streams the run (they get
+# it as it happens), else the raw ``(kind, at, fields)`` it would be built from.
+_Recorded = RunEvent | tuple[EventKind, Any, dict[str, Any]]
+_EVENTS = TypeAdapter(list[RunEvent])
+
+
 class RunResult(BaseModel):
-    """How a run ended (or paused): status, outputs in production order, what it waits for, events."""
+    """How a run ended (or paused): status, outputs in production order, what it waits for, events.
+
+    ``events`` is built on first read: a run records four events per step, and building them as
+    ``RunEvent`` models was most of the in-memory runner's own cost, paid by every caller whether it
+    reads them or not. Reading ``events`` (attribute, ``model_dump``, JSON, ``==``, ``repr``) gives the
+    same list of ``RunEvent`` as before, built once and then kept; ``RunResult(events=...)`` and
+    ``model_validate`` accept and validate it as before.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -55,8 +77,41 @@ class RunResult(BaseModel):
     outputs: list[Any]
     pending_approvals: list[PendingApproval]
     error: RunError | None
-    events: list[RunEvent]
     state: RunState
+    _recorded: list[Any] = PrivateAttr(default_factory=list)
+    _built: bool = PrivateAttr(default=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _take_events(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> RunResult:
+        # ``events`` is not a stored field any more, but callers still pass it: validate it as the
+        # old required ``list[RunEvent]`` field did.
+        if not isinstance(data, Mapping) or isinstance(data, RunResult):
+            return handler(data)  # type: ignore[no-any-return]
+        result: RunResult = handler({k: v for k, v in data.items() if k != "events"})
+        if "events" not in data:
+            raise ValidationError.from_exception_data(
+                cls.__name__, [{"type": "missing", "loc": ("events",), "input": data}]
+            )
+        result._recorded = _EVENTS.validate_python(data["events"])
+        return result
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def events(self) -> list[RunEvent]:
+        recorded = self._recorded
+        if not self._built:
+            # In place, so the list a reader got (and may have changed) is the one kept.
+            recorded[:] = [e if type(e) is RunEvent else make_event(e[0], e[1], e[2]) for e in recorded]
+            self._built = True
+        return recorded  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RunResult):
+            _ = self.events, other.events  # compare built events, not how they were recorded
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # as BaseModel: mutable, so unhashable
 
     def outputs_json(self) -> list[Any]:
         return [o.message for o in self.state.outputs]
@@ -81,7 +136,7 @@ class _Run:
     deliveries: list[Delivery]
     buffers: FanInBuffers
     outputs: list[Emission]
-    events: list[RunEvent] = field(default_factory=list)
+    events: list[_Recorded] = field(default_factory=list)
     sink: Callable[[RunEvent], None] | None = None
 
 
@@ -342,7 +397,7 @@ class InMemoryRunner:
                     attempt=attempt,
                     duration_ms=elapsed,
                     error=message,
-                    data=ctx.annotations or None,
+                    data=dict(ctx.annotations) if ctx.annotations else None,
                 )
                 policy = node.retry
                 if (
@@ -372,7 +427,7 @@ class InMemoryRunner:
                 executor_id=node.id,
                 attempt=attempt,
                 duration_ms=(time.perf_counter() - started) * 1000,
-                data=ctx.annotations or None,
+                data=dict(ctx.annotations) if ctx.annotations else None,
             )
             return Emission(node.id, output)
 
@@ -392,22 +447,29 @@ class InMemoryRunner:
         else:
             state.status = "completed"
             self._emit(run, "run_completed")
-        return RunResult(
+        result = RunResult(
             workflow=state.workflow,
             instance_id=state.instance_id,
             status=state.status,
             outputs=[o.message for o in run.outputs],
             pending_approvals=list(state.approvals),
             error=state.error,
-            events=run.events,
+            events=[],
             state=state.model_copy(deep=True),
         )
+        result._recorded = run.events
+        result._built = run.sink is not None  # a streamed run recorded the events it yielded
+        return result
 
     def _emit(self, run: _Run, kind: EventKind, **fields: Any) -> None:
+        if run.sink is None:
+            # Built only if someone reads RunResult.events. ``data`` is the engine's own fresh dict
+            # except a step's annotations, which its call sites copy (as they were at the event).
+            run.events.append((kind, self.clock.now(), fields))
+            return
         event = make_event(kind, self.clock.now(), fields)
         run.events.append(event)
-        if run.sink is not None:
-            run.sink(event)
+        run.sink(event)
 
 
 def _load_state(raw: RunState | Mapping[str, Any] | str) -> RunState:

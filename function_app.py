@@ -5,14 +5,24 @@ More workflow modules can be named, comma-separated, in the ``WORKFLOW_MODULES``
 
 from __future__ import annotations
 
+import logging
 import os
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from engine.agents import OfflineProvider, describe_provider, provider_from_env
 from engine.hosting import WorkflowApp
 from workflows import ALL
 from workflows.registry import SETTING, extra_workflows
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(WorkflowApp([*ALL, *extra_workflows(os.environ.get(SETTING, ""))]).blueprint)
+
+# Say at start-up which model service the agents will call, and plainly when it is the offline model.
+_provider_line = describe_provider()
+try:
+    _offline = isinstance(provider_from_env(), OfflineProvider)
+except Exception:  # a misconfiguration is reported by describe_provider's line itself
+    _offline = False
+logging.getLogger("function_app").log(logging.WARNING if _offline else logging.INFO, _provider_line)

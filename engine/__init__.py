@@ -10,6 +10,8 @@ from engine.approval import (
     escalate_to,
     fail_run,
     respond_with,
+    was_approved,
+    was_rejected,
 )
 from engine.clock import Clock, ManualClock, SystemClock
 from engine.events import RunEvent
@@ -46,4 +48,6 @@ __all__ = [
     "executor",
     "fail_run",
     "respond_with",
+    "was_approved",
+    "was_rejected",
 ]

@@ -37,6 +37,16 @@ class ApprovalOutcome(BaseModel, Generic[Req, Resp]):
     timed_out: bool = False
 
 
+def was_approved(outcome: ApprovalOutcome[Any, ApprovalDecision]) -> bool:
+    """Edge condition: the person approved (for approvals answered with ``ApprovalDecision``)."""
+    return outcome.response.approved
+
+
+def was_rejected(outcome: ApprovalOutcome[Any, ApprovalDecision]) -> bool:
+    """Edge condition: the person rejected (for approvals answered with ``ApprovalDecision``)."""
+    return not outcome.response.approved
+
+
 class OnTimeout(BaseModel):
     """What an approval does when its deadline passes unanswered."""
 

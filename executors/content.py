@@ -268,14 +268,6 @@ def next_round(result: RoundResult) -> RevisionRound:
 Decision = ApprovalOutcome[RoundResult, ApprovalDecision]
 
 
-def was_approved(outcome: Decision) -> bool:
-    return outcome.response.approved
-
-
-def was_rejected(outcome: Decision) -> bool:
-    return not outcome.response.approved
-
-
 @executor(id="publish")
 def publish(outcome: Decision) -> ReviewResult:
     state = outcome.request.state

@@ -143,11 +143,3 @@ def is_clean_and_small(review: Review) -> bool:
 
 def failed_a_check(review: Review) -> bool:
     return not review.all_passed
-
-
-def was_approved(outcome: ApprovalOutcome[Review, ApprovalDecision]) -> bool:
-    return outcome.response.approved
-
-
-def was_rejected(outcome: ApprovalOutcome[Review, ApprovalDecision]) -> bool:
-    return not outcome.response.approved

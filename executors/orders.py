@@ -283,14 +283,6 @@ def needs_approval(summary: CancellationSummary) -> bool:
 Decision = ApprovalOutcome[CancellationSummary, ApprovalDecision]
 
 
-def was_approved(outcome: Decision) -> bool:
-    return outcome.response.approved
-
-
-def was_rejected(outcome: Decision) -> bool:
-    return not outcome.response.approved
-
-
 @executor(id="approved_cancellation")
 def approved_cancellation(outcome: Decision) -> CancellationSummary:
     """Records which approver let the refund through (the node id: stable, unlike a person's name)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import Approval, ApprovalDecision, WorkflowBuilder, respond_with
+from engine import Approval, ApprovalDecision, WorkflowBuilder, respond_with, was_approved, was_rejected
 from executors.content import (
     SPECIALISTS,
     RoundResult,
@@ -27,8 +27,6 @@ from executors.content import (
     revision_accepted,
     shelve,
     start_round,
-    was_approved,
-    was_rejected,
     write_revision,
 )
 

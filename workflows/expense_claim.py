@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import Approval, ApprovalDecision, Case, WorkflowBuilder, escalate_to, fail_run
+from engine import (
+    Approval,
+    ApprovalDecision,
+    Case,
+    WorkflowBuilder,
+    escalate_to,
+    fail_run,
+    was_approved,
+    was_rejected,
+)
 from executors.expenses import (
     Review,
     approved_by_manager,
@@ -24,8 +33,6 @@ from executors.expenses import (
     reject_claim,
     settle,
     still_owed,
-    was_approved,
-    was_rejected,
 )
 from executors.expenses import summarize as summarize_checks
 

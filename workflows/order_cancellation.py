@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import Approval, ApprovalDecision, Case, WorkflowBuilder, escalate_to, respond_with
+from engine import (
+    Approval,
+    ApprovalDecision,
+    Case,
+    WorkflowBuilder,
+    escalate_to,
+    respond_with,
+    was_approved,
+    was_rejected,
+)
 from executors.orders import (
     CancellationSummary,
     accept_cancellation,
@@ -28,8 +37,6 @@ from executors.orders import (
     release_inventory,
     send_refusal,
     summarize_cancellation,
-    was_approved,
-    was_rejected,
 )
 
 finance_approval = Approval(

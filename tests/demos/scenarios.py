@@ -12,6 +12,11 @@ from typing import Any
 from engine import InMemoryRunner, RunResult, Workflow
 
 SCENARIOS: dict[str, list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
+    "expense_claim": [
+        ({"employee": "ada", "title": "Taxi", "amount": 42}, {}),
+        ({"employee": "ada", "title": "Casino night", "amount": 42}, {}),
+        ({"employee": "bo", "title": "Travel", "amount": 1250}, {"manager_approval": {"approved": True}}),
+    ],
     "order_cancellation": [
         # Placed, 250 EUR: under the approval threshold, cancelled straight away.
         ({"order_id": "ORD-100250", "reason": "Ordered the wrong size"}, {}),

@@ -13,17 +13,15 @@ from workflows import ALL
 
 Answer = dict[str, Any]
 # workflow -> scenarios of (input, {approval id: response}); every workflow of ALL must have some.
-SCENARIOS: dict[str, list[tuple[dict[str, Any], dict[str, Answer]]]] = {
+SCENARIOS = {
+    **DEMO_SCENARIOS,
     "expense_claim": [
-        ({"employee": "ada", "title": "Taxi", "amount": 42}, {}),
-        ({"employee": "ada", "title": "Casino night", "amount": 42}, {}),
-        ({"employee": "bo", "title": "Travel", "amount": 1250}, {"manager_approval": {"approved": True}}),
+        *DEMO_SCENARIOS["expense_claim"],
         (
             {"employee": "cy", "title": "Travel", "amount": 1250},
             {"manager_approval": {"approved": False, "comment": "no"}},
         ),
     ],
-    **DEMO_SCENARIOS,
 }
 CASES = [(wf.name, i) for wf in ALL for i in range(len(SCENARIOS.get(wf.name, [None])))]
 

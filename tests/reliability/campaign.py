@@ -45,7 +45,7 @@ from devhost.testing import DevHostProcess
 from engine import InMemoryRunner
 from executors.ledger import SETTING as LEDGER_SETTING
 from executors.ledger import SideEffectLedger
-from tests.demos.scenarios import run_in_memory
+from tests.demos.scenarios import SCENARIOS, run_in_memory
 from tests.durable.http import Reply, call
 from tests.reliability.workflows import ALL as CAMPAIGN_WORKFLOWS
 from tests.reliability.workflows import EFFECT_PREFIX
@@ -62,52 +62,21 @@ WORKFLOWS = {w.name: w for w in [*APP_WORKFLOWS, *CAMPAIGN_WORKFLOWS]}
 Answers = dict[str, dict[str, Any]]
 
 # The demo workflows' scenarios: (input, {approval node id: response}); every one completes without a
-# deadline passing. The parity scenarios of tests/durable plus a few more.
+# deadline passing. The parity scenarios of tests/demos plus a rejection of each approval.
 DEMO_SCENARIOS: dict[str, list[tuple[dict[str, Any], Answers]]] = {
+    **SCENARIOS,
     "expense_claim": [
-        ({"employee": "ada", "title": "Taxi", "amount": 42}, {}),
-        ({"employee": "ada", "title": "Casino night", "amount": 42}, {}),
-        ({"employee": "bo", "title": "Travel", "amount": 1250}, {"manager_approval": {"approved": True}}),
+        *SCENARIOS["expense_claim"],
         (
             {"employee": "cy", "title": "Travel", "amount": 1250},
             {"manager_approval": {"approved": False, "comment": "no"}},
         ),
     ],
     "order_cancellation": [
-        ({"order_id": "ORD-100250", "reason": "Ordered the wrong size"}, {}),
-        ({"order_id": "ORD-400120", "reason": "Changed my mind"}, {}),
-        (
-            {"order_id": "ORD-201200", "reason": "Found it cheaper elsewhere"},
-            {"manager_approval": {"approved": True, "comment": "Loyal customer"}},
-        ),
+        *SCENARIOS["order_cancellation"],
         (
             {"order_id": "ORD-103000", "reason": "Duplicate order"},
             {"manager_approval": {"approved": False, "comment": "Call the customer first"}},
-        ),
-    ],
-    "content_review": [
-        (
-            {
-                "title": "Durable workflows on Azure Functions",
-                "author": "ada",
-                "draft": "Durable Functions let a workflow wait for days for a person without a server.",
-                "audience": "technical",
-                "max_rounds": 2,
-            },
-            {"publication_approval": {"approved": True, "comment": "Ship it"}},
-        ),
-        (
-            {
-                "title": "Case study",
-                "author": "grace",
-                "draft": "Our new release makes approvals durable.",
-                "max_rounds": 4,
-            },
-            {"publication_approval": {"approved": True}},
-        ),
-        (
-            {"title": "Hiring post", "author": "alan", "draft": "We are hiring engineers.", "max_rounds": 1},
-            {"publication_approval": {"approved": False, "comment": "Wait for the budget"}},
         ),
     ],
 }

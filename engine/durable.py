@@ -156,7 +156,9 @@ def _run_superstep(
             context.call_activity(activity, _request(workflow, state, steps[i], attempts[i])) for i in todo
         ]
         try:
-            replies = yield context.task_all(calls)
+            # One step alone is awaited directly: a one-task task_all costs the SDK a compound task on
+            # every replay of every superstep of a chain.
+            replies = [(yield calls[0])] if len(calls) == 1 else (yield context.task_all(calls))
         except Exception as exc:  # the activity function itself failed (not the executor): no envelope
             _fail(context, workflow, state, RunError(type="StepActivityFailed", message=str(exc)), progress)
         retry_after = timedelta(0)

@@ -35,7 +35,6 @@ from engine.run_view import (
     run_timeline,
     run_view,
     runtime_status_name,
-    with_step_identity,
 )
 from engine.settings import engine_settings
 from engine.step_activity import run_step
@@ -92,7 +91,7 @@ class WorkflowApp:
         workflows = self.workflows
 
         async def step(request: Any) -> dict[str, Any]:
-            return with_step_identity(request, await run_step(workflows, request))
+            return await run_step(workflows, request)
 
         bp = self.blueprint
         bp.function_name(name=self.activity_name)(bp.activity_trigger(input_name="request")(step))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -106,23 +105,6 @@ def run_summary(status: Any) -> dict[str, Any]:
 
 
 # --- the timeline of a run, from the Durable Functions history ---------------------------------------
-
-STEP_FIELDS = ("executor", "superstep", "attempt")
-
-
-def with_step_identity(request: Any, result: dict[str, Any]) -> dict[str, Any]:
-    """The step activity's result with ``step: {executor, superstep, attempt}`` from its request.
-
-    The Durable Functions status API shows an activity's result but never its input, so the result
-    carries what the timeline needs to say which executor ran (the orchestrator ignores the extra key).
-    """
-    try:
-        data = json.loads(request) if isinstance(request, str | bytes) else request
-    except ValueError:
-        return result
-    if isinstance(data, dict) and isinstance(result, dict):
-        return {**result, "step": {k: data.get(k) for k in STEP_FIELDS}}
-    return result
 
 
 def history_events(status: Any) -> list[dict[str, Any]]:

@@ -34,14 +34,27 @@ class StepRequest(BaseModel):
     message: Any = None
 
 
+class StepIdentity(BaseModel):
+    """Which step a result belongs to: the status API shows activity results but never their inputs."""
+
+    executor: str
+    superstep: int
+    attempt: int
+
+
 class StepResult(BaseModel):
     ok: bool
+    step: StepIdentity | None = None
     output: Any = None
     error: RunError | None = None
     retryable: bool = False
     retry_after_ms: float | None = None
     duration_ms: float = 0.0
     annotations: dict[str, Any] = Field(default_factory=dict)
+
+
+def _identity(request: StepRequest) -> StepIdentity:
+    return StepIdentity(executor=request.executor, superstep=request.superstep, attempt=request.attempt)
 
 
 def _failure(error: RunError, *, retryable: bool = False, **fields: Any) -> dict[str, Any]:
@@ -62,16 +75,19 @@ async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str,
     node = workflow.nodes.get(request.executor) if workflow else None
     if not isinstance(node, Executor):
         return _failure(
-            RunError(
+            step=_identity(request),
+            error=RunError(
                 executor_id=request.executor,
                 type="UnknownExecutor",
                 message=f"no executor {request.executor!r} in workflow {request.workflow!r} of this app",
-            )
+            ),
         )
     try:
         message = node.input_adapter.validate_python(request.message)
     except ValidationError as exc:
-        return _failure(RunError(executor_id=node.id, type="InvalidStepInput", message=str(exc)))
+        return _failure(
+            RunError(executor_id=node.id, type="InvalidStepInput", message=str(exc)), step=_identity(request)
+        )
     ctx = StepContext(
         workflow=request.workflow,
         instance_id=request.instance_id,
@@ -93,6 +109,7 @@ async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str,
             RunError(executor_id=node.id, type=type(exc).__name__, message=str(exc)),
             retryable=retryable,
             retry_after_ms=retry_after.total_seconds() * 1000 if retry_after else None,
+            step=_identity(request),
             duration_ms=elapsed,
             annotations=ctx.annotations,
         )
@@ -109,9 +126,11 @@ async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str,
                 f"{limit} bytes (app setting WORKFLOW_MAX_PAYLOAD_BYTES); pass large data by reference",
             ),
             duration_ms=(time.perf_counter() - started) * 1000,
+            step=_identity(request),
         )
     return StepResult(
         ok=True,
+        step=_identity(request),
         output=dumped,
         duration_ms=(time.perf_counter() - started) * 1000,
         annotations=ctx.annotations,

@@ -10,7 +10,7 @@ import pytest
 
 from devhost.testing import DevHostHandle
 from engine.dashboard import WEB_ROOT, safe_asset_path, serve
-from engine.run_view import run_timeline, with_step_identity
+from engine.run_view import run_timeline
 from engine.viz import to_graph_json
 from tests.durable.http import get
 from workflows import ALL
@@ -115,17 +115,15 @@ def test_graph_json_marks_loops_as_back_edges() -> None:
 
 
 def test_timeline_from_history_events() -> None:
-    result = with_step_identity(
-        '{"executor": "draft", "superstep": 2, "attempt": 2, "workflow": "w"}',
-        {
-            "ok": True,
-            "output": {"x": 1},
-            "duration_ms": 12.5,
-            "annotations": {
-                "agent": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "calls": 1}
-            },
+    result = {
+        "ok": True,
+        "step": {"executor": "draft", "superstep": 2, "attempt": 2},
+        "output": {"x": 1},
+        "duration_ms": 12.5,
+        "annotations": {
+            "agent": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "calls": 1}
         },
-    )
+    }
     events = [
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z"},
         {

@@ -27,6 +27,8 @@ async def test_success_carries_the_output_as_json() -> None:
         await run_step(WORKFLOWS, request("t_big", "inflate", {"text": "ab", "repeat": 2}))
     )
     assert result.ok and result.output == {"text": "abab", "repeat": 1}
+    # The status API never shows an activity's input: the result names its step for the timeline.
+    assert result.step is not None and (result.step.executor, result.step.superstep) == ("inflate", 1)
 
 
 async def test_invalid_input_is_a_non_retryable_failure() -> None:
@@ -48,6 +50,7 @@ async def test_executor_exception_is_retryable_under_its_policy() -> None:
     )
     assert not result.ok and result.retryable
     assert result.error is not None and result.error.message == "boom on attempt 1"
+    assert result.step is not None and result.step.executor == "always_fails"
 
 
 async def test_output_over_the_payload_limit_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,19 +31,24 @@ def _positive_int(value: Any, key: str, path: Path) -> int:
     return value
 
 
-def load_host_json(app_dir: Path) -> HostSettings:
-    """Read host.json; a missing file means defaults (as the host does), a broken one is an error."""
-    path = app_dir / "host.json"
-    if not path.exists():
-        return HostSettings()
+def _read_json(path: Path) -> Any:
+    """A settings file's JSON (a UTF-8 BOM allowed, as the host does); unreadable or invalid: one clear line."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise DevHostError(f"cannot read {path}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise DevHostError(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+def load_host_json(app_dir: Path) -> HostSettings:
+    """Read host.json; a missing file means defaults (as the host does), a broken one is an error."""
+    path = app_dir / "host.json"
+    if not path.exists():
+        return HostSettings()
+    data = _read_json(path)
     if not isinstance(data, dict):
         raise DevHostError(f"{path} must contain a JSON object")
     extensions = data.get("extensions") or {}
@@ -101,14 +106,7 @@ def load_local_settings(app_dir: Path) -> dict[str, str]:
     path = app_dir / "local.settings.json"
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise DevHostError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise DevHostError(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    data = _read_json(path)
     values = data.get("Values", {}) if isinstance(data, dict) else None
     if not isinstance(values, dict):
         raise DevHostError(f"{path}: 'Values' must be an object")

@@ -32,7 +32,7 @@ def _positive_int(value: Any, key: str, path: Path) -> int:
 
 
 def _read_json(path: Path) -> Any:
-    """A settings file's JSON (a UTF-8 BOM allowed, as the host does); unreadable or invalid: one clear line."""
+    """A settings file's JSON (a UTF-8 BOM allowed, as the host does); else one clear error line."""
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:

@@ -78,8 +78,11 @@ def devhost(app: str, runs: int, width: int, reps: int) -> dict[str, list[float]
             def measure(name: str, inputs: list[str], engine: Any = engine) -> tuple[float, list[str]]:
                 started = time.perf_counter()
                 ids = _run(_start_all(engine, name, inputs))
-                while _run(_unfinished(engine, ids)):
+                # Only the runs still going are looked at again: the check runs on the host's own loop.
+                remaining = _run(_unfinished(engine, ids))
+                while remaining:
                     time.sleep(0.005)
+                    remaining = _run(_unfinished(engine, remaining))
                 return time.perf_counter() - started, ids
 
             elapsed, ids = measure(seq_name, [seq_input] * (runs if rep else min(runs, 20)))

@@ -30,6 +30,10 @@ from devhost.settings import HostSettings
 from devhost.store import Batch, InstanceRecord, Store, WorkItem
 from devhost.timers import TimerService
 
+# A replay of a short history takes less time than handing it to a thread and back; a long one goes to
+# the pool so HTTP requests are still served while it runs.
+INLINE_CONTEXT_BYTES = 32_768
+
 
 class EngineError(Exception):
     def __init__(self, status: int, message: str) -> None:
@@ -254,6 +258,8 @@ class Engine:
             return fn(**{param: ctx})
 
         async def run() -> Any:
+            if len(context_json) <= INLINE_CONTEXT_BYTES:
+                return call()
             return await asyncio.get_running_loop().run_in_executor(self._orch_pool, call)
 
         try:

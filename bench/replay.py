@@ -29,13 +29,14 @@ from devhost.history import EventType, event, fmt_time
 from devhost.indexing import FunctionIndex, index_app
 from devhost.orchestration import Book, Episode, InstanceState
 from devhost.store import InstanceRecord, WorkItem
+from engine.durable import DEFAULT_CONTINUE_EVERY
 
-OURS = "ours (WorkflowApp, continue-as-new every 50)"
+OURS = f"ours (WorkflowApp, continue-as-new every {DEFAULT_CONTINUE_EVERY})"
 HAND = "hand-written azure-functions-durable"
 SIZES = (50, 100, 200, 400, 800)
 
 
-def ours_app(continue_every: int = 50) -> FunctionIndex:
+def ours_app(continue_every: int = DEFAULT_CONTINUE_EVERY) -> FunctionIndex:
     from bench.workflows import loop
     from engine.hosting import WorkflowApp
 

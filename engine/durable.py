@@ -37,7 +37,10 @@ from engine.stepping import (
 )
 
 STEP_ACTIVITY = "run_step"
-DEFAULT_CONTINUE_EVERY = 50
+# Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
+# with (supersteps x supersteps per execution). 20 keeps that ~2x below a hand-written orchestrator
+# already at 50 supersteps (bench/RESULTS.md has the sweep), while a timeline still shows 20 supersteps.
+DEFAULT_CONTINUE_EVERY = 20
 APPROVAL_ENVELOPE = "$approval"
 
 

@@ -221,7 +221,9 @@ class WorkflowApp:
         run_uri = self._run_uri(req, workflow, status.instance_id)
         view = run_view(workflow, status, run_uri, self._signer(req, status.instance_id))
         if req.params.get("timeline", "").lower() in ("1", "true", "yes"):
-            full = await client.get_status(status.instance_id, show_history=True, show_history_output=True)
+            full = await client.get_status(
+                status.instance_id, show_history=True, show_history_output=True, show_input=True
+            )
             view["timeline"] = run_timeline(history_events(full), self.activity_name)
         return json_response(view)
 

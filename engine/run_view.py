@@ -134,6 +134,16 @@ def _ms(start: datetime | None, end: datetime | None) -> float | None:
 TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "calls")
 
 
+def _started_entry(event: dict[str, Any], at: datetime | None) -> dict[str, Any]:
+    """A run's start, or where an execution continued as new took over (earlier ones are not in it)."""
+    started = decoded(event.get("Input"))
+    checkpoint = started.get("checkpoint") if isinstance(started, dict) else None
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("superstep"), int):
+        after = checkpoint["superstep"]
+        return {"kind": "run", "event": "continued", "at": _iso(at), "after_superstep": after}
+    return {"kind": "run", "event": "started", "at": _iso(at)}
+
+
 def run_timeline(events: list[dict[str, Any]], activity: str) -> dict[str, Any]:
     """Steps (executor, superstep, attempt, times, durations, errors, agent usage) and run events.
 
@@ -149,7 +159,7 @@ def run_timeline(events: list[dict[str, Any]], activity: str) -> dict[str, Any]:
         at = _time(event.get("Timestamp"))
         if kind == "ExecutionStarted":
             started = started or at
-            entries.append({"kind": "run", "event": "started", "at": _iso(at)})
+            entries.append(_started_entry(event, at))
         elif kind in ("TaskCompleted", "TaskFailed") and event.get("FunctionName") == activity:
             scheduled = _time(event.get("ScheduledTime"))
             entry: dict[str, Any] = {

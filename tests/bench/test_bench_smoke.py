@@ -11,6 +11,7 @@ from pathlib import Path
 from bench import inmemory, replay, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
+from engine.durable import DEFAULT_CONTINUE_EVERY
 
 
 def _well_formed(rows: list[Row], bench: str) -> None:
@@ -34,7 +35,8 @@ def test_replay_suite_produces_rows_across_continue_as_new() -> None:
     rows = replay.run(sizes=(3, 55), reps=1, peers=False, log=lambda _: None)
     _well_formed(rows, "replay")
     assert [r.n for r in rows] == [3, 55]
-    assert rows[1].extra["executions"] == 2  # continued as new after 50 supersteps
+    # One execution per DEFAULT_CONTINUE_EVERY supersteps: 55 -> continued as new twice.
+    assert rows[1].extra["executions"] == -(-55 // DEFAULT_CONTINUE_EVERY) == 3
 
 
 def test_replay_drives_the_hand_written_orchestrator() -> None:

@@ -156,6 +156,23 @@ def test_timeline_from_history_events() -> None:
     assert timeline["entries"][-1]["elapsed_ms"] == 3000.0
 
 
+def test_timeline_of_an_execution_continued_as_new_says_where_it_took_over() -> None:
+    checkpoint = {"checkpoint": {"workflow": "w", "instance_id": "i", "superstep": 40}, "executed": ["a"]}
+    events = [
+        {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z", "Input": checkpoint},
+        {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z", "Input": '{"input": 1}'},
+        {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z"},
+    ]
+    entries = run_timeline(events, "run_step")["entries"]
+    assert entries[0] == {
+        "kind": "run",
+        "event": "continued",
+        "at": "2026-01-01T00:00:00+00:00",
+        "after_superstep": 40,
+    }
+    assert [e["event"] for e in entries[1:]] == ["started", "started"]
+
+
 def test_dashboard_is_served_by_the_app_on_devhost(host: DevHostHandle) -> None:
     with urllib.request.urlopen(f"{host.api_url}/dashboard") as reply:  # follows the redirect
         assert reply.url.endswith("/api/dashboard/")

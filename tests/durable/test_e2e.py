@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 from devhost.testing import DevHostHandle
+from engine.durable import DEFAULT_CONTINUE_EVERY
 from tests.durable.http import finished, get, post, wait_for, waiting
 
 
@@ -129,7 +130,11 @@ def test_500_iteration_loop_continues_as_new_with_bounded_history(api: str, host
     instance = view["instanceId"]
     status = get(f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}?showHistory=true").body
     # One execution holds at most continue_every supersteps: a few events each, never the whole loop.
-    assert len(status["historyEvents"]) < 50 * 6
+    assert len(status["historyEvents"]) < DEFAULT_CONTINUE_EVERY * 6
+    # The timeline says where the execution it shows took over.
+    first = get(f"{run}?timeline=true").body["timeline"]["entries"][0]
+    assert first["event"] == "continued" and first["after_superstep"] % DEFAULT_CONTINUE_EVERY == 0
+    assert first["after_superstep"] >= 500 - DEFAULT_CONTINUE_EVERY
 
 
 def test_500_wide_fan_out_keeps_custom_status_small(api: str, host: DevHostHandle) -> None:

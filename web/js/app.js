@@ -436,7 +436,11 @@ function drawTimeline(section, timeline) {
         h("td", {}, time(e.completed)),
       );
     }
-    const what = e.kind === "event" ? `event ${e.name}` : e.kind === "timer" ? "timer fired" : `run ${e.event}`;
+    const what =
+      e.kind === "event" ? `event ${e.name}`
+      : e.kind === "timer" ? "timer fired"
+      : e.event === "continued" ? `run continued as new after superstep ${e.after_superstep} (earlier supersteps are not in this execution's history)`
+      : `run ${e.event}`;
     return h(
       "tr",
       { class: "row-event" },

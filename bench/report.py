@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row
+from engine.durable import DEFAULT_CONTINUE_EVERY
 
 PUBLISHED = [
     (
@@ -251,7 +252,8 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
         "(devhost's own `Episode` builds each context: the whole history of the current execution plus "
         "the new TaskCompleted; continue-as-new starts a new execution with an empty history). Ours is the "
         "orchestrator `WorkflowApp` registers for a chain-like loop workflow (`bench/workflows.py`, "
-        "continue-as-new every 50 supersteps); the peer is a hand-written orchestrator making the same "
+        f"continue-as-new every {DEFAULT_CONTINUE_EVERY} supersteps, the default); the peer is a "
+        "hand-written orchestrator making the same "
         "sequence of N activity calls without continue-as-new. Large hand-written runs are repeated fewer "
         "times (they take minutes).",
         "",

@@ -41,6 +41,7 @@ async def _start_all(engine: Any, name: str, inputs: list[str]) -> list[str]:
 
 
 async def _unfinished(engine: Any, ids: list[str]) -> list[str]:
+    engine.settle()  # what a client would read: committed state
     bad = [i for i in ids if engine.records[i].status in ("Failed", "Terminated")]
     if bad:
         rec = engine.records[bad[0]]

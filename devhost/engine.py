@@ -3,6 +3,11 @@
 Everything that touches engine state runs on the host's event loop, so there are no locks:
 an instance is driven by at most one task at a time (`running`), and every state change goes
 through `_commit`, which writes one store transaction and only then dispatches the new work.
+
+Episodes and activity results finishing in the same loop turn are committed together (`_defer`).
+Until then their changes are in memory only: no work is dispatched for them, and every client read
+(`record`, `list`, `history`) and every client write commits what is pending first (`settle`), so
+nothing a client sees or is acknowledged is lost by a crash.
 """
 
 from __future__ import annotations
@@ -101,8 +106,7 @@ class Engine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if not self._pending.empty():
-            self._flush()
+        self.settle()
         self._orch_pool.shutdown(wait=False, cancel_futures=True)
 
     def is_idle(self) -> bool:
@@ -123,11 +127,22 @@ class Engine:
     def get_record(self, instance_id: str) -> InstanceRecord | None:
         return self.records.get(instance_id)
 
+    # ---- client reads: committed state only ------------------------------------------------
+    def settle(self) -> None:
+        """Commit what episodes and activities left pending, before a client reads or writes."""
+        if not self._pending.empty():
+            self._flush()
+
+    def record(self, instance_id: str) -> InstanceRecord | None:
+        self.settle()
+        return self.records.get(instance_id)
+
     def has_orchestrator(self, name: str) -> bool:
         return name in self.index.orchestrators
 
     # ---- commits and dispatch ------------------------------------------------------------
     def _commit(self, batch: Batch) -> None:
+        self.settle()  # what is pending happened first; a purge must not be followed by it
         if batch.empty():
             return
         self.store.commit(batch)
@@ -170,10 +185,9 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
 
     def _activity_done(self, item: WorkItem, ev: dict[str, Any]) -> None:
-        # Group commit: results finishing in the same loop turn share one transaction.
-        self._pending.del_work.append(item.id)
+        batch = Batch(del_work=[item.id])
         if item.instance_id in self.records:
-            self._pending.add_work.append(
+            batch.add_work.append(
                 WorkItem(
                     self.alloc_work_id(),
                     item.instance_id,
@@ -181,17 +195,25 @@ class Engine:
                     {"event": ev, "execution_id": item.payload.get("execution_id")},
                 )
             )
+        self._defer(batch)
+
+    def _defer(self, batch: Batch) -> None:
+        """Group commit: batches finishing in the same loop turn share one transaction."""
+        self._pending.merge(batch)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        self._flush()
 
     def _flush(self) -> None:
-        self._flush_scheduled = False
         batch, self._pending = self._pending, Batch()
         try:
             self._commit(batch)
         except Exception:
-            logs.logger.exception("devhost: failed to commit activity results")
+            logs.logger.exception("devhost: failed to commit episodes and activity results")
 
     # ---- driving instances ---------------------------------------------------------------
     def _state(self, iid: str) -> InstanceState:
@@ -238,7 +260,7 @@ class Engine:
                     rec.name, target.fn, target.trigger_param, ep.context_json or ""
                 )
                 ep.finish(result, error)
-        self._commit(ep.batch)
+        self._defer(ep.batch)
         iid = rec.instance_id
         if ep.leftover:
             self.held_msgs.setdefault(iid, []).extend(ep.leftover)
@@ -313,7 +335,7 @@ class Engine:
         return rec
 
     def _require(self, iid: str, *, live: bool) -> InstanceRecord:
-        rec = self.records.get(iid)
+        rec = self.record(iid)
         if rec is None:
             raise EngineError(404, f"No instance with ID '{iid}' found.")
         if live and rec.status in TERMINAL:
@@ -351,6 +373,7 @@ class Engine:
         return len(iids)
 
     def list(self, flt: ListFilter) -> list[InstanceRecord]:
+        self.settle()
         out = []
         for rec in self.records.values():
             if flt.runtime_status and rec.status not in flt.runtime_status:
@@ -367,6 +390,7 @@ class Engine:
         return out
 
     def history(self, iid: str) -> list[dict[str, Any]]:
+        self.settle()
         st = self.states.get(iid)
         return list(st.history) if st is not None else self.store.load_history(iid)
 

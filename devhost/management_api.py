@@ -154,7 +154,7 @@ class ManagementApi:
         )
 
     def _status(self, request: web.Request, iid: str) -> web.Response:
-        rec = self.engine.records.get(iid)
+        rec = self.engine.record(iid)
         if rec is None:
             return _error(404, f"No instance with ID '{iid}' found.")
         q = request.query

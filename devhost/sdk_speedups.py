@@ -6,8 +6,14 @@ orchestrator's replay cost. A history is replayed again at every episode, so the
 come back again and again: devhost memoizes that parse, and reads its own fixed format
 (``%Y-%m-%dT%H:%M:%S.%fZ``) with ``datetime.fromisoformat``, to the value dateutil returns.
 ``datetime`` values are immutable, so handing the same object to every replay is indistinguishable from
-parsing the text again; any call that is not a plain string goes to dateutil as before. Only devhost
-installs this (``Engine`` does, when it starts), so the SDK behaves exactly as shipped anywhere else.
+parsing the text again; any call that is not a plain string goes to dateutil as before.
+
+The SDK's ``TaskOrchestrationExecutor`` also defines a ``namedtuple`` class (with ``eval``) every time an
+orchestrator runs; devhost hands it the class made the first time for the same name and fields, which
+behaves the same (the class is used only inside that executor).
+
+Only devhost installs these (``Engine`` does, when it starts), so the SDK behaves exactly as shipped
+anywhere else.
 """
 
 from __future__ import annotations
@@ -21,6 +27,28 @@ _CACHE_SIZE = 1 << 17
 
 
 def install() -> None:
+    _memoize_timestamp_parse()
+    _reuse_namedtuple_classes()
+
+
+def _reuse_namedtuple_classes() -> None:
+    module = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    original = module.namedtuple
+    if getattr(original, "__devhost_memoized__", False):
+        return
+    made = functools.lru_cache(maxsize=64)(original)
+
+    def namedtuple(typename: Any, field_names: Any, **kwargs: Any) -> Any:
+        if kwargs or type(typename) is not str or type(field_names) is not tuple:
+            return original(typename, field_names, **kwargs)
+        return made(typename, field_names)
+
+    namedtuple.__devhost_memoized__ = True  # type: ignore[attr-defined]
+    namedtuple.__wrapped__ = original  # type: ignore[attr-defined]
+    module.namedtuple = namedtuple
+
+
+def _memoize_timestamp_parse() -> None:
     # The package re-exports the class under the module's name: fetch the module itself.
     module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     original = module.dt_parse

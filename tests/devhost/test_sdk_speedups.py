@@ -1,4 +1,4 @@
-"""devhost's memoized timestamp parse gives the SDK exactly what dateutil would."""
+"""devhost's speed-ups give the SDK exactly what it would compute itself."""
 
 from __future__ import annotations
 
@@ -23,3 +23,16 @@ def test_memoized_parse_equals_dateutil() -> None:
     for text in texts + texts:
         ours, theirs = module.dt_parse(text), parse(text)
         assert ours == theirs and repr(ours) == repr(theirs) and ours.utcoffset() == theirs.utcoffset()
+
+
+def test_the_executor_reuses_one_payload_class_with_the_same_fields() -> None:
+    sdk_speedups.install()
+    module = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    first, second = module.TaskOrchestrationExecutor(), module.TaskOrchestrationExecutor()
+    payload = next(iter(first.event_to_SetTaskValuePayload.values()))
+    again = next(iter(second.event_to_SetTaskValuePayload.values()))
+    assert type(payload) is type(again)  # made once, not once per orchestrator invocation
+    assert type(payload).__name__ == "SetTaskValuePayload"
+    assert type(payload)._fields == ("is_success", "task_id_key")
+    assert first.event_to_SetTaskValuePayload == second.event_to_SetTaskValuePayload
+    assert module.namedtuple("Other", "a b")._fields == ("a", "b")  # any other form: made as before

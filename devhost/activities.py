@@ -36,13 +36,19 @@ class ActivityRunner:
         self.client_binding = client_binding
         self.done = done
         self.inflight = 0
+        self._inflight_for: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, item: WorkItem) -> None:
         self.inflight += 1
+        self._inflight_for[item.instance_id] = self.inflight_for(item.instance_id) + 1
         task = asyncio.create_task(self._run(item))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def inflight_for(self, instance_id: str) -> int:
+        """Activities of this instance submitted and not finished (waiting for a slot or running)."""
+        return self._inflight_for.get(instance_id, 0)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -56,6 +62,9 @@ class ActivityRunner:
                 result = await self._execute(item)
         finally:
             self.inflight -= 1
+            left = self._inflight_for.pop(item.instance_id) - 1
+            if left:
+                self._inflight_for[item.instance_id] = left
         if result is not None:
             self.done(item, result)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,14 @@ from devhost.timers import TimerService
 # A replay of a short history takes less time than handing it to a thread and back; a long one goes to
 # the pool so HTTP requests are still served while it runs.
 INLINE_CONTEXT_BYTES = 32_768
+
+# While a long replay runs, the results of the instance's own activities come in slowly (they need the
+# loop, and the GIL the replay holds), so a wide fan-out was replayed once per few dozen results. Before
+# the next episode of an instance whose last one took longer than this, while it still has activities
+# in flight, devhost waits as long as that episode took: results gather, and at most about half of the
+# time goes to replaying. Nothing waits for a short replay, nor for a message when no activity of the
+# instance is in flight (events, timers, a sequential step's result).
+GATHER_AFTER_SECONDS = 0.010
 
 
 class EngineError(Exception):
@@ -227,20 +236,31 @@ class Engine:
 
     async def _drive(self, iid: str) -> None:
         try:
-            while iid in self.records:
+            while True:
+                await self._let_results_gather(iid)
+                if iid not in self.records:
+                    break
                 msgs = self.ready.pop(iid, [])
                 st = self._state(iid)
                 runnable_held = st.record.status not in TERMINAL | {"Suspended"} and st.book.deliverable()
                 if not msgs and not runnable_held:
                     break
                 async with self._orch_sem:
+                    began = time.perf_counter()
                     await self._episode(st, msgs)
+                    st.last_episode_seconds = time.perf_counter() - began
         except Exception:
             logs.logger.exception("devhost: internal error while running instance %s", iid)
         finally:
             self.running.discard(iid)
             if self.ready.get(iid):
                 self._kick(iid)
+
+    async def _let_results_gather(self, iid: str) -> None:
+        st = self.states.get(iid)
+        wait = st.last_episode_seconds if st is not None else 0.0
+        if wait > GATHER_AFTER_SECONDS and self.activities.inflight_for(iid):
+            await asyncio.sleep(wait)
 
     async def _episode(self, st: InstanceState, msgs: list[WorkItem]) -> None:
         rec = st.record

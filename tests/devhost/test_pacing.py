@@ -1,0 +1,45 @@
+"""What devhost paces a long replay's next episode by: each instance's activities in flight, and how
+long its last episode took."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from devhost.testing import _shared_loop, run_devhost
+from tests.devhost.helpers import APPS, call
+
+WEBHOOK = "/runtime/webhooks/durabletask"
+
+
+async def _watch(engine: Any, iid: str) -> dict[str, Any]:
+    seen, took = 0, 0.0
+    for _ in range(3000):  # up to ~30 s
+        seen = max(seen, engine.activities.inflight_for(iid))
+        st = engine.states.get(iid)  # dropped from the cache once the instance completes
+        took = max(took, st.last_episode_seconds if st is not None else 0.0)
+        rec = engine.records.get(iid)
+        if rec is not None and rec.status == "Completed":
+            return {
+                "most_in_flight": seen,
+                "in_flight_after": engine.activities.inflight_for(iid),
+                "others": engine.activities.inflight_for("no-such-instance"),
+                "longest_episode_seen": took,
+            }
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{iid} did not complete")
+
+
+def test_activities_in_flight_are_counted_per_instance() -> None:
+    with run_devhost(APPS / "slow_fanout") as host:
+        engine = host.host.engine
+        watch = asyncio.run_coroutine_threadsafe(_watch(engine, "pace-1"), _shared_loop())
+        reply = call("POST", f"{host.base_url}{WEBHOOK}/orchestrators/slow_fan_out/pace-1", 12)
+        assert reply.status == 202, reply.text
+        got = watch.result(timeout=40)
+        done = call("GET", f"{host.base_url}{WEBHOOK}/instances/pace-1").json
+    assert done["output"] == {"sum": sum(i * i for i in range(12)), "last": 9}
+    assert got["most_in_flight"] == 12  # the whole fan-out at once: each activity sleeps 0.25 s
+    assert got["in_flight_after"] == 0 and got["others"] == 0
+    # The episode that scheduled the fan-out was timed while the activities ran.
+    assert 0 < got["longest_episode_seen"] < 30

@@ -35,16 +35,19 @@ class ActivityRunner:
         self.now = now
         self.client_binding = client_binding
         self.done = done
-        self.inflight = 0
         self._inflight_for: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, item: WorkItem) -> None:
-        self.inflight += 1
         self._inflight_for[item.instance_id] = self.inflight_for(item.instance_id) + 1
         task = asyncio.create_task(self._run(item))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @property
+    def inflight(self) -> int:
+        """Activities submitted and not finished, of every instance."""
+        return sum(self._inflight_for.values())
 
     def inflight_for(self, instance_id: str) -> int:
         """Activities of this instance submitted and not finished (waiting for a slot or running)."""
@@ -61,7 +64,6 @@ class ActivityRunner:
             async with self.sem:
                 result = await self._execute(item)
         finally:
-            self.inflight -= 1
             left = self._inflight_for.pop(item.instance_id) - 1
             if left:
                 self._inflight_for[item.instance_id] = left

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,12 @@ def _stored_status(state: Path, iid: str) -> str | None:
     return json.loads(row[0])["status"] if row else None
 
 
-async def _read_while_completion_pending(engine: Any, state: Path, iid: str) -> dict[str, Any]:
+async def _when_completion_pending(engine: Any, iid: str, then: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``then`` on the loop as soon as the episode completing ``iid`` waits for its commit."""
     for _ in range(200_000):
         pending = engine._pending.instances.get(iid)
         if pending is not None and pending.status == "Completed":
-            before = _stored_status(state, iid)
-            seen = engine.record(iid)
-            return {"before": before, "seen": seen.status, "after": _stored_status(state, iid)}
+            return await then()
         await asyncio.sleep(0)
     raise AssertionError("the completing episode was never seen pending")
 
@@ -40,8 +40,14 @@ def test_a_status_read_commits_the_pending_episode_first(tmp_path: Path) -> None
     state = tmp_path / "state.sqlite"
     with run_devhost(APPS / "durable_basic", state=state) as host:
         engine = host.host.engine
+
+        async def read() -> dict[str, Any]:
+            before = _stored_status(state, "gc-1")
+            seen = engine.record("gc-1")
+            return {"before": before, "seen": seen.status, "after": _stored_status(state, "gc-1")}
+
         probe = asyncio.run_coroutine_threadsafe(
-            _read_while_completion_pending(engine, state, "gc-1"), _shared_loop()
+            _when_completion_pending(engine, "gc-1", read), _shared_loop()
         )
         reply = call("POST", f"{host.base_url}{WEBHOOK}/orchestrators/chaining/gc-1", None)
         assert reply.status == 202, reply.text
@@ -55,16 +61,9 @@ def test_a_purge_is_not_undone_by_a_pending_episode(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
     with run_devhost(APPS / "durable_basic", state=state) as host:
         engine = host.host.engine
-
-        async def purge_while_pending() -> int:
-            for _ in range(200_000):
-                pending = engine._pending.instances.get("gc-2")
-                if pending is not None and pending.status == "Completed":
-                    return await engine.purge(["gc-2"])
-                await asyncio.sleep(0)
-            raise AssertionError("the completing episode was never seen pending")
-
-        probe = asyncio.run_coroutine_threadsafe(purge_while_pending(), _shared_loop())
+        probe = asyncio.run_coroutine_threadsafe(
+            _when_completion_pending(engine, "gc-2", lambda: engine.purge(["gc-2"])), _shared_loop()
+        )
         assert call("POST", f"{host.base_url}{WEBHOOK}/orchestrators/chaining/gc-2", None).status == 202
         assert probe.result(timeout=30) == 1
         host.wait_until_idle()

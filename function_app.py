@@ -12,7 +12,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from engine.agents import OfflineProvider, describe_provider, provider_from_env
-from engine.hosting import WorkflowApp
+from engine.functions.app import WorkflowApp
 from workflows import ALL
 from workflows.registry import SETTING, extra_workflows
 

@@ -29,7 +29,7 @@ from devhost.history import EventType, event, fmt_time
 from devhost.indexing import FunctionIndex, index_app
 from devhost.orchestration import Book, Episode, InstanceState
 from devhost.store import InstanceRecord, WorkItem
-from engine.durable import DEFAULT_CONTINUE_EVERY
+from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
 OURS = f"ours (WorkflowApp, continue-as-new every {DEFAULT_CONTINUE_EVERY})"
 HAND = "hand-written azure-functions-durable"
@@ -38,7 +38,7 @@ SIZES = (50, 100, 200, 400, 800)
 
 def ours_app(continue_every: int = DEFAULT_CONTINUE_EVERY) -> FunctionIndex:
     from bench.workflows import loop
-    from engine.hosting import WorkflowApp
+    from engine.functions.app import WorkflowApp
 
     app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
     app.register_functions(WorkflowApp([loop], continue_every=continue_every).blueprint)

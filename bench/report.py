@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Row
-from engine.durable import DEFAULT_CONTINUE_EVERY
+from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
 PUBLISHED = [
     (

@@ -13,9 +13,9 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from engine.graph import Workflow
-from engine.inmemory import ApprovalResponseError, InMemoryRunner, RunResult
-from engine.run_state import PendingApproval
+from engine.core.graph import Workflow
+from engine.core.run_state import PendingApproval
+from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunResult
 
 EXIT_USAGE = 2
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.graph import Workflow
+from engine.core.graph import Workflow
 from workflows.content_review import workflow as content_review
 from workflows.expense_claim import workflow as expense_claim
 from workflows.order_cancellation import workflow as order_cancellation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from engine.graph import Workflow
+from engine.core.graph import Workflow
 
 SETTING = "WORKFLOW_MODULES"
 

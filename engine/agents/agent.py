@@ -41,7 +41,8 @@ from engine.agents.providers import (
 )
 from engine.agents.schema import schema_name, strict_json_schema
 from engine.agents.tools import Tool, ToolFunction, as_tool, run_tool_loop
-from engine.model import Executor, RetryPolicy, StepContext
+from engine.core.executor import Executor, StepContext
+from engine.core.retry import RetryPolicy
 
 DEFAULT_RETRY = RetryPolicy(max_attempts=3, first_interval=timedelta(seconds=1))
 

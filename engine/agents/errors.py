@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from engine.model import NonRetryableError, TransientError
+from engine.core.retry import NonRetryableError, TransientError
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,8 @@ class AgentToolLoopError(AgentFailure):
     """The model kept calling tools past ``max_tool_rounds``."""
 
 
-# Listed by name in the agent's RetryPolicy.non_retryable too: a runner in another process (the durable
-# activity) only knows a failure by its exception type name, and ``retries_type`` matches on it.
+# Listed in the agent's RetryPolicy.non_retryable too, so ``engine.core.retry.classify`` refuses to retry
+# them even when a subclass does not derive from NonRetryableError.
 NON_RETRYABLE: tuple[type[BaseException], ...] = (
     ProviderConfigurationError,
     AgentConfigurationError,

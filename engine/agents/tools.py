@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError, create_model
 
 from engine.agents.errors import AgentRef, AgentToolLoopError
 from engine.agents.schema import strict_json_schema
-from engine.model import StepContext
+from engine.core.executor import StepContext
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 

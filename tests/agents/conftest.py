@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from engine.agents import Agent, close_clients
-from engine.model import NonRetryableError, StepContext
+from engine.core.executor import StepContext
+from engine.core.retry import classify, retry_delay
 from tests.agents.fake_openai import FakeOpenAI
 
 _PROVIDER_PREFIXES = ("OPENAI_", "AZURE_", "IDENTITY_", "MSI_")
@@ -72,7 +73,7 @@ async def drive(agent: Agent, message: Any, attempts: Attempts | None = None) ->
         except Exception as err:
             seen.errors.append(err)
             assert agent.retry is not None
-            if isinstance(err, NonRetryableError) or not agent.retry.retries(err, attempt):
+            if retry_delay(agent.retry, classify(err, agent.retry), attempt) is None:
                 raise
             attempt += 1
             await asyncio.sleep(0)

@@ -21,7 +21,8 @@ from engine.agents import (
     OpenAIProvider,
     strict_json_schema,
 )
-from engine.model import NonRetryableError, RetryPolicy, StepContext, TransientError
+from engine.core.executor import StepContext
+from engine.core.retry import NonRetryableError, RetryPolicy, TransientError
 from tests.agents.conftest import Attempts, drive, step_context
 from tests.agents.fake_openai import FakeOpenAI, Reply, Seen, completion, error
 from tests.agents.models import ANSWER, TICKET, Ticket, Triage

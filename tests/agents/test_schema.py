@@ -8,6 +8,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from engine.agents import Agent, UnsupportedSchemaError, strict_json_schema
+from engine.agents.errors import AgentRef, AgentRequestError, AgentTransientError
+from engine.core.retry import classify
 from tests.agents.models import Ticket, Triage
 
 
@@ -102,5 +104,6 @@ def test_agent_fits_the_executor_conventions() -> None:
     assert agent.output_adapter.validate_python({"category": "other", "urgent": False, "summary": "s"})
     assert agent.retry is not None and agent.retry.max_attempts == 3
     assert "AgentOutputError" in {t.__name__ for t in agent.retry.non_retryable}
-    assert agent.retry.retries_type("AgentRequestError", 1) is False
-    assert agent.retry.retries_type("AgentTransientError", 1) is True
+    ref = AgentRef("triage", "m")
+    assert classify(AgentRequestError(ref, "bad", status_code=400), agent.retry).retryable is False
+    assert classify(AgentTransientError(ref, "busy"), agent.retry).retryable is True

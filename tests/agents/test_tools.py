@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from engine.agents import Tool, tool
-from engine.model import StepContext
+from engine.core.executor import StepContext
 from tests.agents.conftest import step_context
 from tests.agents.models import Ticket, Triage
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from bench import inmemory, replay, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
-from engine.durable import DEFAULT_CONTINUE_EVERY
+from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
 
 def _well_formed(rows: list[Row], bench: str) -> None:

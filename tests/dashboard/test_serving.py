@@ -9,9 +9,9 @@ import azure.functions as func
 import pytest
 
 from devhost.testing import DevHostHandle
-from engine.dashboard import WEB_ROOT, safe_asset_path, serve
-from engine.run_view import run_timeline
-from engine.viz import to_graph_json
+from engine.core.viz import to_graph_json
+from engine.functions.dashboard import WEB_ROOT, safe_asset_path, serve
+from engine.functions.timeline import run_timeline
 from tests.durable.http import get
 from workflows import ALL
 

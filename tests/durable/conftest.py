@@ -29,7 +29,7 @@ def token_for(instance_id: str, request_id: str, subject: str | None = None) -> 
     """A valid approval token, as the app would issue it (tests know the signing key)."""
     from datetime import UTC, datetime
 
-    from engine.approval_tokens import issue
+    from engine.functions.approval_tokens import issue
 
     now = datetime.now(UTC)
     return issue(

@@ -19,7 +19,7 @@ from engine import (
     executor,
     respond_with,
 )
-from engine.model import FunctionExecutor
+from engine.core.executor import FunctionExecutor
 
 
 class Number(BaseModel):

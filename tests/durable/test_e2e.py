@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from devhost.testing import DevHostHandle
-from engine.durable import DEFAULT_CONTINUE_EVERY
+from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 from tests.durable.http import finished, get, post, wait_for, waiting
 
 

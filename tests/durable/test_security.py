@@ -6,7 +6,7 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 
-from engine.approval_tokens import issue
+from engine.functions.approval_tokens import issue
 from tests.durable.conftest import SIGNING_KEY, token_for
 from tests.durable.http import finished, get, post, wait_for, waiting
 

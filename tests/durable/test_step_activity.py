@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.step_activity import StepResult, run_step
+from engine.durable.step_activity import StepResult, run_step
 from tests.durable.graphs import big, failing
 
 WORKFLOWS = {w.name: w for w in (big, failing)}

@@ -3,7 +3,7 @@
 import logging
 
 from engine import Executor, InMemoryRunner, StepContext, WorkflowBuilder, executor
-from engine.stepping import idempotency_key
+from engine.core.supersteps import idempotency_key
 
 
 def recording_workflow(log: list[StepContext], *, loops: int = 0):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from engine import InMemoryRunner, ManualClock, RunResult, StepContext, Workflow, WorkflowBuilder, executor
-from engine.events import RunEvent, make_event
+from engine.core.events import RunEvent, make_event
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -16,6 +16,7 @@ from engine import (
     WorkflowBuilder,
     executor,
 )
+from engine.core.retry import classify, retry_delay
 from tests.engine.helpers import T0, kinds, started
 
 NO_WAIT = RetryPolicy(max_attempts=3, first_interval=timedelta(0))
@@ -256,14 +257,15 @@ def test_delay_before() -> None:
     assert [policy.delay_before(a).total_seconds() for a in (2, 3, 4, 5)] == [2, 6, 18, 50]
 
 
-def test_retries_and_retries_type() -> None:
-    policy = RetryPolicy(max_attempts=2, non_retryable=(KeyError,))
-    assert policy.retries(ValueError(), 1)
-    assert not policy.retries(ValueError(), 2)
-    assert not policy.retries(KeyError(), 1)
-    assert policy.retries_type("ValueError", 1)
-    assert not policy.retries_type("KeyError", 1)
-    assert not policy.retries_type("ValueError", 2)
+def test_the_retry_decision() -> None:
+    policy = RetryPolicy(max_attempts=2, non_retryable=(KeyError,), first_interval=timedelta(seconds=3))
+    assert retry_delay(policy, classify(ValueError(), policy), 1) == timedelta(seconds=3)
+    assert retry_delay(policy, classify(ValueError(), policy), 2) is None  # attempts used up
+    assert retry_delay(policy, classify(KeyError(), policy), 1) is None  # a non-retryable type
+    assert retry_delay(policy, classify(NonRetryableError("no"), policy), 1) is None
+    assert retry_delay(None, classify(ValueError(), None), 1) is None  # no policy: no retry
+    late = TransientError("busy", retry_after=timedelta(seconds=30))
+    assert retry_delay(policy, classify(late, policy), 1) == timedelta(seconds=30)  # Retry-After wins
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from pydantic import BaseModel
 
 from engine import Case, WorkflowBuilder, executor
-from engine.routing import (
+from engine.core.routing import (
     RUN_INPUT,
     Delivery,
     DeliveryJSON,

@@ -20,8 +20,8 @@ from engine import (
     escalate_to,
     executor,
 )
-from engine.graph import NAME_PATTERN
-from engine.typecheck import compatible, list_item_type, sendable
+from engine.core.graph import NAME_PATTERN
+from engine.core.typecheck import compatible, list_item_type, sendable
 
 
 class Animal(BaseModel):
@@ -229,7 +229,7 @@ def test_list_item_type() -> None:
 
 
 def _executor(id: str, input_type: Any, output_type: Any) -> Executor[Any, Any]:
-    from engine.model import FunctionExecutor
+    from engine.core.executor import FunctionExecutor
 
     return FunctionExecutor(
         lambda m: m,

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from engine import Approval, Case, WorkflowBuilder, escalate_to, executor
-from engine.viz import STATE_STYLES
+from engine.core.viz import STATE_STYLES
 
 
 @executor

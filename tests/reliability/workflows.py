@@ -16,7 +16,7 @@ import json
 from pydantic import BaseModel, Field
 
 from engine import StepContext, Workflow, WorkflowBuilder, executor
-from engine.model import FunctionExecutor
+from engine.core.executor import FunctionExecutor
 from executors.ledger import configured_ledger
 
 

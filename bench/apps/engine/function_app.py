@@ -8,7 +8,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from bench.workflows import fan_out, five_steps
-from engine.hosting import WorkflowApp
+from engine.functions.app import WorkflowApp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 WIDTH = int(os.environ.get("BENCH_FAN_WIDTH", "1000"))

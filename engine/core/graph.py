@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from engine.approval import Approval
-from engine.model import Node
-from engine.typecheck import compatible, list_item_type, sendable, type_name
+from engine.core.approval import Approval
+from engine.core.executor import Node
+from engine.core.typecheck import compatible, list_item_type, sendable, type_name
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 Condition: TypeAlias = Callable[[Any], bool]
@@ -107,7 +107,7 @@ class Workflow:
         return frozenset(self.nodes) - {s for g in self.groups for s in _sources(g)}
 
     def to_mermaid(self, states: dict[str, str] | None = None) -> str:
-        from engine.viz import to_mermaid
+        from engine.core.viz import to_mermaid
 
         return to_mermaid(self, states)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic_core import to_jsonable_python
 
-from engine.model import Node
+from engine.core.executor import Node
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -110,6 +112,15 @@ class Approval(Node, Generic[Req, Resp]):
         if self.on_timeout.action == "default":
             # Fail at definition time, not at the deadline, when the default answer is not a valid one.
             self.default_response = self.response_adapter.validate_python(self.on_timeout.response)
+
+    def parse_answer(self, answer: Any) -> Resp:
+        """A person's answer, validated as a decision should be: pydantic's strict JSON mode.
+
+        No coercion (``"yes"`` or ``1`` is not ``true``) and no unknown fields; types whose JSON form is
+        a string (datetimes, enums, UUIDs) are still read from it. Raises pydantic's ValidationError.
+        """
+        text = json.dumps(to_jsonable_python(answer))
+        return self.response_adapter.validate_json(text, strict=True, extra="forbid")  # type: ignore[no-any-return]
 
     def response_schema(self) -> dict[str, Any]:
         return self.response_adapter.json_schema()

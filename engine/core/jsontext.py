@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -14,3 +15,14 @@ def decoded(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def iso_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp from JSON (``Z`` or an offset; naive means UTC), or None when it is not one."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,71 +1,19 @@
-"""Superstep semantics shared by both runners: planning a superstep, step keys, approvals' lifecycle.
+"""An approval request's lifecycle, shared by both runners: opened, answered (validated), or expired.
 
-The runners differ only in *how* they run a step (a coroutine or an activity) and wait (a pause or a
-durable event); what a superstep contains, and what an answer or a timeout turns into, is decided here.
+The runners differ only in how they wait (a pause or a durable event); what an answer or a deadline turns
+into is decided here.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.approval import Approval, ApprovalOutcome, event_name_for, request_id_for
-from engine.graph import Workflow
-from engine.routing import Delivery, Emission
-from engine.run_state import PendingApproval, RunError
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One executor invocation of a superstep."""
-
-    delivery: Delivery
-    ordinal: int
-
-    @property
-    def executor_id(self) -> str:
-        return self.delivery.target
-
-
-@dataclass(frozen=True, slots=True)
-class SuperstepPlan:
-    steps: list[Step]
-    approvals: list[tuple[Delivery, int]]
-
-
-def plan_superstep(workflow: Workflow, deliveries: list[Delivery]) -> SuperstepPlan:
-    """Split deliveries into executor steps and approval requests, numbering repeats of one node."""
-    steps: list[Step] = []
-    approvals: list[tuple[Delivery, int]] = []
-    seen: dict[str, int] = {}
-    for delivery in deliveries:
-        ordinal = seen.get(delivery.target, 0)
-        seen[delivery.target] = ordinal + 1
-        if isinstance(workflow.nodes[delivery.target], Approval):
-            approvals.append((delivery, ordinal))
-        else:
-            steps.append(Step(delivery, ordinal))
-    return SuperstepPlan(steps, approvals)
-
-
-def idempotency_key(workflow: str, instance_id: str, superstep: int, executor_id: str, ordinal: int) -> str:
-    """Stable for one step of one run across retries and replays, distinct for every other step."""
-    raw = f"{workflow}\x1f{instance_id}\x1f{superstep}\x1f{executor_id}\x1f{ordinal}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def superstep_limit_error(workflow: Workflow, pending: list[Delivery]) -> RunError:
-    waiting = sorted({d.target for d in pending})
-    return RunError(
-        type="MaxSuperstepsExceeded",
-        message=(
-            f"workflow {workflow.name!r} exceeded max_supersteps={workflow.max_supersteps} "
-            f"with messages still pending for {waiting}; a loop without a reachable exit? "
-            "Raise max_supersteps in WorkflowBuilder if the loop is meant to run longer."
-        ),
-    )
+from engine.core.approval import Approval, ApprovalOutcome, event_name_for, request_id_for
+from engine.core.graph import Workflow
+from engine.core.routing import Delivery, Emission
+from engine.core.run_state import PendingApproval, RunError
 
 
 def open_approval(
@@ -101,10 +49,16 @@ def open_approval(
     )
 
 
-def validate_response(workflow: Workflow, pending: PendingApproval, response: Any) -> Any:
-    """The response as the approval's response model; raises pydantic's ValidationError."""
+def validate_response(workflow: Workflow, pending: PendingApproval, response: Any, *, strict: bool) -> Any:
+    """The response as the approval's response model; raises pydantic's ValidationError.
+
+    New answers are validated ``strict`` (``Approval.parse_answer``); answers a durable run recorded
+    before strict validation existed replay through the lax path they were accepted by.
+    """
     approval = workflow.nodes[pending.approval_id]
     assert isinstance(approval, Approval)
+    if strict:
+        return approval.parse_answer(response)
     return approval.response_adapter.validate_python(response)
 
 
@@ -126,7 +80,7 @@ def answer_approval(
         approval_id=approval.id,
         request_id=pending.request_id,
         request=approval.input_adapter.validate_python(pending.request),
-        response=validate_response(workflow, pending, response),
+        response=approval.response_adapter.validate_python(response),
         decided_by=decided_by,
         decided_at=now,
         via=via,

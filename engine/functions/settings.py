@@ -8,33 +8,14 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
+from engine.core.app_settings import byte_size, flag
+
 log = logging.getLogger("engine.settings")
 
 SIGNING_KEY = "APPROVAL_SIGNING_KEY"
 REQUIRE_TOKEN = "APPROVAL_REQUIRE_TOKEN"
 MAX_BODY = "WORKFLOW_MAX_BODY_BYTES"
-MAX_PAYLOAD = "WORKFLOW_MAX_PAYLOAD_BYTES"
 EXPOSE_KEYS = "WORKFLOW_EXPOSE_SYSTEM_KEYS"
-
-
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw in ("1", "true", "yes", "on")
-
-
-def _size(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"app setting {name} must be a whole number of bytes, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"app setting {name} must be positive, got {value}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +24,6 @@ class EngineSettings:
     signing_key_is_ephemeral: bool
     require_approval_token: bool
     max_body_bytes: int
-    max_payload_bytes: int
     expose_system_keys: bool
 
 
@@ -63,8 +43,7 @@ def engine_settings() -> EngineSettings:
     return EngineSettings(
         signing_key=configured.encode() if configured else _ephemeral_key(),
         signing_key_is_ephemeral=not configured,
-        require_approval_token=_flag(REQUIRE_TOKEN, True),
-        max_body_bytes=_size(MAX_BODY, 1024 * 1024),
-        max_payload_bytes=_size(MAX_PAYLOAD, 8 * 1024 * 1024),
-        expose_system_keys=_flag(EXPOSE_KEYS, False),
+        require_approval_token=flag(REQUIRE_TOKEN, True),
+        max_body_bytes=byte_size(MAX_BODY, 1024 * 1024),
+        expose_system_keys=flag(EXPOSE_KEYS, False),
     )

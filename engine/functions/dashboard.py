@@ -2,7 +2,7 @@
 
 ``GET /api/dashboard/`` answers the page and ``GET /api/dashboard/{*path}`` its static assets, so the
 page works under devhost, ``func start`` and on Azure alike, with nothing fetched from elsewhere. The
-page talks to the workflow HTTP API (``engine/hosting.py``) with ``fetch``.
+page talks to the workflow HTTP API (``engine/functions/app.py``) with ``fetch``.
 
 The page itself is public (auth level ANONYMOUS: it holds no data); the API it calls keeps its own auth
 level. On Azure open ``/api/dashboard/?code=<function key>``: the page sends that key with each call.
@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import azure.functions as func
 
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 ROUTE = "dashboard"
 INDEX = "index.html"
 CONFIG_MARKER = "<!--config-->"
@@ -146,19 +146,4 @@ def serve(req: func.HttpRequest, root: Path = WEB_ROOT, api_route: str = "workfl
         return func.HttpResponse(status_code=304, headers=headers)
     return func.HttpResponse(
         asset.body, status_code=200, headers={"Content-Type": asset.content_type, **headers}
-    )
-
-
-def register_dashboard(
-    bp: func.Blueprint | object, root: Path = WEB_ROOT, api_route: str = "workflows"
-) -> None:
-    """Add the ``dashboard`` HTTP function (page and assets, GET only, anonymous) to a blueprint."""
-
-    def dashboard(req: func.HttpRequest) -> func.HttpResponse:
-        return serve(req, root, api_route)
-
-    bp.function_name(name="dashboard")(  # type: ignore[attr-defined]
-        bp.route(  # type: ignore[attr-defined]
-            route=f"{ROUTE}/{{*path}}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS
-        )(dashboard)
     )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,34 +21,18 @@ from pydantic import (
     model_validator,
 )
 
-from engine.clock import Clock, SystemClock
-from engine.events import EventKind, RunEvent, make_event
-from engine.graph import Workflow
-from engine.model import Executor, NonRetryableError, StepContext, TransientError
-from engine.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
-from engine.run_state import PendingApproval, RunError, RunState, RunStatus
-from engine.stepping import (
-    Step,
-    answer_approval,
-    expire_approval,
-    idempotency_key,
-    open_approval,
-    plan_superstep,
-    superstep_limit_error,
-    validate_response,
-)
+from engine.core.approval_requests import answer_approval, expire_approval, open_approval, validate_response
+from engine.core.clock import Clock, SystemClock
+from engine.core.events import EventKind, RunEvent, make_event
+from engine.core.execution import run_attempt, step_context
+from engine.core.executor import Executor
+from engine.core.graph import Workflow
+from engine.core.retry import retry_delay
+from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
+from engine.core.run_state import PendingApproval, RunError, RunState, RunStatus
+from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
 
-_STEP_LOGGER = "engine.step"
-_loggers: dict[str, logging.Logger] = {}
 _IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None)})  # deepcopy returns these as they are
-
-
-def _step_logger(executor_id: str) -> logging.Logger:
-    """``engine.step.<id>``, looked up once per executor id (getLogger takes a lock every call)."""
-    logger = _loggers.get(executor_id)
-    if logger is None:
-        logger = _loggers[executor_id] = logging.getLogger(f"{_STEP_LOGGER}.{executor_id}")
-    return logger
 
 
 # What the runner records per event: the finished ``RunEvent`` when someone streams the run (they get
@@ -277,7 +259,7 @@ class InMemoryRunner:
                     request_id, f"its deadline {pending.deadline.isoformat()} has passed"
                 )
             try:
-                answers.append((pending, validate_response(run.workflow, pending, response)))
+                answers.append((pending, validate_response(run.workflow, pending, response, strict=True)))
             except ValidationError as exc:
                 raise ApprovalResponseError(
                     request_id, f"invalid response: {exc}", exc.errors(include_url=False)
@@ -362,74 +344,51 @@ class InMemoryRunner:
         key = idempotency_key(state.workflow, state.instance_id, superstep, node.id, step.ordinal)
         attempt = 1
         while True:
-            ctx = StepContext(
-                workflow=state.workflow,
-                instance_id=state.instance_id,
-                executor_id=node.id,
-                attempt=attempt,
-                idempotency_key=key,
-                logger=_step_logger(node.id),
-            )
+            ctx = step_context(state.workflow, state.instance_id, node.id, attempt, key)
             self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=attempt)
-            started = time.perf_counter()
-            try:
-                # Every attempt gets its own copy, as every activity gets its own JSON on the durable
-                # runner: no mutation leaks to a fan-out sibling, a later attempt or the caller.
-                message = step.delivery.message
-                if type(message) not in _IMMUTABLE:
-                    message = copy.deepcopy(message)
-                if node.is_async:
-                    produced = await node.handle(message, ctx)  # type: ignore[misc]
-                elif inline_sync:
-                    # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
-                    produced = node.handle(message, ctx)
-                else:
-                    produced = await asyncio.to_thread(node.handle, message, ctx)
-                output = None if produced is None else node.output_adapter.validator.validate_python(produced)
-            except Exception as error:
-                elapsed = (time.perf_counter() - started) * 1000
-                message = f"{type(error).__name__}: {error}"
+            # Every attempt gets its own copy, as every activity gets its own JSON on the durable
+            # runner: no mutation leaks to a fan-out sibling, a later attempt or the caller.
+            message = step.delivery.message
+            if type(message) not in _IMMUTABLE:
+                message = copy.deepcopy(message)
+            # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
+            outcome = await run_attempt(node, message, ctx, in_thread=not inline_sync)
+            annotations = dict(ctx.annotations) if ctx.annotations else None
+            if outcome.error is None:
                 self._emit(
                     run,
-                    "executor_failed",
+                    "executor_completed",
                     superstep=superstep,
                     executor_id=node.id,
                     attempt=attempt,
-                    duration_ms=elapsed,
-                    error=message,
-                    data=dict(ctx.annotations) if ctx.annotations else None,
+                    duration_ms=outcome.duration_ms,
+                    data=annotations,
                 )
-                policy = node.retry
-                if (
-                    policy is None
-                    or isinstance(error, NonRetryableError)
-                    or not policy.retries(error, attempt)
-                ):
-                    return RunError(executor_id=node.id, type=type(error).__name__, message=str(error))
-                attempt += 1
-                delay = policy.delay_before(attempt)
-                if isinstance(error, TransientError) and error.retry_after is not None:
-                    delay = max(delay, error.retry_after)
-                self._emit(
-                    run,
-                    "executor_retrying",
-                    superstep=superstep,
-                    executor_id=node.id,
-                    attempt=attempt,
-                    data={"delay_ms": delay / timedelta(milliseconds=1)},
-                )
-                await self.clock.sleep(delay)
-                continue
+                return Emission(node.id, outcome.output)
             self._emit(
                 run,
-                "executor_completed",
+                "executor_failed",
                 superstep=superstep,
                 executor_id=node.id,
                 attempt=attempt,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                data=dict(ctx.annotations) if ctx.annotations else None,
+                duration_ms=outcome.duration_ms,
+                error=f"{outcome.error.type}: {outcome.error.message}",
+                data=annotations,
             )
-            return Emission(node.id, output)
+            assert outcome.failure is not None
+            delay = retry_delay(node.retry, outcome.failure, attempt)
+            if delay is None:
+                return outcome.error
+            attempt += 1
+            self._emit(
+                run,
+                "executor_retrying",
+                superstep=superstep,
+                executor_id=node.id,
+                attempt=attempt,
+                data={"delay_ms": delay / timedelta(milliseconds=1)},
+            )
+            await self.clock.sleep(delay)
 
     def _finish(self, run: _Run, error: RunError | None) -> RunResult:
         state = run.state

@@ -1,4 +1,4 @@
-"""The programming model: executors, step context, retry policy.
+"""The programming model: executors and the step context they run in.
 
 An executor is a typed unit of work. Its input and output types are pydantic models or JSON-able
 builtins; the engine validates what crosses a boundary with a ``TypeAdapter`` of those types.
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import inspect
 import logging
-import math
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import TypeAdapter
+
+from engine.core.retry import RetryPolicy
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -40,48 +40,6 @@ class StepContext:
     def annotate(self, **values: Any) -> None:
         """Attach JSON-able facts to this step (token usage, a model name); they appear in its events."""
         self.annotations.update(values)
-
-
-class RetryPolicy(BaseModel):
-    """How often, and how patiently, a failing executor is tried again."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    max_attempts: int = Field(default=3, ge=1)
-    first_interval: timedelta = timedelta(seconds=1)
-    backoff_coefficient: float = Field(default=2.0, ge=1.0)
-    max_interval: timedelta = timedelta(minutes=5)
-    non_retryable: tuple[type[BaseException], ...] = ()
-
-    @field_validator("first_interval", "max_interval")
-    @classmethod
-    def _not_negative(cls, value: timedelta) -> timedelta:
-        if value < timedelta(0):
-            raise ValueError("must not be negative")
-        return value
-
-    def delay_before(self, attempt: int) -> timedelta:
-        """The wait before ``attempt`` (2 is the first retry)."""
-        first = self.first_interval.total_seconds()
-        try:
-            seconds = first * self.backoff_coefficient ** max(attempt - 2, 0)
-        except OverflowError:  # a long retry series: far beyond any max_interval
-            seconds = math.inf if first > 0 else 0.0
-        # Capped before it becomes a timedelta, which overflows long before a float does.
-        return timedelta(seconds=min(seconds, self.max_interval.total_seconds()))
-
-    def retries(self, error: BaseException, attempt: int) -> bool:
-        """Whether a failure of ``attempt`` is followed by another attempt."""
-        return attempt < self.max_attempts and not isinstance(error, self.non_retryable)
-
-    def retries_type(self, error_type: str, attempt: int) -> bool:
-        """Like ``retries`` for a failure known only by its exception type name (from another process)."""
-        names = {t.__name__ for t in self.non_retryable} | {t.__qualname__ for t in self.non_retryable}
-        return attempt < self.max_attempts and error_type not in names
-
-
-class NonRetryableError(Exception):
-    """Raise from an executor to fail its step at once, whatever its retry policy says."""
 
 
 def _adapter(tp: Any) -> TypeAdapter[Any]:
@@ -221,11 +179,3 @@ def _snake(name: str) -> str:
     for ch in name[1:]:
         out.append(f"_{ch.lower()}" if ch.isupper() else ch)
     return "".join(out)
-
-
-class TransientError(Exception):
-    """A failure worth another attempt; ``retry_after`` (from a server's Retry-After) stretches the wait."""
-
-    def __init__(self, message: str, *, retry_after: timedelta | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after

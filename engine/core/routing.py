@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.graph import Edge, FanIn, FanOut, Switch, Workflow
+from engine.core.graph import Edge, FanIn, FanOut, Switch, Workflow
 
 RUN_INPUT = ""
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from engine.routing import DeliveryJSON, EmissionJSON
+from engine.core.routing import DeliveryJSON, EmissionJSON
 
 RunStatus = Literal["running", "waiting_for_approval", "completed", "failed"]
 
@@ -37,6 +37,17 @@ class PendingApproval(BaseModel):
     approvers: list[str] = Field(default_factory=list)
     superstep: int
     escalated_from: str | None = None
+
+
+class ClosedApproval(BaseModel):
+    """How an approval request closed: answered (by whom, through which path) or timed out."""
+
+    request_id: str
+    approval_id: str
+    outcome: Literal["answered", "timed_out"]
+    decided_by: str | None = None
+    via: str
+    at: datetime
 
 
 class RunState(BaseModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.approval import Approval
-from engine.graph import Edge, FanIn, FanOut, Switch
+from engine.core.approval import Approval
+from engine.core.graph import Edge, FanIn, FanOut, Switch
 
 if TYPE_CHECKING:
-    from engine.graph import Workflow
+    from engine.core.graph import Workflow
 
 STATE_STYLES = {
     "pending": "fill:#f4f4f5,stroke:#a1a1aa,color:#3f3f46",

@@ -1,11 +1,13 @@
 """The Functions blueprint: one orchestrator per workflow, the step activity, and the workflow HTTP API.
 
 Only documented ``azure-functions`` / ``azure-functions-durable`` decorators are used, so the same app
-runs under devhost, ``func start`` and on Azure.
+runs under devhost, ``func start`` and on Azure. HTTP routes come from the route table (``routes.py``),
+which the OpenAPI document is generated from too.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,33 +16,38 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import ValidationError
 
-from engine.approval import Approval
-from engine.approval_tokens import TokenError, UsedTokens, issue, verify
-from engine.dashboard import register_dashboard
-from engine.durable import (
-    APPROVAL_ENVELOPE,
-    DEFAULT_CONTINUE_EVERY,
-    STEP_ACTIVITY,
-    OrchestratorInput,
-    orchestrate,
-)
-from engine.graph import Workflow
-from engine.http_json import HttpError, check_instance_id, field_errors, json_response, read_json
-from engine.identity import caller_from, principal_name
-from engine.openapi import openapi_document
-from engine.run_view import (
+from engine.core.approval import Approval
+from engine.core.graph import Workflow
+from engine.core.run_state import PendingApproval
+from engine.core.viz import to_graph_json
+from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.context import AzureContext
+from engine.durable.fold import Folded, fold
+from engine.durable.orchestrator import APPROVAL_ENVELOPE, DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
+from engine.durable.status import RunStatus
+from engine.durable.step_activity import run_step
+from engine.functions.approval_tokens import TokenError, UsedTokens, issue, verify
+from engine.functions.dashboard import serve as serve_dashboard
+from engine.functions.http_json import HttpError, check_instance_id, field_errors, json_response, read_json
+from engine.functions.identity import caller_from, principal_name
+from engine.functions.openapi import openapi_document
+from engine.functions.routes import ROUTES, Route
+from engine.functions.run_view import (
     FINISHED,
-    history_events,
+    Page,
+    approval_entry,
+    pending_approvals,
     run_summary,
-    run_timeline,
     run_view,
     runtime_status_name,
 )
-from engine.settings import engine_settings
-from engine.step_activity import run_step
-from engine.viz import to_graph_json
+from engine.functions.settings import engine_settings
+from engine.functions.timeline import history_events, run_timeline
 
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
+MAX_WAIT_SECONDS = 60
+WAIT_POLL_SECONDS = 0.25
+TRUE = ("1", "true", "yes")
 
 
 class WorkflowApp:
@@ -65,21 +72,23 @@ class WorkflowApp:
         self.continue_every = continue_every
         self.used_tokens = UsedTokens()
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
-        self._register_orchestrators()
-        self._register_activity()
-        self._register_http()
-
-    # --- durable functions -------------------------------------------------------------------------
-
-    def _register_orchestrators(self) -> None:
         for name, workflow in self.workflows.items():
             self._register_orchestrator(name, workflow)
+        self._register_activity()
+        for route in ROUTES:
+            self._register_route(route)
+
+    # --- durable functions -------------------------------------------------------------------------
 
     def _register_orchestrator(self, name: str, workflow: Workflow) -> None:
         activity, every = self.activity_name, self.continue_every
 
         def orchestrator(context: df.DurableOrchestrationContext) -> Any:
-            return (yield from orchestrate(workflow, context, activity=activity, continue_every=every))
+            return (
+                yield from orchestrate(
+                    workflow, AzureContext(context), activity=activity, continue_every=every
+                )
+            )
 
         orchestrator.__name__ = name
         bp = self.blueprint
@@ -98,39 +107,10 @@ class WorkflowApp:
 
     # --- HTTP API -------------------------------------------------------------------------------------
 
-    def _register_http(self) -> None:
-        bp, p = self.blueprint, self.route_prefix
-        routes = [
-            ("workflows_list", p, "GET", self.list_workflows, False),
-            ("workflow_start", f"{p}/{{name}}", "POST", self.start_run, True),
-            ("workflow_runs", f"{p}/{{name}}/runs", "GET", self.list_runs, True),
-            ("workflow_run", f"{p}/{{name}}/runs/{{instanceId}}", "GET", self.get_run, True),
-            (
-                "workflow_approve",
-                f"{p}/{{name}}/runs/{{instanceId}}/approvals/{{requestId}}",
-                "POST",
-                self.approve,
-                True,
-            ),
-            (
-                "workflow_terminate",
-                f"{p}/{{name}}/runs/{{instanceId}}/terminate",
-                "POST",
-                self.terminate,
-                True,
-            ),
-            ("workflows_openapi", "openapi.json", "GET", self.openapi, False),
-            ("runs_list", "runs", "GET", self.list_all_runs, True),
-        ]
-        for fn_name, route, method, handler, needs_client in routes:
-            self._register_route(bp, fn_name, route, method, handler, needs_client)
-        register_dashboard(bp, api_route=p)
-
-    @staticmethod
-    def _register_route(
-        bp: df.Blueprint, fn_name: str, route: str, method: str, handler: Any, client: bool
-    ) -> None:
-        if client:
+    def _register_route(self, route: Route) -> None:
+        bp = self.blueprint
+        handler = getattr(self, route.handler)
+        if route.durable_client:
 
             async def endpoint(
                 req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -144,14 +124,20 @@ class WorkflowApp:
                 return await _guarded(handler, req, None)
 
             wrapped = endpoint_plain
-        bp.function_name(name=fn_name)(bp.route(route=route, methods=[method])(wrapped))
+        extra = {"auth_level": func.AuthLevel.ANONYMOUS} if route.anonymous else {}
+        bp.function_name(name=route.function_name)(
+            bp.route(route=route.resolved(self.route_prefix), methods=[route.method], **extra)(wrapped)
+        )
 
     def _workflow(self, req: func.HttpRequest) -> Workflow:
         name = req.route_params.get("name", "")
         workflow = self.workflows.get(name)
         if workflow is None:
-            raise HttpError(404, f"unknown workflow {name!r}", known=sorted(self.workflows))
+            raise HttpError(404, f"unknown workflow {name!r}", field="name", known=sorted(self.workflows))
         return workflow
+
+    def _base(self, req: func.HttpRequest) -> str:
+        return f"{_api_base(req, self.route_prefix)}/{self.route_prefix}"
 
     async def list_workflows(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
         return json_response(
@@ -168,7 +154,7 @@ class WorkflowApp:
                             {"id": a.id, "description": a.description, "response_schema": a.response_schema()}
                             for a in wf.approvals()
                         ],
-                        "start_uri": f"{_api_base(req, self.route_prefix)}/{self.route_prefix}/{wf.name}",
+                        "start_uri": f"{self._base(req)}/{wf.name}",
                     }
                     for wf in self.workflows.values()
                 ]
@@ -192,14 +178,12 @@ class WorkflowApp:
             existing = await client.get_status(instance_id)
             if runtime_status_name(existing) is not None:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
-        payload = OrchestratorInput(input=workflow.start_node.input_adapter.dump_python(message, mode="json"))
+        payload = OrchestratorInput.start(workflow.start_node.input_adapter.dump_python(message, mode="json"))
         instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
         links = client.get_client_response_links(req, instance_id)
         if not engine_settings().expose_system_keys:
             links = {k: _without_key(v) for k, v in links.items()}
-        run_uri = (
-            f"{_api_base(req, self.route_prefix)}/{self.route_prefix}/{workflow.name}/runs/{instance_id}"
-        )
+        run_uri = f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
         return json_response(
             {**links, "runUri": run_uri}, status=202, headers={"Location": run_uri, "Retry-After": "2"}
         )
@@ -211,35 +195,101 @@ class WorkflowApp:
         instance_id = check_instance_id(req.route_params.get("instanceId", ""))
         status = await client.get_status(instance_id)
         if runtime_status_name(status) is None or status.name != workflow.name:
-            raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}")
+            raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
         return workflow, status
+
+    async def _folded(
+        self, workflow: Workflow, client: df.DurableOrchestrationClient, instance_id: str
+    ) -> tuple[Any, Folded | None]:
+        """The run's status with its history, and the history folded through the orchestrator."""
+        full = await client.get_status(
+            instance_id, show_history=True, show_history_output=True, show_input=True
+        )
+        events = history_events(full)
+        if not events:
+            return full, None
+        return full, fold(
+            workflow, instance_id, events, activity=self.activity_name, continue_every=self.continue_every
+        )
+
+    async def _settled(self, client: df.DurableOrchestrationClient, status: Any, wait: int) -> Any:
+        """Wait (up to ``wait`` seconds) until the run has finished or waits for a person."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while loop.time() < deadline:
+            runtime = runtime_status_name(status)
+            summary = RunStatus.read(status.custom_status)
+            if runtime in FINISHED or (summary is not None and summary.phase == "waiting_for_approval"):
+                break
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            status = await client.get_status(status.instance_id)
+        return status
 
     async def get_run(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
+        wait = _int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS)
+        page = Page(
+            skip=_int_param(req, "approvals_skip", default=0, low=0, high=10_000_000),
+            top=_int_param(req, "approvals_top", default=100, low=1, high=1000),
+        )
+        if wait:
+            await self._settled(client, status, wait)
+        full, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
-        view = run_view(workflow, status, run_uri, self._signer(req, status.instance_id))
-        if req.params.get("timeline", "").lower() in ("1", "true", "yes"):
-            full = await client.get_status(
-                status.instance_id, show_history=True, show_history_output=True, show_input=True
-            )
+        view = run_view(workflow, full, folded, run_uri, self._signer(req, status.instance_id), page)
+        if req.params.get("timeline", "").lower() in TRUE:
             view["timeline"] = run_timeline(history_events(full), self.activity_name)
         return json_response(view)
 
-    @staticmethod
-    def _signer(req: func.HttpRequest, instance_id: str) -> Callable[[dict[str, Any]], str]:
+    async def _open_run(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> tuple[Workflow, Any, str]:
+        """The run and request id named in the route; 410 when the run has finished."""
+        workflow, status = await self._run_status(req, client)
+        runtime = runtime_status_name(status)
+        if runtime in FINISHED:
+            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime})")
+        return workflow, status, req.route_params.get("requestId", "")
+
+    async def _pending(
+        self, workflow: Workflow, status: Any, client: df.DurableOrchestrationClient, request_id: str
+    ) -> PendingApproval:
+        """The pending approval request: 404 when unknown, 409 when closed. Read from the run's
+        history, whatever the number of open requests."""
+        _, folded = await self._folded(workflow, client, status.instance_id)
+        runtime = runtime_status_name(status)
+        pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
+        if pending is not None:
+            return pending
+        if folded is not None and any(c.request_id == request_id for c in folded.orchestration.closed):
+            raise HttpError(409, f"approval request {request_id!r} has already been answered or timed out")
+        raise HttpError(
+            404,
+            f"no pending approval request {request_id!r} in run {status.instance_id!r}",
+            field="requestId",
+        )
+
+    async def get_approval(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        workflow, status, request_id = await self._open_run(req, client)
+        pending = await self._pending(workflow, status, client, request_id)
+        base = self._run_uri(req, workflow, status.instance_id)
+        return json_response(approval_entry(workflow, pending, base, self._signer(req, status.instance_id)))
+
+    def _signer(self, req: func.HttpRequest, instance_id: str) -> Callable[[PendingApproval], str]:
         """Respond links carry a token for this approval request, issued to the viewer when known."""
         key = engine_settings().signing_key
         viewer = principal_name(req.headers.get("x-ms-client-principal"))
 
-        def sign(entry: dict[str, Any]) -> str:
-            deadline = datetime.fromisoformat(entry["deadline"]) if entry.get("deadline") else None
+        def sign(pending: PendingApproval) -> str:
             return issue(
                 key,
                 instance_id=instance_id,
-                request_id=entry["request_id"],
-                expires=deadline,
+                request_id=pending.request_id,
+                expires=pending.deadline,
                 now=datetime.now(UTC),
                 subject=viewer,
             )
@@ -247,7 +297,7 @@ class WorkflowApp:
         return sign
 
     def _run_uri(self, req: func.HttpRequest, workflow: Workflow, instance_id: str) -> str:
-        return f"{_api_base(req, self.route_prefix)}/{self.route_prefix}/{workflow.name}/runs/{instance_id}"
+        return f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
 
     async def list_runs(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -293,10 +343,7 @@ class WorkflowApp:
     async def approve(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
-        workflow, status = await self._run_status(req, client)
-        request_id = req.route_params.get("requestId", "")
-        if runtime_status_name(status) in FINISHED:
-            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_status_name(status)})")
+        workflow, status, request_id = await self._open_run(req, client)
         settings = engine_settings()
         token = req.params.get("token")
         subject = None
@@ -314,15 +361,8 @@ class WorkflowApp:
             if self.used_tokens.was_used(token or ""):
                 raise HttpError(403, "this approval link has already been used")
             subject = claims.sub
-        custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-        pending = next((a for a in custom.get("approvals") or [] if a.get("request_id") == request_id), None)
-        if pending is None:
-            if any(c.get("request_id") == request_id for c in custom.get("closed_approvals") or []):
-                raise HttpError(
-                    409, f"approval request {request_id!r} has already been answered or timed out"
-                )
-            raise HttpError(404, f"no pending approval request {request_id!r} in run {status.instance_id!r}")
-        approval = workflow.nodes[pending["approval_id"]]
+        pending = await self._pending(workflow, status, client, request_id)
+        approval = workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
         caller = caller_from(req.headers.get("x-ms-client-principal"), subject)
         if approval.approvers and not caller.is_one_of(approval.approvers):
@@ -330,9 +370,9 @@ class WorkflowApp:
             raise HttpError(
                 403, f"{who} may not answer approval {approval.id!r}: it is for {approval.approvers}"
             )
-        body = read_json(req, limit=engine_settings().max_body_bytes)
+        body = read_json(req, limit=settings.max_body_bytes)
         try:
-            response = approval.response_adapter.validate_python(body)
+            response = approval.parse_answer(body)
         except ValidationError as exc:
             raise HttpError(
                 400, f"invalid response for approval {approval.id!r}", errors=field_errors(exc)
@@ -344,7 +384,7 @@ class WorkflowApp:
             "decided_by": caller.name,
             "via": "endpoint",
         }
-        await client.raise_event(status.instance_id, pending["event_name"], {APPROVAL_ENVELOPE: answer})
+        await client.raise_event(status.instance_id, pending.event_name, {APPROVAL_ENVELOPE: answer})
         return json_response(
             {
                 "accepted": True,
@@ -373,17 +413,20 @@ class WorkflowApp:
             )
         )
 
+    async def dashboard(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
+        return serve_dashboard(req, api_route=self.route_prefix)
+
 
 async def _guarded(handler: Any, req: func.HttpRequest, client: Any) -> func.HttpResponse:
     try:
-        return await handler(req, client)
+        return await handler(req, client)  # type: ignore[no-any-return]
     except HttpError as exc:
         return exc.response()
 
 
 def _int_param(req: func.HttpRequest, name: str, *, default: int, low: int, high: int) -> int:
     raw = req.params.get(name)
-    if raw is None:
+    if raw is None or raw == "":
         return default
     try:
         value = int(raw)
@@ -406,7 +449,8 @@ def _without_key(url: str) -> str:
 def _api_base(req: func.HttpRequest, prefix: str) -> str:
     """``scheme://host/api`` of this request, so links work under any host and host route prefix."""
     url = req.url.split("?", 1)[0].rstrip("/")
-    if url.endswith("/openapi.json"):
-        return url[: -len("/openapi.json")]
+    for tail in ("/openapi.json", "/runs"):
+        if url.endswith(tail) and f"/{prefix}/" not in url:
+            return url[: -len(tail)]
     head, sep, _ = url.partition(f"/{prefix}")
     return head if sep else url.rsplit("/", 1)[0]

@@ -1,0 +1,79 @@
+"""THE step execution path: one attempt of one executor, as both runners run it.
+
+``run_attempt`` calls the handler (async, inline, or in a worker thread), validates the output against
+the executor's output type and, on failure, classifies the exception for ``engine.core.retry``. The
+in-memory runner calls it in-process; the durable step activity calls it inside an activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from engine.core.executor import Executor, StepContext
+from engine.core.retry import FailureKind, classify
+from engine.core.run_state import RunError
+
+STEP_LOGGER = "engine.step"
+_loggers: dict[str, logging.Logger] = {}
+
+
+def step_logger(executor_id: str) -> logging.Logger:
+    """``engine.step.<id>``, looked up once per executor id (getLogger takes a lock every call)."""
+    logger = _loggers.get(executor_id)
+    if logger is None:
+        logger = _loggers[executor_id] = logging.getLogger(f"{STEP_LOGGER}.{executor_id}")
+    return logger
+
+
+def step_context(
+    workflow: str, instance_id: str, executor_id: str, attempt: int, idempotency_key: str
+) -> StepContext:
+    return StepContext(
+        workflow=workflow,
+        instance_id=instance_id,
+        executor_id=executor_id,
+        attempt=attempt,
+        idempotency_key=idempotency_key,
+        logger=step_logger(executor_id),
+    )
+
+
+@dataclass(slots=True)
+class Attempt:
+    """How one attempt ended: a validated output (``None`` sends nothing), or an error and its kind."""
+
+    output: Any
+    error: RunError | None
+    failure: FailureKind | None
+    duration_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def run_attempt(
+    executor: Executor[Any, Any], message: Any, ctx: StepContext, *, in_thread: bool
+) -> Attempt:
+    """Run one attempt. A sync handler runs in a worker thread when ``in_thread``, else inline."""
+    started = time.perf_counter()
+    try:
+        if executor.is_async:
+            produced = await executor.handle(message, ctx)  # type: ignore[misc]
+        elif in_thread:
+            produced = await asyncio.to_thread(executor.handle, message, ctx)
+        else:
+            produced = executor.handle(message, ctx)
+        output = None if produced is None else executor.output_adapter.validator.validate_python(produced)
+    except Exception as error:
+        return Attempt(
+            output=None,
+            error=RunError(executor_id=executor.id, type=type(error).__name__, message=str(error)),
+            failure=classify(error, executor.retry),
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+    return Attempt(output, None, None, (time.perf_counter() - started) * 1000)

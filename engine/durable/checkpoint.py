@@ -1,0 +1,28 @@
+"""What an orchestrator execution starts from: the run's input, or a checkpoint after continue-as-new."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from engine.core.run_state import ClosedApproval, RunState
+
+
+class OrchestratorInput(BaseModel):
+    """The input of every execution of a run.
+
+    ``strict_answers`` is set when a run starts, and carried on: runs started before answers were
+    validated strictly keep the lax validation their recorded answers were accepted by, so a replay
+    never takes another path.
+    """
+
+    input: Any = None
+    checkpoint: RunState | None = None
+    executed: list[str] = Field(default_factory=list)
+    closed: list[ClosedApproval] = Field(default_factory=list)
+    strict_answers: bool = False
+
+    @classmethod
+    def start(cls, message: Any) -> OrchestratorInput:
+        return cls(input=message, strict_answers=True)

@@ -1,0 +1,102 @@
+"""THE seam to a durable task SDK: the few orchestration-context calls the orchestrator makes.
+
+The orchestrator (``engine.durable.orchestrator``) sees only ``OrchestrationContext``. ``AzureContext``
+adapts azure-functions-durable's context to it; ``engine.durable.fold`` implements it over a recorded
+history. A second backend (durabletask-python, say) is one more adapter of this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from engine.core.jsontext import decoded
+
+
+class DurableTask(Protocol):
+    """A task the orchestrator yields; a timer task can also be cancelled."""
+
+    @property
+    def is_completed(self) -> bool: ...
+
+    @property
+    def result(self) -> Any: ...
+
+    def cancel(self) -> None: ...
+
+
+class OrchestrationContext(Protocol):
+    """Times are timezone-aware UTC; ``get_input`` is the decoded JSON the execution started with."""
+
+    @property
+    def instance_id(self) -> str: ...
+
+    @property
+    def current_utc_datetime(self) -> datetime: ...
+
+    @property
+    def is_replaying(self) -> bool: ...
+
+    def get_input(self) -> Any: ...
+
+    def call_activity(self, name: str, input_: Any) -> DurableTask: ...
+
+    def call_sub_orchestrator(
+        self, name: str, input_: Any, instance_id: str | None = None
+    ) -> DurableTask: ...
+
+    def create_timer(self, fire_at: datetime) -> DurableTask: ...
+
+    def wait_for_external_event(self, name: str) -> DurableTask: ...
+
+    def task_all(self, tasks: Sequence[DurableTask]) -> DurableTask: ...
+
+    def task_any(self, tasks: Sequence[DurableTask]) -> DurableTask: ...
+
+    def continue_as_new(self, input_: Any) -> None: ...
+
+    def set_custom_status(self, status: Any) -> None: ...
+
+
+class AzureContext:
+    """``azure.durable_functions.DurableOrchestrationContext`` as an ``OrchestrationContext``.
+
+    It smooths the SDK's quirks: its clock may be naive (and its timers must then be naive too), and the
+    client double-encodes inputs as JSON text. Calls without a quirk are the SDK's own bound methods.
+    """
+
+    def __init__(self, sdk_context: Any) -> None:
+        self._sdk = sdk_context
+        self.call_activity = sdk_context.call_activity
+        self.call_sub_orchestrator = sdk_context.call_sub_orchestrator
+        self.wait_for_external_event = sdk_context.wait_for_external_event
+        self.task_all = sdk_context.task_all
+        self.task_any = sdk_context.task_any
+        self.continue_as_new = sdk_context.continue_as_new
+        self.set_custom_status = sdk_context.set_custom_status
+
+    @property
+    def instance_id(self) -> str:
+        return str(self._sdk.instance_id)
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        return aware(self._sdk.current_utc_datetime)
+
+    @property
+    def is_replaying(self) -> bool:
+        return bool(self._sdk.is_replaying)
+
+    def get_input(self) -> Any:
+        return decoded(self._sdk.get_input())
+
+    def create_timer(self, fire_at: datetime) -> DurableTask:
+        # The SDK compares a timer's time with its own clock, naive or aware: give it the same kind.
+        if self._sdk.current_utc_datetime.tzinfo is None:
+            fire_at = fire_at.astimezone(UTC).replace(tzinfo=None) if fire_at.tzinfo else fire_at
+        return self._sdk.create_timer(fire_at)  # type: ignore[no-any-return]
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

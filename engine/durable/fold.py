@@ -1,0 +1,230 @@
+"""A run as its history tells it: the real orchestrator replayed over the recorded history.
+
+The state of a run (pending approvals, decisions, executors done and in flight) is a deterministic fold
+of its history, so the run view and the approval endpoint read it here instead of trusting a trimmed
+copy. ``HistoryContext`` implements the SDK seam (``OrchestrationContext``) over the status API's
+``historyEvents`` (the current execution; a checkpoint carries earlier ones), and ``fold`` drives an
+``Orchestration`` through it until the history runs out.
+
+Results are matched to what the orchestrator asks for by identity, not by task ids (the status API's
+history has none): a step result by the step identity it carries, the k-th timer by the k-th recorded
+``TimerCreated`` (and its ``FireAt``), the k-th wait for an event by the k-th ``EventRaised`` of that
+name. Times are those of the recorded events, so they can precede the orchestrator's own clock by the
+latency of an episode; a deadline is read from its recorded timer when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from engine.core.approval import Approval
+from engine.core.graph import Workflow
+from engine.core.jsontext import iso_time
+from engine.durable.context import DurableTask
+from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
+from engine.durable.step_messages import StepRequest, StepResult
+
+NEVER = float("inf")
+Outcome = Literal["waiting", "completed", "failed", "continued"]
+
+
+class _Task:
+    """A task of the replay: a leaf completes at a history position; ``all``/``any`` derive theirs."""
+
+    __slots__ = ("cancelled", "children", "fire_at", "kind", "position", "value")
+
+    def __init__(self, kind: str, position: float = NEVER, value: Any = None) -> None:
+        self.kind = kind
+        self.position = position
+        self.value = value
+        self.children: list[_Task] = []
+        self.fire_at: datetime | None = None
+        self.cancelled = False
+
+    def completes_at(self) -> float:
+        if self.kind == "all":
+            return max((c.completes_at() for c in self.children), default=-1)
+        if self.kind == "any":
+            return min((c.completes_at() for c in self.children), default=NEVER)
+        return self.position
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completes_at() != NEVER
+
+    @property
+    def result(self) -> Any:
+        if self.kind == "all":
+            return [c.result for c in self.children]
+        if self.kind == "any":
+            at = self.completes_at()
+            return next(c for c in self.children if c.completes_at() == at)
+        return self.value
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def _unwrap(value: Any) -> Any:
+    """JSON text, possibly encoded twice (the SDK client does), as the value it encodes."""
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
+
+
+class HistoryContext:
+    """``OrchestrationContext`` over a recorded history: every call is answered from what happened."""
+
+    def __init__(self, instance_id: str, events: Sequence[dict[str, Any]], activity: str) -> None:
+        self.instance_id = instance_id
+        self.is_replaying = True
+        self._input: Any = None
+        self._times: list[datetime | None] = []
+        self._steps: dict[tuple[str, int, int], list[tuple[int, StepResult]]] = defaultdict(list)
+        self._timers_created: deque[str] = deque()
+        self._timers_fired: dict[str, deque[int]] = defaultdict(deque)
+        self._raised: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
+        self._position = 0
+        self.continued = False
+        last: datetime | None = None
+        for position, event in enumerate(events):
+            kind = event.get("EventType")
+            last = iso_time(event.get("Timestamp")) or last
+            self._times.append(last)
+            if kind == "ExecutionStarted":
+                self._input = _unwrap(event.get("Input"))
+            elif kind == "TaskCompleted" and event.get("FunctionName") == activity:
+                try:
+                    result = StepResult.model_validate(_unwrap(event.get("Result")))
+                except ValidationError:
+                    continue
+                if result.step is not None:
+                    step = result.step
+                    self._steps[(step.executor, step.superstep, step.attempt)].append((position, result))
+            elif kind == "TimerCreated" and isinstance(event.get("FireAt"), str):
+                self._timers_created.append(event["FireAt"])
+            elif kind == "TimerFired" and isinstance(event.get("FireAt"), str):
+                self._timers_fired[event["FireAt"]].append(position)
+            elif kind == "EventRaised" and isinstance(event.get("Name"), str):
+                self._raised[event["Name"]].append((position, event.get("Input")))
+
+    # --- the seam ------------------------------------------------------------------------------------
+
+    @property
+    def current_utc_datetime(self) -> datetime:
+        moment = self._times[self._position] if self._times else None
+        return moment or datetime(1970, 1, 1, tzinfo=UTC)
+
+    def get_input(self) -> Any:
+        return self._input
+
+    def call_activity(self, name: str, input_: Any) -> DurableTask:
+        request = StepRequest.model_validate(input_)
+        wanted = request.identity()
+        candidates = self._steps.get((request.executor, request.superstep, request.attempt), [])
+        for i, (position, result) in enumerate(candidates):
+            if result.step is not None and result.step.matches(wanted):
+                del candidates[i]
+                return _Task("leaf", max(position, self._position), result.model_dump(mode="json"))
+        return _Task("leaf")
+
+    def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
+        return _Task("leaf")  # no workflow starts sub-orchestrations yet: it never completes here
+
+    def create_timer(self, fire_at: datetime) -> DurableTask:
+        task = _Task("leaf")
+        if self._timers_created:
+            recorded = self._timers_created.popleft()
+            task.fire_at = iso_time(recorded)
+            fired = self._timers_fired.get(recorded)
+            if fired:
+                task.position = max(fired.popleft(), self._position)
+        return task
+
+    def wait_for_external_event(self, name: str) -> DurableTask:
+        queue = self._raised.get(name)
+        if not queue:
+            return _Task("leaf")
+        position, data = queue.popleft()
+        return _Task("leaf", max(position, self._position), data)
+
+    def task_all(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        task = _Task("all")
+        task.children = list(tasks)  # type: ignore[arg-type]
+        return task
+
+    def task_any(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        task = _Task("any")
+        task.children = list(tasks)  # type: ignore[arg-type]
+        return task
+
+    def continue_as_new(self, input_: Any) -> None:
+        self.continued = True
+
+    def set_custom_status(self, status: Any) -> None:
+        return None
+
+    # --- driving -------------------------------------------------------------------------------------
+
+    def advance_to(self, position: float) -> None:
+        self._position = max(self._position, int(position))
+
+
+@dataclass(slots=True)
+class Folded:
+    """The orchestration after the history ran out, and how far it got."""
+
+    orchestration: Orchestration
+    outcome: Outcome
+
+
+def fold(
+    workflow: Workflow,
+    instance_id: str,
+    events: Sequence[dict[str, Any]],
+    *,
+    activity: str = STEP_ACTIVITY,
+    continue_every: int,
+) -> Folded:
+    context = HistoryContext(instance_id, events, activity)
+    orchestration = Orchestration(workflow, context, activity=activity, continue_every=continue_every)
+    body = orchestration.run()
+    try:
+        task: _Task = body.send(None)
+        while True:
+            position = task.completes_at()
+            if position == NEVER:
+                break
+            context.advance_to(position)
+            task = body.send(task.result)
+    except StopIteration:
+        return Folded(orchestration, "continued" if context.continued else "completed")
+    except WorkflowFailed:
+        return Folded(orchestration, "failed")
+    _pin_deadlines(workflow, orchestration)
+    return Folded(orchestration, "waiting")
+
+
+def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:
+    """Deadlines as recorded by their timers (the fold's clock may lag the orchestrator's by ms)."""
+    for pending in orchestration.state.approvals:
+        timer = orchestration.waits.timers.get(pending.request_id)
+        fire_at = timer.fire_at if isinstance(timer, _Task) else None
+        node = workflow.nodes[pending.approval_id]
+        if fire_at is None or not isinstance(node, Approval) or node.timeout is None:
+            continue
+        pending.deadline = fire_at
+        pending.requested_at = fire_at - node.timeout
+
+
+__all__ = ["Folded", "HistoryContext", "fold"]

@@ -1,0 +1,357 @@
+"""The durable runner: a workflow graph replayed by a durable orchestrator.
+
+Each superstep is one ``task_all`` over step activities; an approval is an external event raced with a
+durable timer; every ``continue_every`` supersteps the orchestration continues as new with its pending
+deliveries, so history (and replay cost) stays bounded. Graph semantics come from ``engine.core``, exactly
+as in the in-memory runner; the SDK is reached only through ``OrchestrationContext``.
+
+Everything here runs inside the orchestrator and must be deterministic: time is the context's clock, ids
+derive from the instance id, iteration follows declared order. ``Orchestration`` keeps the run's state
+on itself, so the history fold (``engine.durable.fold``) reads it after replaying a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from engine.core.approval_requests import answer_approval, expire_approval, open_approval, validate_response
+from engine.core.executor import Executor
+from engine.core.graph import Workflow
+from engine.core.jsontext import decoded
+from engine.core.retry import FailureKind, retry_delay
+from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
+from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
+from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
+from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.context import DurableTask, OrchestrationContext
+from engine.durable.status import build_status
+from engine.durable.step_messages import StepRequest, StepResult
+
+STEP_ACTIVITY = "run_step"
+# Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
+# with (supersteps x supersteps per execution). 20 keeps that ~2x below a hand-written orchestrator
+# already at 50 supersteps (bench/RESULTS.md has the sweep), while a timeline still shows 20 supersteps.
+DEFAULT_CONTINUE_EVERY = 20
+APPROVAL_ENVELOPE = "$approval"
+
+
+class WorkflowFailed(Exception):
+    """Raised inside the orchestrator to fail the instance; the message is the run's error."""
+
+    def __init__(self, error: RunError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+class ApprovalAnswer(BaseModel):
+    """The envelope our approval endpoint raises; a raw event body is the response itself."""
+
+    response: Any
+    decided_by: str | None = None
+    via: Literal["endpoint", "event", "timeout", "runner"] = "endpoint"
+
+
+@dataclass
+class _Waits:
+    """Open event waits and deadline timers, kept across loop turns: re-waiting would orphan a task."""
+
+    events: dict[str, DurableTask] = field(default_factory=dict)
+    timers: dict[str, DurableTask] = field(default_factory=dict)
+
+
+class Orchestration:
+    """One execution of a run. ``run()`` is the orchestrator body; the attributes are its state."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        context: OrchestrationContext,
+        *,
+        activity: str = STEP_ACTIVITY,
+        continue_every: int = DEFAULT_CONTINUE_EVERY,
+    ) -> None:
+        self.workflow = workflow
+        self.context = context
+        self.activity = activity
+        self.continue_every = continue_every
+        self.router = Router(workflow)
+        self.codec = RoutingCodec(workflow)
+        self.started = OrchestratorInput.model_validate(context.get_input() or {})
+        self.strict_answers = self.started.strict_answers
+        self.executed: set[str] = set(self.started.executed)
+        self.closed: list[ClosedApproval] = list(self.started.closed)
+        self.running: list[Step] = []  # the steps of the superstep in flight
+        self.waits = _Waits()
+        checkpoint = self.started.checkpoint
+        if checkpoint is not None:
+            self.state = checkpoint.model_copy(deep=True)
+            self.deliveries = [self.codec.load_delivery(d) for d in checkpoint.deliveries]
+            self.buffers = self.codec.load_buffers(checkpoint.fan_in)
+            self.outputs = [self.codec.load_emission(o) for o in checkpoint.outputs]
+        else:
+            self.state = RunState(workflow=workflow.name, instance_id=context.instance_id)
+            self.deliveries, self.buffers, self.outputs = [], FanInBuffers(), []
+
+    @property
+    def input(self) -> Any:
+        """The run's input as JSON (after continue-as-new: as carried in the checkpoint)."""
+        return self.started.input
+
+    def run(self) -> Generator[Any, Any, list[Any]]:
+        """The orchestrator body; returns the run's outputs (JSON)."""
+        workflow, state = self.workflow, self.state
+        if self.started.checkpoint is None:
+            try:
+                self.deliveries = self.router.start(workflow.validate_input(self.started.input))
+            except ValidationError as exc:
+                self._fail(RunError(type="InvalidInput", message=str(exc)))
+        supersteps_here = 0
+        while True:
+            while self.deliveries:
+                if state.superstep >= workflow.max_supersteps:
+                    self._fail(superstep_limit_error(workflow, self.deliveries))
+                if supersteps_here >= self.continue_every:
+                    self._continue_as_new()
+                    return []
+                supersteps_here += 1
+                state.superstep += 1
+                plan = plan_superstep(workflow, self.deliveries)
+                now = self.context.current_utc_datetime
+                for delivery, ordinal in plan.approvals:
+                    state.approvals.append(
+                        open_approval(workflow, delivery, superstep=state.superstep, ordinal=ordinal, now=now)
+                    )
+                emissions = yield from self._run_superstep(plan.steps)
+                self._route(emissions, [])
+            if not state.approvals:
+                break
+            self._publish()
+            emitted, escalations = yield from self._await_approvals()
+            self._route(emitted, escalations)
+        state.status = "completed"
+        self._publish()
+        return [self.codec.dump_emission(o).message for o in self.outputs]
+
+    def _route(self, emitted: list[Emission], escalations: list[Delivery]) -> None:
+        routed = self.router.route(emitted, self.buffers)
+        self.deliveries = escalations + routed.deliveries
+        self.outputs.extend(routed.outputs)
+
+    def _continue_as_new(self) -> None:
+        state, codec = self.state, self.codec
+        state.deliveries = [codec.dump_delivery(d) for d in self.deliveries]
+        state.fan_in = codec.dump_buffers(self.buffers)
+        state.outputs = [codec.dump_emission(o) for o in self.outputs]
+        self.context.continue_as_new(
+            OrchestratorInput(
+                input=self.started.input,
+                checkpoint=state,
+                executed=sorted(self.executed),
+                closed=self.closed,
+                strict_answers=self.strict_answers,
+            ).model_dump(mode="json")
+        )
+
+    def _publish(self) -> None:
+        self.context.set_custom_status(
+            build_status(self.state, running=len(self.running), executed=len(self.executed))
+        )
+
+    # --- steps ---------------------------------------------------------------------------------------
+
+    def _run_superstep(self, steps: list[Step]) -> Generator[Any, Any, list[Emission]]:
+        """Run every step of a superstep; retry failed ones in rounds, each after a durable timer."""
+        context = self.context
+        results: dict[int, Emission] = {}
+        attempts = dict.fromkeys(range(len(steps)), 1)
+        todo = list(range(len(steps)))
+        while todo:
+            self.running = [steps[i] for i in todo]
+            if not context.is_replaying:
+                # Only the status set after replay survives the episode; building it for replayed
+                # supersteps would cost every episode time proportional to the whole history.
+                self._publish()
+            requests = [self._request(steps[i], attempts[i]) for i in todo]
+            calls = [context.call_activity(self.activity, r.model_dump(mode="json")) for r in requests]
+            try:
+                # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
+                # on every replay of every superstep of a chain.
+                replies = [(yield calls[0])] if len(calls) == 1 else (yield context.task_all(calls))
+            except Exception as exc:  # the activity function itself failed (not the executor)
+                self._fail(RunError(type="StepActivityFailed", message=str(exc)))
+            wait = timedelta(0)
+            again: list[int] = []
+            for index, request, reply in zip(todo, requests, replies, strict=True):
+                step = steps[index]
+                result = self._result(request, reply)
+                if result.ok:
+                    self.executed.add(step.executor_id)
+                    if result.output is not None:
+                        node = self.workflow.nodes[step.executor_id]
+                        results[index] = Emission(
+                            step.executor_id, node.output_adapter.validate_python(result.output)
+                        )
+                    continue
+                error = result.error or RunError(
+                    executor_id=step.executor_id, type="StepFailed", message=str(reply)
+                )
+                node = self.workflow.nodes[step.executor_id]
+                assert isinstance(node, Executor)
+                retry_after = (
+                    timedelta(milliseconds=result.retry_after_ms)
+                    if result.retry_after_ms is not None
+                    else None
+                )
+                delay = retry_delay(node.retry, FailureKind(result.retryable, retry_after), attempts[index])
+                if delay is None:
+                    self._fail(error)
+                attempts[index] += 1
+                wait = max(wait, delay)
+                again.append(index)
+            if again and wait > timedelta(0):
+                yield context.create_timer(context.current_utc_datetime + wait)
+            todo = again
+        self.running = []
+        return [results[i] for i in sorted(results)]
+
+    def _request(self, step: Step, attempt: int) -> StepRequest:
+        workflow, state = self.workflow, self.state
+        node = workflow.nodes[step.executor_id]
+        return StepRequest(
+            workflow=workflow.name,
+            executor=step.executor_id,
+            instance_id=state.instance_id,
+            superstep=state.superstep,
+            ordinal=step.ordinal,
+            attempt=attempt,
+            idempotency_key=idempotency_key(
+                workflow.name, state.instance_id, state.superstep, node.id, step.ordinal
+            ),
+            message=node.input_adapter.dump_python(step.delivery.message, mode="json"),
+        )
+
+    def _result(self, request: StepRequest, reply: Any) -> StepResult:
+        try:
+            result = StepResult.model_validate(decoded(reply))
+        except ValidationError as exc:
+            self._fail(
+                RunError(
+                    executor_id=request.executor,
+                    type="StepFailed",
+                    message=f"the step activity answered something that is not a step result: {exc}",
+                )
+            )
+        expected = request.identity()
+        if result.step is not None and not result.step.matches(expected):
+            self._fail(
+                RunError(
+                    executor_id=request.executor,
+                    type="NonDeterministicReplay",
+                    message=f"the history holds the result of step {result.step.executor!r} (superstep "
+                    f"{result.step.superstep}, attempt {result.step.attempt}) where this code expects "
+                    f"{expected.executor!r} (superstep {expected.superstep}, attempt {expected.attempt}): "
+                    "the workflow changed under a run in flight",
+                )
+            )
+        return result
+
+    # --- approvals -----------------------------------------------------------------------------------
+
+    def _await_approvals(self) -> Generator[Any, Any, tuple[list[Emission], list[Delivery]]]:
+        """Wait until one pending approval is answered (validly) or passes its deadline."""
+        context, state, waits, workflow = self.context, self.state, self.waits, self.workflow
+        for pending in state.approvals:
+            if pending.request_id not in waits.events:
+                waits.events[pending.request_id] = context.wait_for_external_event(pending.event_name)
+            if pending.deadline is not None and pending.request_id not in waits.timers:
+                waits.timers[pending.request_id] = context.create_timer(pending.deadline)
+        contenders = [waits.events[p.request_id] for p in state.approvals]
+        contenders += [waits.timers[p.request_id] for p in state.approvals if p.request_id in waits.timers]
+        winner = yield context.task_any(contenders)
+        now = context.current_utc_datetime
+        for pending in list(state.approvals):
+            request_id = pending.request_id
+            if winner is waits.events[request_id]:
+                answer = self._read_answer(pending, winner.result)
+                if answer is None:
+                    # An invalid answer is dropped; wait again for a valid one on the same event name.
+                    del waits.events[request_id]
+                    return [], []
+                response, decided_by, via = answer
+                self._close(pending, now, outcome="answered", by=decided_by, via=via)
+                emission = answer_approval(
+                    workflow, pending, response, now=now, via=via, decided_by=decided_by
+                )
+                return [emission], []
+            if winner is waits.timers.get(request_id):
+                self._close(pending, now, outcome="timed_out", by=None, via="timeout")
+                expiry = expire_approval(workflow, pending, now=now)
+                if expiry.error is not None:
+                    self._fail(expiry.error)
+                return ([expiry.emission] if expiry.emission else []), (
+                    [expiry.escalation] if expiry.escalation else []
+                )
+        raise RuntimeError("task_any returned a task that is neither an approval event nor a deadline timer")
+
+    def _read_answer(self, pending: PendingApproval, data: Any) -> tuple[Any, str | None, str] | None:
+        data = decoded(data)
+        via, decided_by, response = "event", None, data
+        if isinstance(data, dict) and APPROVAL_ENVELOPE in data:
+            try:
+                envelope = ApprovalAnswer.model_validate(data[APPROVAL_ENVELOPE])
+            except ValidationError:
+                return None
+            response, decided_by, via = envelope.response, envelope.decided_by, envelope.via
+        elif pending.approvers:
+            # A raw event carries no identity: an approval limited to named approvers ignores it.
+            return None
+        try:
+            return (
+                validate_response(self.workflow, pending, response, strict=self.strict_answers),
+                decided_by,
+                via,
+            )
+        except ValidationError:
+            return None
+
+    def _close(self, pending: PendingApproval, now: Any, *, outcome: str, by: str | None, via: str) -> None:
+        request_id = pending.request_id
+        self.closed.append(
+            ClosedApproval(
+                request_id=request_id,
+                approval_id=pending.approval_id,
+                outcome=outcome,  # type: ignore[arg-type]
+                decided_by=by,
+                via=via,
+                at=now,
+            )
+        )
+        self.state.approvals = [a for a in self.state.approvals if a.request_id != request_id]
+        self.waits.events.pop(request_id, None)
+        timer = self.waits.timers.pop(request_id, None)
+        if timer is not None and not timer.is_completed:
+            timer.cancel()
+
+    def _fail(self, error: RunError) -> Any:
+        state = self.state
+        state.status, state.error = "failed", error
+        state.approvals = []
+        self.running = []
+        self._publish()
+        raise WorkflowFailed(error)
+
+
+def orchestrate(
+    workflow: Workflow,
+    context: OrchestrationContext,
+    *,
+    activity: str = STEP_ACTIVITY,
+    continue_every: int = DEFAULT_CONTINUE_EVERY,
+) -> Generator[Any, Any, list[Any]]:
+    """The orchestrator body for one workflow; returns the run's outputs (JSON)."""
+    return Orchestration(workflow, context, activity=activity, continue_every=continue_every).run()

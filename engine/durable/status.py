@@ -1,0 +1,61 @@
+"""The durable run's custom status: a small, bounded summary, written here and read through ``RunStatus``.
+
+It holds counts, never lists, so it stays far below the 16 KB the Durable Functions host allows whatever
+the size of the run. Everything a person reads about one run (pending approvals, executors, decisions)
+comes from the run's history (``engine.durable.fold``), the one owner of that state; the status serves
+lists of runs, where folding every run would cost too much.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from engine.core.run_state import RunError, RunState
+
+Phase = Literal["pending", "running", "waiting_for_approval", "completed", "failed", "terminated"]
+ERROR_MESSAGE_LIMIT = 2_000
+
+
+class RunStatus(BaseModel):
+    """Progress of a run at a glance; also parses the larger status that earlier versions wrote."""
+
+    workflow: str
+    phase: Phase = "running"
+    superstep: int = 0
+    running_count: int = 0
+    approvals_count: int = 0
+    executed_count: int = 0
+    error: RunError | None = None
+
+    @classmethod
+    def read(cls, custom_status: Any) -> RunStatus | None:
+        """The status an orchestrator set, or None when it set none (or something else set it)."""
+        if not isinstance(custom_status, dict):
+            return None
+        try:
+            return cls.model_validate(custom_status)
+        except ValidationError:
+            return None
+
+
+def phase_of(state: RunState, running: int) -> Phase:
+    if state.status in ("completed", "failed") or running or not state.approvals:
+        return state.status
+    return "waiting_for_approval"
+
+
+def build_status(state: RunState, *, running: int, executed: int) -> dict[str, Any]:
+    error = state.error
+    if error is not None and len(error.message) > ERROR_MESSAGE_LIMIT:
+        error = error.model_copy(update={"message": error.message[:ERROR_MESSAGE_LIMIT] + "…"})
+    return RunStatus(
+        workflow=state.workflow,
+        phase=phase_of(state, running),
+        superstep=state.superstep,
+        running_count=running,
+        approvals_count=len(state.approvals),
+        executed_count=executed,
+        error=error,
+    ).model_dump(mode="json")

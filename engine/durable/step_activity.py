@@ -1,0 +1,99 @@
+"""The step activity: run one executor for the durable orchestrator, at least once, JSON in and out.
+
+It never raises for an executor's failure: it returns a ``StepResult`` classifying the failure, and the
+orchestrator asks ``engine.core.retry.retry_delay`` for another attempt after a durable timer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.core.app_settings import byte_size
+from engine.core.execution import run_attempt, step_context
+from engine.core.executor import Executor
+from engine.core.graph import Workflow
+from engine.core.run_state import RunError
+from engine.durable.step_messages import StepRequest, StepResult
+
+log = logging.getLogger("engine.step")
+MAX_PAYLOAD = "WORKFLOW_MAX_PAYLOAD_BYTES"
+DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
+
+
+def _failure(error: RunError, **fields: Any) -> dict[str, Any]:
+    return StepResult(ok=False, error=error, **fields).model_dump(mode="json")
+
+
+async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str, Any]:
+    """Execute the step described by ``payload`` (a ``StepRequest`` as JSON) and describe the outcome."""
+    try:
+        request = (
+            StepRequest.model_validate_json(payload)
+            if isinstance(payload, str | bytes)
+            else StepRequest.model_validate(payload)
+        )
+    except ValidationError as exc:
+        return _failure(RunError(type="InvalidStepRequest", message=str(exc)))
+    identity = request.identity()
+    workflow = workflows.get(request.workflow)
+    node = workflow.nodes.get(request.executor) if workflow else None
+    if not isinstance(node, Executor):
+        return _failure(
+            RunError(
+                executor_id=request.executor,
+                type="UnknownExecutor",
+                message=f"no executor {request.executor!r} in workflow {request.workflow!r} of this app",
+            ),
+            step=identity,
+        )
+    try:
+        message = node.input_adapter.validate_python(request.message)
+    except ValidationError as exc:
+        return _failure(
+            RunError(executor_id=node.id, type="InvalidStepInput", message=str(exc)), step=identity
+        )
+    ctx = step_context(
+        request.workflow, request.instance_id, node.id, request.attempt, request.idempotency_key
+    )
+    outcome = await run_attempt(node, message, ctx, in_thread=True)
+    if outcome.error is not None:
+        assert outcome.failure is not None
+        log.warning(
+            "step %s of %s attempt %d failed: %s",
+            node.id,
+            request.instance_id,
+            request.attempt,
+            outcome.error,
+        )
+        retry_after = outcome.failure.retry_after
+        return _failure(
+            outcome.error,
+            retryable=outcome.failure.retryable,
+            retry_after_ms=retry_after.total_seconds() * 1000 if retry_after else None,
+            step=identity,
+            duration_ms=outcome.duration_ms,
+            annotations=ctx.annotations,
+        )
+    dumped = None if outcome.output is None else node.output_adapter.dump_python(outcome.output, mode="json")
+    size = 0 if dumped is None else len(json.dumps(dumped, separators=(",", ":")))
+    limit = byte_size(MAX_PAYLOAD, DEFAULT_MAX_PAYLOAD_BYTES)
+    if size > limit:
+        # Failing here, before the host stores it, keeps an oversized payload out of the run's state.
+        return _failure(
+            RunError(
+                executor_id=node.id,
+                type="PayloadTooLarge",
+                message=f"the output of executor {node.id!r} is {size} bytes, over the configured maximum of "
+                f"{limit} bytes (app setting {MAX_PAYLOAD}); pass large data by reference",
+            ),
+            duration_ms=outcome.duration_ms,
+            step=identity,
+        )
+    return StepResult(
+        ok=True, step=identity, output=dumped, duration_ms=outcome.duration_ms, annotations=ctx.annotations
+    ).model_dump(mode="json")

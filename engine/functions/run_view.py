@@ -1,0 +1,158 @@
+"""The workflow view of a durable run: its history folded through the orchestrator, as people read it.
+
+One owner per fact: everything about one run comes from the fold of its history
+(``engine.durable.fold``); the runs list reads the orchestrator's small status (``RunStatus``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.core.approval import Approval
+from engine.core.graph import Workflow
+from engine.core.run_state import PendingApproval
+from engine.durable.fold import Folded
+from engine.durable.status import RunStatus
+
+FINISHED = {"Completed", "Failed", "Terminated"}
+CLOSED_SHOWN = 100
+
+
+def runtime_status_name(status: Any) -> str | None:
+    value = getattr(status, "runtime_status", None)
+    return getattr(value, "value", value)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    skip: int = 0
+    top: int = 100
+
+
+def phase(runtime: str | None, folded: Folded | None) -> str:
+    if runtime in FINISHED:
+        return str(runtime).lower()
+    if runtime == "Pending" or folded is None:
+        return "pending" if runtime == "Pending" else "running"
+    orchestration = folded.orchestration
+    if orchestration.state.approvals and not orchestration.running:
+        return "waiting_for_approval"
+    return "running"
+
+
+def executor_states(workflow: Workflow, folded: Folded | None, runtime: str | None) -> dict[str, str]:
+    """Each node's state: pending (not reached), running, done, failed, or waiting (for a person)."""
+    states = dict.fromkeys(workflow.nodes, "pending")
+    if folded is None:
+        return states
+    orchestration = folded.orchestration
+    for node_id in orchestration.executed:
+        if node_id in states:
+            states[node_id] = "done"
+    for closed in orchestration.closed:
+        if closed.approval_id in states:
+            states[closed.approval_id] = "done"
+    if runtime not in FINISHED:
+        for step in orchestration.running:
+            states[step.executor_id] = "running"
+        for pending in orchestration.state.approvals:
+            states[pending.approval_id] = "waiting"
+    error = orchestration.state.error
+    if runtime == "Failed" and error is not None and error.executor_id in states:
+        states[error.executor_id] = "failed"
+    return states
+
+
+def approval_entry(
+    workflow: Workflow,
+    pending: PendingApproval,
+    respond_base: str,
+    sign: Callable[[PendingApproval], str] | None,
+) -> dict[str, Any]:
+    node = workflow.nodes[pending.approval_id]
+    assert isinstance(node, Approval)
+    return {
+        "request_id": pending.request_id,
+        "approval_id": pending.approval_id,
+        "event_name": pending.event_name,
+        "requested_at": pending.requested_at.isoformat(),
+        "deadline": pending.deadline.isoformat() if pending.deadline else None,
+        "approvers": pending.approvers,
+        "escalated_from": pending.escalated_from,
+        "superstep": pending.superstep,
+        "request": pending.request,
+        "response_schema": node.response_schema(),
+        "description": node.description,
+        "respond_uri": f"{respond_base}/approvals/{pending.request_id}"
+        + (f"?token={sign(pending)}" if sign is not None else ""),
+    }
+
+
+def pending_approvals(runtime: str | None, folded: Folded | None) -> list[PendingApproval]:
+    if runtime in FINISHED or folded is None:
+        return []
+    return list(folded.orchestration.state.approvals)
+
+
+def run_view(
+    workflow: Workflow,
+    status: Any,
+    folded: Folded | None,
+    respond_base: str,
+    sign: Callable[[PendingApproval], str] | None,
+    page: Page,
+) -> dict[str, Any]:
+    runtime = runtime_status_name(status)
+    orchestration = folded.orchestration if folded is not None else None
+    error: dict[str, Any] | None = None
+    if runtime == "Failed":
+        failed = orchestration.state.error if orchestration is not None else None
+        error = (
+            failed.model_dump()
+            if failed is not None
+            else {"executor_id": None, "type": "OrchestrationFailed", "message": str(status.output)}
+        )
+    elif runtime == "Terminated":
+        error = {"executor_id": None, "type": "Terminated", "message": str(status.output or "terminated")}
+    pending = pending_approvals(runtime, folded)
+    closed = orchestration.closed if orchestration is not None else []
+    running = [] if runtime in FINISHED or orchestration is None else orchestration.running
+    return {
+        "workflow": workflow.name,
+        "instanceId": status.instance_id,
+        "runtimeStatus": runtime,
+        "phase": phase(runtime, folded),
+        "createdTime": status.created_time.isoformat() if status.created_time else None,
+        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "input": orchestration.input if orchestration is not None else None,
+        "superstep": orchestration.state.superstep if orchestration is not None else 0,
+        "executors": executor_states(workflow, folded, runtime),
+        "running": sorted({s.executor_id for s in running}),
+        "pendingApprovals": [
+            approval_entry(workflow, p, respond_base, sign) for p in pending[page.skip : page.skip + page.top]
+        ],
+        "pendingApprovalsTotal": len(pending),
+        "approvalsSkip": page.skip,
+        "approvalsTop": page.top,
+        "closedApprovals": [c.model_dump(mode="json") for c in closed[-CLOSED_SHOWN:]],
+        "closedApprovalsTotal": len(closed),
+        "outputs": status.output if runtime == "Completed" else None,
+        "error": error,
+    }
+
+
+def run_summary(status: Any) -> dict[str, Any]:
+    runtime = runtime_status_name(status)
+    summary = RunStatus.read(status.custom_status)
+    return {
+        "instanceId": status.instance_id,
+        "workflow": status.name,
+        "runtimeStatus": runtime,
+        "phase": str(runtime).lower() if runtime in FINISHED else (summary.phase if summary else None),
+        "superstep": summary.superstep if summary else 0,
+        "pendingApprovals": 0 if runtime in FINISHED or summary is None else summary.approvals_count,
+        "createdTime": status.created_time.isoformat() if status.created_time else None,
+        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+    }

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from openai import OpenAIError
 from openai.types.chat.chat_completion import Choice
@@ -68,6 +68,8 @@ class Agent(Executor[Any, Any]):
 
     The offline model (no provider configured) answers directly and calls no tools.
     """
+
+    kind: ClassVar[str] = "agent"
 
     def __init__(
         self,

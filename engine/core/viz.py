@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.core.approval import Approval
+from engine.core.executor import Node
 from engine.core.graph import Edge, FanIn, FanOut, Switch
 
 if TYPE_CHECKING:
@@ -65,12 +66,8 @@ def to_mermaid(workflow: Workflow, states: dict[str, str] | None = None) -> str:
 # --- graph description for the dashboard ----------------------------------------------------------
 
 
-def _node_kind(node: object) -> str:
-    if isinstance(node, Approval):
-        return "approval"
-    from engine.agents import Agent  # local: the agents package is optional weight for the graph core
-
-    return "agent" if isinstance(node, Agent) else "executor"
+def _node_kind(node: Node) -> str:
+    return node.kind  # executor, approval, or agent: each node class says what it is
 
 
 def graph_edges(workflow: Workflow) -> list[dict[str, str]]:

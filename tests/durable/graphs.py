@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -278,3 +279,36 @@ def measure(b: Blob) -> int:
 
 big = WorkflowBuilder("t_big", start=inflate).add_edge(inflate, measure).build()
 ALL.append(big)
+
+
+def many_approvals(name: str, width: int) -> Workflow:
+    """A static fan-out to ``width`` approval nodes: all of them open at once, in one superstep."""
+    asks = [Approval(f"ask_{i}", request=Request, response=ApprovalDecision) for i in range(width)]
+    return WorkflowBuilder(name, start=prepare, max_supersteps=10).add_fan_out(prepare, asks).build()
+
+
+ALL += [many_approvals("t_approvals_50", 50), many_approvals("t_approvals_1000", 1000)]
+
+
+class Priority(StrEnum):
+    low = "low"
+    high = "high"
+
+
+class Schedule(BaseModel):
+    """A response whose JSON form has strings for non-string types: strict mode still reads them."""
+
+    when: datetime
+    priority: Priority
+    approved: bool
+
+
+schedule = Approval("schedule", request=Request, response=Schedule)
+
+
+@executor(id="scheduled")
+def scheduled(outcome: ApprovalOutcome[Request, Schedule]) -> dict[str, object]:
+    return {"when": outcome.response.when.isoformat(), "priority": outcome.response.priority.value}
+
+
+ALL.append(WorkflowBuilder("t_schedule", start=prepare).add_chain([prepare, schedule, scheduled]).build())

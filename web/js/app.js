@@ -332,9 +332,14 @@ function drawHeader(header, view, name, id, refreshNow) {
 
 function drawApprovals(section, view, refreshNow) {
   const pending = view.pendingApprovals;
+  const total = view.pendingApprovalsTotal ?? pending.length;
+  const more = total > pending.length
+    ? h("p", { class: "muted" }, `Showing ${pending.length} of ${total} pending approvals; the API pages them (approvals_skip, approvals_top).`)
+    : null;
   section.replaceChildren(
-    h("h2", { id: "approvals-heading" }, pending.length ? `Waiting for approval (${pending.length})` : "Approvals"),
+    h("h2", { id: "approvals-heading" }, total ? `Waiting for approval (${total})` : "Approvals"),
     ...(pending.length ? pending.map((a) => approvalCard(a, refreshNow)) : [h("p", { class: "muted" }, "No approval is pending.")]),
+    more,
   );
 }
 
@@ -385,7 +390,7 @@ function approvalCard(a, refreshNow) {
       "details",
       { open: true },
       h("summary", {}, "Request"),
-      a.request_truncated ? h("p", { class: "muted" }, "The request is too large to show here.") : h("pre", { class: "json", tabindex: "0" }, pretty(a.request)),
+      h("pre", { class: "json", tabindex: "0" }, pretty(a.request)),
     ),
     form,
   );
@@ -393,6 +398,16 @@ function approvalCard(a, refreshNow) {
 
 function drawResult(section, view) {
   const parts = [];
+  if (view.input !== null && view.input !== undefined) {
+    parts.push(
+      h(
+        "details",
+        { class: "card run-input" },
+        h("summary", {}, h("h2", {}, "Input")),
+        h("pre", { class: "json", tabindex: "0", "aria-label": "Input as JSON" }, pretty(view.input)),
+      ),
+    );
+  }
   if (view.error) {
     parts.push(
       h(

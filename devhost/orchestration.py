@@ -363,10 +363,9 @@ class Episode:
         problem = self._check_replay(actions, state, failure)
         continue_action: dict[str, Any] | None = None
         if problem is None:
-            for action in actions[: len(self.book.actions)]:
+            for action, known in zip(actions, self.book.actions, strict=False):
                 if action.get("actionType") == CREATE_TIMER and action.get("isCanceled"):
-                    idx = actions.index(action)
-                    self._cancel_timer(self.book.actions[idx][2])
+                    self._cancel_timer(known[2])
             for action in actions[len(self.book.actions) :]:
                 kind = action.get("actionType")
                 if kind == CONTINUE_AS_NEW:

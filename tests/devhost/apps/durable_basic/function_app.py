@@ -201,3 +201,19 @@ def long_timer(context: df.DurableOrchestrationContext):
 def uses_entity(context: df.DurableOrchestrationContext):
     yield context.call_entity(df.EntityId("Counter", "c1"), "add", 1)
     return "unreachable"
+
+
+@app.orchestration_trigger(context_name="context")
+def identical_timers(context: df.DurableOrchestrationContext):
+    """Three timers with the same deadline: the first two are cancelled, only the third may fire."""
+    deadline = context.current_utc_datetime + timedelta(hours=1)
+    first = context.create_timer(deadline)
+    a = context.wait_for_external_event("A")
+    yield context.task_any([a, first])
+    first.cancel()
+    second = context.create_timer(deadline)
+    b = context.wait_for_external_event("B")
+    yield context.task_any([b, second])
+    second.cancel()
+    yield context.create_timer(deadline)
+    return "third fired"

@@ -1,53 +1,25 @@
 """The Functions blueprint: one orchestrator per workflow, the step activity, and the workflow HTTP API.
 
 Only documented ``azure-functions`` / ``azure-functions-durable`` decorators are used, so the same app
-runs under devhost, ``func start`` and on Azure. HTTP routes come from the route table (``routes.py``),
-which the OpenAPI document is generated from too.
+runs under devhost, ``func start`` and on Azure. HTTP routes are registered from the route table
+(``routes.py``), which the OpenAPI document is generated from too; ``http_api.py`` answers them.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import ValidationError
 
-from engine.core.approval import Approval
 from engine.core.graph import Workflow
-from engine.core.run_state import PendingApproval
-from engine.core.viz import to_graph_json
-from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import AzureContext
-from engine.durable.fold import Folded, fold
-from engine.durable.orchestrator import APPROVAL_ENVELOPE, DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
-from engine.durable.status import RunStatus
+from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
 from engine.durable.step_activity import run_step
-from engine.functions.approval_tokens import TokenError, UsedTokens, issue, verify
-from engine.functions.dashboard import serve as serve_dashboard
-from engine.functions.http_json import HttpError, check_instance_id, field_errors, json_response, read_json
-from engine.functions.identity import caller_from, principal_name
-from engine.functions.openapi import openapi_document
+from engine.functions.http_api import WorkflowApi
+from engine.functions.http_json import HttpError
 from engine.functions.routes import ROUTES, Route
-from engine.functions.run_view import (
-    FINISHED,
-    Page,
-    approval_entry,
-    pending_approvals,
-    run_summary,
-    run_view,
-    runtime_status_name,
-)
-from engine.functions.settings import engine_settings
-from engine.functions.timeline import history_events, run_timeline
-
-RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
-MAX_WAIT_SECONDS = 60
-WAIT_POLL_SECONDS = 0.25
-TRUE = ("1", "true", "yes")
 
 
 class WorkflowApp:
@@ -70,7 +42,12 @@ class WorkflowApp:
         self.route_prefix = route_prefix
         self.activity_name = activity_name
         self.continue_every = continue_every
-        self.used_tokens = UsedTokens()
+        self.api = WorkflowApi(
+            self.workflows,
+            route_prefix=route_prefix,
+            activity_name=activity_name,
+            continue_every=continue_every,
+        )
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
         for name, workflow in self.workflows.items():
             self._register_orchestrator(name, workflow)
@@ -109,7 +86,7 @@ class WorkflowApp:
 
     def _register_route(self, route: Route) -> None:
         bp = self.blueprint
-        handler = getattr(self, route.handler)
+        handler = getattr(self.api, route.handler)
         if route.durable_client:
 
             async def endpoint(
@@ -129,328 +106,9 @@ class WorkflowApp:
             bp.route(route=route.resolved(self.route_prefix), methods=[route.method], **extra)(wrapped)
         )
 
-    def _workflow(self, req: func.HttpRequest) -> Workflow:
-        name = req.route_params.get("name", "")
-        workflow = self.workflows.get(name)
-        if workflow is None:
-            raise HttpError(404, f"unknown workflow {name!r}", field="name", known=sorted(self.workflows))
-        return workflow
-
-    def _base(self, req: func.HttpRequest) -> str:
-        return f"{_api_base(req, self.route_prefix)}/{self.route_prefix}"
-
-    async def list_workflows(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
-        return json_response(
-            {
-                "workflows": [
-                    {
-                        "name": wf.name,
-                        "description": wf.description,
-                        "start": wf.start,
-                        "input_schema": wf.input_schema(),
-                        "mermaid": wf.to_mermaid(),
-                        "graph": to_graph_json(wf),
-                        "approvals": [
-                            {"id": a.id, "description": a.description, "response_schema": a.response_schema()}
-                            for a in wf.approvals()
-                        ],
-                        "start_uri": f"{self._base(req)}/{wf.name}",
-                    }
-                    for wf in self.workflows.values()
-                ]
-            }
-        )
-
-    async def start_run(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        workflow = self._workflow(req)
-        body = read_json(req, limit=engine_settings().max_body_bytes)
-        try:
-            message = workflow.validate_input(body)
-        except ValidationError as exc:
-            raise HttpError(
-                400, f"invalid input for workflow {workflow.name!r}", errors=field_errors(exc)
-            ) from exc
-        instance_id = req.params.get("instanceId")
-        if instance_id is not None:
-            check_instance_id(instance_id)
-            existing = await client.get_status(instance_id)
-            if runtime_status_name(existing) is not None:
-                raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
-        payload = OrchestratorInput.start(workflow.start_node.input_adapter.dump_python(message, mode="json"))
-        instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
-        links = client.get_client_response_links(req, instance_id)
-        if not engine_settings().expose_system_keys:
-            links = {k: _without_key(v) for k, v in links.items()}
-        run_uri = f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
-        return json_response(
-            {**links, "runUri": run_uri}, status=202, headers={"Location": run_uri, "Retry-After": "2"}
-        )
-
-    async def _run_status(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> tuple[Workflow, Any]:
-        workflow = self._workflow(req)
-        instance_id = check_instance_id(req.route_params.get("instanceId", ""))
-        status = await client.get_status(instance_id)
-        if runtime_status_name(status) is None or status.name != workflow.name:
-            raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
-        return workflow, status
-
-    async def _folded(
-        self, workflow: Workflow, client: df.DurableOrchestrationClient, instance_id: str
-    ) -> tuple[Any, Folded | None]:
-        """The run's status with its history, and the history folded through the orchestrator."""
-        full = await client.get_status(
-            instance_id, show_history=True, show_history_output=True, show_input=True
-        )
-        events = history_events(full)
-        if not events:
-            return full, None
-        return full, fold(
-            workflow, instance_id, events, activity=self.activity_name, continue_every=self.continue_every
-        )
-
-    async def _settled(self, client: df.DurableOrchestrationClient, status: Any, wait: int) -> Any:
-        """Wait (up to ``wait`` seconds) until the run has finished or waits for a person."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while loop.time() < deadline:
-            runtime = runtime_status_name(status)
-            summary = RunStatus.read(status.custom_status)
-            if runtime in FINISHED or (summary is not None and summary.phase == "waiting_for_approval"):
-                break
-            await asyncio.sleep(WAIT_POLL_SECONDS)
-            status = await client.get_status(status.instance_id)
-        return status
-
-    async def get_run(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        workflow, status = await self._run_status(req, client)
-        wait = _int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS)
-        page = Page(
-            skip=_int_param(req, "approvals_skip", default=0, low=0, high=10_000_000),
-            top=_int_param(req, "approvals_top", default=100, low=1, high=1000),
-        )
-        if wait:
-            await self._settled(client, status, wait)
-        full, folded = await self._folded(workflow, client, status.instance_id)
-        run_uri = self._run_uri(req, workflow, status.instance_id)
-        view = run_view(workflow, full, folded, run_uri, self._signer(req, status.instance_id), page)
-        if req.params.get("timeline", "").lower() in TRUE:
-            view["timeline"] = run_timeline(history_events(full), self.activity_name)
-        return json_response(view)
-
-    async def _open_run(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> tuple[Workflow, Any, str]:
-        """The run and request id named in the route; 410 when the run has finished."""
-        workflow, status = await self._run_status(req, client)
-        runtime = runtime_status_name(status)
-        if runtime in FINISHED:
-            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime})")
-        return workflow, status, req.route_params.get("requestId", "")
-
-    async def _pending(
-        self, workflow: Workflow, status: Any, client: df.DurableOrchestrationClient, request_id: str
-    ) -> PendingApproval:
-        """The pending approval request: 404 when unknown, 409 when closed. Read from the run's
-        history, whatever the number of open requests."""
-        _, folded = await self._folded(workflow, client, status.instance_id)
-        runtime = runtime_status_name(status)
-        pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
-        if pending is not None:
-            return pending
-        if folded is not None and any(c.request_id == request_id for c in folded.orchestration.closed):
-            raise HttpError(409, f"approval request {request_id!r} has already been answered or timed out")
-        raise HttpError(
-            404,
-            f"no pending approval request {request_id!r} in run {status.instance_id!r}",
-            field="requestId",
-        )
-
-    async def get_approval(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        workflow, status, request_id = await self._open_run(req, client)
-        pending = await self._pending(workflow, status, client, request_id)
-        base = self._run_uri(req, workflow, status.instance_id)
-        return json_response(approval_entry(workflow, pending, base, self._signer(req, status.instance_id)))
-
-    def _signer(self, req: func.HttpRequest, instance_id: str) -> Callable[[PendingApproval], str]:
-        """Respond links carry a token for this approval request, issued to the viewer when known."""
-        key = engine_settings().signing_key
-        viewer = principal_name(req.headers.get("x-ms-client-principal"))
-
-        def sign(pending: PendingApproval) -> str:
-            return issue(
-                key,
-                instance_id=instance_id,
-                request_id=pending.request_id,
-                expires=pending.deadline,
-                now=datetime.now(UTC),
-                subject=viewer,
-            )
-
-        return sign
-
-    def _run_uri(self, req: func.HttpRequest, workflow: Workflow, instance_id: str) -> str:
-        return f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
-
-    async def list_runs(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        """``GET /api/workflows/{name}/runs?status=&top=&skip=``: recent runs of one workflow."""
-        return await self._runs_page(req, client, {self._workflow(req).name})
-
-    async def list_all_runs(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        """``GET /api/runs?workflow=&status=&top=&skip=``: recent runs of every workflow of this app."""
-        name = req.params.get("workflow") or None
-        if name is not None and name not in self.workflows:
-            raise HttpError(404, f"unknown workflow {name!r}", field="workflow", known=sorted(self.workflows))
-        return await self._runs_page(req, client, {name} if name else set(self.workflows))
-
-    async def _runs_page(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient, names: set[str]
-    ) -> func.HttpResponse:
-        wanted = [s.strip().lower() for s in req.params.get("status", "").split(",") if s.strip()]
-        bad = next((s for s in wanted if s not in RUNTIME_STATUSES), None)
-        if bad is not None:
-            allowed = sorted(s.value for s in RUNTIME_STATUSES.values())
-            raise HttpError(400, f"unknown status {bad!r}", field="status", allowed=allowed)
-        top = _int_param(req, "top", default=50, low=1, high=1000)
-        skip = _int_param(req, "skip", default=0, low=0, high=1_000_000)
-        statuses = await (
-            client.get_status_by(runtime_status=[RUNTIME_STATUSES[s] for s in wanted])
-            if wanted
-            else client.get_status_all()
-        )
-        ours = [s for s in statuses if s.name in names]
-        ours.sort(
-            key=lambda s: (s.created_time or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True
-        )
-        runs = []
-        for status in ours[skip : skip + top]:
-            summary = run_summary(status)
-            summary["runUri"] = self._run_uri(req, self.workflows[status.name], status.instance_id)
-            runs.append(summary)
-        return json_response({"runs": runs, "total": len(ours), "skip": skip, "top": top})
-
-    async def approve(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        workflow, status, request_id = await self._open_run(req, client)
-        settings = engine_settings()
-        token = req.params.get("token")
-        subject = None
-        if settings.require_approval_token or token:
-            try:
-                claims = verify(
-                    settings.signing_key,
-                    token,
-                    instance_id=status.instance_id,
-                    request_id=request_id,
-                    now=datetime.now(UTC),
-                )
-            except TokenError as exc:
-                raise HttpError(403, str(exc)) from exc
-            if self.used_tokens.was_used(token or ""):
-                raise HttpError(403, "this approval link has already been used")
-            subject = claims.sub
-        pending = await self._pending(workflow, status, client, request_id)
-        approval = workflow.nodes[pending.approval_id]
-        assert isinstance(approval, Approval)
-        caller = caller_from(req.headers.get("x-ms-client-principal"), subject)
-        if approval.approvers and not caller.is_one_of(approval.approvers):
-            who = caller.name or "an anonymous caller"
-            raise HttpError(
-                403, f"{who} may not answer approval {approval.id!r}: it is for {approval.approvers}"
-            )
-        body = read_json(req, limit=settings.max_body_bytes)
-        try:
-            response = approval.parse_answer(body)
-        except ValidationError as exc:
-            raise HttpError(
-                400, f"invalid response for approval {approval.id!r}", errors=field_errors(exc)
-            ) from exc
-        if token and not self.used_tokens.claim(token):
-            raise HttpError(403, "this approval link has already been used")
-        answer = {
-            "response": approval.response_adapter.dump_python(response, mode="json"),
-            "decided_by": caller.name,
-            "via": "endpoint",
-        }
-        await client.raise_event(status.instance_id, pending.event_name, {APPROVAL_ENVELOPE: answer})
-        return json_response(
-            {
-                "accepted": True,
-                "requestId": request_id,
-                "instanceId": status.instance_id,
-                "decidedBy": caller.name,
-            },
-            status=202,
-        )
-
-    async def terminate(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
-        _, status = await self._run_status(req, client)
-        if runtime_status_name(status) in FINISHED:
-            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_status_name(status)})")
-        body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
-        reason = body.get("reason") if isinstance(body, dict) else None
-        await client.terminate(status.instance_id, str(reason or "terminated through the workflow API"))
-        return json_response({"accepted": True, "instanceId": status.instance_id}, status=202)
-
-    async def openapi(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
-        return json_response(
-            openapi_document(
-                list(self.workflows.values()), _api_base(req, self.route_prefix), self.route_prefix
-            )
-        )
-
-    async def dashboard(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
-        return serve_dashboard(req, api_route=self.route_prefix)
-
 
 async def _guarded(handler: Any, req: func.HttpRequest, client: Any) -> func.HttpResponse:
     try:
         return await handler(req, client)  # type: ignore[no-any-return]
     except HttpError as exc:
         return exc.response()
-
-
-def _int_param(req: func.HttpRequest, name: str, *, default: int, low: int, high: int) -> int:
-    raw = req.params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise HttpError(400, f"{name} must be a whole number", field=name) from None
-    if not low <= value <= high:
-        raise HttpError(400, f"{name} must be between {low} and {high}", field=name)
-    return value
-
-
-def _without_key(url: str) -> str:
-    """A management URL without the host's system key (``code=``): only operators should hold that."""
-    base, sep, query = url.partition("?")
-    if not sep:
-        return url
-    kept = [p for p in query.split("&") if not p.lower().startswith("code=")]
-    return f"{base}?{'&'.join(kept)}" if kept else base
-
-
-def _api_base(req: func.HttpRequest, prefix: str) -> str:
-    """``scheme://host/api`` of this request, so links work under any host and host route prefix."""
-    url = req.url.split("?", 1)[0].rstrip("/")
-    for tail in ("/openapi.json", "/runs"):
-        if url.endswith(tail) and f"/{prefix}/" not in url:
-            return url[: -len(tail)]
-    head, sep, _ = url.partition(f"/{prefix}")
-    return head if sep else url.rsplit("/", 1)[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 from urllib.parse import quote
 
@@ -54,3 +56,21 @@ def client_binding_json(origin: str, hub: str, system_key: str | None) -> str:
             "rpcBaseUrl": f"{origin}{RPC_PATH}",
         }
     )
+
+
+async def close_sdk_client_session() -> None:
+    """Close the aiohttp session the SDK's DurableOrchestrationClient keeps for the whole process.
+
+    azure-functions-durable opens it on a client's first call and shares it between invocations; no
+    worker hook closes it, so aiohttp reports "Unclosed client session" when the process ends. devhost
+    closes it when it stops (the next host in the same process opens a new one on demand).
+    """
+    try:
+        http_utils = importlib.import_module("azure.durable_functions.models.utils.http_utils")
+    except ImportError:  # an SDK without the shared session
+        return
+    close = getattr(http_utils, "_close_session", None)
+    if close is not None:
+        # A session some app opened on another loop cannot be closed from this one: leave it.
+        with contextlib.suppress(RuntimeError):
+            await close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devhost.client_binding import client_binding_json
+from devhost.client_binding import client_binding_json, close_sdk_client_session
 from devhost.clock import Clock
 from devhost.engine import Engine
 from devhost.errors import DevHostError
@@ -106,6 +106,7 @@ class DevHost:
             await self.engine.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        await close_sdk_client_session()
         if self._invoker is not None:
             self._invoker.close()
         if self._store is not None:

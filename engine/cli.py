@@ -8,8 +8,9 @@ import importlib
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from pydantic import ValidationError
 
@@ -24,15 +25,45 @@ class CliError(Exception):
     """A one-line error for the terminal; exit code 2."""
 
 
-def load_registry(module: str = "workflows") -> dict[str, Workflow]:
+class Registry(NamedTuple):
+    workflows: dict[str, Workflow]
+    broken: dict[str, str]  # module -> one-line problem
+
+
+def load_registry(module: str = "workflows") -> Registry:
+    """The app's workflows (``ALL``) and the modules that failed to load (``BROKEN``), from the app folder."""
     sys.path.insert(0, os.getcwd())
     try:
         registry = importlib.import_module(module)
     except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise CliError(f"cannot load {module!r}: {_one_line(exc)}") from exc
         raise CliError(
             f"cannot import {module!r} from {os.getcwd()}: run this in the app folder ({exc})"
         ) from exc
-    return {w.name: w for w in getattr(registry, "ALL", [])}
+    except Exception as exc:  # a registry that imports its workflows directly fails as a whole
+        raise CliError(f"cannot load {module!r}: {_one_line(exc)}") from exc
+    workflows = {w.name: w for w in getattr(registry, "ALL", [])}
+    return Registry(workflows, dict(getattr(registry, "BROKEN", {})))
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's type and message on one line, and where in the app folder it was raised."""
+    app, engine_dir = Path.cwd().resolve(), Path(__file__).resolve().parent
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        ours = path.is_relative_to(app) and not path.is_relative_to(engine_dir)
+        if ours and "site-packages" not in path.parts:
+            where = f" ({path.relative_to(app)}:{frame.lineno})"
+            break
+    text = " / ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+def report_broken(broken: dict[str, str], level: str) -> None:
+    for module, problem in broken.items():
+        print(f"{level}: workflow module {module} failed to load: {problem}", file=sys.stderr)
 
 
 def first_error(exc: ValidationError) -> str:
@@ -79,15 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        registry = load_registry()
+        registry, broken = load_registry()
         if args.command == "list":
             for wf in registry.values():
                 print(f"{wf.name}\t{wf.description}")
-            return 0
+            report_broken(broken, "error")
+            return EXIT_USAGE if broken else 0
+        report_broken(broken, "warning")
         workflow = registry.get(args.workflow)
         if workflow is None:
             known = ", ".join(sorted(registry)) or "none"
-            raise CliError(f"unknown workflow {args.workflow!r} (known: {known})")
+            hint = f"; broken modules: {', '.join(broken)}" if broken else ""
+            raise CliError(f"unknown workflow {args.workflow!r} (known: {known}{hint})")
         if args.command == "graph":
             print(workflow.to_mermaid())
             return 0

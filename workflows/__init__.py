@@ -1,10 +1,21 @@
-"""The workflows this app serves. ``ALL`` is the registry the Functions app and the CLI read."""
+"""The workflows this app serves. ``ALL`` is the registry the Functions app and the CLI read.
+
+Each module named in ``MODULES`` defines ``workflow`` (or ``ALL``, a list) and is imported on its own:
+a module that fails (a ``WorkflowValidationError`` from ``build()``, an import error, a typo) is left out
+of ``ALL`` and listed in ``BROKEN`` with a one-line problem, and the others are still served.
+"""
 
 from __future__ import annotations
 
 from engine.core.graph import Workflow
-from workflows.content_review import workflow as content_review
-from workflows.expense_claim import workflow as expense_claim
-from workflows.order_cancellation import workflow as order_cancellation
+from workflows.registry import load_workflows
 
-ALL: list[Workflow] = [expense_claim, order_cancellation, content_review]
+MODULES: list[str] = [
+    "workflows.expense_claim",
+    "workflows.order_cancellation",
+    "workflows.content_review",
+]
+
+ALL: list[Workflow]
+BROKEN: dict[str, str]  # module -> its problem, in one line
+ALL, BROKEN = load_workflows(MODULES)

@@ -24,8 +24,13 @@ def engine(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 def test_list_names_every_workflow() -> None:
     done = engine("list")
-    assert done.returncode == 0
-    assert done.stdout.startswith("expense_claim\t")
+    assert done.returncode == 0, done.stderr
+    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [
+        "expense_claim",
+        "order_cancellation",
+        "content_review",
+    ]
+    assert done.stderr == ""
 
 
 def test_graph_prints_mermaid() -> None:

@@ -89,7 +89,7 @@ class Orchestration:
         self.waits = _Waits()
         checkpoint = self.started.checkpoint
         if checkpoint is not None:
-            self.state = checkpoint.model_copy(deep=True)
+            self.state = checkpoint  # validated from this execution's input: nobody else holds it
             self.deliveries = [self.codec.load_delivery(d) for d in checkpoint.deliveries]
             self.buffers = self.codec.load_buffers(checkpoint.fan_in)
             self.outputs = [self.codec.load_emission(o) for o in checkpoint.outputs]
@@ -121,11 +121,14 @@ class Orchestration:
                 supersteps_here += 1
                 state.superstep += 1
                 plan = plan_superstep(workflow, self.deliveries)
-                now = self.context.current_utc_datetime
-                for delivery, ordinal in plan.approvals:
-                    state.approvals.append(
-                        open_approval(workflow, delivery, superstep=state.superstep, ordinal=ordinal, now=now)
-                    )
+                if plan.approvals:
+                    now = self.context.current_utc_datetime
+                    for delivery, ordinal in plan.approvals:
+                        state.approvals.append(
+                            open_approval(
+                                workflow, delivery, superstep=state.superstep, ordinal=ordinal, now=now
+                            )
+                        )
                 emissions = yield from self._run_superstep(plan.steps)
                 self._route(emissions, [])
             if not state.approvals:
@@ -222,7 +225,9 @@ class Orchestration:
     def _request(self, step: Step, attempt: int) -> StepRequest:
         workflow, state = self.workflow, self.state
         node = workflow.nodes[step.executor_id]
-        return StepRequest(
+        # Built from the engine's own values on every replay of every step: constructed, not re-validated
+        # (the activity validates it on arrival).
+        return StepRequest.model_construct(
             workflow=workflow.name,
             executor=step.executor_id,
             instance_id=state.instance_id,

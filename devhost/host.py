@@ -1,4 +1,4 @@
-"""Assembles a running host: settings, the indexed app, store, engine, HTTP server."""
+"""Assembles a running host: settings, the indexed app, store, task hub, HTTP server."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from aiohttp import web
 
 from devhost.client_binding import client_binding_json, close_sdk_client_session
 from devhost.clock import Clock
-from devhost.engine import Engine
 from devhost.errors import DevHostError
+from devhost.http_routes import RouteTable, RouteTemplateError
 from devhost.http_server import HttpServer
 from devhost.indexing import FunctionIndex
 from devhost.invocation import Invoker
 from devhost.keys import Keys, load_or_create_keys
 from devhost.management_api import ManagementApi
-from devhost.routes import RouteTable, RouteTemplateError
 from devhost.settings import HostSettings, request_body_limit
 from devhost.store import MemoryStore, SqliteStore, Store
+from devhost.task_hub import TaskHub
 
 
 @dataclass
@@ -42,7 +42,7 @@ class DevHost:
         self.clock = clock or Clock()
         self.port = options.port
         self.keys: Keys | None = None
-        self.engine: Engine | None = None
+        self.task_hub: TaskHub | None = None
         self._runner: web.AppRunner | None = None
         self._store: Store | None = None
         self._invoker: Invoker | None = None
@@ -52,6 +52,11 @@ class DevHost:
                 self.routes.add(fn.route, fn.methods, fn)
             except RouteTemplateError as exc:
                 raise DevHostError(f"function '{fn.name}': {exc}") from None
+
+    @property
+    def engine(self) -> TaskHub | None:
+        """The old name of ``task_hub``, while bench/throughput.py still reads it; remove with that."""
+        return self.task_hub
 
     @property
     def base_url(self) -> str:
@@ -71,11 +76,11 @@ class DevHost:
         self._store = MemoryStore() if opts.in_memory or opts.state is None else SqliteStore(opts.state)
         threads = max(8, self.settings.max_concurrent_activities)
         self._invoker = Invoker(str(opts.app_dir), threads)
-        self.engine = Engine(
+        self.task_hub = TaskHub(
             self.index, self.settings, self._store, self.clock, self._invoker, self.client_binding
         )
         management = ManagementApi(
-            self.engine, self.settings.hub_name, self.keys.durable if self.keys else None
+            self.task_hub, self.settings.hub_name, self.keys.durable if self.keys else None
         )
         server = HttpServer(
             self.routes, self._invoker, management, self.client_binding, self.keys, max_body_bytes=body_limit
@@ -98,12 +103,12 @@ class DevHost:
         server_obj = site._server
         if server_obj is not None and getattr(server_obj, "sockets", None):
             self.port = server_obj.sockets[0].getsockname()[1]
-        # Start the engine only once the port answers: recovered work may call back into the host.
-        await self.engine.start()
+        # Start the task hub only once the port answers: recovered work may call back into the host.
+        await self.task_hub.start()
 
     async def stop(self) -> None:
-        if self.engine is not None:
-            await self.engine.stop()
+        if self.task_hub is not None:
+            await self.task_hub.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         await close_sdk_client_session()

@@ -1,4 +1,5 @@
-"""Route templates as the Functions host (ASP.NET Core routing) understands them.
+"""HTTP route matching for HTTP functions: route templates as the Functions host (ASP.NET Core routing)
+understands them, and the table that resolves a request path and method to a function.
 
 Supported: literal segments, ``{name}``, optional ``{name?}``, defaults ``{name=value}``,
 typed constraints ``{id:int}``, ``{name:alpha}``, ``{x:minlength(2)}``, ``{x:regex(...)}``,

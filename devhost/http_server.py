@@ -11,11 +11,11 @@ from aiohttp import web
 
 from devhost import logs
 from devhost.client_binding import RPC_PATH, WEBHOOK_PATH
+from devhost.http_routes import RouteMatch, RouteTable
 from devhost.indexing import HttpFunction
 from devhost.invocation import Invoker
 from devhost.keys import Keys
 from devhost.management_api import ManagementApi
-from devhost.routes import RouteMatch, RouteTable
 from devhost.settings import DEFAULT_MAX_BODY_BYTES
 
 HTTP_REASON = "This function was programmatically called via the host APIs."

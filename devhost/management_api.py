@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from devhost.client_binding import management_urls
-from devhost.engine import Engine, EngineError, ListFilter, input_text_from_body
 from devhost.history import fmt_public_time, parse_time, public_history
 from devhost.orchestration import TERMINAL
 from devhost.store import InstanceRecord
+from devhost.task_hub import ListFilter, TaskHub, TaskHubError, input_text_from_body
 
 STATUSES = {
     "Pending",
@@ -41,9 +41,9 @@ def _body_text(body: bytes) -> str | None:
 
 
 def _check_new_instance_id(iid: str) -> None:
-    # The engine refuses / \ # ?; control characters would also break the Location header of the reply.
+    # The task hub refuses / \ # ?; control characters would also break the Location header of the reply.
     if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in iid):
-        raise EngineError(400, "Invalid instance ID: it contains control characters.")
+        raise TaskHubError(400, "Invalid instance ID: it contains control characters.")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -85,8 +85,8 @@ def status_json(
 
 
 class ManagementApi:
-    def __init__(self, engine: Engine, hub: str, system_key: str | None) -> None:
-        self.engine = engine
+    def __init__(self, task_hub: TaskHub, hub: str, system_key: str | None) -> None:
+        self.task_hub = task_hub
         self.hub = hub
         self.system_key = system_key
 
@@ -109,7 +109,7 @@ class ManagementApi:
                     if method == "GET":
                         return self._status(request, iid)
                     if method == "DELETE":
-                        deleted = await self.engine.purge([iid])
+                        deleted = await self.task_hub.purge([iid])
                         if not deleted:
                             return _error(404, f"No instance with ID '{iid}' found.")
                         return web.json_response({"instancesDeleted": deleted})
@@ -120,20 +120,20 @@ class ManagementApi:
                 if op == "raiseEvent" and len(parts) == 4:
                     return await self._raise(request, iid, parts[3])
                 if op in ("terminate", "suspend", "resume") and len(parts) == 3:
-                    self.engine.control(iid, op, request.query.get("reason", ""))
+                    self.task_hub.control(iid, op, request.query.get("reason", ""))
                     return web.Response(status=202)
                 if op == "restart" and len(parts) == 3:
                     new_id = request.query.get("restartWithNewInstanceId", "true").lower() in TRUE
-                    return web.json_response(self.engine.restart(iid, new_id), status=202)
+                    return web.json_response(self.task_hub.restart(iid, new_id), status=202)
                 if op == "rewind" and len(parts) == 3:
-                    self.engine._require(iid, live=False)
+                    self.task_hub.require(iid, live=False)
                     return _error(
                         501,
                         "Rewind is not supported by devhost: restart the instance instead "
                         "(POST .../restart).",
                     )
             return _error(404, f"Unknown durable task API path '/{rel}'.")
-        except EngineError as exc:
+        except TaskHubError as exc:
             return _error(exc.status, exc.message)
         except ValueError as exc:
             return _error(400, str(exc))
@@ -146,7 +146,7 @@ class ManagementApi:
             text = _body_text(body)
         except ValueError:
             return _error(400, "The request body is not valid JSON.")
-        rec = self.engine.start_new(name, iid, text)
+        rec = self.task_hub.start_new(name, iid, text)
         origin = f"{request.scheme}://{request.host}"
         payload = management_urls(origin, self.hub, self.system_key, rec.instance_id)
         return web.json_response(
@@ -154,7 +154,7 @@ class ManagementApi:
         )
 
     def _status(self, request: web.Request, iid: str) -> web.Response:
-        rec = self.engine.record(iid)
+        rec = self.task_hub.record(iid)
         if rec is None:
             return _error(404, f"No instance with ID '{iid}' found.")
         q = request.query
@@ -162,7 +162,7 @@ class ManagementApi:
         body = status_json(
             rec,
             show_input=q.get("showInput", "true").lower() in TRUE,
-            history=self.engine.history(iid) if show_history else None,
+            history=self.task_hub.history(iid) if show_history else None,
             show_history_output=q.get("showHistoryOutput", "").lower() in TRUE,
         )
         finished = rec.status in TERMINAL
@@ -176,7 +176,7 @@ class ManagementApi:
             return _error(
                 400, "Only application/json request content is supported: the body is not valid JSON."
             )
-        self.engine.raise_event(iid, name, text)
+        self.task_hub.raise_event(iid, name, text)
         return web.Response(status=202)
 
     def _filter(self, request: web.Request) -> ListFilter:
@@ -199,7 +199,7 @@ class ManagementApi:
         return ListFilter(statuses, when("createdTimeFrom"), when("createdTimeTo"), q.get("instanceIdPrefix"))
 
     def _list(self, request: web.Request) -> web.Response:
-        records = self.engine.list(self._filter(request))
+        records = self.task_hub.list(self._filter(request))
         q = request.query
         start = 0
         token = request.headers.get("x-ms-continuation-token") or q.get("continuationToken")
@@ -227,7 +227,7 @@ class ManagementApi:
         flt = self._filter(request)
         if flt.runtime_status is None:
             flt.runtime_status = set(TERMINAL)
-        deleted = await self.engine.purge([r.instance_id for r in self.engine.list(flt)])
+        deleted = await self.task_hub.purge([r.instance_id for r in self.task_hub.list(flt)])
         if not deleted:
             return _error(404, "No instances matched the purge filter.")
         return web.json_response({"instancesDeleted": deleted})

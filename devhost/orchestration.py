@@ -82,7 +82,7 @@ class InstanceState:
     book: Book
     # JSON text of history[i], encoded once: every episode hands the SDK the whole history again.
     history_json: list[str] = field(default_factory=list)
-    # How long the last episode took, wall clock: the engine paces a long replay's next episode by it.
+    # How long the last episode took, wall clock: the task hub paces a long replay's next episode by it.
     last_episode_seconds: float = 0.0
 
     def encoded_history(self) -> list[str]:

@@ -12,7 +12,7 @@ The SDK's ``TaskOrchestrationExecutor`` also defines a ``namedtuple`` class (wit
 orchestrator runs; devhost hands it the class made the first time for the same name and fields, which
 behaves the same (the class is used only inside that executor).
 
-Only devhost installs these (``Engine`` does, when it starts), so the SDK behaves exactly as shipped
+Only devhost installs these (``TaskHub`` does, when it starts), so the SDK behaves exactly as shipped
 anywhere else.
 """
 

@@ -1,6 +1,6 @@
 """Durable state: instances, histories and the work queue, behind one small interface.
 
-The engine keeps the live state in memory (a hot cache) and hands the store one `Batch` per
+The task hub keeps the live state in memory (a hot cache) and hands the store one `Batch` per
 episode, so every episode is a single transaction. `SqliteStore` makes that durable (WAL,
 synchronous=NORMAL); `MemoryStore` runs the same code paths without a file.
 """

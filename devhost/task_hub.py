@@ -1,6 +1,6 @@
-"""The durable engine: work queue dispatch, episodes per instance, group commits, recovery.
+"""The task hub: work queue dispatch, episodes per instance, group commits, recovery.
 
-Everything that touches engine state runs on the host's event loop, so there are no locks:
+Everything that touches task hub state runs on the host's event loop, so there are no locks:
 an instance is driven by at most one task at a time (`running`), and every state change goes
 through `_commit`, which writes one store transaction and only then dispatches the new work.
 
@@ -49,7 +49,7 @@ INLINE_CONTEXT_BYTES = 32_768
 GATHER_AFTER_SECONDS = 0.010
 
 
-class EngineError(Exception):
+class TaskHubError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -64,7 +64,7 @@ class ListFilter:
     prefix: str | None = None
 
 
-class Engine:
+class TaskHub:
     def __init__(
         self,
         index: FunctionIndex,
@@ -315,15 +315,15 @@ class Engine:
     # ---- client operations (management API, SDK client) ------------------------------------
     def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> InstanceRecord:
         if name not in self.index.orchestrators:
-            raise EngineError(
+            raise TaskHubError(
                 400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
             )
         iid = instance_id or uuid.uuid4().hex
         if not iid or any(c in iid for c in "/\\#?") or len(iid) > 256:
-            raise EngineError(400, f"Invalid instance ID '{iid}'.")
+            raise TaskHubError(400, f"Invalid instance ID '{iid}'.")
         existing = self.records.get(iid)
         if existing is not None and existing.status not in TERMINAL:
-            raise EngineError(409, f"An instance with ID '{iid}' already exists and is {existing.status}.")
+            raise TaskHubError(409, f"An instance with ID '{iid}' already exists and is {existing.status}.")
         now = self.clock.now()
         rec = InstanceRecord(
             instance_id=iid,
@@ -354,12 +354,12 @@ class Engine:
         self._commit(batch)
         return rec
 
-    def _require(self, iid: str, *, live: bool) -> InstanceRecord:
+    def require(self, iid: str, *, live: bool) -> InstanceRecord:
         rec = self.record(iid)
         if rec is None:
-            raise EngineError(404, f"No instance with ID '{iid}' found.")
+            raise TaskHubError(404, f"No instance with ID '{iid}' found.")
         if live and rec.status in TERMINAL:
-            raise EngineError(410, f"Instance '{iid}' is {rec.status}: it no longer accepts this operation.")
+            raise TaskHubError(410, f"Instance '{iid}' is {rec.status}: it no longer accepts this operation.")
         return rec
 
     def _send(self, iid: str, payload: dict[str, Any]) -> None:
@@ -368,17 +368,17 @@ class Engine:
         self._commit(batch)
 
     def raise_event(self, iid: str, name: str, input_text: str | None) -> None:
-        self._require(iid, live=True)
+        self.require(iid, live=True)
         self._send(
             iid, {"event": event(EventType.EventRaised, self.clock.now(), Name=name, Input=input_text)}
         )
 
     def control(self, iid: str, op: str, reason: str) -> None:
-        self._require(iid, live=True)
+        self.require(iid, live=True)
         self._send(iid, {"control": op, "reason": reason})
 
     def restart(self, iid: str, new_instance_id: bool) -> str:
-        rec = self._require(iid, live=False)
+        rec = self.require(iid, live=False)
         target = uuid.uuid4().hex if new_instance_id else iid
         self.start_new(rec.name, target, rec.input)
         return target

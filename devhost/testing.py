@@ -48,8 +48,8 @@ def _run(coro: Any, timeout: float | None = None) -> Any:
     return fut.result(timeout)
 
 
-async def _probe_idle(engine: Any) -> bool:
-    return bool(engine.is_idle())
+async def _probe_idle(task_hub: Any) -> bool:
+    return bool(task_hub.is_idle())
 
 
 @dataclass
@@ -64,10 +64,10 @@ class DevHostHandle:
         deadline = time.monotonic() + timeout
         streak = 0
         while True:
-            engine = self.host.engine
-            assert engine is not None
+            task_hub = self.host.task_hub
+            assert task_hub is not None
 
-            streak = streak + 1 if _run(_probe_idle(engine), timeout=5) else 0
+            streak = streak + 1 if _run(_probe_idle(task_hub), timeout=5) else 0
             if streak >= 3:  # idle on three consecutive probes: nothing is in between hand-offs
                 return
             if time.monotonic() > deadline:

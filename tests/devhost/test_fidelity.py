@@ -24,9 +24,9 @@ CASES = [
 
 
 def _replay(host, iid: str) -> tuple[dict, list]:
-    engine = host.host.engine
-    rec = engine.records[iid]
-    history = [{**e, "IsPlayed": True} for e in engine.history(iid)]
+    task_hub = host.host.task_hub
+    rec = task_hub.records[iid]
+    history = [{**e, "IsPlayed": True} for e in task_hub.history(iid)]
     value = json.loads(rec.input) if rec.input is not None else None
     ctx = {
         "history": history,
@@ -39,7 +39,7 @@ def _replay(host, iid: str) -> tuple[dict, list]:
         "longRunningTimerIntervalDuration": "3.00:00:00",
         "maximumShortTimerDuration": "6.00:00:00",
     }
-    target = engine.index.orchestrators[rec.name]
+    target = task_hub.index.orchestrators[rec.name]
     context = OrchestrationTriggerConverter.decode(meta.Datum(json.dumps(ctx), "json"), trigger_metadata=None)
     state = json.loads(target.fn(**{target.trigger_param: context}))
     return state, rec.book["actions"]
@@ -76,7 +76,7 @@ def test_recorded_histories_replay_to_the_same_actions(basic):
 def test_trigger_context_history_is_host_shaped(basic):
     iid = start(basic, "chaining")
     finished(basic, iid)
-    events = basic.host.engine.history(iid)
+    events = basic.host.task_hub.history(iid)
     assert (
         events[0]["EventType"] == 12 and events[1]["EventType"] == 0
     )  # OrchestratorStarted, ExecutionStarted

@@ -26,10 +26,10 @@ def _stored_status(state: Path, iid: str) -> str | None:
     return json.loads(row[0])["status"] if row else None
 
 
-async def _when_completion_pending(engine: Any, iid: str, then: Callable[[], Awaitable[Any]]) -> Any:
+async def _when_completion_pending(task_hub: Any, iid: str, then: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``then`` on the loop as soon as the episode completing ``iid`` waits for its commit."""
     for _ in range(200_000):
-        pending = engine._pending.instances.get(iid)
+        pending = task_hub._pending.instances.get(iid)
         if pending is not None and pending.status == "Completed":
             return await then()
         await asyncio.sleep(0)
@@ -39,15 +39,15 @@ async def _when_completion_pending(engine: Any, iid: str, then: Callable[[], Awa
 def test_a_status_read_commits_the_pending_episode_first(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
     with run_devhost(APPS / "durable_basic", state=state) as host:
-        engine = host.host.engine
+        task_hub = host.host.task_hub
 
         async def read() -> dict[str, Any]:
             before = _stored_status(state, "gc-1")
-            seen = engine.record("gc-1")
+            seen = task_hub.record("gc-1")
             return {"before": before, "seen": seen.status, "after": _stored_status(state, "gc-1")}
 
         probe = asyncio.run_coroutine_threadsafe(
-            _when_completion_pending(engine, "gc-1", read), _shared_loop()
+            _when_completion_pending(task_hub, "gc-1", read), _shared_loop()
         )
         reply = call("POST", f"{host.base_url}{WEBHOOK}/orchestrators/chaining/gc-1", None)
         assert reply.status == 202, reply.text
@@ -60,9 +60,9 @@ def test_a_status_read_commits_the_pending_episode_first(tmp_path: Path) -> None
 def test_a_purge_is_not_undone_by_a_pending_episode(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite"
     with run_devhost(APPS / "durable_basic", state=state) as host:
-        engine = host.host.engine
+        task_hub = host.host.task_hub
         probe = asyncio.run_coroutine_threadsafe(
-            _when_completion_pending(engine, "gc-2", lambda: engine.purge(["gc-2"])), _shared_loop()
+            _when_completion_pending(task_hub, "gc-2", lambda: task_hub.purge(["gc-2"])), _shared_loop()
         )
         assert call("POST", f"{host.base_url}{WEBHOOK}/orchestrators/chaining/gc-2", None).status == 202
         assert probe.result(timeout=30) == 1

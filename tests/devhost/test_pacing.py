@@ -12,18 +12,18 @@ from tests.devhost.helpers import APPS, call
 WEBHOOK = "/runtime/webhooks/durabletask"
 
 
-async def _watch(engine: Any, iid: str) -> dict[str, Any]:
+async def _watch(task_hub: Any, iid: str) -> dict[str, Any]:
     seen, took = 0, 0.0
     for _ in range(3000):  # up to ~30 s
-        seen = max(seen, engine.activities.inflight_for(iid))
-        st = engine.states.get(iid)  # dropped from the cache once the instance completes
+        seen = max(seen, task_hub.activities.inflight_for(iid))
+        st = task_hub.states.get(iid)  # dropped from the cache once the instance completes
         took = max(took, st.last_episode_seconds if st is not None else 0.0)
-        rec = engine.records.get(iid)
+        rec = task_hub.records.get(iid)
         if rec is not None and rec.status == "Completed":
             return {
                 "most_in_flight": seen,
-                "in_flight_after": engine.activities.inflight_for(iid),
-                "others": engine.activities.inflight_for("no-such-instance"),
+                "in_flight_after": task_hub.activities.inflight_for(iid),
+                "others": task_hub.activities.inflight_for("no-such-instance"),
                 "longest_episode_seen": took,
             }
         await asyncio.sleep(0.01)
@@ -32,8 +32,8 @@ async def _watch(engine: Any, iid: str) -> dict[str, Any]:
 
 def test_activities_in_flight_are_counted_per_instance() -> None:
     with run_devhost(APPS / "slow_fanout") as host:
-        engine = host.host.engine
-        watch = asyncio.run_coroutine_threadsafe(_watch(engine, "pace-1"), _shared_loop())
+        task_hub = host.host.task_hub
+        watch = asyncio.run_coroutine_threadsafe(_watch(task_hub, "pace-1"), _shared_loop())
         reply = call("POST", f"{host.base_url}{WEBHOOK}/orchestrators/slow_fan_out/pace-1", 12)
         assert reply.status == 202, reply.text
         got = watch.result(timeout=40)

@@ -13,7 +13,6 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import ValidationError
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
@@ -25,7 +24,7 @@ from engine.durable.orchestrator import APPROVAL_ENVELOPE
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, UsedTokens, issue, verify
 from engine.functions.dashboard import serve as serve_dashboard
-from engine.functions.http_json import HttpError, check_instance_id, field_errors, json_response, read_json
+from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import caller_from, principal_name
 from engine.functions.openapi import openapi_document
 from engine.functions.run_view import (
@@ -95,12 +94,7 @@ class WorkflowApi:
     ) -> func.HttpResponse:
         workflow = self._workflow(req)
         body = read_json(req, limit=engine_settings().max_body_bytes)
-        try:
-            message = workflow.validate_input(body)
-        except ValidationError as exc:
-            raise HttpError(
-                400, f"invalid input for workflow {workflow.name!r}", errors=field_errors(exc)
-            ) from exc
+        message = validated(workflow.validate_input, body, f"input for workflow {workflow.name!r}")
         instance_id = req.params.get("instanceId")
         if instance_id is not None:
             check_instance_id(instance_id)
@@ -300,12 +294,7 @@ class WorkflowApi:
                 403, f"{who} may not answer approval {approval.id!r}: it is for {approval.approvers}"
             )
         body = read_json(req, limit=settings.max_body_bytes)
-        try:
-            response = approval.parse_answer(body)
-        except ValidationError as exc:
-            raise HttpError(
-                400, f"invalid response for approval {approval.id!r}", errors=field_errors(exc)
-            ) from exc
+        response = validated(approval.parse_answer, body, f"response for approval {approval.id!r}")
         if token and not self.used_tokens.claim(token):
             raise HttpError(403, "this approval link has already been used")
         answer = {

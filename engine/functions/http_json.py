@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import azure.functions as func
 from pydantic import ValidationError
 
+T = TypeVar("T")
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 
 
@@ -46,6 +48,14 @@ def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
         }
         for err in exc.errors(include_url=False)
     ]
+
+
+def validated(parse: Callable[[Any], T], body: Any, what: str) -> T:
+    """``parse(body)``, or a 400 naming every field that is wrong (``what`` says what was invalid)."""
+    try:
+        return parse(body)
+    except ValidationError as exc:
+        raise HttpError(400, f"invalid {what}", errors=field_errors(exc)) from exc
 
 
 def read_json(req: func.HttpRequest, *, required: bool = True, limit: int | None = None) -> Any:

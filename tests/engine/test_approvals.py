@@ -449,3 +449,44 @@ async def test_a_raising_condition_after_an_answer_fails_the_run(runner: InMemor
     assert failed.error is not None
     assert (failed.error.executor_id, failed.error.type) == ("review", "LookupError")
     assert failed.pending_approvals == []
+
+
+@pytest.mark.parametrize(
+    "answer, fields",
+    [
+        ({"approved": "yes"}, {("approved",)}),
+        ({"approved": 1, "extra": "field"}, {("approved",), ("extra",)}),
+        ({"approved": "true"}, {("approved",)}),
+    ],
+)
+async def test_answers_are_decisions_no_coercion_and_no_unknown_fields(
+    runner: InMemoryRunner, answer: dict, fields: set
+) -> None:
+    wf = order_workflow(Approval("review", request=Order, response=ApprovalDecision))
+    paused = await runner.run(wf, ORDER)
+    with pytest.raises(ApprovalResponseError) as caught:
+        await runner.resume(paused.state, {"review-s2-0": answer}, workflow=wf)
+    assert {tuple(e["loc"]) for e in caught.value.errors} == fields
+    done = await runner.resume(paused.state, {"review-s2-0": ApprovalDecision(approved=True)}, workflow=wf)
+    assert done.outputs == ["shipped o-1"]
+
+
+def test_strict_answers_still_read_json_strings_of_datetimes_and_enums() -> None:
+    from datetime import datetime
+    from enum import StrEnum
+
+    class Level(StrEnum):
+        low = "low"
+        high = "high"
+
+    class Slot(BaseModel):
+        at: datetime
+        level: Level
+
+    slot = Approval("slot", request=Order, response=Slot)
+    parsed = slot.parse_answer({"at": "2030-01-01T09:30:00Z", "level": "high"})
+    assert parsed.level is Level.high and parsed.at.year == 2030
+    with pytest.raises(ValidationError):
+        slot.parse_answer({"at": "2030-01-01T09:30:00Z", "level": "urgent"})
+    with pytest.raises(ValidationError):
+        slot.parse_answer({"at": 1_900_000_000, "level": "low"})  # a number is not a datetime's JSON form

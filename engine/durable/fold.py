@@ -15,19 +15,17 @@ latency of an episode; a deadline is read from its recorded timer when there is 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import iso_time
 from engine.durable.context import DurableTask
+from engine.durable.history import HistoryEvent, unwrapped
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
 from engine.durable.step_messages import StepRequest, StepResult
 
@@ -72,20 +70,10 @@ class _Task:
         self.cancelled = True
 
 
-def _unwrap(value: Any) -> Any:
-    """JSON text, possibly encoded twice (the SDK client does), as the value it encodes."""
-    while isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            break
-    return value
-
-
 class HistoryContext:
     """``OrchestrationContext`` over a recorded history: every call is answered from what happened."""
 
-    def __init__(self, instance_id: str, events: Sequence[dict[str, Any]], activity: str) -> None:
+    def __init__(self, instance_id: str, events: Sequence[HistoryEvent], activity: str) -> None:
         self.instance_id = instance_id
         self.is_replaying = True
         self._input: Any = None
@@ -98,25 +86,21 @@ class HistoryContext:
         self.continued = False
         last: datetime | None = None
         for position, event in enumerate(events):
-            kind = event.get("EventType")
-            last = iso_time(event.get("Timestamp")) or last
+            last = event.timestamp or last
             self._times.append(last)
-            if kind == "ExecutionStarted":
-                self._input = _unwrap(event.get("Input"))
-            elif kind == "TaskCompleted" and event.get("FunctionName") == activity:
-                try:
-                    result = StepResult.model_validate(_unwrap(event.get("Result")))
-                except ValidationError:
-                    continue
-                if result.step is not None:
+            if event.type == "ExecutionStarted":
+                self._input = unwrapped(event.input)
+            elif event.type == "TaskCompleted" and event.function_name == activity:
+                result = event.step_result()
+                if result is not None and result.step is not None:
                     step = result.step
                     self._steps[(step.executor, step.superstep, step.attempt)].append((position, result))
-            elif kind == "TimerCreated" and isinstance(event.get("FireAt"), str):
-                self._timers_created.append(event["FireAt"])
-            elif kind == "TimerFired" and isinstance(event.get("FireAt"), str):
-                self._timers_fired[event["FireAt"]].append(position)
-            elif kind == "EventRaised" and isinstance(event.get("Name"), str):
-                self._raised[event["Name"]].append((position, event.get("Input")))
+            elif event.type == "TimerCreated" and event.fire_at is not None:
+                self._timers_created.append(event.fire_at)
+            elif event.type == "TimerFired" and event.fire_at is not None:
+                self._timers_fired[event.fire_at].append(position)
+            elif event.type == "EventRaised" and event.name is not None:
+                self._raised[event.name].append((position, event.input))
 
     # --- the seam ------------------------------------------------------------------------------------
 
@@ -191,7 +175,7 @@ class Folded:
 def fold(
     workflow: Workflow,
     instance_id: str,
-    events: Sequence[dict[str, Any]],
+    events: Sequence[HistoryEvent],
     *,
     activity: str = STEP_ACTIVITY,
     continue_every: int,

@@ -20,6 +20,7 @@ from engine.core.run_state import PendingApproval
 from engine.core.viz import to_graph_json
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
+from engine.durable.history import HistoryEvent, read_history
 from engine.durable.orchestrator import APPROVAL_ENVELOPE
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, UsedTokens, issue, verify
@@ -37,7 +38,7 @@ from engine.functions.run_view import (
     runtime_status_name,
 )
 from engine.functions.settings import engine_settings
-from engine.functions.timeline import history_events, run_timeline
+from engine.functions.timeline import run_timeline
 
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 MAX_WAIT_SECONDS = 60
@@ -123,17 +124,22 @@ class WorkflowApi:
 
     async def _folded(
         self, workflow: Workflow, client: df.DurableOrchestrationClient, instance_id: str
-    ) -> tuple[Any, Folded | None]:
-        """The run's status with its history, and the history folded through the orchestrator."""
+    ) -> tuple[Any, list[HistoryEvent], Folded | None]:
+        """The run's status and history, and the history folded through the orchestrator."""
         full = await client.get_status(
             instance_id, show_history=True, show_history_output=True, show_input=True
         )
-        events = history_events(full)
+        events = read_history(full)
+        if not events and full.input_ is not None:
+            # Not started yet, or between a continue-as-new and its next execution: its input is all
+            # there is, and folding it gives the run as it stands.
+            events = [HistoryEvent(type="ExecutionStarted", timestamp=full.created_time, input=full.input_)]
         if not events:
-            return full, None
-        return full, fold(
+            return full, events, None
+        folded = fold(
             workflow, instance_id, events, activity=self.activity_name, continue_every=self.continue_every
         )
+        return full, events, folded
 
     async def _settled(self, client: df.DurableOrchestrationClient, status: Any, wait: int) -> Any:
         """Wait (up to ``wait`` seconds) until the run has finished or waits for a person."""
@@ -159,11 +165,11 @@ class WorkflowApi:
         )
         if wait:
             await self._settled(client, status, wait)
-        full, folded = await self._folded(workflow, client, status.instance_id)
+        full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
         view = run_view(workflow, full, folded, run_uri, self._signer(req, status.instance_id), page)
         if req.params.get("timeline", "").lower() in TRUE:
-            view["timeline"] = run_timeline(history_events(full), self.activity_name)
+            view["timeline"] = run_timeline(events, self.activity_name)
         return json_response(view)
 
     async def _open_run(
@@ -181,7 +187,7 @@ class WorkflowApi:
     ) -> PendingApproval:
         """The pending approval request: 404 when unknown, 409 when closed. Read from the run's
         history, whatever the number of open requests."""
-        _, folded = await self._folded(workflow, client, status.instance_id)
+        _, _, folded = await self._folded(workflow, client, status.instance_id)
         runtime = runtime_status_name(status)
         pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
         if pending is not None:

@@ -10,6 +10,7 @@ import pytest
 
 from devhost.testing import DevHostHandle
 from engine.core.viz import to_graph_json
+from engine.durable.history import HistoryEvent
 from engine.functions.dashboard import WEB_ROOT, safe_asset_path, serve
 from engine.functions.timeline import run_timeline
 from tests.durable.http import get
@@ -145,7 +146,7 @@ def test_timeline_from_history_events() -> None:
             "Timestamp": "2026-01-01T00:00:03Z",
         },
     ]
-    timeline = run_timeline(events, "run_step")
+    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")
     step = timeline["entries"][1]
     assert step["executor"] == "draft" and step["superstep"] == 2 and step["attempt"] == 2
     assert step["elapsed_ms"] == 500.0 and step["duration_ms"] == 12.5
@@ -163,7 +164,7 @@ def test_timeline_of_an_execution_continued_as_new_says_where_it_took_over() -> 
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z", "Input": '{"input": 1}'},
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z"},
     ]
-    entries = run_timeline(events, "run_step")["entries"]
+    entries = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")["entries"]
     assert entries[0] == {
         "kind": "run",
         "event": "continued",

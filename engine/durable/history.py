@@ -1,0 +1,75 @@
+"""A durable run's recorded history as the status API shows it (``showHistory``), typed.
+
+That summarised form has no task ids: a completion names its function and, for our step activity,
+carries the step's identity in its ``StepResult``. Values arrive as JSON text or as parsed JSON,
+depending on the host and the event kind; ``unwrapped`` reads either.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.core.jsontext import iso_time
+from engine.durable.step_messages import StepResult
+
+
+def unwrapped(value: Any) -> Any:
+    """JSON text, possibly encoded twice (the SDK client does), as the value it encodes."""
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
+
+
+class HistoryEvent(BaseModel):
+    """One entry of ``historyEvents``; fields an event kind does not have stay None."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    type: str = Field(alias="EventType")
+    timestamp: datetime | None = Field(default=None, alias="Timestamp")
+    function_name: str | None = Field(default=None, alias="FunctionName")
+    scheduled_time: datetime | None = Field(default=None, alias="ScheduledTime")
+    name: str | None = Field(default=None, alias="Name")
+    fire_at: str | None = Field(default=None, alias="FireAt")  # kept as recorded: timers match on it
+    input: Any = Field(default=None, alias="Input")
+    result: Any = Field(default=None, alias="Result")
+    reason: Any = Field(default=None, alias="Reason")
+    orchestration_status: str | None = Field(default=None, alias="OrchestrationStatus")
+
+    @field_validator("timestamp", "scheduled_time", mode="before")
+    @classmethod
+    def _tolerant_time(cls, value: Any) -> datetime | None:
+        # Hosts differ in fractional digits and zone suffixes; an unreadable time is no time.
+        return value if isinstance(value, datetime) else iso_time(value)
+
+    @field_validator("fire_at", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    def step_result(self) -> StepResult | None:
+        """The ``StepResult`` of a completed step activity, or None when the result is not one."""
+        try:
+            return StepResult.model_validate(unwrapped(self.result))
+        except ValidationError:
+            return None
+
+
+def read_history(status: Any) -> list[HistoryEvent]:
+    """The typed history of a status read with ``show_history`` (the SDK keeps it as ``historyEvents``)."""
+    raw = getattr(status, "historyEvents", None) or getattr(status, "history", None) or []
+    events = []
+    for item in raw:
+        if isinstance(item, dict) and isinstance(item.get("EventType"), str):
+            try:
+                events.append(HistoryEvent.model_validate(item))
+            except ValidationError:
+                continue  # an event of a shape we do not know carries nothing we read
+    return events

@@ -7,6 +7,7 @@ runs under devhost, ``func start`` and on Azure. HTTP routes are registered from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +19,10 @@ from engine.durable.context import AzureContext
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
 from engine.durable.step_activity import run_step
 from engine.functions.http_api import WorkflowApi
-from engine.functions.http_json import HttpError
+from engine.functions.http_json import HttpError, request_path
 from engine.functions.routes import ROUTES, Route
+
+log = logging.getLogger("engine.http")
 
 
 class WorkflowApp:
@@ -112,3 +115,10 @@ async def _guarded(handler: Any, req: func.HttpRequest, client: Any) -> func.Htt
         return await handler(req, client)  # type: ignore[no-any-return]
     except HttpError as exc:
         return exc.response()
+    except Exception as exc:
+        # A bug or an unreachable backend: logged with its trace for the operator; the caller gets
+        # JSON naming the route, never a stack trace.
+        log.exception("%s %s failed", req.method, req.url)
+        return HttpError(
+            500, f"internal error while answering {req.method} {request_path(req)}: {type(exc).__name__}"
+        ).response()

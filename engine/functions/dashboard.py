@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import azure.functions as func
+
+from engine.functions.http_json import request_path
 
 WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
 ROUTE = "dashboard"
@@ -88,13 +91,6 @@ def load_asset(path: Path) -> Asset:
     return _load(path, path.stat().st_mtime_ns)
 
 
-def _request_path(req: func.HttpRequest) -> str:
-    url = req.url.split("?", 1)[0].split("#", 1)[0]
-    after_scheme = url.split("://", 1)[-1]
-    slash = after_scheme.find("/")
-    return after_scheme[slash:] if slash >= 0 else "/"
-
-
 def _not_modified(req: func.HttpRequest, etag: str) -> bool:
     wanted = req.headers.get("if-none-match") or ""
     return etag in [t.strip() for t in wanted.split(",")] or wanted.strip() == "*"
@@ -108,7 +104,7 @@ def serve(req: func.HttpRequest, root: Path = WEB_ROOT, api_route: str = "workfl
     any host route prefix. ``api_route`` (the workflow API's route, ``workflows``) is written into the page.
     """
     requested = (req.route_params.get("path") or "").strip()
-    path = _request_path(req)
+    path = request_path(req)
     if not requested or requested == INDEX:
         if not path.endswith("/") and not requested:
             # Relative asset and API URLs resolve against ".../dashboard/": add the slash, keep the query.
@@ -130,11 +126,12 @@ def serve(req: func.HttpRequest, root: Path = WEB_ROOT, api_route: str = "workfl
         )
     file = safe_asset_path(root, requested)
     if file is None:
+        # Every error of every route is JSON; the requested path is not echoed (it may be anything).
         return func.HttpResponse(
-            "not found",
+            json.dumps({"error": "no such dashboard asset", "field": "path"}),
             status_code=404,
             headers={
-                "Content-Type": "text/plain; charset=utf-8",
+                "Content-Type": "application/json",
                 "Cache-Control": "no-store",
                 **SECURITY_HEADERS,
             },

@@ -98,3 +98,11 @@ def check_instance_id(value: str) -> str:
             field="instanceId",
         )
     return value
+
+
+def request_path(req: func.HttpRequest) -> str:
+    """The path of the request's URL, without query or fragment."""
+    url = req.url.split("?", 1)[0].split("#", 1)[0]
+    after_scheme = url.split("://", 1)[-1]
+    slash = after_scheme.find("/")
+    return after_scheme[slash:] if slash >= 0 else "/"

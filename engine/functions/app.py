@@ -21,6 +21,7 @@ from engine.durable.step_activity import run_step
 from engine.functions.http_api import WorkflowApi
 from engine.functions.http_json import HttpError, request_path
 from engine.functions.routes import ROUTES, Route
+from engine.functions.settings import check_signing_key
 
 log = logging.getLogger("engine.http")
 
@@ -51,6 +52,7 @@ class WorkflowApp:
             activity_name=activity_name,
             continue_every=continue_every,
         )
+        check_signing_key()
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
         for name, workflow in self.workflows.items():
             self._register_orchestrator(name, workflow)

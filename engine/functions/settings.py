@@ -27,14 +27,33 @@ class EngineSettings:
     expose_system_keys: bool
 
 
+# App settings the platform sets on every Azure Functions (App Service) instance.
+ON_AZURE = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME")
+
+
 @lru_cache(maxsize=1)
 def _ephemeral_key() -> bytes:
-    log.warning(
-        "%s is not set: approval links are signed with a key that lives only as long as this process. "
-        "Set it (a long random string) so links survive restarts and work across instances.",
-        SIGNING_KEY,
-    )
     return secrets.token_bytes(32)
+
+
+def check_signing_key() -> None:
+    """Say at start-up when approval links are signed with a per-process key.
+
+    On Azure that breaks every link after a restart, a scale-out or a deploy, so it is logged as an
+    ERROR; elsewhere (tests, a host that sets no key) as a warning. devhost sets a key it keeps under
+    ``.devhost/``, so ``make serve`` links survive restarts.
+    """
+    if os.environ.get(SIGNING_KEY, "").strip():
+        return
+    on_azure = any(os.environ.get(name) for name in ON_AZURE)
+    log.log(
+        logging.ERROR if on_azure else logging.WARNING,
+        "%s is not set: approval links are signed with a key that lives only as long as this process%s. "
+        "Set it (a long random string, e.g. from Key Vault) so links survive restarts and work across "
+        "instances.",
+        SIGNING_KEY,
+        ", so on Azure they break at every restart, scale-out and deploy" if on_azure else "",
+    )
 
 
 def engine_settings() -> EngineSettings:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from devhost.client_binding import management_urls
 from devhost.history import fmt_public_time, parse_time, public_history
-from devhost.orchestration import TERMINAL
+from devhost.instances import TERMINAL
 from devhost.store import InstanceRecord
 from devhost.task_hub import ListFilter, TaskHub, TaskHubError, input_text_from_body
 

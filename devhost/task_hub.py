@@ -27,11 +27,13 @@ from azure.functions.durable_functions import OrchestrationTriggerConverter
 
 from devhost import logs, sdk_speedups
 from devhost.activities import ActivityRunner
+from devhost.book import Book
 from devhost.clock import Clock
-from devhost.history import EventType, event, fmt_time
+from devhost.episode import Episode, InstanceState
+from devhost.history import EventType, event
 from devhost.indexing import FunctionIndex
+from devhost.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
 from devhost.invocation import Invoker
-from devhost.orchestration import TERMINAL, Book, Episode, InstanceState
 from devhost.settings import HostSettings
 from devhost.store import Batch, InstanceRecord, Store, WorkItem
 from devhost.timers import TimerService
@@ -268,13 +270,7 @@ class TaskHub:
         if ep.begin():
             target = self.index.orchestrators.get(rec.name)
             if target is None:
-                ep.finish(
-                    None,
-                    LookupError(
-                        f"The function '{rec.name}' doesn't exist, is disabled, "
-                        "or is not an orchestrator function."
-                    ),
-                )
+                ep.finish(None, LookupError(NOT_AN_ORCHESTRATOR.format(rec.name)))
             else:
                 result, error = await self._run_orchestrator(
                     rec.name, target.fn, target.trigger_param, ep.context_json or ""
@@ -315,42 +311,16 @@ class TaskHub:
     # ---- client operations (management API, SDK client) ------------------------------------
     def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> InstanceRecord:
         if name not in self.index.orchestrators:
-            raise TaskHubError(
-                400, f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
-            )
+            raise TaskHubError(400, NOT_AN_ORCHESTRATOR.format(name))
         iid = instance_id or uuid.uuid4().hex
         if not iid or any(c in iid for c in "/\\#?") or len(iid) > 256:
             raise TaskHubError(400, f"Invalid instance ID '{iid}'.")
         existing = self.records.get(iid)
         if existing is not None and existing.status not in TERMINAL:
             raise TaskHubError(409, f"An instance with ID '{iid}' already exists and is {existing.status}.")
-        now = self.clock.now()
-        rec = InstanceRecord(
-            instance_id=iid,
-            name=name,
-            execution_id=uuid.uuid4().hex,
-            status="Pending",
-            input=input_text,
-            created=fmt_time(now),
-            updated=fmt_time(now),
-        )
         batch = Batch()
-        batch.instances[iid] = rec
-        batch.append_history(iid, [], reset=True)
+        rec = create_instance(batch, self.alloc_work_id, name, iid, input_text, self.clock.now())
         self.states.pop(iid, None)
-        batch.add_work.append(
-            WorkItem(
-                self.alloc_work_id(),
-                iid,
-                "msg",
-                {
-                    "event": event(
-                        EventType.ExecutionStarted, now, Name=name, Input=input_text, Version=None
-                    ),
-                    "execution_id": rec.execution_id,
-                },
-            )
-        )
         self._commit(batch)
         return rec
 

@@ -217,3 +217,10 @@ def identical_timers(context: df.DurableOrchestrationContext):
     second.cancel()
     yield context.create_timer(deadline)
     return "third fired"
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_retry(context: df.DurableOrchestrationContext):
+    """A retry policy with a minute between attempts: the instance sits in its backoff for a while."""
+    yield context.call_activity_with_retry("fail_always", df.RetryOptions(60_000, 2), "slowly")
+    return "unreachable"

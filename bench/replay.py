@@ -25,9 +25,10 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
 from bench.common import Row
+from devhost.book import Book
+from devhost.episode import Episode, InstanceState
 from devhost.history import EventType, event, fmt_time
 from devhost.indexing import FunctionIndex, index_app
-from devhost.orchestration import Book, Episode, InstanceState
 from devhost.store import InstanceRecord, WorkItem
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 

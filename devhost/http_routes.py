@@ -178,7 +178,8 @@ class RouteTemplate:
             else:
                 regex += sep + seg_regex
         try:
-            self._regex = re.compile(f"^{regex}/?$", re.I)
+            # \Z, not $: a path ending in a newline (%0A) is not the path without it.
+            self._regex = re.compile(f"^{regex}/?\\Z", re.I)
         except re.error as exc:
             raise RouteTemplateError(f"invalid route '{template}': {exc}") from None
         # More literal segments and fewer parameters first; catch-alls last (like ASP.NET precedence).
@@ -214,6 +215,17 @@ class RouteMatch:
     route_params: dict[str, str]
 
 
+@dataclass
+class RouteMiss:
+    """No function for the request: 404, or 405 when routes match the path with other methods."""
+
+    allowed: list[str]  # the methods of the routes that match the path (none: no route matches)
+
+    @property
+    def status(self) -> int:
+        return 405 if self.allowed else 404
+
+
 class RouteTable:
     """Routes of the HTTP functions, under the route prefix; 404 vs 405 like the host."""
 
@@ -235,18 +247,18 @@ class RouteTable:
             return path[len(self.prefix) + 1 :]
         return None
 
-    def resolve(self, path: str, method: str) -> RouteMatch | int:
-        """A match, or 404 (no route) / 405 (route exists, method not allowed)."""
+    def resolve(self, path: str, method: str) -> RouteMatch | RouteMiss:
+        """A match, or why there is none: no route (404), or the route's methods (405)."""
         rel = self.strip_prefix(path)
+        allowed: list[str] = []
         if rel is None:
-            return 404
-        method_mismatch = False
+            return RouteMiss(allowed)
         for template, methods, target in self._routes:
             params = template.match(rel)
             if params is None:
                 continue
             if methods and method.upper() not in methods:
-                method_mismatch = True
+                allowed += [m for m in methods if m not in allowed]
                 continue
             return RouteMatch(target, params)
-        return 405 if method_mismatch else 404
+        return RouteMiss(allowed)

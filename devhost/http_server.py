@@ -1,9 +1,15 @@
-"""The aiohttp front door: HTTP functions under the route prefix, and the durable task APIs."""
+"""The aiohttp front door: HTTP functions under the route prefix, and the durable task APIs.
+
+Every error devhost itself answers for an HTTP function's path is JSON, ``{"error": "..."}`` naming what
+was wrong (no function for the path, the methods it accepts, a missing key, a function that raised, a body
+over the limit); the durable task APIs answer their own JSON shape (``Message``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import azure.functions as func
@@ -11,7 +17,7 @@ from aiohttp import web
 
 from devhost import logs
 from devhost.client_binding import RPC_PATH, WEBHOOK_PATH
-from devhost.http_routes import RouteMatch, RouteTable
+from devhost.http_routes import RouteMatch, RouteMiss, RouteTable
 from devhost.indexing import HttpFunction
 from devhost.invocation import Invoker
 from devhost.keys import Keys
@@ -19,6 +25,24 @@ from devhost.management_api import ManagementApi
 from devhost.settings import DEFAULT_MAX_BODY_BYTES
 
 HTTP_REASON = "This function was programmatically called via the host APIs."
+
+
+def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def _shown(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "..."
+
+
+def _no_function(request: web.Request, miss: RouteMiss) -> web.Response:
+    where = f"{request.method} {_shown(request.path)}"
+    if not miss.allowed:
+        return json_error(404, f"No HTTP function matches {where}.")
+    methods = ", ".join(miss.allowed)
+    return json_error(
+        405, f"Method not allowed: {where}; this path accepts {methods}.", headers={"Allow": methods}
+    )
 
 
 def _too_large(limit: int, size: int | None) -> web.Response:
@@ -71,8 +95,9 @@ class HttpServer:
         self.max_body_bytes = max_body_bytes
         # aiohttp enforces the cap while reading a body without Content-Length (chunked); _handle turns
         # its error into our JSON 413, and refuses a declared Content-Length over the cap before reading.
-        self.app = web.Application(client_max_size=max_body_bytes)
-        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.app = web.Application(client_max_size=max_body_bytes, middlewares=[_errors_as_json])
+        # Every path, newlines (%0A) included, comes to _handle: aiohttp's own 404 would be text.
+        self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         size = request.content_length
@@ -97,15 +122,17 @@ class HttpServer:
         if path in ("", "/"):
             return web.Response(text="devhost: your Functions host is running.")
         match = self.routes.resolve(path, request.method)
-        if isinstance(match, int):
-            what = "No HTTP function matches" if match == 404 else "Method not allowed on"
-            return web.json_response({"error": f"{what} {request.method} {path[:200]}."}, status=match)
+        if isinstance(match, RouteMiss):
+            return _no_function(request, match)
         return await self._invoke(request, match)
 
     async def _invoke(self, request: web.Request, match: RouteMatch) -> web.StreamResponse:
         fn: HttpFunction = match.target
         if self.keys is not None and not self.keys.allows(fn.auth_level, _supplied_key(request)):
-            return web.Response(status=401)
+            key = "the master key" if fn.auth_level == "admin" else "a function or master key"
+            return json_error(
+                401, f"Function '{fn.name}' needs {key}: pass it as ?code= or in the x-functions-key header."
+            )
         body = await request.read()
         req = func.HttpRequest(
             method=request.method,
@@ -124,6 +151,28 @@ class HttpServer:
             )
             return to_aiohttp(result)
         except Exception:
-            # Like the host: log the exception, answer 500 without details.
+            # Like the host: log the exception, answer 500 without its details.
             logs.logger.exception("Function '%s' raised an exception", fn.name)
-            return web.Response(status=500)
+            return json_error(
+                500, f"Function '{fn.name}' raised an exception; the devhost log has the details."
+            )
+
+
+@web.middleware
+async def _errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """What aiohttp would answer as text (an HTTP error it raises, an exception devhost did not expect)
+    is answered as JSON too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, f"{exc.reason}: {request.method} {_shown(request.path)}.")
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logs.logger.exception("devhost: internal error while serving %s %s", request.method, request.path)
+        where = f"{request.method} {_shown(request.path)}"
+        return json_error(500, f"devhost failed to serve {where}; its log has the details.")

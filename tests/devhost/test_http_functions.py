@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from devhost.http_routes import RouteTable
+from devhost.http_server import HttpServer
 from devhost.testing import run_devhost
 from tests.devhost.helpers import APPS, call
 
@@ -46,6 +50,30 @@ def test_exception_is_500_without_details(routes):
     reply = call("GET", f"{routes.api_url}/boom")
     assert reply.status == 500
     assert "secret internal detail" not in reply.text
+    assert reply.headers["Content-Type"].startswith("application/json")
+    assert "'boom' raised an exception" in reply.json["error"]
+
+
+def _json_error(reply, status: int) -> str:
+    assert reply.status == status, reply.text
+    assert reply.headers["Content-Type"].startswith("application/json"), reply.headers
+    return reply.json["error"]
+
+
+def test_no_function_for_the_path_is_a_json_404_naming_it(routes):
+    for path in ("/nothing-here", "/items/%0A", "/secret%0A", "/files%0A", "/%0A"):
+        error = _json_error(call("GET", f"{routes.api_url}{path}"), 404)
+        assert error == f"No HTTP function matches GET /v1{path.replace('%0A', chr(10))}."
+    error = _json_error(call("GET", f"{routes.base_url}/api/items/1"), 404)  # wrong prefix
+    assert "GET /api/items/1" in error
+
+
+def test_a_method_not_allowed_is_a_json_405_naming_the_allowed_ones(routes):
+    reply = call("PUT", f"{routes.api_url}/items")
+    assert "PUT /v1/items" in _json_error(reply, 405) and "accepts POST" in reply.json["error"]
+    assert reply.headers["Allow"] == "POST"
+    reply = call("DELETE", f"{routes.api_url}/items/42")
+    assert "accepts GET" in _json_error(reply, 405)
 
 
 def test_auth_levels_not_enforced_by_default(routes):
@@ -72,6 +100,7 @@ def test_require_keys(tmp_path):
         assert (tmp_path / "keys.json").exists()
         url = f"{host.api_url}/secret"
         assert call("GET", url).status == 401
+        assert "'secret' needs a function or master key" in call("GET", url).json["error"]
         assert call("GET", f"{url}?code=wrong").status == 401
         assert call("GET", f"{url}?code={keys.function}").status == 200
         assert call("GET", url, headers={"x-functions-key": keys.master}).status == 200
@@ -83,3 +112,20 @@ def test_require_keys(tmp_path):
         assert call("GET", mgmt).status == 401
         assert call("GET", f"{mgmt}?code={keys.durable}").status == 200
     assert "ROUTES_SETTING" not in os.environ or os.environ["ROUTES_SETTING"] == "local"
+
+
+async def test_errors_devhost_did_not_expect_are_json_too():
+    server = HttpServer(RouteTable("api"), None, None, lambda: "{}", None)  # type: ignore[arg-type]
+
+    async def broken(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/bad"):
+            raise web.HTTPBadRequest()
+        raise RuntimeError("secret internal detail")
+
+    server._route = broken  # type: ignore[method-assign]
+    async with TestClient(TestServer(server.app)) as client:
+        for path, status in (("/api/x", 500), ("/api/bad", 400)):
+            reply = await client.get(path)
+            assert reply.status == status and reply.content_type == "application/json"
+            body = await reply.json()
+            assert f"GET {path}" in body["error"] and "secret" not in body["error"]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from workflows import ALL, BROKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 CLAIM = {"employee": "ada", "title": "Travel", "amount": 1250}
 
@@ -25,12 +27,13 @@ def engine(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_list_names_every_workflow() -> None:
     done = engine("list")
     assert done.returncode == 0, done.stderr
-    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [
-        "expense_claim",
-        "order_cancellation",
-        "content_review",
-    ]
+    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [w.name for w in ALL]
+    assert {"expense_claim", "order_cancellation", "content_review"} <= {w.name for w in ALL}
     assert done.stderr == ""
+
+
+def test_every_registered_workflow_module_loads() -> None:
+    assert BROKEN == {}, "a module in workflows.MODULES failed to load (python -m engine list says why)"
 
 
 def test_graph_prints_mermaid() -> None:

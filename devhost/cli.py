@@ -11,9 +11,8 @@ from pathlib import Path
 
 from devhost import logs
 from devhost.errors import DevHostError
-from devhost.host import DevHost, HostOptions
-from devhost.indexing import load_and_index
-from devhost.settings import apply_environment, load_host_json, load_local_settings, request_body_limit
+from devhost.host import DevHost, HostOptions, load_app
+from devhost.settings import request_body_limit
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,14 +38,13 @@ def build(args: argparse.Namespace) -> DevHost:
     app_dir = Path(args.app_dir).resolve()
     if not app_dir.is_dir():
         raise DevHostError(f"app folder {app_dir} does not exist")
-    apply_environment(load_local_settings(app_dir))
-    settings = load_host_json(app_dir)
-    index = load_and_index(app_dir)
     state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
+    app = load_app(app_dir, state.parent if state else None)
+    logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
         app_dir, args.port, state, args.in_memory, args.require_keys, request_body_limit(args.max_body_bytes)
     )
-    return DevHost(options, settings, index)
+    return DevHost(options, app.settings, app.index)
 
 
 async def serve(host: DevHost) -> None:

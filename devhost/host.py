@@ -13,13 +13,43 @@ from devhost.clock import Clock
 from devhost.errors import DevHostError
 from devhost.http_routes import RouteTable, RouteTemplateError
 from devhost.http_server import HttpServer
-from devhost.indexing import FunctionIndex
+from devhost.indexing import FunctionIndex, load_and_index
 from devhost.invocation import Invoker
 from devhost.keys import Keys, load_or_create_keys
 from devhost.management_api import ManagementApi
-from devhost.settings import HostSettings, request_body_limit
+from devhost.settings import (
+    HostSettings,
+    apply_environment,
+    load_host_json,
+    load_local_settings,
+    request_body_limit,
+    restore_environment,
+)
+from devhost.signing_key import provide_signing_key
 from devhost.store import MemoryStore, SqliteStore, Store
 from devhost.task_hub import TaskHub
+
+
+@dataclass
+class LoadedApp:
+    settings: HostSettings
+    index: FunctionIndex
+    signing_key_note: str  # where the approval signing key comes from, for the start-up log
+    previous_environment: dict[str, str | None]  # what loading the app changed, to restore it
+
+
+def load_app(app_dir: Path, state_folder: Path | None) -> LoadedApp:
+    """What the host does before it starts: export local.settings.json Values (the environment wins),
+    provide the approval signing key (kept in ``state_folder``; None: in memory), read host.json, import
+    function_app.py and index its functions. On an error the environment is restored."""
+    previous = apply_environment(load_local_settings(app_dir))
+    try:
+        note, previous_key = provide_signing_key(state_folder)
+        previous = {**previous_key, **previous}  # the older value of a key set twice is the one to restore
+        return LoadedApp(load_host_json(app_dir), load_and_index(app_dir), note, previous)
+    except BaseException:
+        restore_environment(previous)
+        raise
 
 
 @dataclass

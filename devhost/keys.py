@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devhost.errors import DevHostError
+from devhost.state_folder import write_private
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,10 @@ def load_or_create_keys(folder: Path | None) -> Keys:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DevHostError(f"cannot read keys from {path}: {exc}") from None
     keys = Keys(_new(), _new(), _new())
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "master": keys.master,
-                "functionKeys": {"default": keys.function},
-                "systemKeys": {"durabletask_extension": keys.durable},
-            },
-            indent=2,
-        )
-    )
+    stored = {
+        "master": keys.master,
+        "functionKeys": {"default": keys.function},
+        "systemKeys": {"durabletask_extension": keys.durable},
+    }
+    write_private(path, json.dumps(stored, indent=2))
     return keys

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from devhost.clock import Clock
-from devhost.host import DevHost, HostOptions
-from devhost.indexing import load_and_index
-from devhost.settings import apply_environment, load_host_json, load_local_settings, restore_environment
+from devhost.host import DevHost, HostOptions, load_app
+from devhost.settings import restore_environment
 
 __all__ = ["DevHostHandle", "DevHostProcess", "run_devhost"]
 
@@ -89,23 +88,23 @@ def run_devhost(
     for key, value in (settings or {}).items():
         previous[key] = os.environ.get(key)
         os.environ[key] = value
-    previous_local = apply_environment(load_local_settings(app))
     try:
-        host_settings = load_host_json(app)
-        index = load_and_index(app)
         use_memory = in_memory and state is None
-        options = HostOptions(app, 0, None if use_memory else state, use_memory, require_keys)
-        host = DevHost(options, host_settings, index, clock=Clock())
-        _run(host.start(), timeout=30)
+        loaded = load_app(app, None if use_memory or state is None else state.parent)
         try:
-            prefix = host_settings.route_prefix
-            yield DevHostHandle(
-                host, host.base_url, host.base_url + ("/" + prefix if prefix else ""), host.clock
-            )
+            options = HostOptions(app, 0, None if use_memory else state, use_memory, require_keys)
+            host = DevHost(options, loaded.settings, loaded.index, clock=Clock())
+            _run(host.start(), timeout=30)
+            try:
+                prefix = loaded.settings.route_prefix
+                yield DevHostHandle(
+                    host, host.base_url, host.base_url + ("/" + prefix if prefix else ""), host.clock
+                )
+            finally:
+                _run(host.stop(), timeout=30)
         finally:
-            _run(host.stop(), timeout=30)
+            restore_environment(loaded.previous_environment)
     finally:
-        restore_environment(previous_local)
         restore_environment(previous)
 
 

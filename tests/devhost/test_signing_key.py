@@ -1,0 +1,130 @@
+"""devhost keeps an approval signing key in its state folder, so links signed before a restart are
+accepted after it; a key the app settings set wins, and in-memory state keeps none."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devhost.host import load_app
+from devhost.settings import restore_environment
+from devhost.signing_key import SETTING
+from devhost.testing import DevHostProcess, run_devhost
+from tests.devhost.helpers import APPS, call
+
+REPO = Path(__file__).resolve().parents[2]
+UNSET = {SETTING: ""}  # as local.settings.json leaves it: empty is unset
+
+
+def _link(proc: DevHostProcess, item: str) -> str:
+    reply = call("GET", f"{proc.base_url}/api/links/{item}")
+    assert reply.status == 200, reply.text
+    return reply.json["respond_uri"]
+
+
+def test_a_link_signed_before_a_restart_is_accepted_after_it(tmp_path):
+    state = tmp_path / "state.sqlite"
+    first = DevHostProcess(APPS / "signed_links", state, settings=UNSET).start()
+    try:
+        link = _link(first, "item-1")
+        assert call("POST", link).status == 202
+    finally:
+        first.stop()
+    key_file = tmp_path / "signing-key"
+    key = key_file.read_text()
+    assert key_file.stat().st_mode & 0o777 == 0o600 and len(key.strip()) >= 32
+    assert f"Approval links are signed with the key kept in {key_file}" in first.log_path.read_text()
+    again = DevHostProcess(APPS / "signed_links", state, port=first.port, settings=UNSET).start()
+    try:
+        assert call("POST", link).status == 202
+        assert call("POST", link.replace("token=", "token=0")).status == 403
+    finally:
+        again.stop()
+    assert key_file.read_text() == key  # read again, not made anew
+
+
+def test_in_memory_state_keeps_no_key_and_links_last_one_process(tmp_path):
+    state = tmp_path / "state.sqlite"
+    first = DevHostProcess(APPS / "signed_links", state, extra_args=["--in-memory"], settings=UNSET).start()
+    try:
+        link = _link(first, "item-2")
+    finally:
+        first.stop()
+    assert "a key that lasts this process" in first.log_path.read_text()
+    again = DevHostProcess(
+        APPS / "signed_links", state, port=first.port, extra_args=["--in-memory"], settings=UNSET
+    ).start()
+    try:
+        assert call("POST", link).status == 403  # what devhost's kept key prevents
+    finally:
+        again.stop()
+    assert not (tmp_path / "signing-key").exists()
+
+
+def test_a_key_from_the_environment_wins(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(SETTING, "set-by-the-user")
+    with run_devhost(APPS / "signed_links", state=tmp_path / "state.sqlite"):
+        assert os.environ[SETTING] == "set-by-the-user"
+    assert not (tmp_path / "signing-key").exists()
+
+
+def test_a_key_from_local_settings_wins_and_the_environment_is_restored(tmp_path, monkeypatch):
+    monkeypatch.delenv(SETTING, raising=False)
+    app = tmp_path / "app"
+    shutil.copytree(APPS / "signed_links", app)
+    (app / "local.settings.json").write_text(json.dumps({"Values": {SETTING: "from-local-settings"}}))
+    loaded = load_app(app, tmp_path / "state")
+    try:
+        assert os.environ[SETTING] == "from-local-settings"
+        assert "the APPROVAL_SIGNING_KEY app setting" in loaded.signing_key_note
+    finally:
+        restore_environment(loaded.previous_environment)
+    assert SETTING not in os.environ and not (tmp_path / "state" / "signing-key").exists()
+    (app / "local.settings.json").write_text(json.dumps({"Values": {SETTING: ""}}))
+    loaded = load_app(app, tmp_path / "state")
+    try:
+        kept = (tmp_path / "state" / "signing-key").read_text().strip()
+        assert os.environ[SETTING] == kept
+    finally:
+        restore_environment(loaded.previous_environment)
+    assert SETTING not in os.environ
+
+
+def test_an_approval_link_of_the_workflow_app_outlives_a_restart(tmp_path):
+    """The project's own app: the respond_uri of a pending approval, POSTed after a restart."""
+    state = tmp_path / "state.sqlite"
+    offline = {
+        name: ""
+        for name in (
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "OPENAI_MODEL",
+            "AZURE_OPENAI_ENDPOINT",
+            "AZURE_OPENAI_DEPLOYMENT",
+            "AZURE_OPENAI_API_VERSION",
+            "AZURE_OPENAI_API_KEY",
+        )
+    }
+    settings = {**offline, **UNSET}
+    first = DevHostProcess(REPO, state, settings=settings).start()
+    try:
+        api = f"{first.base_url}/api/workflows"
+        started = call("POST", f"{api}/expense_claim", {"employee": "ada", "title": "Travel", "amount": 1250})
+        assert started.status == 202, started.text
+        run = started.json["runUri"]
+        view = call("GET", f"{run}?wait=30").json
+        pending = view["pendingApprovals"]
+        assert pending and "token=" in pending[0]["respond_uri"], view
+        link = pending[0]["respond_uri"]
+    finally:
+        first.stop()
+    again = DevHostProcess(REPO, state, port=first.port, settings=settings).start()
+    try:
+        reply = call("POST", link, {"approved": True})
+        assert reply.status == 202, reply.text
+    finally:
+        again.stop()

@@ -75,13 +75,7 @@ class ActivityRunner:
         name, task_id = p["name"], p["task_id"]
         target = self.index.activities.get(name)
         if target is None:
-            return event(
-                EventType.TaskFailed,
-                self.now(),
-                TaskScheduledId=task_id,
-                Reason=NOT_AN_ACTIVITY.format(name),
-                Details=None,
-            )
+            return self._failed(task_id, NOT_AN_ACTIVITY.format(name), None)
         try:
             # Exactly the worker's conversions: JSON text in, df_dumps text out.
             value = ActivityTriggerConverter.decode(meta.Datum(p["input"], "json"), trigger_metadata=None)
@@ -95,11 +89,10 @@ class ActivityRunner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            return event(
-                EventType.TaskFailed,
-                self.now(),
-                TaskScheduledId=task_id,
-                Reason=f"Activity function '{name}' failed: {exc}",
-                Details="".join(traceback.format_exception(exc)),
-            )
+            details = "".join(traceback.format_exception(exc))
+            return self._failed(task_id, f"Activity function '{name}' failed: {exc}", details)
         return event(EventType.TaskCompleted, self.now(), TaskScheduledId=task_id, Result=text)
+
+    def _failed(self, task_id: int, reason: str, details: str | None) -> dict[str, Any]:
+        now = self.now()
+        return event(EventType.TaskFailed, now, TaskScheduledId=task_id, Reason=reason, Details=details)

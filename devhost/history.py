@@ -64,7 +64,8 @@ def json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def _loads_or_text(text: Any) -> Any:
+def loads_or_text(text: Any) -> Any:
+    """The value of stored JSON text; text that is not JSON as it is (None stays None)."""
     if not isinstance(text, str):
         return text
     try:
@@ -91,7 +92,7 @@ def public_history(
         if kind == EventType.ExecutionStarted:
             item["FunctionName"] = e.get("Name", name)
             if show_input:
-                item["Input"] = _loads_or_text(e.get("Input"))
+                item["Input"] = loads_or_text(e.get("Input"))
         elif kind in (
             EventType.TaskCompleted,
             EventType.TaskFailed,
@@ -105,7 +106,7 @@ def public_history(
                 item["InstanceId"] = source["InstanceId"]
             if kind in (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted):
                 if show_output:
-                    item["Result"] = _loads_or_text(e.get("Result"))
+                    item["Result"] = loads_or_text(e.get("Result"))
             else:
                 item["Reason"] = e.get("Reason")
                 item["Details"] = e.get("Details")
@@ -116,11 +117,11 @@ def public_history(
         elif kind == EventType.EventRaised:
             item["Name"] = e.get("Name")
             if show_output:
-                item["Input"] = _loads_or_text(e.get("Input"))
+                item["Input"] = loads_or_text(e.get("Input"))
         elif kind == EventType.ExecutionCompleted:
             item["OrchestrationStatus"] = e.get("OrchestrationStatus")
             if show_output:
-                item["Result"] = _loads_or_text(e.get("Result"))
+                item["Result"] = loads_or_text(e.get("Result"))
             if e.get("FailureDetails"):
                 item["FailureDetails"] = e["FailureDetails"]
         elif kind in (
@@ -128,7 +129,7 @@ def public_history(
             EventType.ExecutionSuspended,
             EventType.ExecutionResumed,
         ):
-            item["Reason"] = _loads_or_text(e.get("Input"))
+            item["Reason"] = loads_or_text(e.get("Input"))
         item["Timestamp"] = e.get("Timestamp")
         out.append(item)
     return out

@@ -34,20 +34,17 @@ def _is_float(v: str) -> bool:
     return v.strip().lower() not in {"nan", "inf", "-inf", "infinity"}
 
 
-def _is_guid(v: str) -> bool:
-    try:
-        uuid.UUID(v)
-    except ValueError:
-        return False
-    return True
+def _parses(parse: Callable[[str], object]) -> Callable[[str], bool]:
+    """A constraint met by the values ``parse`` accepts (it raises ValueError for the others)."""
 
+    def check(v: str) -> bool:
+        try:
+            parse(v)
+        except ValueError:
+            return False
+        return True
 
-def _is_datetime(v: str) -> bool:
-    try:
-        datetime.fromisoformat(v)
-    except ValueError:
-        return False
-    return True
+    return check
 
 
 _SIMPLE: dict[str, Callable[[str], bool]] = {
@@ -55,8 +52,8 @@ _SIMPLE: dict[str, Callable[[str], bool]] = {
     "long": _is_int,
     "bool": lambda v: v.lower() in {"true", "false"},
     "alpha": lambda v: re.fullmatch(r"[A-Za-z]+", v) is not None,
-    "guid": _is_guid,
-    "datetime": _is_datetime,
+    "guid": _parses(uuid.UUID),
+    "datetime": _parses(datetime.fromisoformat),
     "decimal": _is_float,
     "double": _is_float,
     "float": _is_float,

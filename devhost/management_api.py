@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from devhost.client_binding import management_urls
-from devhost.history import fmt_public_time, parse_time, public_history
+from devhost.history import fmt_public_time, loads_or_text, parse_time, public_history
 from devhost.instances import TERMINAL
 from devhost.store import InstanceRecord
 from devhost.task_hub import ListFilter, TaskHub, TaskHubError, input_text_from_body
@@ -40,6 +39,14 @@ def _body_text(body: bytes) -> str | None:
     return text.removeprefix("\ufeff") if text is not None else None
 
 
+async def _json_body(request: web.Request, complaint: str) -> str | None:
+    """The request body as stored JSON text; ValueError(complaint), a 400, when it is not JSON."""
+    try:
+        return _body_text(await request.read())
+    except ValueError:
+        raise ValueError(complaint) from None
+
+
 def _check_new_instance_id(iid: str) -> None:
     # The task hub refuses / \ # ?; control characters would also break the Location header of the reply.
     if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in iid):
@@ -49,15 +56,6 @@ def _check_new_instance_id(iid: str) -> None:
 def _error(status: int, message: str) -> web.Response:
     # ExceptionMessage is what the SDK's start_new reads on a 400.
     return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
-
-
-def _value(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def status_json(
@@ -71,9 +69,9 @@ def status_json(
         "name": rec.name,
         "instanceId": rec.instance_id,
         "runtimeStatus": rec.status,
-        "input": _value(rec.input) if show_input else None,
-        "customStatus": _value(rec.custom_status),
-        "output": _value(rec.output),
+        "input": loads_or_text(rec.input) if show_input else None,
+        "customStatus": loads_or_text(rec.custom_status),
+        "output": loads_or_text(rec.output),
         "createdTime": fmt_public_time(parse_time(rec.created)),
         "lastUpdatedTime": fmt_public_time(parse_time(rec.updated)),
     }
@@ -141,11 +139,7 @@ class ManagementApi:
     async def _start(self, request: web.Request, name: str, iid: str | None) -> web.Response:
         if iid is not None:
             _check_new_instance_id(iid)
-        body = await request.read()
-        try:
-            text = _body_text(body)
-        except ValueError:
-            return _error(400, "The request body is not valid JSON.")
+        text = await _json_body(request, "The request body is not valid JSON.")
         rec = self.task_hub.start_new(name, iid, text)
         origin = f"{request.scheme}://{request.host}"
         payload = management_urls(origin, self.hub, self.system_key, rec.instance_id)
@@ -169,13 +163,9 @@ class ManagementApi:
         return web.json_response(body, status=200 if finished else 202)
 
     async def _raise(self, request: web.Request, iid: str, name: str) -> web.Response:
-        body = await request.read()
-        try:
-            text = _body_text(body)
-        except ValueError:
-            return _error(
-                400, "Only application/json request content is supported: the body is not valid JSON."
-            )
+        text = await _json_body(
+            request, "Only application/json request content is supported: the body is not valid JSON."
+        )
         self.task_hub.raise_event(iid, name, text)
         return web.Response(status=202)
 

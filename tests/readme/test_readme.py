@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,6 +83,7 @@ TESTED = [b for b in BLOCKS if not b.skipped]
 
 
 def test_the_readme_has_its_sessions_and_few_exclusions() -> None:
+    assert shutil.which("curl"), "the README's sessions need curl (.ci/run installs it)"
     assert len(TESTED) >= 7
     assert sum(b.skipped for b in BLOCKS) <= MAX_SKIPPED
     assert any("python -m engine run" in b.code for b in TESTED)

@@ -2,7 +2,7 @@
 
 * devhost (SQLite state file, the app's host.json concurrency): a plain azure-functions-durable app
   (bench/apps/plain) and our engine's WorkflowApp (bench/apps/engine). Runs are started through
-  devhost's engine (what its HTTP start endpoints call), in-process.
+  devhost's task hub (what its HTTP start endpoints call), in-process.
 * durabletask: its in-memory test backend (``durabletask.testing``, a gRPC sidecar in this process)
   with its Python worker; runs scheduled by its gRPC client from a pool of threads.
 * DBOS on SQLite: ``@DBOS.workflow`` + ``@DBOS.step``, started with ``DBOS.start_workflow``; the
@@ -36,21 +36,21 @@ APPS = Path(ROOT) / "bench" / "apps"
 # --- devhost ---------------------------------------------------------------------------------------
 
 
-async def _start_all(engine: Any, name: str, inputs: list[str]) -> list[str]:
-    return [engine.start_new(name, None, text).instance_id for text in inputs]
+async def _start_all(hub: Any, name: str, inputs: list[str]) -> list[str]:
+    return [hub.start_new(name, None, text).instance_id for text in inputs]
 
 
-async def _unfinished(engine: Any, ids: list[str]) -> list[str]:
-    engine.settle()  # what a client would read: committed state
-    bad = [i for i in ids if engine.records[i].status in ("Failed", "Terminated")]
+async def _unfinished(hub: Any, ids: list[str]) -> list[str]:
+    hub.settle()  # what a client would read: committed state
+    bad = [i for i in ids if hub.records[i].status in ("Failed", "Terminated")]
     if bad:
-        rec = engine.records[bad[0]]
+        rec = hub.records[bad[0]]
         raise RuntimeError(f"{rec.name} {bad[0]} ended {rec.status}: {rec.output}")
-    return [i for i in ids if engine.records[i].status != "Completed"]
+    return [i for i in ids if hub.records[i].status != "Completed"]
 
 
-async def _output(engine: Any, iid: str) -> Any:
-    return json.loads(engine.records[iid].output or "null")
+async def _output(hub: Any, iid: str) -> Any:
+    return json.loads(hub.records[iid].output or "null")
 
 
 def devhost(app: str, runs: int, width: int, reps: int) -> dict[str, list[float]]:
@@ -74,24 +74,24 @@ def devhost(app: str, runs: int, width: int, reps: int) -> dict[str, list[float]
                 settings={"BENCH_FAN_WIDTH": str(width)},
             ) as host,
         ):
-            engine = host.host.engine
+            hub = host.host.task_hub
 
-            def measure(name: str, inputs: list[str], engine: Any = engine) -> tuple[float, list[str]]:
+            def measure(name: str, inputs: list[str], hub: Any = hub) -> tuple[float, list[str]]:
                 started = time.perf_counter()
-                ids = _run(_start_all(engine, name, inputs))
+                ids = _run(_start_all(hub, name, inputs))
                 # Only the runs still going are looked at again: the check runs on the host's own loop.
-                remaining = _run(_unfinished(engine, ids))
+                remaining = _run(_unfinished(hub, ids))
                 while remaining:
                     time.sleep(0.005)
-                    remaining = _run(_unfinished(engine, remaining))
+                    remaining = _run(_unfinished(hub, remaining))
                 return time.perf_counter() - started, ids
 
             elapsed, ids = measure(seq_name, [seq_input] * (runs if rep else min(runs, 20)))
-            assert _run(_output(engine, ids[0])) == (5 if plain else [5])
+            assert _run(_output(hub, ids[0])) == (5 if plain else [5])
             if rep:
                 out["sequential"].append(len(ids) / elapsed)
             elapsed, ids = measure(fan_name, [fan_input])
-            assert _run(_output(engine, ids[0])) == expected_fan
+            assert _run(_output(hub, ids[0])) == expected_fan
             if rep:
                 out["fan_out"].append(elapsed)
     return out

@@ -84,11 +84,6 @@ class DevHost:
                 raise DevHostError(f"function '{fn.name}': {exc}") from None
 
     @property
-    def engine(self) -> TaskHub | None:
-        """The old name of ``task_hub``, while bench/throughput.py still reads it; remove with that."""
-        return self.task_hub
-
-    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,15 @@ RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 MAX_WAIT_SECONDS = 60
 WAIT_POLL_SECONDS = 0.25
 TRUE = ("1", "true", "yes")
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """``?wait=S&until=&answered=`` of the run view: how long, and for what, to hold the answer."""
+
+    seconds: int
+    until: str = "settled"
+    answered: frozenset[str] = frozenset()
 
 
 class WorkflowApi:
@@ -141,30 +151,45 @@ class WorkflowApi:
         )
         return full, events, folded
 
-    async def _settled(self, client: df.DurableOrchestrationClient, status: Any, wait: int) -> Any:
-        """Wait (up to ``wait`` seconds) until the run has finished or waits for a person."""
+    async def _settled(
+        self, workflow: Workflow, client: df.DurableOrchestrationClient, status: Any, wait: Wait
+    ) -> None:
+        """Wait (up to ``wait.seconds``) until the run has finished or, unless ``wait.until`` is
+        ``finished``, waits for a person on no request of ``wait.answered`` (answers not yet processed)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while loop.time() < deadline:
+        deadline = loop.time() + wait.seconds
+        while True:
             runtime = runtime_status_name(status)
+            if runtime in FINISHED:
+                return
             summary = RunStatus.read(status.custom_status)
-            if runtime in FINISHED or (summary is not None and summary.phase == "waiting_for_approval"):
-                break
+            if wait.until == "settled" and summary is not None and summary.phase == "waiting_for_approval":
+                if not wait.answered:
+                    return
+                _, _, folded = await self._folded(workflow, client, status.instance_id)
+                open_ids = {p.request_id for p in pending_approvals(runtime, folded)}
+                if not open_ids & wait.answered:
+                    return
+            if loop.time() >= deadline:
+                return
             await asyncio.sleep(WAIT_POLL_SECONDS)
             status = await client.get_status(status.instance_id)
-        return status
 
     async def get_run(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
-        wait = _int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS)
+        wait = Wait(
+            seconds=_int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS),
+            until=_choice(req, "until", ("settled", "finished")),
+            answered=frozenset(r for r in req.params.get("answered", "").split(",") if r),
+        )
         page = Page(
             skip=_int_param(req, "approvals_skip", default=0, low=0, high=10_000_000),
             top=_int_param(req, "approvals_top", default=100, low=1, high=1000),
         )
-        if wait:
-            await self._settled(client, status, wait)
+        if wait.seconds:
+            await self._settled(workflow, client, status, wait)
         full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
         view = run_view(workflow, full, folded, run_uri, self._signer(req, status.instance_id), page)
@@ -309,12 +334,15 @@ class WorkflowApi:
             "via": "endpoint",
         }
         await client.raise_event(status.instance_id, pending.event_name, {APPROVAL_ENVELOPE: answer})
+        run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {
                 "accepted": True,
                 "requestId": request_id,
                 "instanceId": status.instance_id,
                 "decidedBy": caller.name,
+                # The run view once this answer has been taken in (or the run has finished).
+                "waitUri": f"{run_uri}?wait=30&answered={request_id}",
             },
             status=202,
         )
@@ -322,13 +350,21 @@ class WorkflowApi:
     async def terminate(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
-        _, status = await self._run_status(req, client)
+        workflow, status = await self._run_status(req, client)
         if runtime_status_name(status) in FINISHED:
             raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_status_name(status)})")
         body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
         reason = body.get("reason") if isinstance(body, dict) else None
         await client.terminate(status.instance_id, str(reason or "terminated through the workflow API"))
-        return json_response({"accepted": True, "instanceId": status.instance_id}, status=202)
+        run_uri = self._run_uri(req, workflow, status.instance_id)
+        return json_response(
+            {
+                "accepted": True,
+                "instanceId": status.instance_id,
+                "waitUri": f"{run_uri}?wait=30&until=finished",
+            },
+            status=202,
+        )
 
     async def openapi(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
         return json_response(
@@ -352,6 +388,14 @@ def _int_param(req: func.HttpRequest, name: str, *, default: int, low: int, high
     if not low <= value <= high:
         raise HttpError(400, f"{name} must be between {low} and {high}", field=name)
     return value
+
+
+def _choice(req: func.HttpRequest, name: str, allowed: tuple[str, ...]) -> str:
+    """A query parameter with a fixed set of values; the first is the default."""
+    raw = req.params.get(name) or allowed[0]
+    if raw not in allowed:
+        raise HttpError(400, f"{name} must be one of {', '.join(allowed)}", field=name, allowed=list(allowed))
+    return raw
 
 
 def _without_key(url: str) -> str:

@@ -156,3 +156,49 @@ def test_wait_must_be_a_bounded_whole_number(api: str) -> None:
         reply = get(f"{run}?wait={bad}")
         assert reply.status == 400 and reply.body["field"] == "wait"
     assert get(f"{run}?wait=30").body["runtimeStatus"] == "Completed"
+
+
+def test_every_error_of_the_workflow_routes_is_json(api: str, host: DevHostHandle) -> None:
+    run = start(api, "t_approval", REQUEST)
+    get(f"{run}?wait=30")
+    for url in (f"{run}/approvals/%0A", f"{run}/approvals/nope", f"{host.api_url}/dashboard/nope.css"):
+        reply = get(url)
+        assert reply.status == 404, url
+        assert reply.headers["Content-Type"].startswith("application/json"), url
+        assert isinstance(reply.body, dict) and reply.body["error"], url
+    post(f"{run}/terminate")
+
+
+def test_wait_after_an_answer_holds_until_the_run_has_taken_it_in(api: str, host: DevHostHandle) -> None:
+    import time
+
+    run = start(api, "t_two_approvals", REQUEST)
+    first = get(f"{run}?wait=30").body["pendingApprovals"][0]
+    instance = first["respond_uri"].split("/runs/")[1].split("/")[0]
+    management = f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}"
+    assert post(f"{management}/suspend?reason=hold").status == 202
+    answered = post(first["respond_uri"], {"approved": True})
+    assert answered.status == 202
+    wait_uri = answered.body["waitUri"]
+    assert wait_uri.endswith(f"?wait=30&answered={first['request_id']}")
+    # The run has not taken the answer in (it is suspended): a plain wait returns the stale view at
+    # once, a wait for the answer holds until its time is up.
+    assert get(f"{run}?wait=5").body["pendingApprovals"][0]["request_id"] == first["request_id"]
+    began = time.monotonic()
+    held = get(f"{run}?wait=2&answered={first['request_id']}").body
+    assert time.monotonic() - began >= 1.9
+    assert held["pendingApprovals"][0]["request_id"] == first["request_id"]
+    assert post(f"{management}/resume?reason=go").status == 202
+    after = get(wait_uri).body
+    assert [p["approval_id"] for p in after["pendingApprovals"]] == ["ask_second"]
+    assert after["closedApprovals"][-1]["request_id"] == first["request_id"]
+    stopped = post(f"{run}/terminate")
+    assert stopped.body["waitUri"].endswith("?wait=30&until=finished")
+    assert get(stopped.body["waitUri"]).body["runtimeStatus"] == "Terminated"
+
+
+def test_until_takes_settled_or_finished(api: str) -> None:
+    run = start(api, "t_chain", {"value": 2})
+    bad = get(f"{run}?wait=1&until=done")
+    assert bad.status == 400 and bad.body["field"] == "until"
+    assert get(f"{run}?wait=30&until=finished").body["outputs"] == ["result=6"]

@@ -44,7 +44,6 @@ from engine.functions.timeline import run_timeline
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 MAX_WAIT_SECONDS = 60
 WAIT_POLL_SECONDS = 0.25
-TRUE = ("1", "true", "yes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +192,7 @@ class WorkflowApi:
         full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
         view = run_view(workflow, full, folded, run_uri, self._signer(req, status.instance_id), page)
-        if req.params.get("timeline", "").lower() in TRUE:
+        if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(events, self.activity_name)
         return json_response(view)
 

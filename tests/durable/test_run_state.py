@@ -202,3 +202,11 @@ def test_until_takes_settled_or_finished(api: str) -> None:
     bad = get(f"{run}?wait=1&until=done")
     assert bad.status == 400 and bad.body["field"] == "until"
     assert get(f"{run}?wait=30&until=finished").body["outputs"] == ["result=6"]
+
+
+def test_timeline_takes_a_boolean(api: str) -> None:
+    run = start(api, "t_chain", {"value": 1})
+    assert get(f"{run}?wait=30&timeline=true").body["timeline"]["totals"]["steps"] == 3
+    assert "timeline" not in get(f"{run}?timeline=false").body
+    bad = get(f"{run}?timeline=maybe")
+    assert bad.status == 400 and bad.body["field"] == "timeline"

@@ -179,8 +179,7 @@ class Orchestration:
                 # Only the status set after replay survives the episode; building it for replayed
                 # supersteps would cost every episode time proportional to the whole history.
                 self._publish()
-            requests = [self._request(steps[i], attempts[i]) for i in todo]
-            calls = [context.call_activity(self.activity, r.model_dump(mode="json")) for r in requests]
+            calls = [context.call_activity(self.activity, self._request(steps[i], attempts[i])) for i in todo]
             try:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
                 # on every replay of every superstep of a chain.
@@ -189,9 +188,9 @@ class Orchestration:
                 self._fail(RunError(type="StepActivityFailed", message=str(exc)))
             wait = timedelta(0)
             again: list[int] = []
-            for index, request, reply in zip(todo, requests, replies, strict=True):
+            for index, reply in zip(todo, replies, strict=True):
                 step = steps[index]
-                result = self._result(request, reply)
+                result = self._result(step, attempts[index], reply)
                 if result.ok:
                     self.executed.add(step.executor_id)
                     if result.output is not None:
@@ -222,12 +221,12 @@ class Orchestration:
         self.running = []
         return [results[i] for i in sorted(results)]
 
-    def _request(self, step: Step, attempt: int) -> StepRequest:
+    def _request(self, step: Step, attempt: int) -> dict[str, Any]:
+        """The step's ``StepRequest`` as JSON (built for every step on every replay; the activity
+        validates it on arrival)."""
         workflow, state = self.workflow, self.state
         node = workflow.nodes[step.executor_id]
-        # Built from the engine's own values on every replay of every step: constructed, not re-validated
-        # (the activity validates it on arrival).
-        return StepRequest.model_construct(
+        return StepRequest.wire(
             workflow=workflow.name,
             executor=step.executor_id,
             instance_id=state.instance_id,
@@ -240,26 +239,28 @@ class Orchestration:
             message=node.input_adapter.dump_python(step.delivery.message, mode="json"),
         )
 
-    def _result(self, request: StepRequest, reply: Any) -> StepResult:
+    def _result(self, step: Step, attempt: int, reply: Any) -> StepResult:
+        """The reply as a ``StepResult`` of this very step; anything else fails the run."""
         try:
             result = StepResult.model_validate(decoded(reply))
         except ValidationError as exc:
             self._fail(
                 RunError(
-                    executor_id=request.executor,
+                    executor_id=step.executor_id,
                     type="StepFailed",
                     message=f"the step activity answered something that is not a step result: {exc}",
                 )
             )
-        expected = request.identity()
-        if result.step is not None and not result.step.matches(expected):
+        superstep = self.state.superstep
+        got = result.step
+        if got is not None and not got.is_step(step.executor_id, superstep, attempt, step.ordinal):
             self._fail(
                 RunError(
-                    executor_id=request.executor,
+                    executor_id=step.executor_id,
                     type="NonDeterministicReplay",
-                    message=f"the history holds the result of step {result.step.executor!r} (superstep "
-                    f"{result.step.superstep}, attempt {result.step.attempt}) where this code expects "
-                    f"{expected.executor!r} (superstep {expected.superstep}, attempt {expected.attempt}): "
+                    message=f"the history holds the result of step {got.executor!r} (superstep "
+                    f"{got.superstep}, attempt {got.attempt}) where this code expects "
+                    f"{step.executor_id!r} (superstep {superstep}, attempt {attempt}): "
                     "the workflow changed under a run in flight",
                 )
             )

@@ -61,3 +61,22 @@ async def test_output_over_the_payload_limit_fails_clearly(monkeypatch: pytest.M
     assert not result.ok and not result.retryable
     assert result.error is not None and result.error.type == "PayloadTooLarge"
     assert "WORKFLOW_MAX_PAYLOAD_BYTES" in result.error.message
+
+
+def test_the_wire_form_of_a_step_request_is_its_model_dump() -> None:
+    from engine.durable.step_messages import StepRequest
+
+    values = {
+        "workflow": "w",
+        "executor": "tick",
+        "instance_id": "i-1",
+        "superstep": 4,
+        "ordinal": 2,
+        "attempt": 3,
+        "idempotency_key": "k" * 32,
+        "message": {"left": 1, "tags": ["a"]},
+    }
+    wire = StepRequest.wire(**values)
+    assert wire == StepRequest(**values).model_dump(mode="json")
+    assert list(wire) == list(StepRequest.model_fields)
+    assert StepRequest.model_validate(wire).identity().ordinal == 2

@@ -101,7 +101,12 @@ ROUTES: tuple[Route, ...] = (
                 _int(0, 60),
                 "seconds to wait until the run is finished or waits for a person",
             ),
-            Param("timeline", "query", {"type": "boolean"}, "true to add the timeline of steps, timers and events"),
+            Param(
+                "timeline",
+                "query",
+                {"type": "boolean"},
+                "true to add the timeline of steps, timers and events",
+            ),
             Param("approvals_skip", "query", _int(0, 10_000_000), "pending approvals to skip (default 0)"),
             Param("approvals_top", "query", _int(1, 1000), "pending approvals listed (default 100)"),
         ),

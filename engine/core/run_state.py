@@ -48,6 +48,8 @@ class ClosedApproval(BaseModel):
     decided_by: str | None = None
     via: str
     at: datetime
+    answer_id: str | None = None  # the id the endpoint gave the answer that was taken
+    link: str | None = None  # the nonce of the respond link that answer came through, if any
 
 
 class RunState(BaseModel):

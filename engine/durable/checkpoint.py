@@ -12,9 +12,9 @@ from engine.core.run_state import ClosedApproval, RunState
 class OrchestratorInput(BaseModel):
     """The input of every execution of a run.
 
-    ``strict_answers`` is set when a run starts, and carried on: runs started before answers were
-    validated strictly keep the lax validation their recorded answers were accepted by, so a replay
-    never takes another path.
+    ``strict_answers`` and ``signed_answers`` are set when a run starts, and carried on: runs started
+    before answers were validated strictly, or signed, keep the rules their recorded answers were accepted
+    by, so a replay never takes another path.
     """
 
     input: Any = None
@@ -22,7 +22,8 @@ class OrchestratorInput(BaseModel):
     executed: list[str] = Field(default_factory=list)
     closed: list[ClosedApproval] = Field(default_factory=list)
     strict_answers: bool = False
+    signed_answers: bool = False
 
     @classmethod
     def start(cls, message: Any) -> OrchestratorInput:
-        return cls(input=message, strict_answers=True)
+        return cls(input=message, strict_answers=True, signed_answers=True)

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import iso_time
+from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent, unwrapped
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
@@ -82,6 +85,7 @@ class HistoryContext:
         self._timers_created: deque[str] = deque()
         self._timers_fired: dict[str, deque[int]] = defaultdict(deque)
         self._raised: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
+        self._verdicts: dict[tuple[str, int], tuple[int, Verdict]] = {}
         self._position = 0
         self.continued = False
         last: datetime | None = None
@@ -95,6 +99,12 @@ class HistoryContext:
                 if result is not None and result.step is not None:
                     step = result.step
                     self._steps[(step.executor, step.superstep, step.attempt)].append((position, result))
+            elif event.type == "TaskCompleted" and event.function_name == VERIFY_ACTIVITY:
+                try:
+                    verdict = Verdict.model_validate(unwrapped(event.result))
+                except ValidationError:
+                    continue
+                self._verdicts[(verdict.request_id, verdict.sequence)] = (position, verdict)
             elif event.type == "TimerCreated" and event.fire_at is not None:
                 self._timers_created.append(event.fire_at)
             elif event.type == "TimerFired" and event.fire_at is not None:
@@ -113,6 +123,12 @@ class HistoryContext:
         return self._input
 
     def call_activity(self, name: str, input_: Any) -> DurableTask:
+        if name == VERIFY_ACTIVITY:
+            asked = VerifyRequest.model_validate(input_)
+            found = self._verdicts.get((asked.request_id, asked.sequence))
+            if found is None:
+                return _Task("leaf")
+            return _Task("leaf", max(found[0], self._position), found[1].model_dump(mode="json"))
         request = StepRequest.model_validate(input_)
         wanted = request.identity()
         candidates = self._steps.get((request.executor, request.superstep, request.attempt), [])

@@ -12,12 +12,13 @@ on itself, so the history fold (``engine.durable.fold``) reads it after replayin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from engine.core.approval_requests import answer_approval, expire_approval, open_approval, validate_response
 from engine.core.executor import Executor
@@ -27,6 +28,7 @@ from engine.core.retry import FailureKind, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
 from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
+from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.status import build_status
@@ -37,7 +39,6 @@ STEP_ACTIVITY = "run_step"
 # with (supersteps x supersteps per execution). 20 keeps that ~2x below a hand-written orchestrator
 # already at 50 supersteps (bench/RESULTS.md has the sweep), while a timeline still shows 20 supersteps.
 DEFAULT_CONTINUE_EVERY = 20
-APPROVAL_ENVELOPE = "$approval"
 
 
 class WorkflowFailed(Exception):
@@ -48,12 +49,15 @@ class WorkflowFailed(Exception):
         super().__init__(str(error))
 
 
-class ApprovalAnswer(BaseModel):
-    """The envelope our approval endpoint raises; a raw event body is the response itself."""
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A valid answer to a pending approval, and who gave it, as far as a signature vouches."""
 
     response: Any
-    decided_by: str | None = None
-    via: Literal["endpoint", "event", "timeout", "runner"] = "endpoint"
+    decided_by: str | None
+    via: str
+    answer_id: str | None = None
+    link: str | None = None
 
 
 @dataclass
@@ -83,6 +87,8 @@ class Orchestration:
         self.codec = RoutingCodec(workflow)
         self.started = OrchestratorInput.model_validate(context.get_input() or {})
         self.strict_answers = self.started.strict_answers
+        self.signed_answers = self.started.signed_answers
+        self.answers_seen: dict[str, int] = {}  # envelopes verified per request, in this execution
         self.executed: set[str] = set(self.started.executed)
         self.closed: list[ClosedApproval] = list(self.started.closed)
         self.running: list[Step] = []  # the steps of the superstep in flight
@@ -157,6 +163,7 @@ class Orchestration:
                 executed=sorted(self.executed),
                 closed=self.closed,
                 strict_answers=self.strict_answers,
+                signed_answers=self.signed_answers,
             ).model_dump(mode="json")
         )
 
@@ -283,19 +290,18 @@ class Orchestration:
         for pending in list(state.approvals):
             request_id = pending.request_id
             if winner is waits.events[request_id]:
-                answer = self._read_answer(pending, winner.result)
+                del waits.events[request_id]  # answered or dropped: a later answer needs a new wait
+                answer = yield from self._read_answer(pending, winner.result)
                 if answer is None:
-                    # An invalid answer is dropped; wait again for a valid one on the same event name.
-                    del waits.events[request_id]
-                    return [], []
-                response, decided_by, via = answer
-                self._close(pending, now, outcome="answered", by=decided_by, via=via)
+                    return [], []  # an invalid answer is dropped; the approval waits on
+                now = context.current_utc_datetime
+                self._close(pending, now, outcome="answered", answer=answer)
                 emission = answer_approval(
-                    workflow, pending, response, now=now, via=via, decided_by=decided_by
+                    workflow, pending, answer.response, now=now, via=answer.via, decided_by=answer.decided_by
                 )
                 return [emission], []
             if winner is waits.timers.get(request_id):
-                self._close(pending, now, outcome="timed_out", by=None, via="timeout")
+                self._close(pending, now, outcome="timed_out", answer=None)
                 expiry = expire_approval(workflow, pending, now=now)
                 if expiry.error is not None:
                     self._fail(expiry.error)
@@ -304,37 +310,59 @@ class Orchestration:
                 )
         raise RuntimeError("task_any returned a task that is neither an approval event nor a deadline timer")
 
-    def _read_answer(self, pending: PendingApproval, data: Any) -> tuple[Any, str | None, str] | None:
+    def _read_answer(self, pending: PendingApproval, data: Any) -> Generator[Any, Any, _Answer | None]:
+        """The answer an event carries, or None to drop it.
+
+        An envelope (``$approval``) counts only once ``verify_answer`` has found its signature good; an
+        unsigned or badly signed one is a raw event, whose body is then not a valid response. A raw event
+        carries no identity, so an approval limited to named approvers ignores it. Runs started before
+        answers were signed (``signed_answers`` unset) read envelopes as they always did.
+        """
         data = decoded(data)
-        via, decided_by, response = "event", None, data
-        if isinstance(data, dict) and APPROVAL_ENVELOPE in data:
-            try:
-                envelope = ApprovalAnswer.model_validate(data[APPROVAL_ENVELOPE])
-            except ValidationError:
-                return None
-            response, decided_by, via = envelope.response, envelope.decided_by, envelope.via
-        elif pending.approvers:
-            # A raw event carries no identity: an approval limited to named approvers ignores it.
+        answer = _Answer(data, None, "event")
+        if isinstance(data, dict) and ENVELOPE in data:
+            if self.signed_answers:
+                sequence = self.answers_seen.get(pending.request_id, 0) + 1
+                self.answers_seen[pending.request_id] = sequence
+                request = VerifyRequest(
+                    instance_id=self.state.instance_id,
+                    request_id=pending.request_id,
+                    sequence=sequence,
+                    envelope=data[ENVELOPE],
+                )
+                reply = yield self.context.call_activity(VERIFY_ACTIVITY, request.model_dump(mode="json"))
+                verdict = Verdict.model_validate(decoded(reply))
+                if verdict.valid:
+                    envelope = AnswerEnvelope.model_validate(data[ENVELOPE])
+                    answer = _Answer(
+                        envelope.response, verdict.decided_by, verdict.via, verdict.answer_id, verdict.link
+                    )
+            else:
+                try:
+                    envelope = AnswerEnvelope.model_validate(data[ENVELOPE])
+                except ValidationError:
+                    return None
+                answer = _Answer(envelope.response, envelope.decided_by, envelope.via)
+        if answer.via == "event" and pending.approvers:
             return None
         try:
-            return (
-                validate_response(self.workflow, pending, response, strict=self.strict_answers),
-                decided_by,
-                via,
-            )
+            response = validate_response(self.workflow, pending, answer.response, strict=self.strict_answers)
         except ValidationError:
             return None
+        return dataclasses.replace(answer, response=response)
 
-    def _close(self, pending: PendingApproval, now: Any, *, outcome: str, by: str | None, via: str) -> None:
+    def _close(self, pending: PendingApproval, now: Any, *, outcome: str, answer: _Answer | None) -> None:
         request_id = pending.request_id
         self.closed.append(
             ClosedApproval(
                 request_id=request_id,
                 approval_id=pending.approval_id,
                 outcome=outcome,  # type: ignore[arg-type]
-                decided_by=by,
-                via=via,
+                decided_by=answer.decided_by if answer else None,
+                via=answer.via if answer else "timeout",
                 at=now,
+                answer_id=answer.answer_id if answer else None,
+                link=answer.link if answer else None,
             )
         )
         self.state.approvals = [a for a in self.state.approvals if a.request_id != request_id]

@@ -15,6 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from engine.core.graph import Workflow
+from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
 from engine.durable.context import AzureContext
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
 from engine.durable.step_activity import run_step
@@ -86,6 +87,11 @@ class WorkflowApp:
 
         bp = self.blueprint
         bp.function_name(name=self.activity_name)(bp.activity_trigger(input_name="request")(step))
+
+        async def verify(request: Any) -> dict[str, Any]:
+            return await verify_answer(request)
+
+        bp.function_name(name=VERIFY_ACTIVITY)(bp.activity_trigger(input_name="request")(verify))
 
     # --- HTTP API -------------------------------------------------------------------------------------
 

@@ -12,8 +12,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ValidationError
@@ -79,25 +77,7 @@ def verify(key: bytes, token: str | None, *, instance_id: str, request_id: str, 
     return claims
 
 
-class UsedTokens:
-    """Signatures of tokens already used, so a replayed link is refused (bounded, per process)."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def was_used(self, token: str) -> bool:
-        with self._lock:
-            return token.rpartition(".")[2] in self._seen
-
-    def claim(self, token: str) -> bool:
-        """True the first time ``token`` is presented, False on every replay."""
-        signature = token.rpartition(".")[2]
-        with self._lock:
-            if signature in self._seen:
-                return False
-            self._seen[signature] = None
-            if len(self._seen) > self._capacity:
-                self._seen.popitem(last=False)
-            return True
+def token_expiry(token: str) -> datetime:
+    """When a token this app issued expires (read without checking it: for telling its holder)."""
+    payload = token.partition(".")[0]
+    return datetime.fromtimestamp(TokenClaims.model_validate(json.loads(_unb64(payload))).exp, UTC)

@@ -7,6 +7,7 @@ from its history through the orchestrator (``engine.durable.fold``), never from 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,20 +15,21 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.run_state import PendingApproval
 from engine.core.viz import to_graph_json
+from engine.durable.answers import AnswerEnvelope, SigningKeys, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
 from engine.durable.history import HistoryEvent, read_history
-from engine.durable.orchestrator import APPROVAL_ENVELOPE
 from engine.durable.status import RunStatus
-from engine.functions.approval_tokens import TokenError, UsedTokens, issue, verify
+from engine.functions.approval_tokens import TokenError, issue, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
-from engine.functions.identity import caller_from, principal_name
+from engine.functions.identity import Caller, caller_from
 from engine.functions.openapi import openapi_document
 from engine.functions.run_view import (
     FINISHED,
@@ -44,6 +46,16 @@ from engine.functions.timeline import run_timeline
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 MAX_WAIT_SECONDS = 60
 WAIT_POLL_SECONDS = 0.25
+ANSWER_WAIT_SECONDS = 5.0  # how long an answer waits to learn whether it decided the approval
+
+
+class LinkRequest(BaseModel):
+    """``POST .../approvals/{requestId}/links``: whom the link is for (``null``: no one in particular,
+    only for approvals without named approvers)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    for_: str | None = Field(default=None, alias="for", min_length=1, max_length=200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +77,6 @@ class WorkflowApi:
         self.route_prefix = route_prefix
         self.activity_name = activity_name
         self.continue_every = continue_every
-        self.used_tokens = UsedTokens()
 
     def _workflow(self, req: func.HttpRequest) -> Workflow:
         name = req.route_params.get("name", "")
@@ -191,7 +202,7 @@ class WorkflowApi:
             await self._settled(workflow, client, status, wait)
         full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
-        view = run_view(workflow, full, folded, run_uri, self._signer(req, status.instance_id), page)
+        view = run_view(workflow, full, folded, run_uri, self._may_answer(self._caller(req)), page)
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(events, self.activity_name)
         return json_response(view)
@@ -209,9 +220,13 @@ class WorkflowApi:
     async def _pending(
         self, workflow: Workflow, status: Any, client: df.DurableOrchestrationClient, request_id: str
     ) -> PendingApproval:
+        _, _, folded = await self._folded(workflow, client, status.instance_id)
+        return self._pending_in(status, folded, request_id)
+
+    @staticmethod
+    def _pending_in(status: Any, folded: Folded | None, request_id: str) -> PendingApproval:
         """The pending approval request: 404 when unknown, 409 when closed. Read from the run's
         history, whatever the number of open requests."""
-        _, _, folded = await self._folded(workflow, client, status.instance_id)
         runtime = runtime_status_name(status)
         pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
         if pending is not None:
@@ -230,24 +245,49 @@ class WorkflowApi:
         workflow, status, request_id = await self._open_run(req, client)
         pending = await self._pending(workflow, status, client, request_id)
         base = self._run_uri(req, workflow, status.instance_id)
-        return json_response(approval_entry(workflow, pending, base, self._signer(req, status.instance_id)))
+        return json_response(approval_entry(workflow, pending, base, self._may_answer(self._caller(req))))
 
-    def _signer(self, req: func.HttpRequest, instance_id: str) -> Callable[[PendingApproval], str]:
-        """Respond links carry a token for this approval request, issued to the viewer when known."""
-        key = engine_settings().signing_key
-        viewer = principal_name(req.headers.get("x-ms-client-principal"))
+    @staticmethod
+    def _caller(req: func.HttpRequest, link_subject: str | None = None) -> Caller:
+        """Who is calling, as far as it can be verified; a respond link issued to a person names them."""
+        return caller_from(req.headers.get("x-ms-client-principal"), link_subject)
 
-        def sign(pending: PendingApproval) -> str:
-            return issue(
-                key,
-                instance_id=instance_id,
-                request_id=pending.request_id,
-                expires=pending.deadline,
-                now=datetime.now(UTC),
-                subject=viewer,
+    @staticmethod
+    def _may_answer(caller: Caller) -> Callable[[PendingApproval], bool]:
+        """Anyone who may call the API answers an approval without named approvers; one with named
+        approvers needs an identity among them."""
+        return lambda pending: not pending.approvers or caller.is_one_of(pending.approvers)
+
+    async def issue_link(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        """A respond link for one person (for a notification): the token names them and expires with the
+        approval's deadline. For an approval with named approvers, the person must be one of them."""
+        workflow, status, request_id = await self._open_run(req, client)
+        body = read_json(req, limit=engine_settings().max_body_bytes)
+        wanted = validated(LinkRequest.model_validate, body, "link request")
+        pending = await self._pending(workflow, status, client, request_id)
+        if pending.approvers and wanted.for_ not in pending.approvers:
+            raise HttpError(
+                400,
+                f"a link for {wanted.for_!r} could not answer approval {pending.approval_id!r}: "
+                f"it is for {pending.approvers} (name one of the users there)",
+                field="for",
             )
-
-        return sign
+        now = datetime.now(UTC)
+        token = issue(
+            engine_settings().signing_key,
+            instance_id=status.instance_id,
+            request_id=request_id,
+            expires=pending.deadline,
+            now=now,
+            subject=wanted.for_,
+        )
+        respond = f"{self._run_uri(req, workflow, status.instance_id)}/approvals/{request_id}?token={token}"
+        return json_response(
+            {"respond_uri": respond, "for": wanted.for_, "expires": token_expiry(token).isoformat()},
+            status=201,
+        )
 
     def _run_uri(self, req: func.HttpRequest, workflow: Workflow, instance_id: str) -> str:
         return f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
@@ -297,54 +337,122 @@ class WorkflowApi:
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow, status, request_id = await self._open_run(req, client)
+        instance_id = status.instance_id
         settings = engine_settings()
         token = req.params.get("token")
-        subject = None
+        claims = None
         if settings.require_approval_token or token:
             try:
                 claims = verify(
                     settings.signing_key,
                     token,
-                    instance_id=status.instance_id,
+                    instance_id=instance_id,
                     request_id=request_id,
                     now=datetime.now(UTC),
                 )
             except TokenError as exc:
                 raise HttpError(403, str(exc)) from exc
-            if self.used_tokens.was_used(token or ""):
-                raise HttpError(403, "this approval link has already been used")
-            subject = claims.sub
-        pending = await self._pending(workflow, status, client, request_id)
+        _, _, folded = await self._folded(workflow, client, instance_id)
+        closed = folded.orchestration.closed if folded is not None else []
+        if claims is not None and any(c.link == claims.n for c in closed):
+            # Replay protection that holds across restarts and instances: the run's history says which
+            # link an answer came through.
+            raise HttpError(403, "this approval link has already been used")
+        pending = self._pending_in(status, folded, request_id)
         approval = workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
-        caller = caller_from(req.headers.get("x-ms-client-principal"), subject)
-        if approval.approvers and not caller.is_one_of(approval.approvers):
-            who = caller.name or "an anonymous caller"
+        caller = self._caller(req, claims.sub if claims else None)
+        if not self._may_answer(caller)(pending):
+            if caller.name is None:
+                raise HttpError(
+                    401,
+                    f"approval {approval.id!r} is for {approval.approvers}: answer it with your identity "
+                    "(Easy Auth, an Entra ID bearer token, or a respond link issued to you)",
+                )
             raise HttpError(
-                403, f"{who} may not answer approval {approval.id!r}: it is for {approval.approvers}"
+                403, f"{caller.name} may not answer approval {approval.id!r}: it is for {approval.approvers}"
             )
         body = read_json(req, limit=settings.max_body_bytes)
         response = validated(approval.parse_answer, body, f"response for approval {approval.id!r}")
-        if token and not self.used_tokens.claim(token):
-            raise HttpError(403, "this approval link has already been used")
-        answer = {
-            "response": approval.response_adapter.dump_python(response, mode="json"),
-            "decided_by": caller.name,
-            "via": "endpoint",
-        }
-        await client.raise_event(status.instance_id, pending.event_name, {APPROVAL_ENVELOPE: answer})
-        run_uri = self._run_uri(req, workflow, status.instance_id)
+        answer = AnswerEnvelope(
+            response=approval.response_adapter.dump_python(response, mode="json"),
+            decided_by=caller.name,
+            via="endpoint",
+            at=datetime.now(UTC).isoformat(),
+            answer_id=uuid.uuid4().hex,
+            link=claims.n if claims else None,
+        )
+        event = self._event_body(approval, instance_id, request_id, answer)
+        try:
+            await client.raise_event(instance_id, pending.event_name, event)
+        except Exception as exc:
+            # A run finishing (terminated, timed out) while the answer was on its way.
+            latest = await client.get_status(instance_id)
+            if runtime_status_name(latest) in FINISHED:
+                raise HttpError(
+                    410, f"run {instance_id!r} has finished ({runtime_status_name(latest)})"
+                ) from exc
+            raise
+        taken = await self._taken(workflow, client, instance_id, request_id, answer.answer_id)
+        if taken is False:
+            raise HttpError(409, f"another answer to approval request {request_id!r} was taken first")
+        run_uri = self._run_uri(req, workflow, instance_id)
         return json_response(
             {
                 "accepted": True,
+                # True: this answer decided the approval; None: not taken in yet (see waitUri).
+                "taken": taken,
+                "answerId": answer.answer_id,
                 "requestId": request_id,
-                "instanceId": status.instance_id,
+                "instanceId": instance_id,
                 "decidedBy": caller.name,
                 # The run view once this answer has been taken in (or the run has finished).
                 "waitUri": f"{run_uri}?wait=30&answered={request_id}",
             },
             status=202,
         )
+
+    @staticmethod
+    def _event_body(
+        approval: Approval[Any, Any], instance_id: str, request_id: str, answer: AnswerEnvelope
+    ) -> Any:
+        """The signed envelope; without a signing key, a raw answer (which carries no identity)."""
+        try:
+            return signed_envelope(
+                SigningKeys.from_env(), instance_id=instance_id, request_id=request_id, answer=answer
+            )
+        except LookupError as exc:
+            if approval.approvers:
+                raise HttpError(
+                    503,
+                    f"approval {approval.id!r} is limited to named approvers, and answers to it must be "
+                    "signed: set the APPROVAL_SIGNING_KEY app setting",
+                ) from exc
+            return answer.response
+
+    async def _taken(
+        self,
+        workflow: Workflow,
+        client: df.DurableOrchestrationClient,
+        instance_id: str,
+        request_id: str,
+        answer_id: str,
+    ) -> bool | None:
+        """Whether the run took this answer (True), another one (False), or none yet (None) within a
+        short wait: concurrent answers learn which one decided."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ANSWER_WAIT_SECONDS
+        while True:
+            _, _, folded = await self._folded(workflow, client, instance_id)
+            closed = next(
+                (c for c in (folded.orchestration.closed if folded else []) if c.request_id == request_id),
+                None,
+            )
+            if closed is not None:
+                return closed.answer_id == answer_id
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(WAIT_POLL_SECONDS / 2)
 
     async def terminate(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient

@@ -75,6 +75,12 @@ def _body(route: Route, workflow: Workflow | None, components: dict[str, Any]) -
             if response not in options:
                 options.append(response)
         schema = options[0] if len(options) == 1 else {"oneOf": options}
+    elif route.body == "link":
+        schema = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"for": {"type": ["string", "null"], "description": "the person the link is for"}},
+        }
     elif route.body == "reason":
         return {
             "required": False,
@@ -139,7 +145,7 @@ def openapi_document(workflows: list[Workflow], api_base: str, prefix: str) -> d
         for workflow in workflows:
             if route.body == "approval" and not workflow.approvals():
                 continue
-            if route.handler == "get_approval" and not workflow.approvals():
+            if route.handler in ("get_approval", "issue_link") and not workflow.approvals():
                 continue
             paths.setdefault(openapi_path(route, prefix, workflow.name), {})[method] = _operation(
                 route, workflow, components

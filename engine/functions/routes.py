@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Body = Literal["none", "input", "approval", "reason"]
+Body = Literal["none", "input", "approval", "reason", "link"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,22 @@ ROUTES: tuple[Route, ...] = (
         },
         params=(Param("token", "query", {"type": "string"}, "the signed token of the respond link"),),
         body="approval",
+        per_workflow=True,
+    ),
+    Route(
+        "workflow_approval_link",
+        RUN + "/approvals/{requestId}/links",
+        "POST",
+        "issue_link",
+        "Issue a respond link for one person (for a notification): its token names them",
+        {
+            201: "the link",
+            400: "invalid body, or a person who could not answer",
+            404: "unknown request",
+            409: "already answered or timed out",
+            410: "run finished",
+        },
+        body="link",
         per_workflow=True,
     ),
     Route(

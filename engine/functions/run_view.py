@@ -69,8 +69,10 @@ def approval_entry(
     workflow: Workflow,
     pending: PendingApproval,
     respond_base: str,
-    sign: Callable[[PendingApproval], str] | None,
+    may_answer: Callable[[PendingApproval], bool],
 ) -> dict[str, Any]:
+    """A pending approval as people read it. ``respond_uri`` carries no token: a view never hands out
+    the right to answer; links for a named person are issued on purpose (``.../links``)."""
     node = workflow.nodes[pending.approval_id]
     assert isinstance(node, Approval)
     return {
@@ -85,8 +87,9 @@ def approval_entry(
         "request": pending.request,
         "response_schema": node.response_schema(),
         "description": node.description,
-        "respond_uri": f"{respond_base}/approvals/{pending.request_id}"
-        + (f"?token={sign(pending)}" if sign is not None else ""),
+        "respond_uri": f"{respond_base}/approvals/{pending.request_id}",
+        "links_uri": f"{respond_base}/approvals/{pending.request_id}/links",
+        "can_answer": may_answer(pending),
     }
 
 
@@ -101,7 +104,7 @@ def run_view(
     status: Any,
     folded: Folded | None,
     respond_base: str,
-    sign: Callable[[PendingApproval], str] | None,
+    may_answer: Callable[[PendingApproval], bool],
     page: Page,
 ) -> dict[str, Any]:
     runtime = runtime_status_name(status)
@@ -131,7 +134,8 @@ def run_view(
         "executors": executor_states(workflow, folded, runtime),
         "running": sorted({s.executor_id for s in running}),
         "pendingApprovals": [
-            approval_entry(workflow, p, respond_base, sign) for p in pending[page.skip : page.skip + page.top]
+            approval_entry(workflow, p, respond_base, may_answer)
+            for p in pending[page.skip : page.skip + page.top]
         ],
         "pendingApprovalsTotal": len(pending),
         "approvalsSkip": page.skip,

@@ -63,7 +63,7 @@ def engine_settings() -> EngineSettings:
     return EngineSettings(
         signing_key=configured.encode() if configured else _ephemeral_key(),
         signing_key_is_ephemeral=not configured,
-        require_approval_token=flag(REQUIRE_TOKEN, True),
+        require_approval_token=flag(REQUIRE_TOKEN, False),
         max_body_bytes=byte_size(MAX_BODY, 1024 * 1024),
         expose_system_keys=flag(EXPOSE_KEYS, False),
     )

@@ -25,6 +25,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--in-memory", action="store_true", help="keep all state in memory")
     p.add_argument("--require-keys", action="store_true", help="enforce function/admin auth levels")
     p.add_argument(
+        "--simulate-easy-auth",
+        action="store_true",
+        default=None,
+        help="trust client-sent x-ms-client-principal headers as if App Service authentication had set them, "
+        "and set WEBSITE_AUTH_ENABLED=true (default: the DEVHOST_SIMULATE_EASY_AUTH setting, else off: "
+        "such headers are removed)",
+    )
+    p.add_argument(
         "--max-body-bytes",
         type=int,
         default=None,
@@ -39,10 +47,16 @@ def build(args: argparse.Namespace) -> DevHost:
     if not app_dir.is_dir():
         raise DevHostError(f"app folder {app_dir} does not exist")
     state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
-    app = load_app(app_dir, state.parent if state else None)
+    app = load_app(app_dir, state.parent if state else None, simulate_easy_auth=args.simulate_easy_auth)
     logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
-        app_dir, args.port, state, args.in_memory, args.require_keys, request_body_limit(args.max_body_bytes)
+        app_dir,
+        args.port,
+        state,
+        args.in_memory,
+        args.require_keys,
+        request_body_limit(args.max_body_bytes),
+        simulate_easy_auth=app.simulate_easy_auth,
     )
     return DevHost(options, app.settings, app.index)
 

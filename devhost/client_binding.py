@@ -8,6 +8,8 @@ import json
 from urllib.parse import quote
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+# The SDK client's durable API (the binding's rpcBaseUrl), as the extension's local RPC endpoint: served on
+# devhost's internal listener only (127.0.0.1, a port of its own), under a secret of the process.
 RPC_PATH = "/durabletask/"
 ID_PLACEHOLDER = "INSTANCEID"
 
@@ -35,8 +37,10 @@ def management_urls(
     }
 
 
-def client_binding_json(origin: str, hub: str, system_key: str | None) -> str:
-    """Same keys as the real extension; rpcBaseUrl points at devhost's own (keyless) RPC endpoint."""
+def client_binding_json(origin: str, hub: str, system_key: str | None, rpc_base_url: str) -> str:
+    """Same keys as the real extension: the management URLs on the public port (``origin``, with the
+    system key when keys are required), and ``rpcBaseUrl``, devhost's internal listener the SDK client
+    calls for everything it does."""
     q = query_suffix(hub, system_key)
     return json.dumps(
         {
@@ -53,7 +57,7 @@ def client_binding_json(origin: str, hub: str, system_key: str | None) -> str:
             "managementUrls": management_urls(origin, hub, system_key),
             "baseUrl": f"{origin}{WEBHOOK_PATH}",
             "requiredQueryStringParameters": q,
-            "rpcBaseUrl": f"{origin}{RPC_PATH}",
+            "rpcBaseUrl": rpc_base_url,
         }
     )
 

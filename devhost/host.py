@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import errno
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
+from devhost import logs
 from devhost.client_binding import client_binding_json, close_sdk_client_session
 from devhost.clock import Clock
+from devhost.easy_auth import WARNING as EASY_AUTH_WARNING
+from devhost.easy_auth import apply_easy_auth, easy_auth_simulated
 from devhost.errors import DevHostError
 from devhost.http_routes import RouteTable, RouteTemplateError
-from devhost.http_server import HttpServer
+from devhost.http_server import HttpServer, InternalServer
 from devhost.indexing import FunctionIndex, load_and_index
 from devhost.invocation import Invoker
 from devhost.keys import Keys, load_or_create_keys
@@ -36,20 +40,45 @@ class LoadedApp:
     index: FunctionIndex
     signing_key_note: str  # where the approval signing key comes from, for the start-up log
     previous_environment: dict[str, str | None]  # what loading the app changed, to restore it
+    simulate_easy_auth: bool = False  # the flag, else DEVHOST_SIMULATE_EASY_AUTH (see easy_auth)
 
 
-def load_app(app_dir: Path, state_folder: Path | None) -> LoadedApp:
+def load_app(
+    app_dir: Path, state_folder: Path | None, *, simulate_easy_auth: bool | None = None
+) -> LoadedApp:
     """What the host does before it starts: export local.settings.json Values (the environment wins),
-    provide the approval signing key (kept in ``state_folder``; None: in memory), read host.json, import
-    function_app.py and index its functions. On an error the environment is restored."""
+    provide the approval signing key (kept in ``state_folder``; None: in memory), decide whether Easy Auth
+    is simulated (``simulate_easy_auth``, else the DEVHOST_SIMULATE_EASY_AUTH setting; simulated, it sets
+    WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py and index its functions. On an error
+    the environment is restored."""
     previous = apply_environment(load_local_settings(app_dir))
     try:
         note, previous_key = provide_signing_key(state_folder)
         previous = {**previous_key, **previous}  # the older value of a key set twice is the one to restore
-        return LoadedApp(load_host_json(app_dir), load_and_index(app_dir), note, previous)
+        easy_auth = easy_auth_simulated(simulate_easy_auth)
+        previous = {**apply_easy_auth(easy_auth), **previous}
+        return LoadedApp(load_host_json(app_dir), load_and_index(app_dir), note, previous, easy_auth)
     except BaseException:
         restore_environment(previous)
         raise
+
+
+HOSTNAME_SETTING = "WEBSITE_HOSTNAME"
+
+
+async def _listen(runner: web.AppRunner, port: int, *, what: str) -> int:
+    """Listen on 127.0.0.1:``port`` (0: any free port); the port listened on."""
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise DevHostError(f"port {port} is already in use (pass --port to choose another)") from None
+        raise DevHostError(f"cannot listen on 127.0.0.1:{port} ({what}): {exc.strerror or exc}") from None
+    server = site._server
+    if server is not None and getattr(server, "sockets", None):
+        return int(server.sockets[0].getsockname()[1])
+    return port
 
 
 @dataclass
@@ -60,6 +89,7 @@ class HostOptions:
     in_memory: bool = False
     require_keys: bool = False
     max_body_bytes: int | None = None  # None: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, or 100 MB
+    simulate_easy_auth: bool = False  # pass client-sent x-ms-client-principal headers through (easy_auth)
 
 
 class DevHost:
@@ -71,9 +101,12 @@ class DevHost:
         self.index = index
         self.clock = clock or Clock()
         self.port = options.port
+        self.rpc_base_url = ""  # the internal listener's durable client API, once started
         self.keys: Keys | None = None
         self.task_hub: TaskHub | None = None
         self._runner: web.AppRunner | None = None
+        self._internal_runner: web.AppRunner | None = None
+        self._previous_environment: dict[str, str | None] = {}
         self._store: Store | None = None
         self._invoker: Invoker | None = None
         self.routes = RouteTable(settings.route_prefix)
@@ -89,7 +122,7 @@ class DevHost:
 
     def client_binding(self) -> str:
         return client_binding_json(
-            self.base_url, self.settings.hub_name, self.keys.durable if self.keys else None
+            self.base_url, self.settings.hub_name, self.keys.durable if self.keys else None, self.rpc_base_url
         )
 
     async def start(self) -> None:
@@ -105,29 +138,43 @@ class DevHost:
             self.index, self.settings, self._store, self.clock, self._invoker, self.client_binding
         )
         management = ManagementApi(
-            self.task_hub, self.settings.hub_name, self.keys.durable if self.keys else None
+            self.task_hub,
+            self.settings.hub_name,
+            self.keys.durable if self.keys else None,
+            lambda: self.base_url,
         )
         server = HttpServer(
-            self.routes, self._invoker, management, self.client_binding, self.keys, max_body_bytes=body_limit
+            self.routes,
+            self._invoker,
+            management,
+            self.client_binding,
+            self.keys,
+            max_body_bytes=body_limit,
+            simulate_easy_auth=opts.simulate_easy_auth,
         )
+        internal = InternalServer(management, max_body_bytes=body_limit)
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+        self._internal_runner = web.AppRunner(internal.app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        # SO_REUSEADDR: a restart right after kill -9 must not trip over TIME_WAIT sockets (a live
-        # listener on the port still makes bind fail, which is the "port in use" error).
-        site = web.TCPSite(self._runner, "127.0.0.1", opts.port, reuse_address=True)
+        await self._internal_runner.setup()
         try:
-            await site.start()
-        except OSError as exc:
+            # SO_REUSEADDR: a restart right after kill -9 must not trip over TIME_WAIT sockets (a live
+            # listener on the port still makes bind fail, which is the "port in use" error).
+            self.port = await _listen(self._runner, opts.port, what="port")
+            # The internal listener: 127.0.0.1 only, a port of its own (any free one).
+            rpc_port = await _listen(self._internal_runner, 0, what="the internal listener's port")
+        except BaseException:
             await self._runner.cleanup()
+            await self._internal_runner.cleanup()
             self._store.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise DevHostError(
-                    f"port {opts.port} is already in use (pass --port to choose another)"
-                ) from None
-            raise DevHostError(f"cannot listen on 127.0.0.1:{opts.port}: {exc.strerror or exc}") from None
-        server_obj = site._server
-        if server_obj is not None and getattr(server_obj, "sockets", None):
-            self.port = server_obj.sockets[0].getsockname()[1]
+            raise
+        self.rpc_base_url = f"http://127.0.0.1:{rpc_port}{internal.path}"
+        # As the Functions host does; the app builds absolute links from it.
+        if not os.environ.get(HOSTNAME_SETTING):
+            self._previous_environment[HOSTNAME_SETTING] = os.environ.get(HOSTNAME_SETTING)
+            os.environ[HOSTNAME_SETTING] = f"localhost:{self.port}"
+        if opts.simulate_easy_auth:
+            logs.logger.warning("%s", EASY_AUTH_WARNING)
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
 
@@ -136,6 +183,10 @@ class DevHost:
             await self.task_hub.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._internal_runner is not None:
+            await self._internal_runner.cleanup()
+        restore_environment(self._previous_environment)
+        self._previous_environment = {}
         await close_sdk_client_session()
         if self._invoker is not None:
             self._invoker.close()

@@ -1,8 +1,18 @@
-"""The Durable Functions HTTP management API (public webhooks and the SDK's RPC endpoint)."""
+"""The Durable Functions HTTP management API: the public webhooks, and the SDK client's RPC endpoint.
+
+Both answer the same requests (as the extension's one handler does); they differ in who may call them
+(see http_server) and in the instance list's default page: the webhooks page it as the extension does
+(``top``, 100 by default; ``x-ms-continuation-token`` request and response headers), the RPC endpoint
+lists everything unless asked for ``top``, because the Python SDK's ``get_status_all()`` and
+``get_status_by()`` never send a continuation token.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
+import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +35,9 @@ STATUSES = {
     "Canceled",
 }
 TRUE = {"true", "1", "yes"}
+# The extension's default page for a list without `top` (OrchestrationStatusQueryCondition.PageSize).
+DEFAULT_PAGE_SIZE = 100
+CONTINUATION = "x-ms-continuation-token"
 
 
 def _body_text(body: bytes) -> str | None:
@@ -82,14 +95,36 @@ def status_json(
     return out
 
 
+def _continuation_token(rec: InstanceRecord) -> str:
+    """Where the next page starts: after this record in the list's order (created time, instance id), so
+    instances started or purged between two pages neither repeat nor drop an instance listed before."""
+    return base64.urlsafe_b64encode(json.dumps([rec.created, rec.instance_id]).encode()).decode()
+
+
+def _after(token: str) -> tuple[str, str]:
+    try:
+        created, instance_id = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, TypeError, UnicodeError, binascii.Error, RecursionError):
+        raise ValueError(f"Invalid {CONTINUATION}.") from None
+    if not isinstance(created, str) or not isinstance(instance_id, str):
+        raise ValueError(f"Invalid {CONTINUATION}.")
+    return created, instance_id
+
+
 class ManagementApi:
-    def __init__(self, task_hub: TaskHub, hub: str, system_key: str | None) -> None:
+    def __init__(
+        self, task_hub: TaskHub, hub: str, system_key: str | None, origin: Callable[[], str]
+    ) -> None:
         self.task_hub = task_hub
         self.hub = hub
         self.system_key = system_key
+        self.origin = origin  # devhost's own base URL: links never follow the request's Host header
 
-    async def handle(self, request: web.Request, rel: str) -> web.Response:
-        """`rel` is the path after the API root, e.g. 'instances/abc/raiseEvent/Approval'."""
+    async def handle(
+        self, request: web.Request, rel: str, *, page_size: int | None = DEFAULT_PAGE_SIZE
+    ) -> web.Response:
+        """`rel` is the path after the API root, e.g. 'instances/abc/raiseEvent/Approval'; ``page_size``
+        is the instance list's page when the request names no ``top`` (None: the whole list)."""
         parts = [p for p in rel.split("/") if p]
         method = request.method.upper()
         try:
@@ -98,7 +133,7 @@ class ManagementApi:
             if parts and parts[0] == "instances":
                 if len(parts) == 1:
                     if method == "GET":
-                        return self._list(request)
+                        return self._list(request, page_size)
                     if method == "DELETE":
                         return await self._purge_by(request)
                     return _error(405, f"{method} is not supported on the instances collection.")
@@ -141,8 +176,7 @@ class ManagementApi:
             _check_new_instance_id(iid)
         text = await _json_body(request, "The request body is not valid JSON.")
         rec = self.task_hub.start_new(name, iid, text)
-        origin = f"{request.scheme}://{request.host}"
-        payload = management_urls(origin, self.hub, self.system_key, rec.instance_id)
+        payload = management_urls(self.origin(), self.hub, self.system_key, rec.instance_id)
         return web.json_response(
             payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
         )
@@ -188,17 +222,14 @@ class ManagementApi:
 
         return ListFilter(statuses, when("createdTimeFrom"), when("createdTimeTo"), q.get("instanceIdPrefix"))
 
-    def _list(self, request: web.Request) -> web.Response:
+    def _list(self, request: web.Request, page_size: int | None) -> web.Response:
         records = self.task_hub.list(self._filter(request))
         q = request.query
-        start = 0
-        token = request.headers.get("x-ms-continuation-token") or q.get("continuationToken")
+        token = request.headers.get(CONTINUATION)
         if token:
-            try:
-                start = int(base64.urlsafe_b64decode(token.encode()).decode())
-            except ValueError:
-                raise ValueError("Invalid x-ms-continuation-token.") from None
-        top = len(records)
+            after = _after(token)
+            records = [r for r in records if (r.created, r.instance_id) > after]
+        top = page_size
         if q.get("top"):
             try:
                 top = int(q["top"])
@@ -206,10 +237,10 @@ class ManagementApi:
                 raise ValueError("top must be an integer.") from None
             if top < 1:
                 raise ValueError("top must be at least 1.")
-        page = records[start : start + top]
+        page = records if top is None else records[:top]
         headers = {}
-        if start + top < len(records):
-            headers["x-ms-continuation-token"] = base64.urlsafe_b64encode(str(start + top).encode()).decode()
+        if len(page) < len(records):
+            headers[CONTINUATION] = _continuation_token(page[-1])
         show_input = q.get("showInput", "true").lower() in TRUE
         return web.json_response([status_json(r, show_input=show_input) for r in page], headers=headers)
 

@@ -82,7 +82,14 @@ def run_devhost(
     in_memory: bool = True,
     settings: dict[str, str] | None = None,
     require_keys: bool = False,
+    simulate_easy_auth: bool | None = True,
 ) -> Iterator[DevHostHandle]:
+    """devhost in this process, on the shared loop; stopped (and the environment restored) on exit.
+
+    ``simulate_easy_auth``: True (the default here: tests play the platform and send
+    ``x-ms-client-principal`` themselves), False (devhost's own default: such headers are removed), or
+    None (as ``python -m devhost``: the DEVHOST_SIMULATE_EASY_AUTH setting decides).
+    """
     app = Path(app_dir).resolve()
     previous: dict[str, str | None] = {}
     for key, value in (settings or {}).items():
@@ -90,9 +97,20 @@ def run_devhost(
         os.environ[key] = value
     try:
         use_memory = in_memory and state is None
-        loaded = load_app(app, None if use_memory or state is None else state.parent)
+        loaded = load_app(
+            app,
+            None if use_memory or state is None else state.parent,
+            simulate_easy_auth=simulate_easy_auth,
+        )
         try:
-            options = HostOptions(app, 0, None if use_memory else state, use_memory, require_keys)
+            options = HostOptions(
+                app,
+                0,
+                None if use_memory else state,
+                use_memory,
+                require_keys,
+                simulate_easy_auth=loaded.simulate_easy_auth,
+            )
             host = DevHost(options, loaded.settings, loaded.index, clock=Clock())
             _run(host.start(), timeout=30)
             try:

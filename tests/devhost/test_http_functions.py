@@ -97,7 +97,7 @@ def test_require_keys(tmp_path):
     ) as host:
         keys = host.host.keys
         assert keys is not None
-        assert (tmp_path / "keys.json").exists()
+        assert (tmp_path / "keys.json").stat().st_mode & 0o777 == 0o600
         url = f"{host.api_url}/secret"
         assert call("GET", url).status == 401
         assert "'secret' needs a function or master key" in call("GET", url).json["error"]

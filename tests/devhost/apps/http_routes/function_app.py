@@ -60,3 +60,10 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="env", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def env(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(os.environ.get(req.params["key"], "<unset>"))
+
+
+@app.route(route="headers", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def headers(req: func.HttpRequest) -> func.HttpResponse:
+    """The request's headers (names lower-cased) and URL, as the app sees them."""
+    seen = {k.lower(): v for k, v in req.headers.items()}
+    return func.HttpResponse(json.dumps({"headers": seen, "url": req.url}), mimetype="application/json")

@@ -21,6 +21,7 @@ from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, o
 from engine.durable.step_activity import run_step
 from engine.functions.http_api import WorkflowApi
 from engine.functions.http_json import HttpError, request_path
+from engine.functions.identity import check_identity_settings
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
 
@@ -54,6 +55,7 @@ class WorkflowApp:
             continue_every=continue_every,
         )
         check_signing_key()
+        check_identity_settings()
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
         for name, workflow in self.workflows.items():
             self._register_orchestrator(name, workflow)

@@ -29,7 +29,7 @@ from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
-from engine.functions.identity import Caller, caller_from
+from engine.functions.identity import Caller, approver
 from engine.functions.openapi import openapi_document
 from engine.functions.run_view import (
     FINISHED,
@@ -202,7 +202,7 @@ class WorkflowApi:
             await self._settled(workflow, client, status, wait)
         full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
-        view = run_view(workflow, full, folded, run_uri, self._may_answer(self._caller(req)), page)
+        view = run_view(workflow, full, folded, run_uri, self._may_answer(await self._caller(req)), page)
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(events, self.activity_name)
         return json_response(view)
@@ -245,12 +245,15 @@ class WorkflowApi:
         workflow, status, request_id = await self._open_run(req, client)
         pending = await self._pending(workflow, status, client, request_id)
         base = self._run_uri(req, workflow, status.instance_id)
-        return json_response(approval_entry(workflow, pending, base, self._may_answer(self._caller(req))))
+        return json_response(
+            approval_entry(workflow, pending, base, self._may_answer(await self._caller(req)))
+        )
 
     @staticmethod
-    def _caller(req: func.HttpRequest, link_subject: str | None = None) -> Caller:
-        """Who is calling, as far as it can be verified; a respond link issued to a person names them."""
-        return caller_from(req.headers.get("x-ms-client-principal"), link_subject)
+    async def _caller(req: func.HttpRequest, link_subject: str | None = None) -> Caller:
+        """Who is calling, as far as it can be verified (a bearer token's keys may need fetching, so off
+        the loop); a respond link issued to a person names them when nobody else vouches for the caller."""
+        return await asyncio.to_thread(approver, req.headers, link_subject)
 
     @staticmethod
     def _may_answer(caller: Caller) -> Callable[[PendingApproval], bool]:
@@ -361,7 +364,7 @@ class WorkflowApi:
         pending = self._pending_in(status, folded, request_id)
         approval = workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
-        caller = self._caller(req, claims.sub if claims else None)
+        caller = await self._caller(req, claims.sub if claims else None)
         if not self._may_answer(caller)(pending):
             if caller.name is None:
                 raise HttpError(

@@ -42,8 +42,8 @@ def call(
     return Reply(status, parsed, got)
 
 
-def get(url: str) -> Reply:
-    return call("GET", url)
+def get(url: str, *, headers: dict[str, str] | None = None) -> Reply:
+    return call("GET", url, headers=headers)
 
 
 def post(url: str, body: Any = None, **kwargs: Any) -> Reply:

@@ -115,3 +115,22 @@ def test_large_payloads_work_and_oversized_bodies_are_413(api: str) -> None:
     assert view["outputs"] == [200_000]
     too_big = post(f"{api}/t_big", raw=json.dumps({"text": "y" * 1_100_000}).encode())
     assert too_big.status == 413 and "WORKFLOW_MAX_BODY_BYTES" in too_big.body["error"]
+
+
+def principal(name: str, roles: tuple[str, ...] = ()) -> dict[str, str]:
+    import base64
+
+    claims = [{"typ": "name", "val": name}, *({"typ": "roles", "val": r} for r in roles)]
+    data = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles", "claims": claims}
+    return {"x-ms-client-principal": base64.b64encode(json.dumps(data).encode()).decode()}
+
+
+def test_a_forged_easy_auth_header_names_no_one_when_easy_auth_is_off(api: str) -> None:
+    run, pending = pending_of(api, "t_restricted", {"item": "g", "amount": 1})
+    forged = principal("ceo", ("finance",))
+    viewed = get(run, headers=forged).body["pendingApprovals"][0]
+    assert viewed["can_answer"] is False and "token=" not in viewed["respond_uri"]
+    reply = post(pending["respond_uri"], {"approved": True}, headers=forged)
+    assert reply.status == 401
+    assert get(run).body["pendingApprovalsTotal"] == 1
+    post(f"{run}/terminate")

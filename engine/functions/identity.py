@@ -264,30 +264,3 @@ def _principal_roles(data: Mapping[str, Any]) -> frozenset[str]:
         if claim.get("typ") in (role_type, *ROLE_CLAIMS) and isinstance(claim.get("val"), str):
             roles.add(claim["val"])
     return frozenset(roles)
-
-
-# --- Legacy: UNVERIFIED. These believe the x-ms-client-principal header whoever sent it (the forged-
-# header finding). Kept only while engine/functions/http_api.py still imports them; delete them once it
-# calls verified_viewer / approver instead.
-
-
-def principal_name(header: str | None) -> str | None:
-    """Legacy, unverified: use ``verified_viewer(headers).name``."""
-    data = principal(header)
-    return None if data is None else _principal_name(data)
-
-
-def principal_roles(header: str | None) -> frozenset[str]:
-    """Legacy, unverified: use ``verified_caller(headers).roles``."""
-    data = principal(header)
-    return frozenset() if data is None else _principal_roles(data)
-
-
-def caller_from(header: str | None, token_subject: str | None) -> Caller:
-    """Legacy, unverified: use ``approver(headers, link_subject)``."""
-    name = principal_name(header)
-    if name is not None:
-        return Caller(name=name, roles=principal_roles(header), source="easy-auth")
-    if token_subject:
-        return Caller(name=token_subject, source="token")
-    return Caller(name=None)

@@ -22,6 +22,7 @@ from engine.durable.step_activity import run_step
 from engine.functions.http_api import WorkflowApi
 from engine.functions.http_json import HttpError, request_path
 from engine.functions.identity import check_identity_settings
+from engine.functions.public_url import is_cross_origin
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
 
@@ -121,6 +122,9 @@ class WorkflowApp:
 
 
 async def _guarded(handler: Any, req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    if req.method not in ("GET", "HEAD") and is_cross_origin(req):
+        # A page on another site posting here (a form, a no-preflight fetch): never a change of state.
+        return HttpError(403, "cross-origin request refused: the Origin header names another site").response()
     try:
         return await handler(req, client)  # type: ignore[no-any-return]
     except HttpError as exc:

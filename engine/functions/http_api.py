@@ -31,6 +31,7 @@ from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver
 from engine.functions.openapi import openapi_document
+from engine.functions.public_url import public_origin, rebased
 from engine.functions.run_view import (
     FINISHED,
     Page,
@@ -124,7 +125,11 @@ class WorkflowApi:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
         payload = OrchestratorInput.start(workflow.start_node.input_adapter.dump_python(message, mode="json"))
         instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
-        links = client.get_client_response_links(req, instance_id)
+        origin = public_origin(req)
+        links = {
+            k: rebased(v, origin) if k.endswith("Uri") else v
+            for k, v in client.get_client_response_links(req, instance_id).items()
+        }
         if not engine_settings().expose_system_keys:
             links = {k: _without_key(v) for k, v in links.items()}
         run_uri = f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
@@ -518,8 +523,9 @@ def _without_key(url: str) -> str:
 
 
 def _api_base(req: func.HttpRequest, prefix: str) -> str:
-    """``scheme://host/api`` of this request, so links work under any host and host route prefix."""
-    url = req.url.split("?", 1)[0].rstrip("/")
+    """``scheme://host/api`` of the app's public origin, with the host's route prefix this request
+    came through (so links work under any route prefix)."""
+    url = rebased(req.url, public_origin(req)).split("?", 1)[0].rstrip("/")
     for tail in ("/openapi.json", "/runs"):
         if url.endswith(tail) and f"/{prefix}/" not in url:
             return url[: -len(tail)]

@@ -108,6 +108,7 @@ def test_stale_answer_never_satisfies_a_later_approval(api: str, host) -> None:
 def test_start_response_hides_the_system_key(api: str) -> None:
     reply = post(f"{api}/t_chain", {"value": 1})
     assert all("code=" not in str(v) for v in reply.body.values())
+    assert "://" not in reply.body["id"] and reply.body["statusQueryGetUri"].startswith("http://")
 
 
 def test_large_payloads_work_and_oversized_bodies_are_413(api: str) -> None:
@@ -134,3 +135,15 @@ def test_a_forged_easy_auth_header_names_no_one_when_easy_auth_is_off(api: str) 
     assert reply.status == 401
     assert get(run).body["pendingApprovalsTotal"] == 1
     post(f"{run}/terminate")
+
+
+def test_cross_site_posts_change_nothing(api: str) -> None:
+    evil = {"Origin": "https://evil.example", "Content-Type": "text/plain"}
+    started = post(f"{api}/t_chain", {"value": 1}, headers=evil)
+    assert started.status == 403 and "cross-origin" in started.body["error"]
+    run, pending = pending_of(api, "t_approval", {"item": "h", "amount": 1})
+    assert post(pending["respond_uri"], {"approved": True}, headers=evil).status == 403
+    assert post(f"{run}/terminate", headers=evil).status == 403
+    assert get(run).body["pendingApprovalsTotal"] == 1
+    same_site = {"Origin": api.split("/api")[0]}
+    assert post(pending["respond_uri"], {"approved": True}, headers=same_site).status == 202

@@ -115,7 +115,11 @@ class WorkflowApp:
                 return await _guarded(handler, req, None)
 
             wrapped = endpoint_plain
-        extra = {"auth_level": func.AuthLevel.ANONYMOUS} if route.anonymous else {}
+        extra = {}
+        if route.anonymous:
+            extra["auth_level"] = func.AuthLevel.ANONYMOUS
+        elif route.admin:
+            extra["auth_level"] = func.AuthLevel.ADMIN
         bp.function_name(name=route.function_name)(
             bp.route(route=route.resolved(self.route_prefix), methods=[route.method], **extra)(wrapped)
         )

@@ -131,6 +131,8 @@ def _operation(route: Route, workflow: Workflow | None, components: dict[str, An
         operation["requestBody"] = body
     if route.anonymous:
         operation["security"] = []
+    elif route.admin:
+        operation["security"] = [{"masterKey": []}]
     return operation
 
 
@@ -157,7 +159,15 @@ def openapi_document(workflows: list[Workflow], api_base: str, prefix: str) -> d
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"functionKey": {"type": "apiKey", "in": "query", "name": "code"}},
+            "securitySchemes": {
+                "functionKey": {"type": "apiKey", "in": "query", "name": "code"},
+                "masterKey": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "code",
+                    "description": "the host's master key",
+                },
+            },
         },
         "security": [{"functionKey": []}],
     }

@@ -35,6 +35,7 @@ class Route:
     per_workflow: bool = False
     durable_client: bool = True
     anonymous: bool = False
+    admin: bool = False  # the host's master key only (an operator's act, such as issuing a link)
     content_type: str = "application/json"
     tags: tuple[str, ...] = field(default=("workflows",))
 
@@ -144,7 +145,8 @@ ROUTES: tuple[Route, ...] = (
         RUN + "/approvals/{requestId}/links",
         "POST",
         "issue_link",
-        "Issue a respond link for one person (for a notification): its token names them",
+        "Issue a respond link for one person (for a notification): its token names them. Admin level: "
+        "the master key on Azure and under devhost --require-keys",
         {
             201: "the link",
             400: "invalid body, or a person who could not answer",
@@ -154,6 +156,7 @@ ROUTES: tuple[Route, ...] = (
         },
         body="link",
         per_workflow=True,
+        admin=True,
     ),
     Route(
         "workflow_terminate",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from devhost.testing import DevHostProcess
@@ -149,5 +150,44 @@ def test_a_rotated_key_changes_no_recorded_verdict_and_retired_keys_still_verify
         process.start()
         again = get(run).body
         assert again["closedApprovals"] == done["closedApprovals"] and again["outputs"] == done["outputs"]
+    finally:
+        process.stop()
+
+
+def _race(calls: list) -> list:
+    """Each call in its own thread, all at once; their replies."""
+    replies: list = []
+    threads = [threading.Thread(target=lambda c=c: replies.append(c())) for c in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return replies
+
+
+def test_answers_racing_terminate_get_410_or_409_never_500(api: str) -> None:
+    outcomes = set()
+    for _ in range(8):
+        run = start(api, "t_approval", REQUEST)
+        respond = get(f"{run}?wait=30").body["pendingApprovals"][0]["respond_uri"]
+        replies = _race([partial(post, f"{run}/terminate"), partial(post, respond, {"approved": True})])
+        assert all(r.status in (202, 409, 410) for r in replies), [(r.status, r.body) for r in replies]
+        outcomes |= {r.status for r in replies}
+    assert 202 in outcomes
+
+
+def test_a_used_link_stays_used_after_a_restart(tmp_path: Path) -> None:
+    process = DevHostProcess(ROOT, tmp_path / "state.sqlite", settings=SETTINGS)
+    api = f"{process.base_url}/api/workflows"
+    process.start()
+    try:
+        run = start(api, "t_two_approvals", REQUEST)
+        pending = get(f"{run}?wait=30").body["pendingApprovals"][0]
+        link = post(pending["links_uri"], {"for": "dana"}).body["respond_uri"]
+        assert post(link, {"approved": True}).status == 202
+        process.stop()
+        process.start()
+        replay = post(link, {"approved": True})
+        assert replay.status == 403 and "already been used" in replay.body["error"]
     finally:
         process.stop()

@@ -392,7 +392,13 @@ function approvalCard(a, refreshNow) {
       h("summary", {}, "Request"),
       h("pre", { class: "json", tabindex: "0" }, pretty(a.request)),
     ),
-    form,
+    a.can_answer === false
+      ? h(
+          "p",
+          { class: "muted" },
+          `Only ${(a.approvers || []).join(", ")} may answer this approval: sign in as one of them, or use a respond link issued to you.`,
+        )
+      : form,
   );
 }
 

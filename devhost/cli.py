@@ -65,7 +65,7 @@ async def serve(host: DevHost) -> None:
     await host.start()
     print(host.banner(), flush=True)
     logs.logger.info(
-        "Host started on http://127.0.0.1:%d (state: %s)",
+        "Host started on http://localhost:%d (state: %s)",
         host.port,
         "in memory" if host.options.in_memory else host.options.state,
     )

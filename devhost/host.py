@@ -41,6 +41,9 @@ class LoadedApp:
     signing_key_note: str  # where the approval signing key comes from, for the start-up log
     previous_environment: dict[str, str | None]  # what loading the app changed, to restore it
     simulate_easy_auth: bool = False  # the flag, else DEVHOST_SIMULATE_EASY_AUTH (see easy_auth)
+    # The settings devhost itself provided for this app (not the app's settings): the kept signing key,
+    # WEBSITE_AUTH_ENABLED when Easy Auth is simulated.
+    provided: frozenset[str] = frozenset()
 
 
 def load_app(
@@ -56,8 +59,12 @@ def load_app(
         note, previous_key = provide_signing_key(state_folder)
         previous = {**previous_key, **previous}  # the older value of a key set twice is the one to restore
         easy_auth = easy_auth_simulated(simulate_easy_auth)
-        previous = {**apply_easy_auth(easy_auth), **previous}
-        return LoadedApp(load_host_json(app_dir), load_and_index(app_dir), note, previous, easy_auth)
+        previous_auth = apply_easy_auth(easy_auth)
+        previous = {**previous_auth, **previous}
+        provided = frozenset(previous_key) | frozenset(previous_auth)
+        return LoadedApp(
+            load_host_json(app_dir), load_and_index(app_dir), note, previous, easy_auth, provided
+        )
     except BaseException:
         restore_environment(previous)
         raise
@@ -118,7 +125,14 @@ class DevHost:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """devhost's one public origin, as ``func start``'s (and WEBSITE_HOSTNAME, which the app builds its
+        links from): management and check-status links name it. It listens on 127.0.0.1."""
+        return f"http://localhost:{self.port}"
+
+    @property
+    def provided_environment(self) -> frozenset[str]:
+        """The settings the running host provided for its app (WEBSITE_HOSTNAME when unset)."""
+        return frozenset(self._previous_environment)
 
     def client_binding(self) -> str:
         return client_binding_json(

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ __all__ = ["DevHostHandle", "DevHostProcess", "run_devhost"]
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
+# Settings the in-process hosts running now provided for their apps (WEBSITE_HOSTNAME, the kept signing key,
+# WEBSITE_AUTH_ENABLED): a DevHostProcess started meanwhile must not inherit them as if the user had set
+# them, or its app would build links to the other host.
+_provided_by_hosts: Counter[str] = Counter()
 
 
 def _shared_loop() -> asyncio.AbstractEventLoop:
@@ -113,12 +118,15 @@ def run_devhost(
             )
             host = DevHost(options, loaded.settings, loaded.index, clock=Clock())
             _run(host.start(), timeout=30)
+            provided = loaded.provided | host.provided_environment
+            _provided_by_hosts.update(provided)
             try:
                 prefix = loaded.settings.route_prefix
                 yield DevHostHandle(
                     host, host.base_url, host.base_url + ("/" + prefix if prefix else ""), host.clock
                 )
             finally:
+                _provided_by_hosts.subtract(provided)
                 _run(host.stop(), timeout=30)
         finally:
             restore_environment(loaded.previous_environment)
@@ -154,12 +162,13 @@ class DevHostProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://localhost:{self.port}"  # devhost's own origin (DevHost.base_url)
 
     def start(self, timeout: float = 30.0) -> DevHostProcess:
         repo = Path(__file__).resolve().parent.parent
+        inherited = {k: v for k, v in os.environ.items() if _provided_by_hosts[k] <= 0}
         env = {
-            **os.environ,
+            **inherited,
             **self.settings,
             "PYTHONPATH": str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         }

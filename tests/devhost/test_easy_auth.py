@@ -32,7 +32,7 @@ PLATFORM_ONLY = ("x-ms-client-principal", "x-ms-token-")
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (SETTING, AUTH_ENABLED, "WEBSITE_HOSTNAME"):
+    for name in (SETTING, AUTH_ENABLED, "WEBSITE_HOSTNAME", "APPROVAL_SIGNING_KEY"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -117,6 +117,28 @@ def test_the_cli_removes_them_and_its_flag_simulates_with_one_warning(tmp_path):
 def test_website_hostname_is_set_for_the_app_unless_the_settings_set_it():
     with run_devhost(APP) as host:
         assert setting(host.api_url, "WEBSITE_HOSTNAME") == f"localhost:{host.host.port}"
+        # One origin: what the app builds links from is devhost's own base URL, as with `func start`.
+        assert host.base_url == f"http://localhost:{host.host.port}"
+        assert json.loads(host.host.client_binding())["baseUrl"].startswith(host.base_url + "/")
     assert "WEBSITE_HOSTNAME" not in os.environ
     with run_devhost(APP, settings={"WEBSITE_HOSTNAME": "myapp.azurewebsites.net"}) as host:
         assert setting(host.api_url, "WEBSITE_HOSTNAME") == "myapp.azurewebsites.net"
+
+
+def test_a_subprocess_host_does_not_inherit_what_an_in_process_host_provided(tmp_path):
+    """WEBSITE_HOSTNAME, WEBSITE_AUTH_ENABLED and the kept signing key are the running host's own: a
+    DevHostProcess started meanwhile provides its own (or its app would link to the other host)."""
+    (tmp_path / "in-process").mkdir()
+    (tmp_path / "subprocess").mkdir()
+    with run_devhost(APP, state=tmp_path / "in-process" / "state.sqlite"):
+        assert os.environ["WEBSITE_HOSTNAME"] and os.environ[AUTH_ENABLED] == "true"
+        in_process_key = os.environ["APPROVAL_SIGNING_KEY"]
+        proc = DevHostProcess(APP, tmp_path / "subprocess" / "state.sqlite").start()
+        try:
+            api = f"{proc.base_url}/v1"
+            assert setting(api, "WEBSITE_HOSTNAME") == f"localhost:{proc.port}"
+            assert setting(api, AUTH_ENABLED) == "<unset>"
+            assert setting(api, "APPROVAL_SIGNING_KEY") not in (in_process_key, "<unset>")
+            assert setting(api, "ROUTES_SETTING") == "local"  # the app's own settings still apply
+        finally:
+            proc.stop()

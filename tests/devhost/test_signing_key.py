@@ -95,7 +95,7 @@ def test_a_key_from_local_settings_wins_and_the_environment_is_restored(tmp_path
 
 
 def test_an_approval_link_of_the_workflow_app_outlives_a_restart(tmp_path):
-    """The project's own app: the respond_uri of a pending approval, POSTed after a restart."""
+    """The project's own app: a respond link issued for a pending approval, POSTed after a restart."""
     state = tmp_path / "state.sqlite"
     offline = {
         name: ""
@@ -118,8 +118,12 @@ def test_an_approval_link_of_the_workflow_app_outlives_a_restart(tmp_path):
         run = started.json["runUri"]
         view = call("GET", f"{run}?wait=30").json
         pending = view["pendingApprovals"]
-        assert pending and "token=" in pending[0]["respond_uri"], view
-        link = pending[0]["respond_uri"]
+        assert pending, view
+        # A respond link is issued on purpose, to a person: its token is signed with the kept key.
+        issued = call("POST", pending[0]["links_uri"], {"for": "ada"})
+        assert issued.status == 201, issued.text
+        link = issued.json["respond_uri"]
+        assert "token=" in link
     finally:
         first.stop()
     again = DevHostProcess(REPO, state, port=first.port, settings=settings).start()

@@ -87,13 +87,14 @@ def run_devhost(
     in_memory: bool = True,
     settings: dict[str, str] | None = None,
     require_keys: bool = False,
-    simulate_easy_auth: bool | None = True,
+    simulate_easy_auth: bool | None = None,
 ) -> Iterator[DevHostHandle]:
     """devhost in this process, on the shared loop; stopped (and the environment restored) on exit.
 
-    ``simulate_easy_auth``: True (the default here: tests play the platform and send
-    ``x-ms-client-principal`` themselves), False (devhost's own default: such headers are removed), or
-    None (as ``python -m devhost``: the DEVHOST_SIMULATE_EASY_AUTH setting decides).
+    ``simulate_easy_auth``: None (as ``python -m devhost``: the DEVHOST_SIMULATE_EASY_AUTH setting
+    decides, off by default: client-sent ``x-ms-client-principal*`` headers are removed), True (the
+    test plays the platform: such headers pass and WEBSITE_AUTH_ENABLED=true), False (removed whatever
+    the setting says).
     """
     app = Path(app_dir).resolve()
     previous: dict[str, str | None] = {}

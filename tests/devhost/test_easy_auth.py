@@ -56,7 +56,7 @@ def app_with_settings(tmp_path: Path, values: dict[str, str]) -> Path:
 
 
 def test_client_sent_principal_headers_are_removed_by_default():
-    with run_devhost(APP, simulate_easy_auth=None) as host:
+    with run_devhost(APP) as host:
         seen = seen_headers(host.api_url)
         assert not [name for name in seen if name.startswith(PLATFORM_ONLY)], seen
         assert seen["x-other"] == "kept"
@@ -130,7 +130,7 @@ def test_a_subprocess_host_does_not_inherit_what_an_in_process_host_provided(tmp
     DevHostProcess started meanwhile provides its own (or its app would link to the other host)."""
     (tmp_path / "in-process").mkdir()
     (tmp_path / "subprocess").mkdir()
-    with run_devhost(APP, state=tmp_path / "in-process" / "state.sqlite"):
+    with run_devhost(APP, state=tmp_path / "in-process" / "state.sqlite", simulate_easy_auth=True):
         assert os.environ["WEBSITE_HOSTNAME"] and os.environ[AUTH_ENABLED] == "true"
         in_process_key = os.environ["APPROVAL_SIGNING_KEY"]
         proc = DevHostProcess(APP, tmp_path / "subprocess" / "state.sqlite").start()

@@ -30,6 +30,7 @@ from engine.functions.approval_tokens import TokenError, issue, token_expiry, ve
 from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver
+from engine.functions.instance_query import all_instances
 from engine.functions.openapi import openapi_document
 from engine.functions.public_url import public_origin, rebased
 from engine.functions.run_view import (
@@ -325,11 +326,7 @@ class WorkflowApi:
             raise HttpError(400, f"unknown status {bad!r}", field="status", allowed=allowed)
         top = _int_param(req, "top", default=50, low=1, high=1000)
         skip = _int_param(req, "skip", default=0, low=0, high=1_000_000)
-        statuses = await (
-            client.get_status_by(runtime_status=[RUNTIME_STATUSES[s] for s in wanted])
-            if wanted
-            else client.get_status_all()
-        )
+        statuses = await all_instances(client, [RUNTIME_STATUSES[s] for s in wanted])
         ours = [s for s in statuses if s.name in names]
         ours.sort(
             key=lambda s: (s.created_time or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
         registry, broken = load_registry()
         if args.command == "list":
             for wf in registry.values():
-                print(f"{wf.name}\t{wf.description}")
+                print(f"{wf.name}\t{wf.version}\t{wf.fingerprint}\t{wf.description}")
             report_broken(broken, "error")
             return EXIT_USAGE if broken else 0
         report_broken(broken, "warning")

@@ -12,9 +12,11 @@ from typing import Any, TypeAlias
 
 from engine.core.approval import Approval
 from engine.core.executor import Node
+from engine.core.fingerprint import fingerprint
 from engine.core.typecheck import compatible, list_item_type, sendable, type_name
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 Condition: TypeAlias = Callable[[Any], bool]
 NodeRef: TypeAlias = "Node | str"
 
@@ -80,6 +82,8 @@ class Workflow:
     nodes: MappingProxyType[str, Node]
     groups: tuple[EdgeGroup, ...]
     max_supersteps: int
+    version: str = ""
+    fingerprint: str = ""
 
     @property
     def start_node(self) -> Node:
@@ -133,8 +137,19 @@ class WorkflowBuilder:
     >>> wf = (WorkflowBuilder("greet", start=parse).add_chain([parse, greet]).build())
     """
 
-    def __init__(self, name: str, *, start: Node, max_supersteps: int = 100, description: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        start: Node,
+        max_supersteps: int = 100,
+        description: str = "",
+        version: str | None = None,
+    ) -> None:
+        """``version``: a label for this graph (``"3"``, ``"2026-11-30"``); by default one derived from
+        the structural fingerprint, so any change to the graph is a new version."""
         self._name = name
+        self._version = version
         self._description = description
         self._max_supersteps = max_supersteps
         self._nodes: dict[str, Node] = {}
@@ -179,17 +194,30 @@ class WorkflowBuilder:
             problems.append(f"invalid workflow name {self._name!r}: must match {NAME_PATTERN.pattern}")
         if self._max_supersteps < 1:
             problems.append(f"workflow {self._name!r}: max_supersteps must be at least 1")
+        if self._version is not None and (
+            not isinstance(self._version, str) or not VERSION_PATTERN.fullmatch(self._version)
+        ):
+            problems.append(
+                f"workflow {self._name!r}: invalid version {self._version!r}: 1-64 letters, digits and . _ -"
+            )
         problems += self._type_problems()
         problems += self._shape_problems()
         if problems:
             raise WorkflowValidationError(problems)
+        nodes = dict(self._nodes)
+        groups = tuple(self._groups)
+        shape = fingerprint(
+            start=self._start, nodes=nodes, groups=groups, max_supersteps=self._max_supersteps
+        )
         return Workflow(
             name=self._name,
             description=self._description,
             start=self._start,
-            nodes=MappingProxyType(dict(self._nodes)),
-            groups=tuple(self._groups),
+            nodes=MappingProxyType(nodes),
+            groups=groups,
             max_supersteps=self._max_supersteps,
+            version=self._version or f"fp-{shape[:8]}",
+            fingerprint=shape,
         )
 
     def _register(self, node: NodeRef) -> str:

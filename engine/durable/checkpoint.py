@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from engine.core.graph import Workflow
 from engine.core.run_state import ClosedApproval, RunState
 
 
@@ -23,7 +24,16 @@ class OrchestratorInput(BaseModel):
     closed: list[ClosedApproval] = Field(default_factory=list)
     strict_answers: bool = False
     signed_answers: bool = False
+    # The graph the run started on (None for runs started before versions were recorded).
+    version: str | None = None
+    fingerprint: str | None = None
 
     @classmethod
-    def start(cls, message: Any) -> OrchestratorInput:
-        return cls(input=message, strict_answers=True, signed_answers=True)
+    def start(cls, message: Any, *, workflow: Workflow | None = None) -> OrchestratorInput:
+        return cls(
+            input=message,
+            strict_answers=True,
+            signed_answers=True,
+            version=workflow.version if workflow else None,
+            fingerprint=workflow.fingerprint if workflow else None,
+        )

@@ -164,6 +164,8 @@ class Orchestration:
                 closed=self.closed,
                 strict_answers=self.strict_answers,
                 signed_answers=self.signed_answers,
+                version=self.started.version,
+                fingerprint=self.started.fingerprint,
             ).model_dump(mode="json")
         )
 

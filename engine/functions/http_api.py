@@ -96,6 +96,8 @@ class WorkflowApi:
                 "workflows": [
                     {
                         "name": wf.name,
+                        "version": wf.version,
+                        "fingerprint": wf.fingerprint,
                         "description": wf.description,
                         "start": wf.start,
                         "input_schema": wf.input_schema(),
@@ -124,7 +126,9 @@ class WorkflowApi:
             existing = await client.get_status(instance_id)
             if runtime_status_name(existing) is not None:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
-        payload = OrchestratorInput.start(workflow.start_node.input_adapter.dump_python(message, mode="json"))
+        payload = OrchestratorInput.start(
+            workflow.start_node.input_adapter.dump_python(message, mode="json"), workflow=workflow
+        )
         instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
         origin = public_origin(req)
         links = {

@@ -126,6 +126,9 @@ def _operation(route: Route, workflow: Workflow | None, components: dict[str, An
         "parameters": params,
         "responses": responses,
     }
+    if workflow is not None:
+        operation["x-workflow-version"] = workflow.version
+        operation["x-workflow-fingerprint"] = workflow.fingerprint
     body = _body(route, workflow, components)
     if body is not None:
         operation["requestBody"] = body

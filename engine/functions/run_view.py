@@ -130,6 +130,9 @@ def run_view(
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
         "input": orchestration.input if orchestration is not None else None,
+        # The graph the run started on; a run from before versions were recorded says null.
+        "version": orchestration.started.version if orchestration is not None else None,
+        "fingerprint": orchestration.started.fingerprint if orchestration is not None else None,
         "superstep": orchestration.state.superstep if orchestration is not None else 0,
         "executors": executor_states(workflow, folded, runtime),
         "running": sorted({s.executor_id for s in running}),

@@ -28,6 +28,10 @@ def test_list_names_every_workflow() -> None:
     done = engine("list")
     assert done.returncode == 0, done.stderr
     assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [w.name for w in ALL]
+    # name, version label, structural fingerprint, description
+    assert [line.split("\t")[1:3] for line in done.stdout.splitlines()] == [
+        [w.version, w.fingerprint] for w in ALL
+    ]
     assert {"expense_claim", "order_cancellation", "content_review"} <= {w.name for w in ALL}
     assert done.stderr == ""
 

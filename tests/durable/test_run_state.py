@@ -231,3 +231,13 @@ def test_runs_lists_follow_continuation_tokens_past_the_first_page(api: str, hos
     base = client._orchestration_bindings.rpc_base_url
     first = urllib.request.urlopen(f"{base}instances/?top=50")
     assert len(json.loads(first.read())) == 50 and first.headers["x-ms-continuation-token"]
+
+
+def test_a_run_shows_the_version_and_fingerprint_it_started_on(api: str) -> None:
+    listed = {w["name"]: w for w in get(api).body["workflows"]}
+    chain = listed["t_chain"]
+    assert chain["version"].startswith("fp-") and len(chain["fingerprint"]) == 16
+    view = get(f"{start(api, 't_chain', {'value': 1})}?wait=30").body
+    assert (view["version"], view["fingerprint"]) == (chain["version"], chain["fingerprint"])
+    document = get(f"{api.rsplit('/workflows', 1)[0]}/openapi.json").body
+    assert document["paths"]["/workflows/t_chain"]["post"]["x-workflow-fingerprint"] == chain["fingerprint"]

@@ -50,6 +50,7 @@ async function viewWorkflows() {
           "article",
           { class: "card workflow-card" },
           h("h2", {}, h("a", { href: `#/workflow/${encodeURIComponent(wf.name)}` }, wf.name)),
+          h("p", { class: "muted small" }, `version ${wf.version}`),
           h("p", {}, wf.description || h("span", { class: "muted" }, "No description.")),
           h(
             "p",
@@ -324,6 +325,7 @@ function drawHeader(header, view, name, id, refreshNow) {
       { class: "facts" },
       h("div", {}, h("dt", {}, "Instance"), h("dd", { class: "mono" }, id)),
       h("div", {}, h("dt", {}, "Superstep"), h("dd", {}, String(view.superstep))),
+      h("div", {}, h("dt", {}, "Version"), h("dd", { class: "mono" }, view.version ?? "(not recorded)")),
       h("div", {}, h("dt", {}, "Created"), h("dd", {}, time(view.createdTime))),
       h("div", {}, h("dt", {}, "Updated"), h("dd", {}, time(view.lastUpdatedTime))),
     ),

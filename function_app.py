@@ -22,10 +22,15 @@ logger = logging.getLogger("function_app")
 extra, extra_broken = load_workflows(module_names(os.environ.get(SETTING, "")))
 served = [*ALL]
 for wf in extra:
-    if any(wf.name == other.name for other in served):
-        logger.error("Workflow name %r in %s is already served; the second one is not.", wf.name, SETTING)
+    if any((wf.name, wf.version) == (other.name, other.version) for other in served):
+        logger.error(
+            "Workflow %r version %r in %s is already served; the second one is not.",
+            wf.name,
+            wf.version,
+            SETTING,
+        )
     else:
-        served.append(wf)
+        served.append(wf)  # another version of a served workflow is served beside it (the last is newest)
 for module, problem in {**BROKEN, **extra_broken}.items():
     logger.error("Workflow module %s failed to load and is not served: %s", module, problem)
 

@@ -31,11 +31,12 @@ def load_workflows(modules: Iterable[str]) -> tuple[list[Workflow], dict[str, st
 
     A module provides ``workflow`` (one ``Workflow``) or ``ALL`` (a list of them). Any exception while
     importing it (a ``WorkflowValidationError`` from ``build()``, an import error, a typo) makes it broken,
-    and so does a module with no workflow or with a workflow name another module already uses.
+    and so does a module with no workflow or with a workflow version another module already defines.
     """
     found: list[Workflow] = []
     broken: dict[str, str] = {}
-    owners: dict[str, str] = {}
+    owners: dict[tuple[str, str], str] = {}  # (name, version) -> module: versions of one workflow may
+    # come from several modules (the old one kept beside the new), one version from one only
     for name in dict.fromkeys(modules):  # each module once, in order
         try:
             module = importlib.import_module(name)
@@ -46,12 +47,12 @@ def load_workflows(modules: Iterable[str]) -> tuple[list[Workflow], dict[str, st
         if workflows is None:
             broken[name] = "defines neither `workflow` (a Workflow) nor `ALL` (a list of Workflow)"
             continue
-        clash = next((wf.name for wf in workflows if wf.name in owners), None)
+        clash = next(((wf.name, wf.version) for wf in workflows if (wf.name, wf.version) in owners), None)
         if clash is not None:
-            broken[name] = f"workflow name {clash!r} is already used by {owners[clash]}"
+            broken[name] = f"workflow {clash[0]!r} version {clash[1]!r} is already defined by {owners[clash]}"
             continue
         for wf in workflows:
-            owners[wf.name] = name
+            owners[(wf.name, wf.version)] = name
             found.append(wf)
     return found, broken
 

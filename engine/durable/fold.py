@@ -26,7 +26,9 @@ from pydantic import ValidationError
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import iso_time
+from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
+from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent, unwrapped
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
@@ -189,15 +191,27 @@ class Folded:
 
 
 def fold(
-    workflow: Workflow,
+    workflow: Workflow | WorkflowVersions,
     instance_id: str,
     events: Sequence[HistoryEvent],
     *,
     activity: str = STEP_ACTIVITY,
     continue_every: int,
-) -> Folded:
+    name: str | None = None,
+) -> Folded | None:
+    """The run replayed over ``events``; None when the graph it started on is not served (its version
+    is gone), in which case the orchestrator has failed it saying so."""
     context = HistoryContext(instance_id, events, activity)
-    orchestration = Orchestration(workflow, context, activity=activity, continue_every=continue_every)
+    started = OrchestratorInput.model_validate(context.get_input() or {})
+    if isinstance(workflow, WorkflowVersions):
+        assert name is not None
+        try:
+            workflow = workflow.for_run(name, started.version, started.fingerprint)
+        except VersionNotAvailable:
+            return None
+    orchestration = Orchestration(
+        workflow, context, activity=activity, continue_every=continue_every, started=started
+    )
     body = orchestration.run()
     try:
         task: _Task = body.send(None)

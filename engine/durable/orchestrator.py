@@ -28,10 +28,11 @@ from engine.core.retry import FailureKind, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
 from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
+from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
-from engine.durable.status import build_status
+from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult
 
 STEP_ACTIVITY = "run_step"
@@ -78,6 +79,7 @@ class Orchestration:
         *,
         activity: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
+        started: OrchestratorInput | None = None,
     ) -> None:
         self.workflow = workflow
         self.context = context
@@ -85,7 +87,7 @@ class Orchestration:
         self.continue_every = continue_every
         self.router = Router(workflow)
         self.codec = RoutingCodec(workflow)
-        self.started = OrchestratorInput.model_validate(context.get_input() or {})
+        self.started = started or OrchestratorInput.model_validate(context.get_input() or {})
         self.strict_answers = self.started.strict_answers
         self.signed_answers = self.started.signed_answers
         self.answers_seen: dict[str, int] = {}  # envelopes verified per request, in this execution
@@ -242,6 +244,7 @@ class Orchestration:
             superstep=state.superstep,
             ordinal=step.ordinal,
             attempt=attempt,
+            version=self.started.version,
             idempotency_key=idempotency_key(
                 workflow.name, state.instance_id, state.superstep, node.id, step.ordinal
             ),
@@ -383,11 +386,27 @@ class Orchestration:
 
 
 def orchestrate(
-    workflow: Workflow,
+    workflow: Workflow | WorkflowVersions,
     context: OrchestrationContext,
     *,
     activity: str = STEP_ACTIVITY,
     continue_every: int = DEFAULT_CONTINUE_EVERY,
+    name: str | None = None,
 ) -> Generator[Any, Any, list[Any]]:
-    """The orchestrator body for one workflow; returns the run's outputs (JSON)."""
-    return Orchestration(workflow, context, activity=activity, continue_every=continue_every).run()
+    """The orchestrator body for one workflow (or for workflow ``name`` among several versions: the run
+    replays on the graph it started on); returns the run's outputs (JSON)."""
+    started = OrchestratorInput.model_validate(context.get_input() or {})
+    if isinstance(workflow, WorkflowVersions):
+        assert name is not None
+        try:
+            workflow = workflow.for_run(name, started.version, started.fingerprint)
+        except VersionNotAvailable as exc:
+            error = RunError(type="VersionNotAvailable", message=str(exc))
+            context.set_custom_status(
+                RunStatus(workflow=name, phase="failed", error=error).model_dump(mode="json")
+            )
+            raise WorkflowFailed(error) from None
+    orchestration = Orchestration(
+        workflow, context, activity=activity, continue_every=continue_every, started=started
+    )
+    return (yield from orchestration.run())

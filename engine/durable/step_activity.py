@@ -18,6 +18,7 @@ from engine.core.execution import run_attempt, step_context
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.run_state import RunError
+from engine.core.versions import WorkflowVersions
 from engine.durable.step_messages import StepRequest, StepResult
 
 log = logging.getLogger("engine.step")
@@ -29,7 +30,7 @@ def _failure(error: RunError, **fields: Any) -> dict[str, Any]:
     return StepResult(ok=False, error=error, **fields).model_dump(mode="json")
 
 
-async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str, Any]:
+async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload: Any) -> dict[str, Any]:
     """Execute the step described by ``payload`` (a ``StepRequest`` as JSON) and describe the outcome."""
     try:
         request = (
@@ -40,14 +41,21 @@ async def run_step(workflows: Mapping[str, Workflow], payload: Any) -> dict[str,
     except ValidationError as exc:
         return _failure(RunError(type="InvalidStepRequest", message=str(exc)))
     identity = request.identity()
-    workflow = workflows.get(request.workflow)
+    if isinstance(workflows, WorkflowVersions):
+        versions = workflows.versions(request.workflow)
+        workflow = workflows.labelled(request.workflow, request.version) if request.version else None
+        workflow = workflow or (versions[-1] if versions and request.version is None else None)
+    else:
+        workflow = workflows.get(request.workflow)
     node = workflow.nodes.get(request.executor) if workflow else None
     if not isinstance(node, Executor):
         return _failure(
             RunError(
                 executor_id=request.executor,
                 type="UnknownExecutor",
-                message=f"no executor {request.executor!r} in workflow {request.workflow!r} of this app",
+                message=f"no executor {request.executor!r} in workflow {request.workflow!r}"
+                + (f" version {request.version!r}" if request.version else "")
+                + " of this app",
             ),
             step=identity,
         )

@@ -40,6 +40,7 @@ class StepRequest(BaseModel):
     superstep: int
     ordinal: int = 0
     attempt: int = 1
+    version: str | None = None  # the workflow version the run started on (None: runs from before)
     idempotency_key: str
     message: Any = None
 
@@ -52,6 +53,7 @@ class StepRequest(BaseModel):
         superstep: int,
         ordinal: int,
         attempt: int,
+        version: str | None,
         idempotency_key: str,
         message: Any,
     ) -> dict[str, Any]:
@@ -68,6 +70,7 @@ class StepRequest(BaseModel):
             "superstep": superstep,
             "ordinal": ordinal,
             "attempt": attempt,
+            "version": version,
             "idempotency_key": idempotency_key,
             "message": message,
         }

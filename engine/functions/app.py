@@ -15,6 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from engine.core.graph import Workflow
+from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
 from engine.durable.context import AzureContext
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
@@ -41,16 +42,13 @@ class WorkflowApp:
         activity_name: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
     ) -> None:
-        self.workflows: dict[str, Workflow] = {}
-        for wf in workflows:
-            if wf.name in self.workflows:
-                raise ValueError(f"two workflows are named {wf.name!r}")
-            self.workflows[wf.name] = wf
+        self.versions = WorkflowVersions.of(workflows)
+        self.workflows: dict[str, Workflow] = self.versions.newest()
         self.route_prefix = route_prefix
         self.activity_name = activity_name
         self.continue_every = continue_every
         self.api = WorkflowApi(
-            self.workflows,
+            self.versions,
             route_prefix=route_prefix,
             activity_name=activity_name,
             continue_every=continue_every,
@@ -58,21 +56,22 @@ class WorkflowApp:
         check_signing_key()
         check_identity_settings()
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
-        for name, workflow in self.workflows.items():
-            self._register_orchestrator(name, workflow)
+        for name in self.workflows:
+            self._register_orchestrator(name)
         self._register_activity()
         for route in ROUTES:
             self._register_route(route)
 
     # --- durable functions -------------------------------------------------------------------------
 
-    def _register_orchestrator(self, name: str, workflow: Workflow) -> None:
-        activity, every = self.activity_name, self.continue_every
+    def _register_orchestrator(self, name: str) -> None:
+        """One orchestrator per workflow name; each run replays on the version it started on."""
+        activity, every, versions = self.activity_name, self.continue_every, self.versions
 
         def orchestrator(context: df.DurableOrchestrationContext) -> Any:
             return (
                 yield from orchestrate(
-                    workflow, AzureContext(context), activity=activity, continue_every=every
+                    versions, AzureContext(context), activity=activity, continue_every=every, name=name
                 )
             )
 
@@ -83,10 +82,10 @@ class WorkflowApp:
         )
 
     def _register_activity(self) -> None:
-        workflows = self.workflows
+        versions = self.versions
 
         async def step(request: Any) -> dict[str, Any]:
-            return await run_step(workflows, request)
+            return await run_step(versions, request)
 
         bp = self.blueprint
         bp.function_name(name=self.activity_name)(bp.activity_trigger(input_name="request")(step))

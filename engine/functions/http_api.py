@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.run_state import PendingApproval
+from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.core.viz import to_graph_json
 from engine.durable.answers import AnswerEnvelope, SigningKeys, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
-from engine.durable.history import HistoryEvent, read_history
+from engine.durable.history import HistoryEvent, read_history, unwrapped
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
@@ -46,6 +47,7 @@ from engine.functions.settings import engine_settings
 from engine.functions.timeline import run_timeline
 
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
+UNFINISHED = ("running", "pending", "suspended", "continuedasnew")
 MAX_WAIT_SECONDS = 60
 WAIT_POLL_SECONDS = 0.25
 ANSWER_WAIT_SECONDS = 5.0  # how long an answer waits to learn whether it decided the approval
@@ -73,9 +75,10 @@ class WorkflowApi:
     """The handlers of the route table, over the workflows of one app."""
 
     def __init__(
-        self, workflows: dict[str, Workflow], *, route_prefix: str, activity_name: str, continue_every: int
+        self, versions: WorkflowVersions, *, route_prefix: str, activity_name: str, continue_every: int
     ) -> None:
-        self.workflows = workflows
+        self.versions = versions
+        self.workflows = versions.newest()  # what new runs start on, and what routes name
         self.route_prefix = route_prefix
         self.activity_name = activity_name
         self.continue_every = continue_every
@@ -98,6 +101,7 @@ class WorkflowApi:
                         "name": wf.name,
                         "version": wf.version,
                         "fingerprint": wf.fingerprint,
+                        "versions": [w.version for w in self.versions.versions(wf.name)],
                         "description": wf.description,
                         "start": wf.start,
                         "input_schema": wf.input_schema(),
@@ -118,6 +122,15 @@ class WorkflowApi:
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow = self._workflow(req)
+        wanted = req.params.get("version")
+        if wanted is not None:
+            chosen = self.versions.labelled(workflow.name, wanted)
+            if chosen is None:
+                known = [w.version for w in self.versions.versions(workflow.name)]
+                raise HttpError(
+                    404, f"workflow {workflow.name!r} has no version {wanted!r}", field="version", known=known
+                )
+            workflow = chosen
         body = read_json(req, limit=engine_settings().max_body_bytes)
         message = validated(workflow.validate_input, body, f"input for workflow {workflow.name!r}")
         instance_id = req.params.get("instanceId")
@@ -129,7 +142,11 @@ class WorkflowApi:
         payload = OrchestratorInput.start(
             workflow.start_node.input_adapter.dump_python(message, mode="json"), workflow=workflow
         )
-        instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
+        # The label also goes to the Durable Functions orchestration version, so context.version and the
+        # host's versioning see it; the run's graph is chosen by the version recorded in its input.
+        instance_id = await client.start_new(
+            workflow.name, instance_id, payload.model_dump(mode="json"), version=workflow.version
+        )
         origin = public_origin(req)
         links = {
             k: rebased(v, origin) if k.endswith("Uri") else v
@@ -167,9 +184,26 @@ class WorkflowApi:
         if not events:
             return full, events, None
         folded = fold(
-            workflow, instance_id, events, activity=self.activity_name, continue_every=self.continue_every
+            self.versions,
+            instance_id,
+            events,
+            activity=self.activity_name,
+            continue_every=self.continue_every,
+            name=workflow.name,
         )
         return full, events, folded
+
+    def _version_problem(self, name: str, events: list[HistoryEvent]) -> str | None:
+        """Why the run cannot go on here: the graph it started on is not served by this app."""
+        started = next((e for e in events if e.type == "ExecutionStarted"), None)
+        if started is None:
+            return None
+        begun = OrchestratorInput.model_validate(unwrapped(started.input) or {})
+        try:
+            self.versions.for_run(name, begun.version, begun.fingerprint)
+        except VersionNotAvailable as exc:
+            return str(exc)
+        return None
 
     async def _settled(
         self, workflow: Workflow, client: df.DurableOrchestrationClient, status: Any, wait: Wait
@@ -212,7 +246,9 @@ class WorkflowApi:
             await self._settled(workflow, client, status, wait)
         full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
-        view = run_view(workflow, full, folded, run_uri, self._may_answer(await self._caller(req)), page)
+        graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
+        view = run_view(graph, full, folded, run_uri, self._may_answer(await self._caller(req)), page)
+        view["versionProblem"] = self._version_problem(workflow.name, events)
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(events, self.activity_name)
         return json_response(view)
@@ -253,10 +289,14 @@ class WorkflowApi:
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow, status, request_id = await self._open_run(req, client)
-        pending = await self._pending(workflow, status, client, request_id)
+        _, _, folded = await self._folded(workflow, client, status.instance_id)
+        pending = self._pending_in(status, folded, request_id)
+        assert folded is not None  # a pending approval comes from a fold
         base = self._run_uri(req, workflow, status.instance_id)
         return json_response(
-            approval_entry(workflow, pending, base, self._may_answer(await self._caller(req)))
+            approval_entry(
+                folded.orchestration.workflow, pending, base, self._may_answer(await self._caller(req))
+            )
         )
 
     @staticmethod
@@ -304,6 +344,41 @@ class WorkflowApi:
 
     def _run_uri(self, req: func.HttpRequest, workflow: Workflow, instance_id: str) -> str:
         return f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
+
+    async def list_versions(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        """Every version of a workflow this app serves, with its unfinished runs: an old version can go
+        once none is left."""
+        workflow = self._workflow(req)
+        unfinished = await all_instances(client, [RUNTIME_STATUSES[s] for s in UNFINISHED], show_input=True)
+        counts: dict[str | None, int] = {}
+        for status in unfinished:
+            if status.name == workflow.name:
+                started = OrchestratorInput.model_validate(unwrapped(status.input_) or {})
+                counts[started.version] = counts.get(started.version, 0) + 1
+        listed = self.versions.versions(workflow.name)
+        return json_response(
+            {
+                "workflow": workflow.name,
+                "newest": listed[-1].version,
+                "versions": [
+                    {
+                        "version": w.version,
+                        "fingerprint": w.fingerprint,
+                        "unfinished_runs": counts.get(w.version, 0),
+                    }
+                    for w in listed
+                ],
+                # Runs pinned to a version this app does not serve any more (or to none, from before
+                # versions were recorded): they fail, or run on the newest, respectively.
+                "unfinished_runs_elsewhere": {
+                    str(v): n
+                    for v, n in counts.items()
+                    if v is None or self.versions.labelled(workflow.name, v) is None
+                },
+            }
+        )
 
     async def list_runs(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -361,14 +436,18 @@ class WorkflowApi:
                 )
             except TokenError as exc:
                 raise HttpError(403, str(exc)) from exc
-        _, _, folded = await self._folded(workflow, client, instance_id)
+        _, events, folded = await self._folded(workflow, client, instance_id)
+        problem = self._version_problem(workflow.name, events)
+        if problem is not None:
+            raise HttpError(409, problem)
         closed = folded.orchestration.closed if folded is not None else []
         if claims is not None and any(c.link == claims.n for c in closed):
             # Replay protection that holds across restarts and instances: the run's history says which
             # link an answer came through.
             raise HttpError(403, "this approval link has already been used")
         pending = self._pending_in(status, folded, request_id)
-        approval = workflow.nodes[pending.approval_id]
+        assert folded is not None  # a pending approval comes from a fold
+        approval = folded.orchestration.workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
         caller = await self._caller(req, claims.sub if claims else None)
         if not self._may_answer(caller)(pending):

@@ -24,9 +24,12 @@ async def all_instances(
     runtime_status: list[df.OrchestrationRuntimeStatus] | None = None,
     *,
     page_size: int = PAGE_SIZE,
+    show_input: bool = False,
 ) -> list[DurableOrchestrationStatus]:
     base = client._orchestration_bindings.rpc_base_url  # the binding's endpoint, as the SDK's calls use
     params: dict[str, Any] = {"top": str(page_size)}
+    if show_input:
+        params["showInput"] = "true"
     if runtime_status:
         params["runtimeStatus"] = ",".join(s.value for s in runtime_status)
     found: list[DurableOrchestrationStatus] = []

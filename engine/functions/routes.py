@@ -74,8 +74,20 @@ ROUTES: tuple[Route, ...] = (
         "start_run",
         "Start a run",
         {202: "started: the run's links", 400: "invalid input", 404: "unknown workflow", 409: "id in use"},
-        params=(Param("instanceId", "query", {"type": "string"}, "choose the run's instance id"),),
+        params=(
+            Param("instanceId", "query", {"type": "string"}, "choose the run's instance id"),
+            Param("version", "query", {"type": "string"}, "start on this version (default: the newest)"),
+        ),
         body="input",
+        per_workflow=True,
+    ),
+    Route(
+        "workflow_versions",
+        "{prefix}/{name}/versions",
+        "GET",
+        "list_versions",
+        "The versions of this workflow the app serves, each with its unfinished runs",
+        {200: "the versions, oldest first", 404: "unknown workflow"},
         per_workflow=True,
     ),
     Route(

@@ -73,6 +73,7 @@ def test_the_wire_form_of_a_step_request_is_its_model_dump() -> None:
         "superstep": 4,
         "ordinal": 2,
         "attempt": 3,
+        "version": "2",
         "idempotency_key": "k" * 32,
         "message": {"left": 1, "tags": ["a"]},
     }

@@ -140,9 +140,12 @@ async def _run(workflow: Workflow, args: argparse.Namespace, stdin: TextIO) -> i
     runner = InMemoryRunner([workflow])
     stream = runner.stream(workflow, message, instance_id=args.instance_id)
     while True:
-        async for event in stream:
-            if not args.quiet:
-                print(f"· {event.describe()}", file=sys.stderr, flush=True)
+        try:
+            async for event in stream:
+                if not args.quiet:
+                    print(f"· {event.describe()}", file=sys.stderr, flush=True)
+        except ApprovalResponseError as exc:
+            raise CliError(_answer_problem(exc)) from exc
         result = stream.result
         assert result is not None
         if result.status != "waiting_for_approval":
@@ -150,6 +153,16 @@ async def _run(workflow: Workflow, args: argparse.Namespace, stdin: TextIO) -> i
         responses = {p.request_id: _answer(p, args, stdin) for p in result.pending_approvals}
         stream = runner.stream_resume(result.state, responses, workflow=workflow, decided_by="cli")
     return _report(result)
+
+
+def _answer_problem(exc: ApprovalResponseError) -> str:
+    """One line for a refused answer: the request, the first wrong field, how many more."""
+    if not exc.errors:
+        return str(exc)
+    first = exc.errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "(answer)"
+    more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
+    return f"invalid answer to approval request {exc.request_id!r}: field {where!r}: {first.get('msg')}{more}"
 
 
 def _answer(pending: PendingApproval, args: argparse.Namespace, stdin: TextIO) -> Any:

@@ -77,7 +77,14 @@ def verify(key: bytes, token: str | None, *, instance_id: str, request_id: str, 
     return claims
 
 
+def peek_claims(token: str) -> TokenClaims:
+    """A token's claims, read WITHOUT checking its signature: only to know what to ``verify`` it for."""
+    try:
+        return TokenClaims.model_validate(json.loads(_unb64(token.partition(".")[0])))
+    except (ValueError, ValidationError) as exc:
+        raise TokenError("the approval token is malformed") from exc
+
+
 def token_expiry(token: str) -> datetime:
     """When a token this app issued expires (read without checking it: for telling its holder)."""
-    payload = token.partition(".")[0]
-    return datetime.fromtimestamp(TokenClaims.model_validate(json.loads(_unb64(payload))).exp, UTC)
+    return datetime.fromtimestamp(peek_claims(token).exp, UTC)

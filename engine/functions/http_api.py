@@ -27,7 +27,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
 from engine.durable.history import HistoryEvent, read_history, unwrapped
 from engine.durable.status import RunStatus
-from engine.functions.approval_tokens import TokenError, issue, token_expiry, verify
+from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver
@@ -247,7 +247,8 @@ class WorkflowApi:
         full, events, folded = await self._folded(workflow, client, status.instance_id)
         run_uri = self._run_uri(req, workflow, status.instance_id)
         graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
-        view = run_view(graph, full, folded, run_uri, self._may_answer(await self._caller(req)), page)
+        may_answer = await self._viewer_may_answer(req, status.instance_id)
+        view = run_view(graph, full, folded, run_uri, may_answer, page)
         view["versionProblem"] = self._version_problem(workflow.name, events)
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(events, self.activity_name)
@@ -295,7 +296,10 @@ class WorkflowApi:
         base = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             approval_entry(
-                folded.orchestration.workflow, pending, base, self._may_answer(await self._caller(req))
+                folded.orchestration.workflow,
+                pending,
+                base,
+                await self._viewer_may_answer(req, status.instance_id),
             )
         )
 
@@ -304,6 +308,29 @@ class WorkflowApi:
         """Who is calling, as far as it can be verified (a bearer token's keys may need fetching, so off
         the loop); a respond link issued to a person names them when nobody else vouches for the caller."""
         return await asyncio.to_thread(approver, req.headers, link_subject)
+
+    async def _viewer_may_answer(
+        self, req: func.HttpRequest, instance_id: str
+    ) -> Callable[[PendingApproval], bool]:
+        """``can_answer`` for whoever views: their verified identity, and - opened through a respond
+        link (``?token=``) - the person the link names, for that one request."""
+        caller = await self._caller(req)
+        token = req.params.get("token")
+        if not token:
+            return self._may_answer(caller)
+        try:
+            claims = peek_claims(token)
+            verify(
+                engine_settings().signing_key,
+                token,
+                instance_id=instance_id,
+                request_id=claims.r,
+                now=datetime.now(UTC),
+            )
+        except TokenError:
+            return self._may_answer(caller)
+        holder = await self._caller(req, claims.sub)
+        return lambda p: self._may_answer(holder if p.request_id == claims.r else caller)(p)
 
     @staticmethod
     def _may_answer(caller: Caller) -> Callable[[PendingApproval], bool]:

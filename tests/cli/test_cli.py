@@ -101,3 +101,20 @@ def test_input_that_is_not_json() -> None:
     done = engine("run", "expense_claim", "--input", "{nope")
     assert done.returncode == 2
     assert "--input is not valid JSON" in done.stderr
+
+
+def test_a_loose_answer_is_one_line_and_exit_2_not_a_traceback() -> None:
+    done = engine(
+        "run",
+        "expense_claim",
+        "--input",
+        '{"employee": "ada", "title": "Travel", "amount": 1250}',
+        "--respond",
+        '{"approved": "yes", "extra": 1}',
+        "--quiet",
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: invalid answer to approval request"), done.stderr
+    assert "field 'approved'" in lines[-1] and "(and 1 more)" in lines[-1]
+    assert "Traceback" not in done.stderr

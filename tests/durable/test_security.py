@@ -76,7 +76,12 @@ def test_named_approvers_need_an_identity(api: str) -> None:
     assert post(pending["links_uri"], {"for": "mallory"}).status == 400
     assert post(pending["links_uri"], {"for": None}).status == 400
     assert post(pending["links_uri"], {"for": "alice", "extra": 1}).status == 400
-    reply = post(link_for(pending, "alice"), {"approved": False})
+    link = link_for(pending, "alice")
+    # Opened through the link, the view says its holder may answer this request.
+    opened = get(f"{run}?token={link.split('token=')[1]}").body["pendingApprovals"][0]
+    assert opened["can_answer"] is True
+    assert get(f"{run}?token=garbage").body["pendingApprovals"][0]["can_answer"] is False
+    reply = post(link, {"approved": False})
     assert reply.status == 202 and reply.body["decidedBy"] == "alice"
     view = wait_for(run, finished).body
     assert view["outputs"][0]["decided_by"] == "alice"

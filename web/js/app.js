@@ -341,7 +341,7 @@ function drawApprovals(section, view, refreshNow) {
   section.replaceChildren(
     h("h2", { id: "approvals-heading" }, total ? `Waiting for approval (${total})` : "Approvals"),
     ...(pending.length ? pending.map((a) => approvalCard(a, refreshNow)) : [h("p", { class: "muted" }, "No approval is pending.")]),
-    more,
+    ...(more ? [more] : []),
   );
 }
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from devhost import lifecycle, retries, scheduling
+from devhost import lifecycle, retries, scheduling, versioning
 from devhost.actions import CONTINUE_AS_NEW, flatten
 from devhost.book import Book
 from devhost.episode_changes import EpisodeChanges, EpisodeHost, Note
 from devhost.history import EventType, event, fmt_time
 from devhost.inbox import take_in
+from devhost.instances import TERMINAL
 from devhost.nondeterminism import replay_mismatch
 from devhost.sdk_context import decode_answer, encode_context
 from devhost.store import Batch, InstanceRecord, WorkItem
@@ -56,6 +57,7 @@ class Episode:
         self.leftover: list[WorkItem] = []  # held back while suspended or not yet started
         self.new_events: list[dict[str, Any]] = []  # delivered to the SDK this episode
         self.context_json: str | None = None
+        self.rejected = False  # its version does not match: the messages stay queued, nothing changed
 
     @property
     def batch(self) -> Batch:
@@ -69,9 +71,23 @@ class Episode:
     def begin(self) -> bool:
         """Consume the messages. True when the orchestrator must run (context_json is ready)."""
         changes = self.changes
+        rec = changes.record
+        verdict = None if rec.status in TERMINAL else versioning.verdict(changes.host.settings, rec.version)
+        if verdict == "Reject":
+            # The extension abandons the work item: nothing is recorded, the messages wait for a host
+            # whose defaultVersion the instance's version matches.
+            self.rejected = True
+            return False
         intake = take_in(changes, self.msgs, has_history=bool(self.st.history))
         self.leftover = intake.leftover
         if not intake.events:
+            self._record()
+            return False
+        if verdict == "Fail":
+            self.new_events = intake.events
+            if intake.started:
+                lifecycle.start(changes)
+            lifecycle.fail(changes, versioning.FAILURE_MESSAGE, None, error_type=versioning.FAILURE_TYPE)
             self._record()
             return False
         for e in intake.events:

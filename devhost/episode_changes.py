@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from devhost.settings import HostSettings
 from devhost.store import Batch, InstanceRecord, WorkItem
 
 if TYPE_CHECKING:
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 class EpisodeHost(Protocol):
     """The little an episode asks of the task hub that runs it."""
+
+    settings: HostSettings
 
     def alloc_work_id(self) -> int: ...
     def get_record(self, instance_id: str) -> InstanceRecord | None: ...

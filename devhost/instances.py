@@ -23,11 +23,13 @@ def create_instance(
     now: datetime,
     *,
     parent: dict[str, Any] | None = None,
+    version: str | None = None,
 ) -> InstanceRecord:
     """Stage a Pending instance with an empty history and its ExecutionStarted message in ``batch``.
 
     ``input_text`` is the input's JSON text; ``parent`` ({instance_id, execution_id, task_id}) makes it a
-    sub-orchestration that reports its end to that task. An earlier instance with the id is replaced.
+    sub-orchestration that reports its end to that task; ``version`` is its orchestration version (the
+    ExecutionStarted event's Version, ``context.version``). An earlier instance with the id is replaced.
     """
     rec = InstanceRecord(
         instance_id=instance_id,
@@ -38,11 +40,14 @@ def create_instance(
         created=fmt_time(now),
         updated=fmt_time(now),
         parent=parent,
+        version=version,
     )
     batch.instances[instance_id] = rec
     batch.append_history(instance_id, [], reset=True)
     from_parent = {"ParentInstance": {"InstanceId": parent["instance_id"]}} if parent else {}
-    started = event(EventType.ExecutionStarted, now, Name=name, Input=input_text, Version=None, **from_parent)
+    started = event(
+        EventType.ExecutionStarted, now, Name=name, Input=input_text, Version=version, **from_parent
+    )
     batch.add_work.append(
         WorkItem(alloc_work_id(), instance_id, "msg", {"event": started, "execution_id": rec.execution_id})
     )

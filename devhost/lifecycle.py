@@ -61,7 +61,9 @@ def complete(changes: EpisodeChanges, output: Any) -> None:
     _notify_parent(changes, EventType.SubOrchestrationInstanceCompleted, Result=text)
 
 
-def fail(changes: EpisodeChanges, message: str, details: str | None) -> None:
+def fail(
+    changes: EpisodeChanges, message: str, details: str | None, *, error_type: str | None = None
+) -> None:
     rec = changes.record
     rec.status = "Failed"
     rec.output = json.dumps(message)
@@ -71,7 +73,7 @@ def fail(changes: EpisodeChanges, message: str, details: str | None) -> None:
             changes.now,
             OrchestrationStatus="Failed",
             Result=message,
-            FailureDetails={"ErrorMessage": message},
+            FailureDetails={"ErrorMessage": message, **({"ErrorType": error_type} if error_type else {})},
         )
     )
     _end(changes, f"failed: {message}")
@@ -89,8 +91,8 @@ def terminate(changes: EpisodeChanges, reason: str) -> None:
 
 
 def continue_as_new(changes: EpisodeChanges, action: dict[str, Any]) -> None:
-    """A new execution of the instance: new execution id, input and book, an empty history; events
-    raised and not yet awaited go along when the orchestrator asked to preserve them."""
+    """A new execution of the instance: new execution id, input and book, an empty history, the same
+    version; events raised and not yet awaited go along when the orchestrator asked to preserve them."""
     cancel_all_timers(changes)
     carried = changes.book.held if action.get("preserveUnprocessedEvents") else []
     rec = changes.record
@@ -101,7 +103,7 @@ def continue_as_new(changes: EpisodeChanges, action: dict[str, Any]) -> None:
     changes.reset_history = True
     changes.events = []
     changes.message_self(
-        event(EventType.ExecutionStarted, changes.now, Name=rec.name, Input=rec.input, Version=None)
+        event(EventType.ExecutionStarted, changes.now, Name=rec.name, Input=rec.input, Version=rec.version)
     )
     for held in carried:
         changes.message_self(held)

@@ -175,7 +175,8 @@ class ManagementApi:
         if iid is not None:
             _check_new_instance_id(iid)
         text = await _json_body(request, "The request body is not valid JSON.")
-        rec = self.task_hub.start_new(name, iid, text)
+        # ?version= is the version the SDK client's start_new(..., version=) sends; none: defaultVersion.
+        rec = self.task_hub.start_new(name, iid, text, request.query.get("version") or None)
         payload = management_urls(self.origin(), self.hub, self.system_key, rec.instance_id)
         return web.json_response(
             payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}

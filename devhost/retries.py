@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from devhost import scheduling
 from devhost.actions import CALL_ACTIVITY_RETRY, CALL_SUB_RETRY, target_name
 from devhost.history import EventType, event, fmt_time, parse_time
+from devhost.versioning import new_instance_version
 
 if TYPE_CHECKING:
     from devhost.book import Book
@@ -45,6 +46,7 @@ class RetryState:
     first_attempt: str  # when the first attempt was scheduled (history time text)
     phase: str  # "running" (an attempt is out) or "waiting" (for its backoff timer)
     timed_out: bool = False  # retryTimeout passed: the next attempt fails at once
+    version: str | None = None  # the version a sub-orchestration call asked for (None: defaultVersion)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RetryState:
@@ -59,6 +61,7 @@ class RetryState:
             first_attempt=data["first"],
             phase=data["phase"],
             timed_out=bool(data.get("timed_out", False)),
+            version=data.get("version"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -75,6 +78,8 @@ class RetryState:
         }
         if self.timed_out:
             data["timed_out"] = True
+        if self.version is not None:
+            data["version"] = self.version
         return data
 
 
@@ -110,6 +115,7 @@ def track(changes: EpisodeChanges, task_id: int, action: dict[str, Any]) -> None
         max_attempts=int(options.get("maxNumberOfAttempts", 1)),
         first_attempt=fmt_time(changes.now),
         phase="running",
+        version=action.get("version"),
     )
 
 
@@ -166,4 +172,7 @@ def _next_attempt(changes: EpisodeChanges, state: RetryState) -> None:
     elif state.kind == "activity":
         scheduling.schedule_activity(changes, tid, state.name, state.input)
     else:
-        scheduling.schedule_sub_orchestration(changes, tid, state.name, state.input, state.instance_id)
+        version = new_instance_version(changes.host.settings, state.version)
+        scheduling.schedule_sub_orchestration(
+            changes, tid, state.name, state.input, state.instance_id, version
+        )

@@ -27,6 +27,7 @@ from devhost.actions import (
 )
 from devhost.history import EventType, event, fmt_time, json_text, parse_time
 from devhost.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
+from devhost.versioning import new_instance_version
 
 if TYPE_CHECKING:
     from devhost.book import Book
@@ -65,7 +66,13 @@ def schedule_action(changes: EpisodeChanges, action: dict[str, Any], *, dispatch
         schedule_activity(changes, tid, name, action.get("input"), dispatch=dispatch)
     elif kind in (CALL_SUB, CALL_SUB_RETRY):
         schedule_sub_orchestration(
-            changes, tid, name, action.get("input"), action.get("instanceId"), dispatch=dispatch
+            changes,
+            tid,
+            name,
+            action.get("input"),
+            action.get("instanceId"),
+            new_instance_version(changes.host.settings, action.get("version")),
+            dispatch=dispatch,
         )
     elif kind == CREATE_TIMER:
         schedule_timer(
@@ -106,6 +113,7 @@ def schedule_sub_orchestration(
     name: str,
     input_text: Any,
     instance_id: str | None,
+    version: str | None = None,
     *,
     dispatch: bool = True,
 ) -> None:
@@ -119,6 +127,7 @@ def schedule_sub_orchestration(
             Name=name,
             Input=input_text,
             InstanceId=child_id,
+            Version=version,
         )
     )
     if not dispatch:
@@ -142,7 +151,14 @@ def schedule_sub_orchestration(
         return
     parent = {"instance_id": rec.instance_id, "execution_id": rec.execution_id, "task_id": tid}
     create_instance(
-        changes.batch, changes.host.alloc_work_id, name, child_id, json_text(input_text), now, parent=parent
+        changes.batch,
+        changes.host.alloc_work_id,
+        name,
+        child_id,
+        json_text(input_text),
+        now,
+        parent=parent,
+        version=version,
     )
 
 

@@ -23,12 +23,49 @@ class HostSettings:
     hub_name: str = DEFAULT_HUB
     max_concurrent_activities: int = 10
     max_concurrent_orchestrators: int = 10
+    # Orchestration versioning (extensions.durableTask.defaultVersion, versionMatchStrategy,
+    # versionFailureStrategy), with the extension's defaults: no version, CurrentOrOlder, Reject.
+    default_version: str | None = None
+    version_match_strategy: str = "CurrentOrOlder"
+    version_failure_strategy: str = "Reject"
 
 
 def _positive_int(value: Any, key: str, path: Path) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise DevHostError(f"{path}: extensions.durableTask.{key} must be a positive integer, got {value!r}")
     return value
+
+
+MATCH_STRATEGIES = ("None", "Strict", "CurrentOrOlder")
+FAILURE_STRATEGIES = ("Reject", "Fail")
+
+
+def _enum_setting(value: Any, names: tuple[str, ...], key: str, default: str, path: Path) -> str:
+    """An enum setting as the host's configuration binder reads it: a name in any case, or its number."""
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+        return names[value]
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit() and int(text) < len(names):
+            return names[int(text)]
+        for name in names:
+            if name.lower() == text.lower():
+                return name
+    raise DevHostError(
+        f"{path}: extensions.durableTask.{key} must be one of {', '.join(names)}, got {value!r}"
+    )
+
+
+def _version_setting(value: Any, path: Path) -> str | None:
+    """defaultVersion: a string (a JSON number is read as its text, as the host's configuration does);
+    null or empty means no version."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DevHostError(f"{path}: extensions.durableTask.defaultVersion must be a string, got {value!r}")
+    return str(value) or None
 
 
 def _read_json(path: Path) -> Any:
@@ -76,6 +113,21 @@ def load_host_json(app_dir: Path) -> HostSettings:
         max_concurrent_orchestrators=_positive_int(
             durable.get("maxConcurrentOrchestratorFunctions", defaults.max_concurrent_orchestrators),
             "maxConcurrentOrchestratorFunctions",
+            path,
+        ),
+        default_version=_version_setting(durable.get("defaultVersion"), path),
+        version_match_strategy=_enum_setting(
+            durable.get("versionMatchStrategy"),
+            MATCH_STRATEGIES,
+            "versionMatchStrategy",
+            defaults.version_match_strategy,
+            path,
+        ),
+        version_failure_strategy=_enum_setting(
+            durable.get("versionFailureStrategy"),
+            FAILURE_STRATEGIES,
+            "versionFailureStrategy",
+            defaults.version_failure_strategy,
             path,
         ),
     )

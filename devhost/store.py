@@ -29,6 +29,7 @@ class InstanceRecord:
     updated: str = ""
     parent: dict[str, Any] | None = None  # {instance_id, execution_id, task_id}
     book: dict[str, Any] = field(default_factory=dict)  # replay bookkeeping (see orchestration.Book)
+    version: str | None = None  # the orchestration version, fixed when the instance is created
 
     def to_json(self) -> str:
         # json.dumps(asdict(self)) without asdict's deep copy: the fields are JSON data already.

@@ -37,6 +37,7 @@ from devhost.invocation import Invoker
 from devhost.settings import HostSettings
 from devhost.store import Batch, InstanceRecord, Store, WorkItem
 from devhost.timers import TimerService
+from devhost.versioning import new_instance_version
 
 # A replay of a short history takes less time than handing it to a thread and back; a long one goes to
 # the pool so HTTP requests are still served while it runs.
@@ -86,6 +87,10 @@ class TaskHub:
         self.states: dict[str, InstanceState] = {}  # hot cache of live instances' histories
         self.ready: dict[str, list[WorkItem]] = {}
         self.held_msgs: dict[str, list[WorkItem]] = {}  # while suspended / not yet started
+        # Messages of instances whose version this host rejects (versionFailureStrategy Reject): kept
+        # queued, offered again with the instance's next message and to the next host run.
+        self.rejected: dict[str, list[WorkItem]] = {}
+        self._rejection_logged: set[str] = set()
         self.running: set[str] = set()
         self._next_work_id = 1
         self._pending = Batch()
@@ -162,6 +167,7 @@ class TaskHub:
             self.states.pop(iid, None)
             self.ready.pop(iid, None)
             self.held_msgs.pop(iid, None)
+            self.rejected.pop(iid, None)
         for iid, rec in batch.instances.items():
             self.records[iid] = rec
             cached = self.states.get(iid)
@@ -242,7 +248,10 @@ class TaskHub:
                 await self._let_results_gather(iid)
                 if iid not in self.records:
                     break
-                msgs = self.ready.pop(iid, [])
+                fresh = self.ready.pop(iid, [])
+                if iid in self.rejected and not fresh:
+                    break  # nothing new to offer an instance whose version this host rejects
+                msgs = self.rejected.pop(iid, []) + fresh
                 st = self._state(iid)
                 runnable_held = st.record.status not in TERMINAL | {"Suspended"} and st.book.deliverable()
                 if not msgs and not runnable_held:
@@ -278,6 +287,21 @@ class TaskHub:
                 ep.finish(result, error)
         self._defer(ep.batch)
         iid = rec.instance_id
+        if ep.rejected:
+            if iid not in self._rejection_logged:
+                self._rejection_logged.add(iid)
+                logs.logger.warning(
+                    "devhost: orchestration %s (%s) has version %r, which does not match defaultVersion %r "
+                    "under versionMatchStrategy %s: it is left as it is until a host whose settings match "
+                    "runs it (versionFailureStrategy Reject).",
+                    iid,
+                    rec.name,
+                    rec.version,
+                    self.settings.default_version,
+                    self.settings.version_match_strategy,
+                )
+            self.rejected[iid] = msgs
+            return
         if ep.leftover:
             self.held_msgs.setdefault(iid, []).extend(ep.leftover)
         if rec.status not in ("Suspended", "Pending") and iid in self.held_msgs:
@@ -309,7 +333,10 @@ class TaskHub:
             return None, exc
 
     # ---- client operations (management API, SDK client) ------------------------------------
-    def start_new(self, name: str, instance_id: str | None, input_text: str | None) -> InstanceRecord:
+    def start_new(
+        self, name: str, instance_id: str | None, input_text: str | None, version: str | None = None
+    ) -> InstanceRecord:
+        """Start an orchestration; ``version`` is the one its starter asked for (None: defaultVersion)."""
         if name not in self.index.orchestrators:
             raise TaskHubError(400, NOT_AN_ORCHESTRATOR.format(name))
         iid = instance_id or uuid.uuid4().hex
@@ -319,7 +346,15 @@ class TaskHub:
         if existing is not None and existing.status not in TERMINAL:
             raise TaskHubError(409, f"An instance with ID '{iid}' already exists and is {existing.status}.")
         batch = Batch()
-        rec = create_instance(batch, self.alloc_work_id, name, iid, input_text, self.clock.now())
+        rec = create_instance(
+            batch,
+            self.alloc_work_id,
+            name,
+            iid,
+            input_text,
+            self.clock.now(),
+            version=new_instance_version(self.settings, version),
+        )
         self.states.pop(iid, None)
         self._commit(batch)
         return rec

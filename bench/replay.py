@@ -29,6 +29,7 @@ from devhost.book import Book
 from devhost.episode import Episode, InstanceState
 from devhost.history import EventType, event, fmt_time
 from devhost.indexing import FunctionIndex, index_app
+from devhost.settings import HostSettings
 from devhost.store import InstanceRecord, WorkItem
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
@@ -69,6 +70,7 @@ class _Host:
 
     def __init__(self) -> None:
         self.next_id = 0
+        self.settings = HostSettings()  # devhost's defaults: no orchestration versioning configured
 
     def alloc_work_id(self) -> int:
         self.next_id += 1

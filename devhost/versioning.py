@@ -65,13 +65,9 @@ def new_instance_version(settings: HostSettings, requested: str | None) -> str |
 def verdict(settings: HostSettings, version: str | None) -> str | None:
     """None when an instance of ``version`` may run here; else the failure strategy ("Reject", "Fail").
 
-    Divergence, for now: without a defaultVersion devhost runs every version. The extension (DTFx's
-    VersioningSettings, which it always configures) compares with an empty defaultVersion too, so under
-    the default CurrentOrOlder it rejects every instance started with a version; this project's engine
-    starts its runs with versions and has no defaultVersion in host.json, so matching it here would stop
-    every run. Remove this once that is settled."""
-    if settings.default_version is None:
-        return None
+    As the extension (DTFx's VersioningSettings, which it always configures): without a defaultVersion
+    the host's version is empty, older than any version, so under the default CurrentOrOlder an instance
+    started with a version is rejected."""
     strategy = settings.version_match_strategy
     if strategy == "Strict":
         failed = (version or "") != (settings.default_version or "")

@@ -142,11 +142,11 @@ class WorkflowApi:
         payload = OrchestratorInput.start(
             workflow.start_node.input_adapter.dump_python(message, mode="json"), workflow=workflow
         )
-        # The label also goes to the Durable Functions orchestration version, so context.version and the
-        # host's versioning see it; the run's graph is chosen by the version recorded in its input.
-        instance_id = await client.start_new(
-            workflow.name, instance_id, payload.model_dump(mode="json"), version=workflow.version
-        )
+        # The run's graph is chosen by the version recorded in its input, not by the Durable Functions
+        # orchestration version: the extension's worker versioning (on by default: CurrentOrOlder and
+        # Reject, against host.json's defaultVersion) would leave every run with a version newer than
+        # defaultVersion Pending. host.json versioning stays the user's own, for their plain orchestrators.
+        instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
         origin = public_origin(req)
         links = {
             k: rebased(v, origin) if k.endswith("Uri") else v

@@ -191,11 +191,6 @@ def test_none_strategy_runs_every_version(tmp_path: Path) -> None:
         assert finished(host, plain)["output"] is None  # no defaultVersion: no version
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known divergence (devhost/versioning.py verdict): the extension rejects versioned instances "
-    "when host.json has no defaultVersion; devhost runs them until the project's engine is settled",
-)
 def test_no_default_version_rejects_versioned_instances(tmp_path: Path) -> None:
     """As DTFx: without defaultVersion the host's version is empty, older than any version."""
     app = app_copy(tmp_path)

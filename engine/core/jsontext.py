@@ -17,6 +17,16 @@ def decoded(value: Any) -> Any:
     return value
 
 
+def unwrapped(value: Any) -> Any:
+    """JSON text, possibly encoded twice (the SDK client does), as the value it encodes."""
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            break
+    return value
+
+
 def iso_time(value: Any) -> datetime | None:
     """An ISO 8601 timestamp from JSON (``Z`` or an offset; naive means UTC), or None when it is not one."""
     if not isinstance(value, str) or not value:

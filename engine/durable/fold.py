@@ -25,12 +25,12 @@ from pydantic import ValidationError
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
-from engine.core.jsontext import iso_time
-from engine.core.versions import VersionNotAvailable, WorkflowVersions
+from engine.core.jsontext import iso_time, unwrapped
+from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
-from engine.durable.history import HistoryEvent, unwrapped
+from engine.durable.history import HistoryEvent
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
 from engine.durable.step_messages import StepRequest, StepResult
 
@@ -198,17 +198,14 @@ def fold(
     activity: str = STEP_ACTIVITY,
     continue_every: int,
     name: str | None = None,
-) -> Folded | None:
-    """The run replayed over ``events``; None when the graph it started on is not served (its version
-    is gone), in which case the orchestrator has failed it saying so."""
+) -> Folded:
+    """The run replayed over ``events``. Raises ``VersionNotAvailable`` when the graph it started on is
+    not served (its version is gone): the orchestrator fails such a run, saying so."""
     context = HistoryContext(instance_id, events, activity)
     started = OrchestratorInput.model_validate(context.get_input() or {})
     if isinstance(workflow, WorkflowVersions):
         assert name is not None
-        try:
-            workflow = workflow.for_run(name, started.version, started.fingerprint)
-        except VersionNotAvailable:
-            return None
+        workflow = workflow.for_run(name, started.version, started.fingerprint)
     orchestration = Orchestration(
         workflow, context, activity=activity, continue_every=continue_every, started=started
     )

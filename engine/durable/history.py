@@ -2,29 +2,18 @@
 
 That summarised form has no task ids: a completion names its function and, for our step activity,
 carries the step's identity in its ``StepResult``. Values arrive as JSON text or as parsed JSON,
-depending on the host and the event kind; ``unwrapped`` reads either.
+depending on the host and the event kind; ``engine.core.jsontext.unwrapped`` reads either.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.core.jsontext import iso_time
+from engine.core.jsontext import iso_time, unwrapped
 from engine.durable.step_messages import StepResult
-
-
-def unwrapped(value: Any) -> Any:
-    """JSON text, possibly encoded twice (the SDK client does), as the value it encodes."""
-    while isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            break
-    return value
 
 
 class HistoryEvent(BaseModel):

@@ -19,18 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
+from engine.core.jsontext import unwrapped
 from engine.core.run_state import PendingApproval
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.core.viz import to_graph_json
 from engine.durable.answers import AnswerEnvelope, SigningKeys, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
-from engine.durable.history import HistoryEvent, read_history, unwrapped
+from engine.durable.history import HistoryEvent, read_history
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
-from engine.functions.identity import Caller, approver
+from engine.functions.identity import Caller, approver, with_link
 from engine.functions.instance_query import all_instances
 from engine.functions.openapi import openapi_document
 from engine.functions.public_url import public_origin, rebased
@@ -60,6 +61,16 @@ class LinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     for_: str | None = Field(default=None, alias="for", min_length=1, max_length=200)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRead:
+    """A run as one request reads it: its status with history, and that history folded."""
+
+    status: Any
+    events: list[HistoryEvent]
+    folded: Folded | None
+    version_problem: str | None = None  # why the graph the run started on is not served here
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +165,7 @@ class WorkflowApi:
         }
         if not engine_settings().expose_system_keys:
             links = {k: _without_key(v) for k, v in links.items()}
-        run_uri = f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
+        run_uri = self._run_uri(req, workflow, instance_id)
         return json_response(
             {**links, "runUri": run_uri}, status=202, headers={"Location": run_uri, "Retry-After": "2"}
         )
@@ -169,10 +180,11 @@ class WorkflowApi:
             raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
         return workflow, status
 
-    async def _folded(
+    async def _read(
         self, workflow: Workflow, client: df.DurableOrchestrationClient, instance_id: str
-    ) -> tuple[Any, list[HistoryEvent], Folded | None]:
-        """The run's status and history, and the history folded through the orchestrator."""
+    ) -> RunRead:
+        """The run's status and history, and the history folded through the orchestrator on the graph
+        the run started on (or why that graph is not served here)."""
         full = await client.get_status(
             instance_id, show_history=True, show_history_output=True, show_input=True
         )
@@ -182,28 +194,19 @@ class WorkflowApi:
             # there is, and folding it gives the run as it stands.
             events = [HistoryEvent(type="ExecutionStarted", timestamp=full.created_time, input=full.input_)]
         if not events:
-            return full, events, None
-        folded = fold(
-            self.versions,
-            instance_id,
-            events,
-            activity=self.activity_name,
-            continue_every=self.continue_every,
-            name=workflow.name,
-        )
-        return full, events, folded
-
-    def _version_problem(self, name: str, events: list[HistoryEvent]) -> str | None:
-        """Why the run cannot go on here: the graph it started on is not served by this app."""
-        started = next((e for e in events if e.type == "ExecutionStarted"), None)
-        if started is None:
-            return None
-        begun = OrchestratorInput.model_validate(unwrapped(started.input) or {})
+            return RunRead(full, events, None)
         try:
-            self.versions.for_run(name, begun.version, begun.fingerprint)
+            folded = fold(
+                self.versions,
+                instance_id,
+                events,
+                activity=self.activity_name,
+                continue_every=self.continue_every,
+                name=workflow.name,
+            )
         except VersionNotAvailable as exc:
-            return str(exc)
-        return None
+            return RunRead(full, events, None, str(exc))
+        return RunRead(full, events, folded)
 
     async def _settled(
         self, workflow: Workflow, client: df.DurableOrchestrationClient, status: Any, wait: Wait
@@ -220,7 +223,7 @@ class WorkflowApi:
             if wait.until == "settled" and summary is not None and summary.phase == "waiting_for_approval":
                 if not wait.answered:
                     return
-                _, _, folded = await self._folded(workflow, client, status.instance_id)
+                folded = (await self._read(workflow, client, status.instance_id)).folded
                 open_ids = {p.request_id for p in pending_approvals(runtime, folded)}
                 if not open_ids & wait.answered:
                     return
@@ -244,14 +247,15 @@ class WorkflowApi:
         )
         if wait.seconds:
             await self._settled(workflow, client, status, wait)
-        full, events, folded = await self._folded(workflow, client, status.instance_id)
+        read = await self._read(workflow, client, status.instance_id)
+        folded = read.folded
         run_uri = self._run_uri(req, workflow, status.instance_id)
         graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
         may_answer = await self._viewer_may_answer(req, status.instance_id)
-        view = run_view(graph, full, folded, run_uri, may_answer, page)
-        view["versionProblem"] = self._version_problem(workflow.name, events)
+        view = run_view(graph, read.status, folded, run_uri, may_answer, page)
+        view["versionProblem"] = read.version_problem
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
-            view["timeline"] = run_timeline(events, self.activity_name)
+            view["timeline"] = run_timeline(read.events, self.activity_name)
         return json_response(view)
 
     async def _open_run(
@@ -267,13 +271,15 @@ class WorkflowApi:
     async def _pending(
         self, workflow: Workflow, status: Any, client: df.DurableOrchestrationClient, request_id: str
     ) -> PendingApproval:
-        _, _, folded = await self._folded(workflow, client, status.instance_id)
-        return self._pending_in(status, folded, request_id)
+        return self._pending_in(status, await self._read(workflow, client, status.instance_id), request_id)
 
     @staticmethod
-    def _pending_in(status: Any, folded: Folded | None, request_id: str) -> PendingApproval:
-        """The pending approval request: 404 when unknown, 409 when closed. Read from the run's
-        history, whatever the number of open requests."""
+    def _pending_in(status: Any, read: RunRead, request_id: str) -> PendingApproval:
+        """The pending approval request: 404 when unknown, 409 when closed or when the run's version is
+        not served here. Read from the run's history, whatever the number of open requests."""
+        if read.version_problem is not None:
+            raise HttpError(409, read.version_problem)
+        folded = read.folded
         runtime = runtime_status_name(status)
         pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
         if pending is not None:
@@ -290,8 +296,9 @@ class WorkflowApi:
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow, status, request_id = await self._open_run(req, client)
-        _, _, folded = await self._folded(workflow, client, status.instance_id)
-        pending = self._pending_in(status, folded, request_id)
+        read = await self._read(workflow, client, status.instance_id)
+        pending = self._pending_in(status, read, request_id)
+        folded = read.folded
         assert folded is not None  # a pending approval comes from a fold
         base = self._run_uri(req, workflow, status.instance_id)
         return json_response(
@@ -329,7 +336,7 @@ class WorkflowApi:
             )
         except TokenError:
             return self._may_answer(caller)
-        holder = await self._caller(req, claims.sub)
+        holder = with_link(caller, claims.sub)
         return lambda p: self._may_answer(holder if p.request_id == claims.r else caller)(p)
 
     @staticmethod
@@ -463,16 +470,14 @@ class WorkflowApi:
                 )
             except TokenError as exc:
                 raise HttpError(403, str(exc)) from exc
-        _, events, folded = await self._folded(workflow, client, instance_id)
-        problem = self._version_problem(workflow.name, events)
-        if problem is not None:
-            raise HttpError(409, problem)
+        read = await self._read(workflow, client, instance_id)
+        folded = read.folded
         closed = folded.orchestration.closed if folded is not None else []
         if claims is not None and any(c.link == claims.n for c in closed):
             # Replay protection that holds across restarts and instances: the run's history says which
             # link an answer came through.
             raise HttpError(403, "this approval link has already been used")
-        pending = self._pending_in(status, folded, request_id)
+        pending = self._pending_in(status, read, request_id)
         assert folded is not None  # a pending approval comes from a fold
         approval = folded.orchestration.workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
@@ -558,7 +563,7 @@ class WorkflowApi:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ANSWER_WAIT_SECONDS
         while True:
-            _, _, folded = await self._folded(workflow, client, instance_id)
+            folded = (await self._read(workflow, client, instance_id)).folded
             closed = next(
                 (c for c in (folded.orchestration.closed if folded else []) if c.request_id == request_id),
                 None,

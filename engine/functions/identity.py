@@ -147,7 +147,11 @@ def approver(headers: Mapping[str, str], link_subject: str | None) -> Caller:
     """Who answers an approval: the verified caller; when nobody vouches for the caller (anonymous), the
     subject of the approval link's signed token (``approval_tokens.verify`` checks it before this is
     called: a link issued to a verified viewer), with no roles."""
-    caller = verified_caller(headers)
+    return with_link(verified_caller(headers), link_subject)
+
+
+def with_link(caller: Caller, link_subject: str | None) -> Caller:
+    """``caller``, or - when nobody vouches for them - the person a verified respond link names."""
     if caller.source == "anonymous" and link_subject:
         return Caller(name=link_subject, source="approval-link")
     return caller

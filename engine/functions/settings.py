@@ -22,7 +22,6 @@ EXPOSE_KEYS = "WORKFLOW_EXPOSE_SYSTEM_KEYS"
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
     signing_key: bytes
-    signing_key_is_ephemeral: bool
     require_approval_token: bool
     max_body_bytes: int
     expose_system_keys: bool
@@ -62,7 +61,6 @@ def engine_settings() -> EngineSettings:
     configured = os.environ.get(SIGNING_KEY, "").strip()
     return EngineSettings(
         signing_key=configured.encode() if configured else _ephemeral_key(),
-        signing_key_is_ephemeral=not configured,
         require_approval_token=flag(REQUIRE_TOKEN, False),
         max_body_bytes=byte_size(MAX_BODY, 1024 * 1024),
         expose_system_keys=flag(EXPOSE_KEYS, False),

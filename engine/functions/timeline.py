@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.core.jsontext import unwrapped
 from engine.durable.checkpoint import OrchestratorInput
-from engine.durable.history import HistoryEvent, unwrapped
+from engine.durable.history import HistoryEvent
 
 TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "calls")
 RUN_ENDS = {

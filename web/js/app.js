@@ -411,7 +411,7 @@ function drawResult(section, view) {
       h(
         "details",
         { class: "card run-input" },
-        h("summary", {}, h("h2", {}, "Input")),
+        h("summary", {}, "Input"),
         h("pre", { class: "json", tabindex: "0", "aria-label": "Input as JSON" }, pretty(view.input)),
       ),
     );

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from devhost import lifecycle, retries, scheduling, versioning
-from devhost.actions import CONTINUE_AS_NEW, flatten
+from devhost.actions import CONTINUE_AS_NEW, flatten, target_name
 from devhost.book import Book
 from devhost.episode_changes import EpisodeChanges, EpisodeHost, Note
 from devhost.history import EventType, event, fmt_time
@@ -110,6 +110,8 @@ class Episode:
             changes.book.actions, actions, may_stop_early=bool(state.get("isDone")) or failure is not None
         )
         continue_action: dict[str, Any] | None = None
+        if problem is None and changes.book.rewound:
+            self._schedule_rewound(actions, dispatch=failure is None)
         if problem is None:
             scheduling.cancel_timers(changes, actions)
             for action in actions[len(changes.book.actions) :]:
@@ -134,6 +136,22 @@ class Episode:
         elif state.get("isDone"):
             lifecycle.complete(changes, state.get("output"))
         self._record()
+
+    def _schedule_rewound(self, actions: list[dict[str, Any]], *, dispatch: bool) -> None:
+        """A rewind cleared these activities from the history: the replay asked for them again (under
+        the ids they had), so they run again."""
+        book = self.changes.book
+        rewound = set(book.rewound)
+        for action, known in zip(actions, book.actions, strict=False):
+            tid = known[2]
+            if tid not in rewound:
+                continue
+            scheduling.schedule_activity(
+                self.changes, tid, target_name(action), action.get("input"), dispatch=dispatch
+            )
+            if action.get("actionType") in retries.RETRYING:
+                retries.track(self.changes, tid, action)
+        book.rewound = []
 
     def _schedule(self, action: dict[str, Any], *, dispatch: bool) -> str | None:
         problem = scheduling.unsupported(action, self.changes.record.name)

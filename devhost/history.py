@@ -124,6 +124,8 @@ def public_history(
                 item["Result"] = loads_or_text(e.get("Result"))
             if e.get("FailureDetails"):
                 item["FailureDetails"] = e["FailureDetails"]
+        elif kind == EventType.GenericEvent:
+            item["Data"] = e.get("Data")
         elif kind in (
             EventType.ExecutionTerminated,
             EventType.ExecutionSuspended,

@@ -159,12 +159,8 @@ class ManagementApi:
                     new_id = request.query.get("restartWithNewInstanceId", "true").lower() in TRUE
                     return web.json_response(self.task_hub.restart(iid, new_id), status=202)
                 if op == "rewind" and len(parts) == 3:
-                    self.task_hub.require(iid, live=False)
-                    return _error(
-                        501,
-                        "Rewind is not supported by devhost: restart the instance instead "
-                        "(POST .../restart).",
-                    )
+                    self.task_hub.rewind(iid, request.query.get("reason", ""))
+                    return web.Response(status=202)
             return _error(404, f"Unknown durable task API path '/{rel}'.")
         except TaskHubError as exc:
             return _error(exc.status, exc.message)

@@ -13,6 +13,7 @@ nothing a client sees or is acknowledged is lost by a crash.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -30,10 +31,11 @@ from devhost.activities import ActivityRunner
 from devhost.book import Book
 from devhost.clock import Clock
 from devhost.episode import Episode, InstanceState
-from devhost.history import EventType, event
+from devhost.history import EventType, event, fmt_time, parse_time
 from devhost.indexing import FunctionIndex
 from devhost.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
 from devhost.invocation import Invoker
+from devhost.rewind import rewind_history
 from devhost.settings import HostSettings
 from devhost.store import Batch, InstanceRecord, Store, WorkItem
 from devhost.timers import TimerService
@@ -381,6 +383,59 @@ class TaskHub:
     def control(self, iid: str, op: str, reason: str) -> None:
         self.require(iid, live=True)
         self._send(iid, {"control": op, "reason": reason})
+
+    def rewind(self, iid: str, reason: str) -> None:
+        """Rewind a failed instance (and its failed sub-orchestrations): see ``devhost.rewind``."""
+        rec = self.require(iid, live=False)
+        if rec.status != "Failed":
+            # The extension answers 410 Gone for a completed or terminated instance
+            # (HttpApiHandler.HandleRewindInstanceRequestAsync); a live one cannot be rewound either.
+            status = 410 if rec.status in ("Completed", "Terminated") else 409
+            message = f"Instance '{iid}' is {rec.status}: only a failed instance can be rewound."
+            raise TaskHubError(status, message)
+        batch = Batch()
+        leaves: list[InstanceRecord] = []
+        self._rewind_into(batch, rec, leaves)
+        for leaf in leaves:
+            wake = event(EventType.GenericEvent, self.clock.now(), Data=reason)
+            payload = {"event": wake, "execution_id": leaf.execution_id}
+            batch.add_work.append(WorkItem(self.alloc_work_id(), leaf.instance_id, "msg", payload))
+        self._commit(batch)
+        logs.orchestration(iid, rec.name, f"rewound ({reason})" if reason else "rewound")
+
+    def _rewind_into(self, batch: Batch, rec: InstanceRecord, leaves: list[InstanceRecord]) -> None:
+        iid = rec.instance_id
+        rewound = rewind_history(self.history(iid))
+        children = [self.records.get(child) for child in rewound.children]
+        for child_id, child in zip(rewound.children, children, strict=True):
+            if child is None or child.status != "Failed":
+                status = child.status if child is not None else "gone"
+                raise TaskHubError(
+                    409, f"Sub-orchestration '{child_id}' of '{iid}' is {status}: it cannot be rewound."
+                )
+        book = Book.from_dict(rec.book)
+        book.rewound = sorted(set(book.rewound) | set(rewound.tasks))
+        again = dataclasses.replace(rec, status="Running", output=None, updated=fmt_time(self.clock.now()))
+        for task_id, fire_at in rewound.timers:
+            fired = event(EventType.TimerFired, parse_time(fire_at), TimerId=task_id, FireAt=fire_at)
+            item = WorkItem(
+                self.alloc_work_id(),
+                iid,
+                "msg",
+                {"event": fired, "execution_id": rec.execution_id},
+                parse_time(fire_at).timestamp(),
+            )
+            batch.add_work.append(item)
+            book.timers[str(task_id)] = item.id
+        again.book = book.to_dict()
+        batch.append_history(iid, rewound.events, reset=True)
+        batch.instances[iid] = again
+        self.states.pop(iid, None)
+        for child in children:
+            assert child is not None
+            self._rewind_into(batch, child, leaves)
+        if not children:
+            leaves.append(again)
 
     def restart(self, iid: str, new_instance_id: bool) -> str:
         rec = self.require(iid, live=False)

@@ -32,7 +32,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
-from engine.durable.step_messages import StepRequest, StepResult
+from engine.durable.step_messages import StepFailedForGood, StepRequest, StepResult
 
 NEVER = float("inf")
 Outcome = Literal["waiting", "completed", "failed", "continued"]
@@ -41,19 +41,23 @@ Outcome = Literal["waiting", "completed", "failed", "continued"]
 class _Task:
     """A task of the replay: a leaf completes at a history position; ``all``/``any`` derive theirs."""
 
-    __slots__ = ("cancelled", "children", "fire_at", "kind", "position", "value")
+    __slots__ = ("cancelled", "children", "error", "fire_at", "kind", "position", "value")
 
     def __init__(self, kind: str, position: float = NEVER, value: Any = None) -> None:
         self.kind = kind
         self.position = position
         self.value = value
+        self.error: Exception | None = None  # a leaf that failed: yielding it raises this
         self.children: list[_Task] = []
         self.fire_at: datetime | None = None
         self.cancelled = False
 
     def completes_at(self) -> float:
         if self.kind == "all":
-            return max((c.completes_at() for c in self.children), default=-1)
+            done = max((c.completes_at() for c in self.children), default=-1)
+            failed = self._first_failure()
+            # As the SDK's task_all: it fails as soon as one task fails.
+            return min(done, failed.completes_at()) if failed is not None else done
         if self.kind == "any":
             return min((c.completes_at() for c in self.children), default=NEVER)
         return self.position
@@ -61,6 +65,19 @@ class _Task:
     @property
     def is_completed(self) -> bool:
         return self.completes_at() != NEVER
+
+    def _first_failure(self) -> _Task | None:
+        failed = [c for c in self.children if c.failure() is not None and c.completes_at() != NEVER]
+        return min(failed, key=lambda c: c.completes_at()) if failed else None
+
+    def failure(self) -> Exception | None:
+        """The exception yielding this task raises (once it completes), or None."""
+        if self.kind == "all":
+            first = self._first_failure()
+            return first.failure() if first is not None else None
+        if self.kind == "any":
+            return None  # task_any answers with the task that completed first, failed or not
+        return self.error
 
     @property
     def result(self) -> Any:
@@ -83,7 +100,7 @@ class HistoryContext:
         self.is_replaying = True
         self._input: Any = None
         self._times: list[datetime | None] = []
-        self._steps: dict[tuple[str, int, int], list[tuple[int, StepResult]]] = defaultdict(list)
+        self._steps: dict[tuple[str, int, int], list[tuple[int, StepResult, bool]]] = defaultdict(list)
         self._timers_created: deque[str] = deque()
         self._timers_fired: dict[str, deque[int]] = defaultdict(deque)
         self._raised: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
@@ -96,11 +113,14 @@ class HistoryContext:
             self._times.append(last)
             if event.type == "ExecutionStarted":
                 self._input = unwrapped(event.input)
-            elif event.type == "TaskCompleted" and event.function_name == activity:
-                result = event.step_result()
+            elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
+                result = event.step_result() if event.type == "TaskCompleted" else event.final_failure()
                 if result is not None and result.step is not None:
                     step = result.step
-                    self._steps[(step.executor, step.superstep, step.attempt)].append((position, result))
+                    failed = event.type == "TaskFailed"
+                    self._steps[(step.executor, step.superstep, step.attempt)].append(
+                        (position, result, failed)
+                    )
             elif event.type == "TaskCompleted" and event.function_name == VERIFY_ACTIVITY:
                 try:
                     verdict = Verdict.model_validate(unwrapped(event.result))
@@ -134,10 +154,13 @@ class HistoryContext:
         request = StepRequest.model_validate(input_)
         wanted = request.identity()
         candidates = self._steps.get((request.executor, request.superstep, request.attempt), [])
-        for i, (position, result) in enumerate(candidates):
+        for i, (position, result, failed) in enumerate(candidates):
             if result.step is not None and result.step.matches(wanted):
                 del candidates[i]
-                return _Task("leaf", max(position, self._position), result.model_dump(mode="json"))
+                task = _Task("leaf", max(position, self._position), result.model_dump(mode="json"))
+                if failed:
+                    task.error = StepFailedForGood(result)
+                return task
         return _Task("leaf")
 
     def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
@@ -217,7 +240,8 @@ def fold(
             if position == NEVER:
                 break
             context.advance_to(position)
-            task = body.send(task.result)
+            error = task.failure()
+            task = body.throw(error) if error is not None else body.send(task.result)
     except StopIteration:
         return Folded(orchestration, "continued" if context.continued else "completed")
     except WorkflowFailed:

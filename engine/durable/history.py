@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.core.jsontext import iso_time, unwrapped
-from engine.durable.step_messages import StepResult
+from engine.durable.step_messages import StepResult, final_failure_in
 
 
 class HistoryEvent(BaseModel):
@@ -30,6 +30,7 @@ class HistoryEvent(BaseModel):
     input: Any = Field(default=None, alias="Input")
     result: Any = Field(default=None, alias="Result")
     reason: Any = Field(default=None, alias="Reason")
+    details: Any = Field(default=None, alias="Details")
     orchestration_status: str | None = Field(default=None, alias="OrchestrationStatus")
 
     @field_validator("timestamp", "scheduled_time", mode="before")
@@ -49,6 +50,10 @@ class HistoryEvent(BaseModel):
             return StepResult.model_validate(unwrapped(self.result))
         except ValidationError:
             return None
+
+    def final_failure(self) -> StepResult | None:
+        """The ``StepResult`` of a step that failed for good (a ``TaskFailed`` of the step activity)."""
+        return final_failure_in(self.reason, self.details)
 
 
 def read_history(status: Any) -> list[HistoryEvent]:

@@ -33,7 +33,7 @@ from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Ve
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.status import RunStatus, build_status
-from engine.durable.step_messages import StepRequest, StepResult
+from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
 
 STEP_ACTIVITY = "run_step"
 # Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
@@ -195,8 +195,10 @@ class Orchestration:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
                 # on every replay of every superstep of a chain.
                 replies = [(yield calls[0])] if len(calls) == 1 else (yield context.task_all(calls))
-            except Exception as exc:  # the activity function itself failed (not the executor)
-                self._fail(RunError(type="StepActivityFailed", message=str(exc)))
+            except Exception as exc:
+                # A step failed for good (the activity raised) and task_all gave up at once. Its siblings
+                # are still awaited, so their results are in the history when a rewind runs it again.
+                replies = [exc] if len(calls) == 1 else (yield from self._settle(calls))
             wait = timedelta(0)
             again: list[int] = []
             for index, reply in zip(todo, replies, strict=True):
@@ -232,6 +234,16 @@ class Orchestration:
         self.running = []
         return [results[i] for i in sorted(results)]
 
+    def _settle(self, calls: list[DurableTask]) -> Generator[Any, Any, list[Any]]:
+        """Each call's reply, or the exception it failed with, in order."""
+        replies: list[Any] = []
+        for call in calls:
+            try:
+                replies.append((yield call))
+            except Exception as exc:
+                replies.append(exc)
+        return replies
+
     def _request(self, step: Step, attempt: int) -> dict[str, Any]:
         """The step's ``StepRequest`` as JSON (built for every step on every replay; the activity
         validates it on arrival)."""
@@ -252,17 +264,31 @@ class Orchestration:
         )
 
     def _result(self, step: Step, attempt: int, reply: Any) -> StepResult:
-        """The reply as a ``StepResult`` of this very step; anything else fails the run."""
-        try:
-            result = StepResult.model_validate(decoded(reply))
-        except ValidationError as exc:
-            self._fail(
-                RunError(
-                    executor_id=step.executor_id,
-                    type="StepFailed",
-                    message=f"the step activity answered something that is not a step result: {exc}",
+        """The reply as a ``StepResult`` of this very step; anything else fails the run. A failed
+        activity is a final failure, whatever its result says about retrying."""
+        if isinstance(reply, Exception):
+            found = final_failure_in(str(reply))
+            result = (
+                found.model_copy(update={"retryable": False})
+                if found is not None
+                else StepResult(
+                    ok=False,
+                    error=RunError(
+                        executor_id=step.executor_id, type="StepActivityFailed", message=str(reply)
+                    ),
                 )
             )
+        else:
+            try:
+                result = StepResult.model_validate(decoded(reply))
+            except ValidationError as exc:
+                self._fail(
+                    RunError(
+                        executor_id=step.executor_id,
+                        type="StepFailed",
+                        message=f"the step activity answered something that is not a step result: {exc}",
+                    )
+                )
         superstep = self.state.superstep
         got = result.step
         if got is not None and not got.is_step(step.executor_id, superstep, attempt, step.ordinal):

@@ -1,7 +1,9 @@
 """The step activity: run one executor for the durable orchestrator, at least once, JSON in and out.
 
-It never raises for an executor's failure: it returns a ``StepResult`` classifying the failure, and the
-orchestrator asks ``engine.core.retry.retry_delay`` for another attempt after a durable timer.
+A failed attempt that another attempt follows is returned as a ``StepResult`` classifying the failure;
+the orchestrator waits out the delay on a durable timer. When ``engine.core.retry.retry_delay`` says no
+attempt follows (the same call the orchestrator makes, on the same graph), the activity raises
+``StepFailedForGood`` instead: the host records a failed activity, so a rewind runs the step again.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,21 +20,36 @@ from engine.core.app_settings import byte_size
 from engine.core.execution import run_attempt, step_context
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
+from engine.core.retry import FailureKind, RetryPolicy, retry_delay
 from engine.core.run_state import RunError
 from engine.core.versions import WorkflowVersions
-from engine.durable.step_messages import StepRequest, StepResult
+from engine.durable.step_messages import StepFailedForGood, StepRequest, StepResult
 
 log = logging.getLogger("engine.step")
 MAX_PAYLOAD = "WORKFLOW_MAX_PAYLOAD_BYTES"
 DEFAULT_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 
 
-def _failure(error: RunError, **fields: Any) -> dict[str, Any]:
-    return StepResult(ok=False, error=error, **fields).model_dump(mode="json")
+def _failure(error: RunError, **fields: Any) -> StepResult:
+    return StepResult(ok=False, error=error, **fields)
 
 
 async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload: Any) -> dict[str, Any]:
-    """Execute the step described by ``payload`` (a ``StepRequest`` as JSON) and describe the outcome."""
+    """Execute the step described by ``payload`` (a ``StepRequest`` as JSON) and describe the outcome;
+    raises ``StepFailedForGood`` when the step failed and no attempt follows."""
+    result, policy, attempt = await _attempt(workflows, payload)
+    if not result.ok:
+        ms = result.retry_after_ms
+        retry_after = timedelta(milliseconds=ms) if ms is not None else None
+        if retry_delay(policy, FailureKind(result.retryable, retry_after), attempt) is None:
+            raise StepFailedForGood(result)
+    return result.model_dump(mode="json")
+
+
+async def _attempt(
+    workflows: WorkflowVersions | Mapping[str, Workflow], payload: Any
+) -> tuple[StepResult, RetryPolicy | None, int]:
+    """The attempt's result, the step's retry policy (None: not a step of this app) and attempt number."""
     try:
         request = (
             StepRequest.model_validate_json(payload)
@@ -39,7 +57,7 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
             else StepRequest.model_validate(payload)
         )
     except ValidationError as exc:
-        return _failure(RunError(type="InvalidStepRequest", message=str(exc)))
+        return _failure(RunError(type="InvalidStepRequest", message=str(exc))), None, 1
     identity = request.identity()
     if isinstance(workflows, WorkflowVersions):
         versions = workflows.versions(request.workflow)
@@ -49,7 +67,7 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
         workflow = workflows.get(request.workflow)
     node = workflow.nodes.get(request.executor) if workflow else None
     if not isinstance(node, Executor):
-        return _failure(
+        failure = _failure(
             RunError(
                 executor_id=request.executor,
                 type="UnknownExecutor",
@@ -59,12 +77,14 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
             ),
             step=identity,
         )
+        return failure, None, request.attempt
     try:
         message = node.input_adapter.validate_python(request.message)
     except ValidationError as exc:
-        return _failure(
+        failure = _failure(
             RunError(executor_id=node.id, type="InvalidStepInput", message=str(exc)), step=identity
         )
+        return failure, None, request.attempt
     ctx = step_context(
         request.workflow, request.instance_id, node.id, request.attempt, request.idempotency_key
     )
@@ -79,7 +99,7 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
             outcome.error,
         )
         retry_after = outcome.failure.retry_after
-        return _failure(
+        failure = _failure(
             outcome.error,
             retryable=outcome.failure.retryable,
             retry_after_ms=retry_after.total_seconds() * 1000 if retry_after else None,
@@ -87,12 +107,13 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
             duration_ms=outcome.duration_ms,
             annotations=ctx.annotations,
         )
+        return failure, node.retry, request.attempt
     dumped = None if outcome.output is None else node.output_adapter.dump_python(outcome.output, mode="json")
     size = 0 if dumped is None else len(json.dumps(dumped, separators=(",", ":")))
     limit = byte_size(MAX_PAYLOAD, DEFAULT_MAX_PAYLOAD_BYTES)
     if size > limit:
         # Failing here, before the host stores it, keeps an oversized payload out of the run's state.
-        return _failure(
+        failure = _failure(
             RunError(
                 executor_id=node.id,
                 type="PayloadTooLarge",
@@ -102,6 +123,8 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
             duration_ms=outcome.duration_ms,
             step=identity,
         )
-    return StepResult(
+        return failure, None, request.attempt
+    result = StepResult(
         ok=True, step=identity, output=dumped, duration_ms=outcome.duration_ms, annotations=ctx.annotations
-    ).model_dump(mode="json")
+    )
+    return result, node.retry, request.attempt

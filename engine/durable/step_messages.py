@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from engine.core.run_state import RunError
 
@@ -93,3 +94,36 @@ class StepResult(BaseModel):
     retry_after_ms: float | None = None
     duration_ms: float = 0.0
     annotations: dict[str, Any] = Field(default_factory=dict)
+
+
+# Marks the ``StepResult`` JSON inside the message of a step's final failure; a host wraps the message in
+# its own text (devhost: the TaskFailed reason; Azure: reason and details), so it is found by the mark.
+FINAL_FAILURE_MARK = "[workflow step failed for good] "
+
+
+class StepFailedForGood(Exception):
+    """Raised by the step activity when a step has failed for good (no attempt follows).
+
+    The host then records the activity as failed (``TaskFailed``), which is what a Durable Functions
+    rewind removes and runs again; a result returned as an ordinary value would be replayed unchanged.
+    """
+
+    def __init__(self, result: StepResult) -> None:
+        self.result = result
+        super().__init__(FINAL_FAILURE_MARK + result.model_dump_json())
+
+
+def final_failure_in(*texts: Any) -> StepResult | None:
+    """The ``StepResult`` a ``StepFailedForGood`` carried, found in a failure's text(s), or None."""
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        at = text.find(FINAL_FAILURE_MARK)
+        if at < 0:
+            continue
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text, at + len(FINAL_FAILURE_MARK))
+            return StepResult.model_validate(value)
+        except (ValueError, ValidationError):
+            continue
+    return None

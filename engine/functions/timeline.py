@@ -49,9 +49,9 @@ def _step_entry(event: HistoryEvent, started: datetime | None) -> dict[str, Any]
         "elapsed_ms": _ms(scheduled, at),
         "offset_ms": _ms(started, scheduled),
     }
-    if event.type == "TaskFailed":
+    result = event.step_result() if event.type == "TaskCompleted" else event.final_failure()
+    if event.type == "TaskFailed" and result is None:
         return entry | {"ok": False, "error": {"type": "StepActivityFailed", "message": event.reason}}
-    result = event.step_result()
     if result is None:
         return entry | {"ok": False, "error": {"type": "StepFailed", "message": "not a step result"}}
     step = result.step

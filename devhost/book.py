@@ -29,7 +29,7 @@ class Book:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object the record keeps (a copy: the book changes on, the record is committed later)."""
-        return {
+        out: dict[str, Any] = {
             "seq": self.seq,
             "actions": [list(a) for a in self.actions],
             "retries": {key: state.to_json() for key, state in self.retries.items()},
@@ -37,8 +37,10 @@ class Book:
             "delivered": dict(self.delivered),
             "held": copy.deepcopy(self.held) if self.held else [],
             "timers": dict(self.timers),
-            "rewound": list(self.rewound),
         }
+        if self.rewound:  # only while a rewind is being taken in: books keep the shape they always had
+            out["rewound"] = list(self.rewound)
+        return out
 
     def deliverable(self) -> bool:
         """Whether a held event is awaited by now (it can be delivered without a new message)."""

@@ -1,4 +1,5 @@
-"""``python -m engine``: list workflows, print their graphs, and run one in memory from a terminal."""
+"""``python -m engine``: list workflows, print their graphs, run one in memory from a terminal, and check
+recorded runs against the code before deploying it (``replay-check``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pydantic import ValidationError
 
 from engine.core.graph import Workflow
 from engine.core.run_state import PendingApproval
+from engine.durable import history_sources
+from engine.durable.replay_check import replay_check
 from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunResult
 
 EXIT_USAGE = 2
@@ -26,8 +29,9 @@ class CliError(Exception):
 
 
 class Registry(NamedTuple):
-    workflows: dict[str, Workflow]
+    workflows: dict[str, Workflow]  # the newest version of each
     broken: dict[str, str]  # module -> one-line problem
+    every: tuple[Workflow, ...] = ()  # every version of every workflow, as ALL lists them
 
 
 def load_registry(module: str = "workflows") -> Registry:
@@ -43,8 +47,13 @@ def load_registry(module: str = "workflows") -> Registry:
         ) from exc
     except Exception as exc:  # a registry that imports its workflows directly fails as a whole
         raise CliError(f"cannot load {module!r}: {_one_line(exc)}") from exc
-    workflows = {w.name: w for w in getattr(registry, "ALL", [])}
-    return Registry(workflows, dict(getattr(registry, "BROKEN", {})))
+    served = getattr(registry, "served", None)  # ALL plus the WORKFLOW_MODULES setting, as the app
+    if callable(served):
+        listed, broken = served()
+    else:
+        listed, broken = getattr(registry, "ALL", []), getattr(registry, "BROKEN", {})
+    every = tuple(listed)
+    return Registry({w.name: w for w in every}, dict(broken), every)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -104,13 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("--respond", metavar="JSON", help="answer every approval with this response")
     run.add_argument("--instance-id", default=None)
     run.add_argument("--quiet", action="store_true", help="print only the outputs")
+    check = sub.add_parser(
+        "replay-check",
+        help="replay recorded runs on this code: does each replay cleanly, or where would it break?",
+    )
+    check.add_argument("files", nargs="*", type=Path, help="exported runs: JSON files or folders of them")
+    check.add_argument("--url", help="a running app (devhost or Azure): its runs, from the management API")
+    check.add_argument("--code", help="with --url on Azure: the durabletask extension's system key")
+    check.add_argument("--state", type=Path, help="a devhost state file, such as .devhost/state.sqlite")
+    check.add_argument(
+        "--all", action="store_true", help="with --url/--state: also completed and terminated runs"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        registry, broken = load_registry()
+        registry, broken, every = load_registry()
+        if args.command == "replay-check":
+            report_broken(broken, "error")
+            return replay_check_command(args, every) or (EXIT_USAGE if broken else 0)
         if args.command == "list":
             for wf in registry.values():
                 print(f"{wf.name}\t{wf.version}\t{wf.fingerprint}\t{wf.description}")
@@ -195,6 +218,29 @@ def _answer(pending: PendingApproval, args: argparse.Namespace, stdin: TextIO) -
             return json.loads(line)
         except json.JSONDecodeError as exc:
             print(f"not JSON: {exc.msg}", file=sys.stderr)
+
+
+def replay_check_command(args: argparse.Namespace, workflows: tuple[Workflow, ...]) -> int:
+    """Print a verdict per run; 1 when any would break."""
+    if not (args.files or args.url or args.state):
+        raise CliError("replay-check needs recorded runs: --url, --state or JSON files")
+    try:
+        live = []
+        if args.url:
+            live += history_sources.from_management_api(args.url, args.code)
+        if args.state:
+            live += history_sources.from_devhost_state(args.state)
+        exported = history_sources.from_files(list(args.files))
+    except history_sources.SourceError as exc:
+        raise CliError(str(exc)) from exc
+    # Completed and terminated runs never replay again (a failed one may be rewound): skipped unless --all.
+    live = [r for r in live if args.all or r.runtime_status not in ("Completed", "Terminated")]
+    verdicts = replay_check(workflows, [*live, *exported])
+    for verdict in verdicts:
+        print(verdict.describe())
+    breaking = sum(not v.ok for v in verdicts)
+    print(f"{len(verdicts)} runs checked: {len(verdicts) - breaking} replay cleanly, {breaking} would break")
+    return 1 if breaking else 0
 
 
 def _report(result: RunResult) -> int:

@@ -7,8 +7,10 @@ of ``ALL`` and listed in ``BROKEN`` with a one-line problem, and the others are 
 
 from __future__ import annotations
 
+import os
+
 from engine.core.graph import Workflow
-from workflows.registry import load_workflows
+from workflows.registry import SETTING, load_workflows, served_workflows
 
 MODULES: list[str] = [
     "workflows.expense_claim",
@@ -19,3 +21,9 @@ MODULES: list[str] = [
 ALL: list[Workflow]
 BROKEN: dict[str, str]  # module -> its problem, in one line
 ALL, BROKEN = load_workflows(MODULES)
+
+
+def served() -> tuple[list[Workflow], dict[str, str]]:
+    """What the app serves: ``ALL`` and the workflows of the modules the ``WORKFLOW_MODULES`` app setting
+    names; and every module that failed to load. The Functions app and ``python -m engine`` read this."""
+    return served_workflows(ALL, BROKEN, os.environ.get(SETTING, ""))

@@ -57,6 +57,25 @@ def load_workflows(modules: Iterable[str]) -> tuple[list[Workflow], dict[str, st
     return found, broken
 
 
+def served_workflows(
+    base: list[Workflow], base_broken: dict[str, str], setting: str
+) -> tuple[list[Workflow], dict[str, str]]:
+    """``base`` plus the workflows of the modules ``setting`` names (a ``WORKFLOW_MODULES`` value), and
+    every module that failed to load. A version already served is not served twice: that is a problem
+    of the module that repeats it. Another version of a served workflow is served beside it (the last
+    listed is the newest)."""
+    extra, broken = load_workflows(module_names(setting))
+    served = [*base]
+    problems = {**base_broken, **broken}
+    for wf in extra:
+        if any((wf.name, wf.version) == (other.name, other.version) for other in served):
+            already = f"workflow {wf.name!r} version {wf.version!r} is already served"
+            problems[f"{SETTING} ({wf.name})"] = already
+        else:
+            served.append(wf)
+    return served, problems
+
+
 def module_names(spec: str) -> list[str]:
     """The module names of a comma-separated setting such as ``WORKFLOW_MODULES``."""
     return [part.strip() for part in spec.split(",") if part.strip()]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
-from engine.durable.step_messages import StepFailedForGood, StepRequest, StepResult
+from engine.durable.step_messages import StepFailedForGood, StepIdentity, StepRequest, StepResult
 
 NEVER = float("inf")
 Outcome = Literal["waiting", "completed", "failed", "continued"]
@@ -204,13 +204,38 @@ class HistoryContext:
     def advance_to(self, position: float) -> None:
         self._position = max(self._position, int(position))
 
+    def unasked_steps(self) -> list[StepIdentity]:
+        """Recorded step results the replay never asked for, in history order: the code that replayed
+        the history no longer runs those steps where the run did."""
+        left = [(at, result.step) for entries in self._steps.values() for at, result, _ in entries]
+        return [step for _, step in sorted(left, key=lambda item: item[0]) if step is not None]
+
 
 @dataclass(slots=True)
 class Folded:
-    """The orchestration after the history ran out, and how far it got."""
+    """The orchestration after the history ran out, how far it got, and the recorded steps it never
+    asked for (none, when the history is one this code would have written)."""
 
     orchestration: Orchestration
     outcome: Outcome
+    unasked: list[StepIdentity] = field(default_factory=list)
+
+    def drift(self) -> tuple[str | None, str] | None:
+        """(the step, why) when the code that replayed the history is not the code that wrote it: a
+        recorded result belongs to another step than the code expects, or the history holds steps the
+        code does not run there. None when the history is one this code would have written."""
+        error = self.orchestration.state.error
+        if self.outcome == "failed" and error is not None and error.type == "NonDeterministicReplay":
+            return error.executor_id, error.message
+        if not self.unasked:
+            return None
+        first = self.unasked[0]
+        more = f" (and {len(self.unasked) - 1} more recorded steps)" if len(self.unasked) > 1 else ""
+        return first.executor, (
+            f"the history ran step {first.executor!r} in superstep {first.superstep} (attempt "
+            f"{first.attempt}) but this code does not run it there{more}: the workflow changed under a run "
+            "in flight"
+        )
 
 
 def fold(
@@ -243,11 +268,12 @@ def fold(
             error = task.failure()
             task = body.throw(error) if error is not None else body.send(task.result)
     except StopIteration:
-        return Folded(orchestration, "continued" if context.continued else "completed")
+        outcome: Outcome = "continued" if context.continued else "completed"
+        return Folded(orchestration, outcome, context.unasked_steps())
     except WorkflowFailed:
-        return Folded(orchestration, "failed")
+        return Folded(orchestration, "failed", context.unasked_steps())
     _pin_deadlines(workflow, orchestration)
-    return Folded(orchestration, "waiting")
+    return Folded(orchestration, "waiting", context.unasked_steps())
 
 
 def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:

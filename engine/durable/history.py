@@ -58,9 +58,13 @@ class HistoryEvent(BaseModel):
 
 def read_history(status: Any) -> list[HistoryEvent]:
     """The typed history of a status read with ``show_history`` (the SDK keeps it as ``historyEvents``)."""
-    raw = getattr(status, "historyEvents", None) or getattr(status, "history", None) or []
-    events = []
-    for item in raw:
+    return typed_events(getattr(status, "historyEvents", None) or getattr(status, "history", None) or [])
+
+
+def typed_events(raw: Any) -> list[HistoryEvent]:
+    """``historyEvents`` as JSON gives them, typed; events of shapes this engine does not read left out."""
+    events: list[HistoryEvent] = []
+    for item in raw if isinstance(raw, list) else []:
         if isinstance(item, dict) and isinstance(item.get("EventType"), str):
             try:
                 events.append(HistoryEvent.model_validate(item))

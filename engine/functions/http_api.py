@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -206,6 +207,11 @@ class WorkflowApi:
             )
         except VersionNotAvailable as exc:
             return RunRead(full, events, None, str(exc))
+        drift = folded.drift()
+        if drift is not None and runtime_status_name(full) != "Failed":
+            # The code changed under the run (same version and fingerprint): the orchestrator fails it as
+            # soon as it replays; until then it is shown, and its approvals refused, for that reason.
+            return RunRead(full, events, None, drift[1])
         return RunRead(full, events, folded)
 
     async def _settled(
@@ -583,6 +589,33 @@ class WorkflowApi:
         body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
         reason = body.get("reason") if isinstance(body, dict) else None
         await client.terminate(status.instance_id, str(reason or "terminated through the workflow API"))
+        run_uri = self._run_uri(req, workflow, status.instance_id)
+        return json_response(
+            {
+                "accepted": True,
+                "instanceId": status.instance_id,
+                "waitUri": f"{run_uri}?wait=30&until=finished",
+            },
+            status=202,
+        )
+
+    async def rewind(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        workflow, status = await self._run_status(req, client)
+        runtime = runtime_status_name(status)
+        if runtime != "Failed":
+            code = 410 if runtime in FINISHED else 409
+            message = f"run {status.instance_id!r} is {runtime}: only a failed run can be rewound"
+            raise HttpError(code, message)
+        read = await self._read(workflow, client, status.instance_id)
+        if read.version_problem is not None:
+            # Rewound now, it would fail again at once: the graph it started on must be deployed first.
+            raise HttpError(409, f"deploy the run's version before rewinding it: {read.version_problem}")
+        body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        # The SDK puts the reason into the query string as it is.
+        await client.rewind(status.instance_id, quote(str(reason or "rewound through the workflow API")))
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {

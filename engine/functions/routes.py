@@ -181,6 +181,23 @@ ROUTES: tuple[Route, ...] = (
         per_workflow=True,
     ),
     Route(
+        "workflow_rewind",
+        RUN + "/rewind",
+        "POST",
+        "rewind",
+        "Run a failed run again from where it failed (the Durable Functions rewind): the steps that failed "
+        "for good run again, everything that succeeded is kept",
+        {
+            202: "rewinding",
+            400: "invalid body",
+            404: "unknown run",
+            409: "the run has not failed, or the version it started on is not served here",
+            410: "run completed or terminated",
+        },
+        body="reason",
+        per_workflow=True,
+    ),
+    Route(
         "runs_list",
         "runs",
         "GET",

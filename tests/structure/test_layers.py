@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "durable": {"core"},
     "agents": {"core"},
     "functions": {"core", "durable"},
-    "cli": {"core", "inmemory"},
+    "cli": {"core", "inmemory", "durable"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from devhost import logs
 from devhost.errors import DevHostError
 from devhost.host import DevHost, HostOptions, load_app
+from devhost.indexing import WORKER_MODULE_NAME
 from devhost.settings import request_body_limit
 
 
@@ -47,7 +48,13 @@ def build(args: argparse.Namespace) -> DevHost:
     if not app_dir.is_dir():
         raise DevHostError(f"app folder {app_dir} does not exist")
     state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
-    app = load_app(app_dir, state.parent if state else None, simulate_easy_auth=args.simulate_easy_auth)
+    # Its own process, one app: the app is imported as the worker imports it, `function_app`.
+    app = load_app(
+        app_dir,
+        state.parent if state else None,
+        simulate_easy_auth=args.simulate_easy_auth,
+        module_name=WORKER_MODULE_NAME,
+    )
     logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
         app_dir,

@@ -47,13 +47,17 @@ class LoadedApp:
 
 
 def load_app(
-    app_dir: Path, state_folder: Path | None, *, simulate_easy_auth: bool | None = None
+    app_dir: Path,
+    state_folder: Path | None,
+    *,
+    simulate_easy_auth: bool | None = None,
+    module_name: str | None = None,
 ) -> LoadedApp:
     """What the host does before it starts: export local.settings.json Values (the environment wins),
     provide the approval signing key (kept in ``state_folder``; None: in memory), decide whether Easy Auth
     is simulated (``simulate_easy_auth``, else the DEVHOST_SIMULATE_EASY_AUTH setting; simulated, it sets
-    WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py and index its functions. On an error
-    the environment is restored."""
+    WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py (as ``module_name``; None: a name of
+    its own) and index its functions. On an error the environment is restored."""
     previous = apply_environment(load_local_settings(app_dir))
     try:
         note, previous_key = provide_signing_key(state_folder)
@@ -63,7 +67,7 @@ def load_app(
         previous = {**previous_auth, **previous}
         provided = frozenset(previous_key) | frozenset(previous_auth)
         return LoadedApp(
-            load_host_json(app_dir), load_and_index(app_dir), note, previous, easy_auth, provided
+            load_host_json(app_dir), load_and_index(app_dir, module_name), note, previous, easy_auth, provided
         )
     except BaseException:
         restore_environment(previous)

@@ -92,3 +92,35 @@ def log_activity(text: str) -> str:
 @app.orchestration_trigger(context_name="context")
 def logs_from_activity(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("log_activity", "hi"))
+
+
+class Point:
+    """A custom type: df_dumps names its module in what it serializes."""
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+
+    @staticmethod
+    def to_json(obj: Point) -> dict[str, int]:
+        return {"x": obj.x, "y": obj.y}
+
+    @staticmethod
+    def from_json(data: dict[str, int]) -> Point:
+        return Point(data["x"], data["y"])
+
+
+@app.activity_trigger(input_name="x")
+def make_point(x: int) -> Point:
+    return Point(x, x + 1)
+
+
+@app.orchestration_trigger(context_name="context")
+def points(context: df.DurableOrchestrationContext):
+    point = yield context.call_activity("make_point", 1)
+    # The activity's result came back through the type's module, imported by the name it was saved under.
+    return {"sum": point.x + point.y, "module": type(point).__module__}
+
+
+@app.route(route="module", methods=["GET"])
+def module(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"module": __name__, "class": Point.__module__}))

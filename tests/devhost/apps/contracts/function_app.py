@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -80,6 +81,7 @@ def log(req: func.HttpRequest) -> func.HttpResponse:
     logging.debug("debug from the app")
     logging.info("info from the app")
     logging.getLogger("contracts.module").warning("warning from the app")
+    warnings.warn("a warnings.warn from the app", UserWarning, stacklevel=1)
     return func.HttpResponse("logged")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from devhost import logs
+from devhost.bindings import refusal_message
 from devhost.client_binding import client_binding_json, close_sdk_client_session
 from devhost.clock import Clock
 from devhost.easy_auth import WARNING as EASY_AUTH_WARNING
@@ -193,6 +194,8 @@ class DevHost:
             os.environ[HOSTNAME_SETTING] = f"localhost:{self.port}"
         if opts.simulate_easy_auth:
             logs.logger.warning("%s", EASY_AUTH_WARNING)
+        for name, refused in sorted(self.index.refused.items()):
+            logs.logger.warning("%s", refusal_message(name, refused))
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
 
@@ -225,8 +228,10 @@ class DevHost:
         ):
             for name in sorted(names):
                 lines.append(f"\t{name}: {kind}")
-        for other in self.index.other:
-            lines.append(f"\t{other}: not run by devhost")
+        if self.index.refused:
+            lines += ["", "Not run by devhost (bindings it does not run; calls fail naming them):", ""]
+            for name, refused in sorted(self.index.refused.items()):
+                lines.append(f"\t{name}: {', '.join(r.describe() for r in refused)}")
         if self.keys is not None:
             lines += [
                 "",

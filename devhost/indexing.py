@@ -15,6 +15,8 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.bindings import RUN_TRIGGERS, Refused, refusing
+from devhost.bindings import refused_bindings as bindings_refused
 from devhost.errors import DevHostError
 
 _module_counter = itertools.count(1)
@@ -50,6 +52,9 @@ class FunctionIndex:
     activities: dict[str, TriggeredFunction] = field(default_factory=dict)
     entities: dict[str, TriggeredFunction] = field(default_factory=dict)
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run
+    # Function -> the bindings devhost does not run (a trigger it does not run, or bindings beside one it
+    # runs); such a function is indexed with a stand-in that fails naming them (see bindings).
+    refused: dict[str, list[Refused]] = field(default_factory=dict)
 
 
 # The Python worker imports the app's script by its file name: classes the app defines are then
@@ -146,6 +151,12 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
         if trigger is None:
             continue
         ttype = trigger.type
+        refused = bindings_refused(bindings, trigger.name)
+        if ttype not in RUN_TRIGGERS:
+            refused = [Refused(ttype, trigger.name, "trigger"), *refused]
+        if refused:
+            index.refused[name] = refused
+            fn = refusing(name, refused)
         if ttype == "httpTrigger":
             methods = [_enum_text(m).upper() for m in (getattr(trigger, "methods", None) or [])]
             index.http.append(

@@ -63,6 +63,7 @@ def test_v1_app_is_refused_with_what_to_do():
 
 
 def test_v1_app_from_the_command_line():
+    # As above, from `python -m devhost`: exit code 2 and the one-line reason, no traceback.
     res = subprocess.run(
         [sys.executable, "-m", "devhost", "--app-dir", str(APPS / "v1_app"), "--in-memory"],
         cwd=REPO,

@@ -80,6 +80,9 @@ def test_debug_logs_need_the_workers_switch_and_host_json(tmp_path):
 
 
 def test_log_level_rules():
+    # Microsoft.Extensions.Logging's filter rules, as host.json logging.logLevel documents them
+    # (learn.microsoft.com, "host.json reference for Azure Functions 2.x", logging): the longest category
+    # prefix configured wins, "default" for the rest, Information when nothing is configured.
     rules = {"default": "Warning", "Function": "Error", "Function.a.User": "debug"}
     levels = parse_log_levels({"logLevel": rules}, Path("host.json"))
     assert levels.minimum("Function.a.User") == logging.DEBUG

@@ -188,6 +188,7 @@ async def test_asynchronous_pattern_polls_the_location(server):
 
 
 async def test_asynchronous_pattern_off_returns_the_202(server):
+    # DurableOrchestrationContext.CallHttpAsync: no polling when asynchronousPatternEnabled is false.
     response = await durable_http.call({"uri": f"{server}/accepted", "asynchronousPatternEnabled": False})
     assert response["statusCode"] == 202
 
@@ -199,6 +200,8 @@ async def test_poll_delay_defaults_without_retry_after():
 
 
 async def test_token_source_and_multipart_are_refused_with_a_reason():
+    # TaskHttpActivityShim refuses multipart content ("Multipart content is not supported with
+    # CallHttpAsync."); a token source needs Azure credentials devhost does not have, so it says so.
     with pytest.raises(durable_http.DurableHttpError, match="managed identity"):
         await durable_http.call({"uri": "http://127.0.0.1:1/", "tokenSource": {"resource": "x"}})
     with pytest.raises(durable_http.DurableHttpError, match="Multipart"):

@@ -43,7 +43,8 @@ def refused_bindings(bindings: list[Any], trigger_name: str) -> list[Refused]:
             continue
         if kind in RUN_BINDINGS or (kind == "http" and binding.name == RETURN):
             continue
-        direction = _DIRECTIONS.get(int(getattr(binding, "direction", 0) or 0), "input")
+        raw = getattr(binding, "direction", 0)
+        direction = _DIRECTIONS.get(getattr(raw, "value", raw), "input")
         refused.append(Refused(kind, str(binding.name), direction))
     return refused
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from devhost import durable_http
 from devhost.history import EventType, event
 from devhost.indexing import FunctionIndex
 from devhost.invocation import Invoker
@@ -73,6 +75,8 @@ class ActivityRunner:
     async def _execute(self, item: WorkItem) -> dict[str, Any]:
         p = item.payload
         name, task_id = p["name"], p["task_id"]
+        if name == durable_http.HTTP_ACTIVITY:
+            return await self._call_http(task_id, p["input"])
         target = self.index.activities.get(name)
         if target is None:
             return self._failed(task_id, NOT_AN_ACTIVITY.format(name), None)
@@ -92,6 +96,16 @@ class ActivityRunner:
             details = "".join(traceback.format_exception(exc))
             return self._failed(task_id, f"Activity function '{name}' failed: {exc}", details)
         return event(EventType.TaskCompleted, self.now(), TaskScheduledId=task_id, Result=text)
+
+    async def _call_http(self, task_id: int, request_text: str) -> dict[str, Any]:
+        """The built-in HTTP activity of call_http: the response JSON, or a failed task saying why."""
+        try:
+            response = await durable_http.call(json.loads(request_text or "{}"))
+        except durable_http.DurableHttpError as exc:
+            return self._failed(task_id, str(exc), None)
+        return event(
+            EventType.TaskCompleted, self.now(), TaskScheduledId=task_id, Result=json.dumps(response)
+        )
 
     def _failed(self, task_id: int, reason: str, details: str | None) -> dict[str, Any]:
         now = self.now()

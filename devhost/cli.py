@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
 
-from devhost import logs
+from devhost import app_logs, logs
 from devhost.errors import DevHostError
 from devhost.host import DevHost, HostOptions, load_app
-from devhost.settings import request_body_limit
+from devhost.indexing import WORKER_MODULE_NAME
+from devhost.settings import load_host_json, load_local_settings, request_body_limit
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,7 +49,18 @@ def build(args: argparse.Namespace) -> DevHost:
     if not app_dir.is_dir():
         raise DevHostError(f"app folder {app_dir} does not exist")
     state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
-    app = load_app(app_dir, state.parent if state else None, simulate_easy_auth=args.simulate_easy_auth)
+    # The app's own logs on the console from its import on, filtered as host.json says; the worker's
+    # debug switch is an app setting, so local.settings.json counts (the environment wins).
+    levels = load_host_json(app_dir).log_levels
+    logs.levels = levels
+    app_logs.install(levels, {**load_local_settings(app_dir), **os.environ})
+    # Its own process, one app: the app is imported as the worker imports it, `function_app`.
+    app = load_app(
+        app_dir,
+        state.parent if state else None,
+        simulate_easy_auth=args.simulate_easy_auth,
+        module_name=WORKER_MODULE_NAME,
+    )
     logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
         app_dir,

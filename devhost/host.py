@@ -10,6 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from devhost import logs
+from devhost.bindings import refusal_message
 from devhost.client_binding import client_binding_json, close_sdk_client_session
 from devhost.clock import Clock
 from devhost.easy_auth import WARNING as EASY_AUTH_WARNING
@@ -47,13 +48,17 @@ class LoadedApp:
 
 
 def load_app(
-    app_dir: Path, state_folder: Path | None, *, simulate_easy_auth: bool | None = None
+    app_dir: Path,
+    state_folder: Path | None,
+    *,
+    simulate_easy_auth: bool | None = None,
+    module_name: str | None = None,
 ) -> LoadedApp:
     """What the host does before it starts: export local.settings.json Values (the environment wins),
     provide the approval signing key (kept in ``state_folder``; None: in memory), decide whether Easy Auth
     is simulated (``simulate_easy_auth``, else the DEVHOST_SIMULATE_EASY_AUTH setting; simulated, it sets
-    WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py and index its functions. On an error
-    the environment is restored."""
+    WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py (as ``module_name``; None: a name of
+    its own) and index its functions. On an error the environment is restored."""
     previous = apply_environment(load_local_settings(app_dir))
     try:
         note, previous_key = provide_signing_key(state_folder)
@@ -63,7 +68,7 @@ def load_app(
         previous = {**previous_auth, **previous}
         provided = frozenset(previous_key) | frozenset(previous_auth)
         return LoadedApp(
-            load_host_json(app_dir), load_and_index(app_dir), note, previous, easy_auth, provided
+            load_host_json(app_dir), load_and_index(app_dir, module_name), note, previous, easy_auth, provided
         )
     except BaseException:
         restore_environment(previous)
@@ -189,6 +194,8 @@ class DevHost:
             os.environ[HOSTNAME_SETTING] = f"localhost:{self.port}"
         if opts.simulate_easy_auth:
             logs.logger.warning("%s", EASY_AUTH_WARNING)
+        for name, refused in sorted(self.index.refused.items()):
+            logs.logger.warning("%s", refusal_message(name, refused))
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
 
@@ -221,8 +228,10 @@ class DevHost:
         ):
             for name in sorted(names):
                 lines.append(f"\t{name}: {kind}")
-        for other in self.index.other:
-            lines.append(f"\t{other}: not run by devhost")
+        if self.index.refused:
+            lines += ["", "Not run by devhost (bindings it does not run; calls fail naming them):", ""]
+            for name, refused in sorted(self.index.refused.items()):
+                lines.append(f"\t{name}: {', '.join(r.describe() for r in refused)}")
         if self.keys is not None:
             lines += [
                 "",

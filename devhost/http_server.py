@@ -24,6 +24,7 @@ import azure.functions as func
 from aiohttp import web
 
 from devhost import logs
+from devhost.bindings import UnsupportedBindingError
 from devhost.client_binding import RPC_PATH, WEBHOOK_PATH
 from devhost.http_routes import RouteMatch, RouteMiss, RouteTable
 from devhost.indexing import HttpFunction
@@ -181,6 +182,10 @@ class HttpServer:
                 fn.name, fn.fn, kwargs, reason=HTTP_REASON, wants_context=fn.wants_context
             )
             return to_aiohttp(result)
+        except UnsupportedBindingError as exc:
+            # Not the app's failure: devhost refuses a binding it does not run (501), and says which.
+            logs.logger.warning("%s", exc)
+            return json_error(501, str(exc))
         except Exception:
             # Like the host: log the exception, answer 500 without its details.
             logs.logger.exception("Function '%s' raised an exception", fn.name)

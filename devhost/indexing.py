@@ -15,6 +15,8 @@ from typing import Any
 
 import azure.functions as func
 
+from devhost.bindings import RUN_TRIGGERS, Refused, refusing
+from devhost.bindings import refused_bindings as bindings_refused
 from devhost.errors import DevHostError
 
 _module_counter = itertools.count(1)
@@ -50,17 +52,26 @@ class FunctionIndex:
     activities: dict[str, TriggeredFunction] = field(default_factory=dict)
     entities: dict[str, TriggeredFunction] = field(default_factory=dict)
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run
+    # Function -> the bindings devhost does not run (a trigger it does not run, or bindings beside one it
+    # runs); such a function is indexed with a stand-in that fails naming them (see bindings).
+    refused: dict[str, list[Refused]] = field(default_factory=dict)
 
 
-def load_app_module(app_dir: Path) -> ModuleType:
-    """Import <app_dir>/function_app.py under a unique module name (several apps per process)."""
+# The Python worker imports the app's script by its file name: classes the app defines are then
+# function_app.X, which is the name df_dumps writes into serialized custom objects.
+WORKER_MODULE_NAME = "function_app"
+
+
+def load_app_module(app_dir: Path, module_name: str | None = None) -> ModuleType:
+    """Import <app_dir>/function_app.py as ``module_name``; None: under a unique name, so several apps
+    can run in one process (the in-process test hosts) without replacing each other's module."""
     path = app_dir / "function_app.py"
     if not path.is_file():
-        raise DevHostError(f"no function_app.py in {app_dir} (run from the app folder or pass --app-dir)")
+        raise DevHostError(_no_script(app_dir))
     if str(app_dir) not in sys.path:
         # The worker runs with the app folder on sys.path so the app can import its own modules.
         sys.path.insert(0, str(app_dir))
-    name = f"devhost_app_{next(_module_counter)}_function_app"
+    name = module_name or f"devhost_app_{next(_module_counter)}_function_app"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise DevHostError(f"cannot load {path}")
@@ -77,6 +88,20 @@ def load_app_module(app_dir: Path) -> ModuleType:
             detail=_app_traceback(exc, app_dir),
         ) from None
     return module
+
+
+def _no_script(app_dir: Path) -> str:
+    """Why there is nothing to load: a v1 app (function.json per function), or no app at all."""
+    v1 = sorted(p.parent.name for p in app_dir.glob("*/function.json"))
+    if not v1:
+        return f"no function_app.py in {app_dir} (run from the app folder or pass --app-dir)"
+    shown = ", ".join(v1[:5]) + (", ..." if len(v1) > 5 else "")
+    return (
+        f"{app_dir} is a Python v1 programming model app (function.json in {shown}): devhost runs only "
+        "the v2 model, a function_app.py whose functions are declared with decorators. Migrate the app "
+        "(https://learn.microsoft.com/azure/azure-functions/functions-reference-python), or run it with "
+        "Core Tools (func start)."
+    )
 
 
 def _app_traceback(exc: BaseException, app_dir: Path) -> str:
@@ -126,6 +151,12 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
         if trigger is None:
             continue
         ttype = trigger.type
+        refused = bindings_refused(bindings, trigger.name)
+        if ttype not in RUN_TRIGGERS:
+            refused = [Refused(ttype, trigger.name, "trigger"), *refused]
+        if refused:
+            index.refused[name] = refused
+            fn = refusing(name, refused)
         if ttype == "httpTrigger":
             methods = [_enum_text(m).upper() for m in (getattr(trigger, "methods", None) or [])]
             index.http.append(
@@ -156,5 +187,5 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
     return index
 
 
-def load_and_index(app_dir: Path) -> FunctionIndex:
-    return index_app(find_app(load_app_module(app_dir)))
+def load_and_index(app_dir: Path, module_name: str | None = None) -> FunctionIndex:
+    return index_app(find_app(load_app_module(app_dir, module_name)))

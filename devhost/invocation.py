@@ -5,6 +5,7 @@ Core Tools "Executing / Executed" log lines around every call."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import time
 import uuid
@@ -14,7 +15,7 @@ from typing import Any
 
 import azure.functions as func
 
-from devhost import logs
+from devhost import app_logs, logs
 
 
 class InvocationContext(func.Context):
@@ -74,13 +75,17 @@ class Invoker:
         started = time.perf_counter()
         ok = False
         try:
-            if inspect.iscoroutinefunction(fn):
-                result = await fn(**kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(self.pool, lambda: fn(**kwargs))
-                if inspect.isawaitable(result):
-                    result = await result
+            # The app's log records name the function they come from (app_logs); a thread of the pool
+            # runs the call in a copy of this context, where the function is set.
+            with app_logs.invocation(name):
+                if inspect.iscoroutinefunction(fn):
+                    result = await fn(**kwargs)
+                else:
+                    loop = asyncio.get_running_loop()
+                    context = contextvars.copy_context()
+                    result = await loop.run_in_executor(self.pool, context.run, lambda: fn(**kwargs))
+                    if inspect.isawaitable(result):
+                        result = await result
             ok = True
             return result
         finally:

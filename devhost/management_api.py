@@ -15,10 +15,12 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
-from devhost.client_binding import management_urls
+from devhost import check_status
+from devhost.client_binding import WEBHOOK_PATH, management_urls
 from devhost.history import fmt_public_time, loads_or_text, parse_time, public_history
 from devhost.instances import TERMINAL
 from devhost.store import InstanceRecord
@@ -171,14 +173,38 @@ class ManagementApi:
         if iid is not None:
             _check_new_instance_id(iid)
         text = await _json_body(request, "The request body is not valid JSON.")
+        wait = check_status.requested_wait(request.query.get("timeout"), request.query.get("pollingInterval"))
         # ?version= is the version the SDK client's start_new(..., version=) sends; none: defaultVersion.
         rec = self.task_hub.start_new(name, iid, text, request.query.get("version") or None)
-        payload = management_urls(self.origin(), self.hub, self.system_key, rec.instance_id)
+        if wait is not None:
+            return await self._wait_or_check_status(request, rec.instance_id, wait)
+        return self._check_status_response(rec.instance_id)
+
+    def _check_status_response(self, iid: str) -> web.Response:
+        """The extension's CreateCheckStatusResponse: 202, the instance's links, Location and Retry-After."""
+        links = management_urls(self.origin(), self.hub, self.system_key, iid)
+        links.pop("rewindPostUri")  # the extension's check-status body names every link but this one
         return web.json_response(
-            payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
+            links, status=202, headers=check_status.check_status_headers(links["statusQueryGetUri"])
         )
 
-    def _status(self, request: web.Request, iid: str) -> web.Response:
+    async def _wait_or_check_status(
+        self, request: web.Request, iid: str, wait: check_status.Wait
+    ) -> web.Response:
+        """A start with ``timeout`` and ``pollingInterval``: the output (200) if the instance completes in
+        time, its status if it fails or is terminated, else the check-status response."""
+        rec = await check_status.wait_until_finished(lambda: self.task_hub.record(iid), wait)
+        if rec is None or rec.status not in check_status.FINISHED:
+            return self._check_status_response(iid)
+        if rec.status == "Completed":
+            return web.json_response(loads_or_text(rec.output))
+        # The extension answers these with its status query, a failure as 200 (it passes false for
+        # returnInternalServerErrorOnFailure).
+        return self._status(request, iid, server_error_on_failure=False)
+
+    def _status(
+        self, request: web.Request, iid: str, *, server_error_on_failure: bool | None = None
+    ) -> web.Response:
         rec = self.task_hub.record(iid)
         if rec is None:
             return _error(404, f"No instance with ID '{iid}' found.")
@@ -190,8 +216,15 @@ class ManagementApi:
             history=self.task_hub.history(iid) if show_history else None,
             show_history_output=q.get("showHistoryOutput", "").lower() in TRUE,
         )
-        finished = rec.status in TERMINAL
-        return web.json_response(body, status=200 if finished else 202)
+        if server_error_on_failure is None:
+            asked = check_status.query_bool(q.get("returnInternalServerErrorOnFailure"))
+            server_error_on_failure = bool(asked)
+        code = check_status.status_code(rec.status, server_error_on_failure=server_error_on_failure)
+        # Location is the status query itself, on devhost's public webhook (never the request's Host).
+        location = f"{self.origin()}{WEBHOOK_PATH}/instances/{quote(iid, safe='')}"
+        if request.query_string:
+            location += "?" + request.query_string
+        return web.json_response(body, status=code, headers=check_status.status_headers(code, location))
 
     async def _raise(self, request: web.Request, iid: str, name: str) -> web.Response:
         text = await _json_body(

@@ -8,6 +8,7 @@ message due at its fire time; the book keeps its work id so that cancelling it r
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from devhost.actions import (
     action_label,
     target_name,
 )
+from devhost.durable_http import HTTP_ACTIVITY
 from devhost.history import EventType, event, fmt_time, json_text, parse_time
 from devhost.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
 from devhost.versioning import new_instance_version
@@ -43,8 +45,6 @@ def unsupported(action: dict[str, Any], orchestration: str) -> str | None:
             f"Orchestration '{orchestration}' uses durable entity '{entity}' "
             f"({action_label(action)}): entities are not supported by devhost yet."
         )
-    if kind == CALL_HTTP:
-        return f"Orchestration '{orchestration}' uses call_http: durable HTTP is not supported by devhost."
     if kind not in ACTION_NAMES:
         return f"Orchestration '{orchestration}' returned an unknown action type {kind!r}."
     return None
@@ -64,6 +64,10 @@ def schedule_action(changes: EpisodeChanges, action: dict[str, Any], *, dispatch
     book.actions.append([kind, name, tid])
     if kind in (CALL_ACTIVITY, CALL_ACTIVITY_RETRY):
         schedule_activity(changes, tid, name, action.get("input"), dispatch=dispatch)
+    elif kind == CALL_HTTP:
+        # The extension schedules durable HTTP as its built-in activity, the request as the input.
+        request = json.dumps(action.get("httpRequest") or {})
+        schedule_activity(changes, tid, HTTP_ACTIVITY, request, dispatch=dispatch)
     elif kind in (CALL_SUB, CALL_SUB_RETRY):
         schedule_sub_orchestration(
             changes,

@@ -45,12 +45,26 @@ def encode_context(
 
 
 def _context_input(text: str | None) -> Any:
-    """The SDK df_loads a string input and json.dumps a dict one; other JSON values (numbers,
-    lists from a raw HTTP start) are handed over as JSON text so get_input() still decodes them."""
+    """The SDK df_loads a string input and json.dumps a dict one. Its own client sends the input's JSON
+    text as a JSON string, handed over as that text; a bare JSON string that is not itself JSON (a start
+    through the webhook with the body ``"hello"``) and other JSON values (numbers, lists) are handed over
+    as their JSON text, so get_input() decodes each to the value that was sent."""
     if text is None:
         return None
     value = json.loads(text)
-    return value if isinstance(value, str | dict) else text
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and _is_json(value):
+        return value
+    return text
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def decode_answer(result: str | None, error: BaseException | None) -> tuple[dict[str, Any], str | None]:

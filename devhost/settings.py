@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from devhost.errors import DevHostError
+from devhost.log_levels import LogLevels, parse_log_levels
 
 DEFAULT_HUB = "TestHubName"
 # The Functions host's request body cap: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, 100 MB by default
@@ -28,6 +29,7 @@ class HostSettings:
     default_version: str | None = None
     version_match_strategy: str = "CurrentOrOlder"
     version_failure_strategy: str = "Reject"
+    log_levels: LogLevels = field(default_factory=LogLevels)  # logging.logLevel
 
 
 def _positive_int(value: Any, key: str, path: Path) -> int:
@@ -130,6 +132,7 @@ def load_host_json(app_dir: Path) -> HostSettings:
             defaults.version_failure_strategy,
             path,
         ),
+        log_levels=parse_log_levels(data.get("logging"), path),
     )
 
 

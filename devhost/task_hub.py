@@ -13,6 +13,7 @@ nothing a client sees or is acknowledged is lost by a crash.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import time
@@ -324,7 +325,9 @@ class TaskHub:
         async def run() -> Any:
             if len(context_json) <= INLINE_CONTEXT_BYTES:
                 return call()
-            return await asyncio.get_running_loop().run_in_executor(self._orch_pool, call)
+            # In this context's copy: the orchestrator's log records name it (app_logs).
+            context = contextvars.copy_context()
+            return await asyncio.get_running_loop().run_in_executor(self._orch_pool, context.run, call)
 
         try:
             result = await self.invoker.call(name, run, {}, reason="(null)", wants_context=False)

@@ -54,12 +54,14 @@ def start(host: Any, name: str, payload: Any = None, instance_id: str | None = N
     return reply.json["id"]
 
 
-def start_raw(host: Any, name: str, payload: Any = None, instance_id: str | None = None) -> Reply:
-    """Start through the public management API (no app code involved)."""
+def start_raw(
+    host: Any, name: str, payload: Any = None, instance_id: str | None = None, *, raw: bytes | None = None
+) -> Reply:
+    """Start through the public management API (no app code involved); ``raw``: the body as it is."""
     url = f"{host.base_url}/runtime/webhooks/durabletask/orchestrators/{name}" + (
         f"/{instance_id}" if instance_id else ""
     )
-    return call("POST", url, payload)
+    return call("POST", url, payload, raw=raw)
 
 
 def finished(host: Any, iid: str, timeout: float = 20.0) -> dict[str, Any]:

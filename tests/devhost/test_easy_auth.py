@@ -115,6 +115,9 @@ def test_the_cli_removes_them_and_its_flag_simulates_with_one_warning(tmp_path):
 
 
 def test_website_hostname_is_set_for_the_app_unless_the_settings_set_it():
+    # The host provides WEBSITE_HOSTNAME (App Service sets it; Core Tools sets localhost:<port>), and the
+    # Durable extension builds its webhook URLs from it (HttpApiHandler.GetWebhookUri: "Webhooks are not
+    # configured ... if the environment variable WEBSITE_HOSTNAME is not set").
     with run_devhost(APP) as host:
         assert setting(host.api_url, "WEBSITE_HOSTNAME") == f"localhost:{host.host.port}"
         # One origin: what the app builds links from is devhost's own base URL, as with `func start`.

@@ -18,6 +18,7 @@ class Book:
     delivered: dict[str, int] = field(default_factory=dict)  # EventRaised delivered per name
     held: list[dict[str, Any]] = field(default_factory=list)  # raised, not yet awaited (FIFO)
     timers: dict[str, int] = field(default_factory=dict)  # pending timer task id -> work id
+    calls: dict[str, int] = field(default_factory=dict)  # entity calls unanswered: request id -> task id
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Book:
@@ -36,6 +37,7 @@ class Book:
             "delivered": dict(self.delivered),
             "held": copy.deepcopy(self.held) if self.held else [],
             "timers": dict(self.timers),
+            "calls": dict(self.calls),
         }
 
     def deliverable(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from devhost import lifecycle
 from devhost.book import Book
+from devhost.entity_calls import is_answer
 from devhost.episode_changes import EpisodeChanges
 from devhost.history import EventType
 from devhost.instances import TERMINAL
@@ -57,11 +58,20 @@ def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool)
         started = []  # duplicate start message (replayed queue after a crash): ignore
     if not has_history and not started:
         return _keep_queued(changes, msgs)  # nothing runs before the execution starts
-    raised = [e for e in events if e["EventType"] == EventType.EventRaised]
-    others = [e for e in events if e["EventType"] not in (EventType.ExecutionStarted, EventType.EventRaised)]
+    answers = [e for e in events if is_answer(changes.book, e)]  # entity calls' answers: delivered at once
+    raised = [e for e in events if e["EventType"] == EventType.EventRaised and not _in(e, answers)]
+    others = [
+        e
+        for e in events
+        if e["EventType"] not in (EventType.ExecutionStarted, EventType.EventRaised) or _in(e, answers)
+    ]
     changes.book.held.extend(raised)
     ordered = started + _reserving_first(changes.book, others) + _take_awaited(changes.book)
     return Intake(ordered, bool(started))
+
+
+def _in(e: dict[str, Any], events: list[dict[str, Any]]) -> bool:
+    return any(e is other for other in events)
 
 
 def _keep_queued(changes: EpisodeChanges, msgs: list[WorkItem]) -> Intake:

@@ -201,6 +201,40 @@ def test_orchestration_ids_starting_with_at_are_refused(host):
     assert reply.status == 400
 
 
+HOSTILE = [
+    "..",
+    "%2E%2E",
+    "%00",
+    "a%2Fb",
+    "%5C",
+    "x" * 2000,
+    "%F0%9F%98%80",
+    "%ED%A0%80",
+    "%C0%AE",
+    "'%3B--",
+    "@a@b",
+]
+
+
+@pytest.mark.parametrize("segment", HOSTILE)
+def test_entity_routes_answer_hostile_names_and_bodies_without_failing(host, segment):
+    # As the rest of devhost's management API (tests/reliability/test_fuzz_api.py): below 500, and a JSON
+    # message for every 4xx, whatever the name, key or body.
+    requests = [
+        ("GET", f"entities/{segment}/{segment}", None, None),
+        ("GET", f"entities/{segment}?top={segment}&fetchState={segment}", None, None),
+        ("POST", f"entities/{segment}/k?op=add", "1", None),
+        ("POST", f"entities/Counter/{segment}?op={segment}", None, b"\xff\xfe{"),
+        ("DELETE", f"entities/{segment}/{segment}", None, None),
+    ]
+    for method, path, body, raw in requests:
+        reply = webhook(host, method, path, body, raw=raw)
+        assert reply.status < 500, (method, path, reply.status, reply.text[:200])
+        if reply.status >= 400:
+            assert reply.json["Message"], (method, path)
+    host.wait_until_idle()
+
+
 # --- durability -------------------------------------------------------------------------------------
 
 

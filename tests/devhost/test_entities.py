@@ -95,6 +95,15 @@ def test_calling_an_entity_that_is_not_a_function_fails_the_orchestration(host):
     assert "@nobody@x" in done["output"] and "is not an entity function" in done["output"]
 
 
+def test_an_entity_made_with_entity_create_and_a_generic_trigger(host):
+    # Mirrors: the Python worker binds any function whose trigger type is entityTrigger
+    # (azure.functions.durable_functions.EnitityTriggerConverter: the value becomes func.EntityContext),
+    # so df.Entity.create(fn) under a generic trigger is an entity as well; entity names are
+    # case-insensitive (FunctionName, EntityId lower-cases them).
+    assert run(host, "call_tally")["output"] == [2, 5]
+    assert "Tally: entityTrigger" in host.host.banner()
+
+
 def test_calls_in_task_all_are_answered_each_to_its_task(host):
     # Mirrors: each CallEntity waits for the response named by its own request id; one entity applies
     # its operations one at a time (TaskEntityShim), so the two adds on p1 give 1 and 2.

@@ -122,3 +122,25 @@ async def read(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> 
     state = await client.read_entity_state(entity)
     body = {"exists": state.entity_exists, "state": state.entity_state}
     return func.HttpResponse(json.dumps(body), mimetype="application/json")
+
+
+# --- an entity built with df.Entity.create itself, bound by a generic entityTrigger -------------------
+
+
+def tally_operations(context: df.DurableEntityContext) -> None:
+    total = context.get_state(lambda: 0) + (context.get_input() if context.operation_name == "add" else 0)
+    context.set_state(total)
+    context.set_result(total)
+
+
+@app.function_name("Tally")
+@app.generic_trigger(arg_name="context", type="entityTrigger")
+def tally(context: func.EntityContext) -> str:
+    return df.Entity.create(tally_operations)(context)
+
+
+@app.orchestration_trigger(context_name="context")
+def call_tally(context: df.DurableOrchestrationContext):
+    first = yield context.call_entity(df.EntityId("Tally", "t"), "add", 2)
+    second = yield context.call_entity(df.EntityId("tally", "t"), "add", 3)
+    return [first, second]

@@ -37,7 +37,8 @@ class Book:
             "delivered": dict(self.delivered),
             "held": copy.deepcopy(self.held) if self.held else [],
             "timers": dict(self.timers),
-            "calls": dict(self.calls),
+            # Only when there are some: a book without entity calls keeps the JSON shape it always had.
+            **({"calls": dict(self.calls)} if self.calls else {}),
         }
 
     def deliverable(self) -> bool:

@@ -120,7 +120,9 @@ class Entities:
             logs.logger.exception("devhost: internal error while running entity %s", eid)
         finally:
             self.running.discard(eid)
-            for item in self.queued.pop(eid, []):  # queued while the last batch was being staged
+            # Only after an internal error are operations left here; they get a drive of their own (the
+            # failed batch's operations stay in the store, for the next host run).
+            for item in self.queued.pop(eid, []):
                 self.submit(item)
 
     async def _run_batch(self, eid: str, items: list[WorkItem]) -> None:

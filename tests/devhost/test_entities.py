@@ -118,6 +118,14 @@ def test_operations_reach_the_entity_in_the_order_sent(host):
     assert done["output"] == ["a", "b", "c"]
 
 
+def test_signals_of_the_last_episode_are_sent(host):
+    # Mirrors: the out-of-proc shim replays every action of the orchestrator's final answer, so signals
+    # sent in the episode that completes the orchestration still reach the entity (fire and forget).
+    assert run(host, "signal_and_finish", "last")["output"] == "sent"
+    host.wait_until_idle()
+    assert read(host, "last") == {"exists": True, "state": 11}
+
+
 # --- the SDK client -------------------------------------------------------------------------------
 
 

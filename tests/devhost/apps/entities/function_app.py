@@ -90,6 +90,16 @@ def ordered_signals(context: df.DurableOrchestrationContext):
     return seen
 
 
+@app.orchestration_trigger(context_name="context")
+def signal_and_finish(context: df.DurableOrchestrationContext):
+    """Signals in the episode that completes the orchestration: the signals are still sent."""
+    key = context.get_input()
+    yield context.call_activity("echo", "first")
+    context.signal_entity(df.EntityId("Counter", key), "add", 5)
+    context.signal_entity(df.EntityId("Counter", key), "add", 6)
+    return "sent"
+
+
 @app.activity_trigger(input_name="value")
 def echo(value: str) -> str:
     return value

@@ -256,8 +256,9 @@ def test_entity_routes_answer_hostile_names_and_bodies_without_failing(host, seg
 
 
 def test_entity_state_survives_a_restart(tmp_path: Path):
-    # Mirrors: entity state is durable in the task hub (Azure Storage: the entity's instance table row),
-    # so a new host process reads what the last one committed.
+    # Mirrors: an entity's state is part of its durable instance in the task hub (the extension keeps it in
+    # the entity's SchedulerState, which DurableEntityStatus reads back), so a new host process reads what
+    # the last one committed.
     state = tmp_path / "state.db"
     with run_devhost(APP, state=state, in_memory=False) as first:
         assert run(first, "signal_then_call", {"key": "rs", "n": 2})["output"]["current"] == 12

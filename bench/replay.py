@@ -82,6 +82,9 @@ class _Host:
     def has_orchestrator(self, name: str) -> bool:
         return True
 
+    def has_entity(self, name: str) -> bool:
+        return False  # the benchmarked orchestrators use no entities
+
 
 def drive(index: FunctionIndex, name: str, input_value: Any) -> dict[str, Any]:
     """Run one instance to its end; the orchestrator CPU seconds, episodes, executions, output."""

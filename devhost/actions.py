@@ -23,7 +23,10 @@ ACTION_NAMES = {
 
 
 def target_name(action: dict[str, Any]) -> str:
-    """The function an action calls, or the event it waits for ("" for neither)."""
+    """The function an action calls, the entity (@name@key) it calls or signals, or the event it waits for
+    ("" for none of these)."""
+    if action.get("actionType") in (CALL_ENTITY, SIGNAL_ENTITY):
+        return action.get("instanceId") or ""
     return action.get("functionName") or action.get("externalEventName") or ""
 
 

@@ -18,6 +18,7 @@ class Book:
     delivered: dict[str, int] = field(default_factory=dict)  # EventRaised delivered per name
     held: list[dict[str, Any]] = field(default_factory=list)  # raised, not yet awaited (FIFO)
     timers: dict[str, int] = field(default_factory=dict)  # pending timer task id -> work id
+    calls: dict[str, int] = field(default_factory=dict)  # entity calls unanswered: request id -> task id
     rewound: list[int] = field(default_factory=list)  # activities a rewind cleared: schedule them again
 
     @classmethod
@@ -37,6 +38,8 @@ class Book:
             "delivered": dict(self.delivered),
             "held": copy.deepcopy(self.held) if self.held else [],
             "timers": dict(self.timers),
+            # Only when there are some: a book without entity calls keeps the JSON shape it always had.
+            **({"calls": dict(self.calls)} if self.calls else {}),
         }
         if self.rewound:  # only while a rewind is being taken in: books keep the shape they always had
             out["rewound"] = list(self.rewound)

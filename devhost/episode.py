@@ -154,7 +154,7 @@ class Episode:
         book.rewound = []
 
     def _schedule(self, action: dict[str, Any], *, dispatch: bool) -> str | None:
-        problem = scheduling.unsupported(action, self.changes.record.name)
+        problem = scheduling.unsupported(self.changes, action)
         if problem is not None:
             return problem
         tid = scheduling.schedule_action(self.changes, action, dispatch=dispatch)

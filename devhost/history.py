@@ -114,6 +114,11 @@ def public_history(
             item["FireAt"] = e.get("FireAt")
             if kind == EventType.TimerFired:
                 item["TimerId"] = e.get("TimerId")
+        elif kind == EventType.EventSent:  # an entity operation the orchestration sent
+            item["InstanceId"] = e.get("InstanceId")
+            item["Name"] = e.get("Name")
+            if show_output:
+                item["Input"] = loads_or_text(e.get("Input"))
         elif kind == EventType.EventRaised:
             item["Name"] = e.get("Name")
             if show_output:

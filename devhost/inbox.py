@@ -3,7 +3,8 @@
 Controls (terminate, suspend, resume) act at once; results and events of an earlier execution, and
 anything for a finished instance, are dropped; while the instance is suspended or not yet started its
 messages stay queued. External events are held in the book until the orchestrator waits for them (the
-SDK keeps just one early event per name) and are then delivered in the order they were raised.
+SDK keeps just one early event per name) and are then delivered in the order they were raised; the answers
+to the orchestrator's entity calls (events too) are delivered as they come.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from devhost import lifecycle
 from devhost.book import Book
+from devhost.entity_calls import is_answer
 from devhost.episode_changes import EpisodeChanges
 from devhost.history import EventType
 from devhost.instances import TERMINAL
@@ -57,8 +59,13 @@ def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool)
         started = []  # duplicate start message (replayed queue after a crash): ignore
     if not has_history and not started:
         return _keep_queued(changes, msgs)  # nothing runs before the execution starts
-    raised = [e for e in events if e["EventType"] == EventType.EventRaised]
-    others = [e for e in events if e["EventType"] not in (EventType.ExecutionStarted, EventType.EventRaised)]
+    answers = {id(e) for e in events if is_answer(changes.book, e)}  # entity calls': delivered at once
+    raised = [e for e in events if e["EventType"] == EventType.EventRaised and id(e) not in answers]
+    others = [
+        e
+        for e in events
+        if e["EventType"] not in (EventType.ExecutionStarted, EventType.EventRaised) or id(e) in answers
+    ]
     changes.book.held.extend(raised)
     ordered = started + _reserving_first(changes.book, others) + _take_awaited(changes.book)
     return Intake(ordered, bool(started))

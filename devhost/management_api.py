@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from devhost import check_status
+from devhost import check_status, entity_api
 from devhost.client_binding import WEBHOOK_PATH, management_urls
 from devhost.history import fmt_public_time, loads_or_text, parse_time, public_history
 from devhost.instances import TERMINAL
@@ -132,6 +132,8 @@ class ManagementApi:
         try:
             if parts and parts[0] == "orchestrators" and len(parts) in (2, 3) and method == "POST":
                 return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
+            if parts and parts[0] == "entities":
+                return await entity_api.handle(request, self.task_hub, parts[1:])
             if parts and parts[0] == "instances":
                 if len(parts) == 1:
                     if method == "GET":

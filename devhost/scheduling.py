@@ -1,8 +1,8 @@
 """Scheduling an orchestrator's new actions: history events, and the work they dispatch.
 
 Task ids follow the SDK's own numbering (it is the SDK that replays the history): every scheduled
-leaf action (activity, timer, sub-orchestration) takes the next id in the order the SDK lists it;
-waits for external events and continue-as-new take none. A pending durable timer is a queued
+leaf action (activity, timer, sub-orchestration, entity call or signal) takes the next id in the order
+the SDK lists it; waits for external events and continue-as-new take none. A pending durable timer is a queued
 message due at its fire time; the book keeps its work id so that cancelling it removes the message.
 """
 
@@ -23,10 +23,10 @@ from devhost.actions import (
     CREATE_TIMER,
     SIGNAL_ENTITY,
     WAIT_EVENT,
-    action_label,
     target_name,
 )
 from devhost.durable_http import HTTP_ACTIVITY
+from devhost.entity_calls import entity_problem, schedule_entity_operation
 from devhost.history import EventType, event, fmt_time, json_text, parse_time
 from devhost.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
 from devhost.versioning import new_instance_version
@@ -36,15 +36,12 @@ if TYPE_CHECKING:
     from devhost.episode_changes import EpisodeChanges
 
 
-def unsupported(action: dict[str, Any], orchestration: str) -> str | None:
+def unsupported(changes: EpisodeChanges, action: dict[str, Any]) -> str | None:
     """Why devhost cannot run this action (the instance then fails with this message), or None."""
     kind = action.get("actionType")
+    orchestration = changes.record.name
     if kind in (CALL_ENTITY, SIGNAL_ENTITY):
-        entity = action.get("instanceId") or action.get("entity") or "?"
-        return (
-            f"Orchestration '{orchestration}' uses durable entity '{entity}' "
-            f"({action_label(action)}): entities are not supported by devhost yet."
-        )
+        return entity_problem(changes, action)
     if kind not in ACTION_NAMES:
         return f"Orchestration '{orchestration}' returned an unknown action type {kind!r}."
     return None
@@ -78,6 +75,8 @@ def schedule_action(changes: EpisodeChanges, action: dict[str, Any], *, dispatch
             new_instance_version(changes.host.settings, action.get("version")),
             dispatch=dispatch,
         )
+    elif kind in (CALL_ENTITY, SIGNAL_ENTITY):
+        schedule_entity_operation(changes, tid, action, dispatch=dispatch)
     elif kind == CREATE_TIMER:
         schedule_timer(
             changes, tid, parse_time(action["fireAt"]), dispatch=dispatch and not action.get("isCanceled")

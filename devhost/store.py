@@ -44,10 +44,29 @@ _RECORD_FIELDS = tuple(InstanceRecord.__dataclass_fields__)
 
 
 @dataclass
+class EntityRecord:
+    """A durable entity's state between batches (its instance id is ``@name@key``)."""
+
+    instance_id: str
+    name: str  # lower case, as in the instance id
+    key: str
+    exists: bool = False
+    state: str | None = None  # JSON text, as the entity function wrote it
+    last_operation: str = ""  # when its last batch ran (fmt_time)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> EntityRecord:
+        return cls(**json.loads(text))
+
+
+@dataclass
 class WorkItem:
     id: int
     instance_id: str
-    kind: str  # "msg" (a message for an instance) or "activity"
+    kind: str  # "msg" (a message for an instance), "activity", or "entity" (an operation for an entity)
     payload: dict[str, Any]
     due: float | None = None  # epoch seconds on the host clock; None = now
 
@@ -59,6 +78,7 @@ class Batch:
     history: dict[str, tuple[bool, list[dict[str, Any]]]] = field(default_factory=dict)  # reset?, new events
     add_work: list[WorkItem] = field(default_factory=list)
     del_work: list[int] = field(default_factory=list)
+    entities: dict[str, EntityRecord] = field(default_factory=dict)
 
     def append_history(self, instance_id: str, events: list[dict[str, Any]], *, reset: bool = False) -> None:
         old_reset, old = self.history.get(instance_id, (False, []))
@@ -74,15 +94,19 @@ class Batch:
             self.append_history(iid, events, reset=reset)
         self.add_work.extend(other.add_work)
         self.del_work.extend(other.del_work)
+        self.entities.update(other.entities)
 
     def empty(self) -> bool:
-        return not (self.instances or self.purge or self.history or self.add_work or self.del_work)
+        return not (
+            self.instances or self.purge or self.history or self.add_work or self.del_work or self.entities
+        )
 
 
 @dataclass
 class Loaded:
     instances: dict[str, InstanceRecord]
     work: list[WorkItem]
+    entities: dict[str, EntityRecord] = field(default_factory=dict)
 
 
 class Store(Protocol):
@@ -97,11 +121,13 @@ class MemoryStore:
         self._instances: dict[str, str] = {}
         self._history: dict[str, list[str]] = {}
         self._work: dict[int, str] = {}
+        self._entities: dict[str, str] = {}
 
     def load(self) -> Loaded:
         return Loaded(
             {k: InstanceRecord.from_json(v) for k, v in self._instances.items()},
             [WorkItem(**json.loads(v)) for v in self._work.values()],
+            {k: EntityRecord.from_json(v) for k, v in self._entities.items()},
         )
 
     def load_history(self, instance_id: str) -> list[dict[str, Any]]:
@@ -123,6 +149,8 @@ class MemoryStore:
             self._work.pop(wid, None)
         for item in batch.add_work:
             self._work[item.id] = json.dumps(asdict(item))
+        for eid, entity in batch.entities.items():
+            self._entities[eid] = entity.to_json()
 
     def close(self) -> None:
         pass
@@ -145,6 +173,10 @@ CREATE TABLE IF NOT EXISTS work (
     kind TEXT NOT NULL,
     due REAL,
     payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entities (
+    instance_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL
 );
 """
 
@@ -173,7 +205,11 @@ class SqliteStore:
                 "SELECT id, instance_id, kind, due, payload FROM work ORDER BY id"
             )
         ]
-        return Loaded(instances, work)
+        entities = {
+            eid: EntityRecord.from_json(rec)
+            for eid, rec in self._db.execute("SELECT instance_id, record FROM entities")
+        }
+        return Loaded(instances, work, entities)
 
     def load_history(self, instance_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
@@ -206,6 +242,10 @@ class SqliteStore:
             db.executemany(
                 "INSERT OR REPLACE INTO work (id, instance_id, kind, due, payload) VALUES (?, ?, ?, ?, ?)",
                 [(w.id, w.instance_id, w.kind, w.due, json.dumps(w.payload)) for w in batch.add_work],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO entities (instance_id, record) VALUES (?, ?)",
+                [(eid, entity.to_json()) for eid, entity in batch.entities.items()],
             )
             db.execute("COMMIT")
         except BaseException:

@@ -31,6 +31,8 @@ from devhost import logs, sdk_speedups
 from devhost.activities import ActivityRunner
 from devhost.book import Book
 from devhost.clock import Clock
+from devhost.entities import NOT_AN_ENTITY, Entities, find_entity, request_item
+from devhost.entity_messages import is_entity_instance, scheduler_id
 from devhost.episode import Episode, InstanceState
 from devhost.history import EventType, event, fmt_time, parse_time
 from devhost.indexing import FunctionIndex
@@ -38,7 +40,7 @@ from devhost.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
 from devhost.invocation import Invoker
 from devhost.rewind import rewind_history
 from devhost.settings import HostSettings
-from devhost.store import Batch, InstanceRecord, Store, WorkItem
+from devhost.store import Batch, EntityRecord, InstanceRecord, Store, WorkItem
 from devhost.timers import TimerService
 from devhost.versioning import new_instance_version
 
@@ -106,11 +108,21 @@ class TaskHub:
         self.activities = ActivityRunner(
             index, invoker, settings.max_concurrent_activities, clock.now, client_binding, self._activity_done
         )
+        self.entities = Entities(
+            index,
+            invoker,
+            settings.max_concurrent_orchestrators,
+            clock.now,
+            self.alloc_work_id,
+            self._defer,
+            lambda iid: iid in self.records,
+        )
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         loaded = self.store.load()
         self.records = loaded.instances
+        self.entities.load(loaded.entities)
         self._next_work_id = max((w.id for w in loaded.work), default=0) + 1
         self.timers.start()
         for item in loaded.work:  # recovery: everything queued when the host stopped runs again
@@ -122,6 +134,7 @@ class TaskHub:
     async def stop(self) -> None:
         await self.timers.stop()
         await self.activities.stop()
+        await self.entities.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -133,6 +146,7 @@ class TaskHub:
             self.running
             or self.ready
             or self.activities.inflight
+            or self.entities.busy()
             or not self._pending.empty()
             or self._flush_scheduled
         )
@@ -159,6 +173,9 @@ class TaskHub:
     def has_orchestrator(self, name: str) -> bool:
         return name in self.index.orchestrators
 
+    def has_entity(self, name: str) -> bool:
+        return find_entity(self.index, name) is not None
+
     # ---- commits and dispatch ------------------------------------------------------------
     def _commit(self, batch: Batch) -> None:
         self.settle()  # what is pending happened first; a purge must not be followed by it
@@ -184,6 +201,8 @@ class TaskHub:
     def _dispatch(self, item: WorkItem) -> None:
         if item.kind == "activity":
             self.activities.submit(item)
+        elif item.kind == "entity":
+            self.entities.submit(item)
         elif item.due is not None and item.due > self.clock.timestamp():
             self.timers.add(item)
         else:
@@ -347,6 +366,9 @@ class TaskHub:
         iid = instance_id or uuid.uuid4().hex
         if not iid or any(c in iid for c in "/\\#?") or len(iid) > 256:
             raise TaskHubError(400, f"Invalid instance ID '{iid}'.")
+        if is_entity_instance(iid):
+            # The extension keeps ids starting with '@' for entities (@name@key).
+            raise TaskHubError(400, f"Orchestration instance ids must not start with @: '{iid}'.")
         existing = self.records.get(iid)
         if existing is not None and existing.status not in TERMINAL:
             raise TaskHubError(409, f"An instance with ID '{iid}' already exists and is {existing.status}.")
@@ -471,6 +493,23 @@ class TaskHub:
             out.append(rec)
         out.sort(key=lambda r: (r.created, r.instance_id))
         return out
+
+    # ---- entities (entity client operations) ----------------------------------------------
+    def signal_entity(self, name: str, key: str, op: str, input_text: str | None) -> None:
+        """Queue a one-way operation for the entity, committed before this returns."""
+        if not self.has_entity(name):
+            raise TaskHubError(400, NOT_AN_ENTITY.format(name))
+        item, _ = request_item(self.alloc_work_id(), name, key, op, input_text, self.clock.now(), signal=True)
+        self._commit(Batch(add_work=[item]))
+
+    def entity(self, name: str, key: str) -> EntityRecord | None:
+        """The entity's committed record (None: it never existed)."""
+        self.settle()
+        return self.entities.records.get(scheduler_id(name, key))
+
+    def list_entities(self) -> list[EntityRecord]:
+        self.settle()
+        return sorted(self.entities.records.values(), key=lambda r: r.instance_id)
 
     def history(self, iid: str) -> list[dict[str, Any]]:
         self.settle()

@@ -15,6 +15,9 @@ form CI runs (``tests/reliability/test_crash_campaign.py``). What it does:
    last, every TaskCompleted/TaskFailed matching one TaskScheduled, every TimerFired one TimerCreated,
    episodes bracketed by OrchestratorStarted/OrchestratorCompleted), and every side effect recorded exactly
    once per step although steps ran more than once.
+5. Alongside, a second devhost runs ``tests/reliability/entity_app`` (``entity_campaign``): orchestrations
+   that signal and call counter entities, killed and restarted with the first; afterwards every entity
+   operation must have been applied exactly once (none lost, none twice).
 
 Agents answer with the offline model: the campaign blanks the model-provider settings for itself and
 the host.
@@ -47,6 +50,13 @@ from executors.ledger import SETTING as LEDGER_SETTING
 from executors.ledger import SideEffectLedger
 from tests.demos.scenarios import SCENARIOS, run_in_memory
 from tests.durable.http import Reply, call
+from tests.reliability.entity_campaign import APP as ENTITY_APP
+from tests.reliability.entity_campaign import (
+    ENTITY_FUNCTION,
+    EntityDriver,
+    audit_entity_store,
+    plan_entity_runs,
+)
 from tests.reliability.workflows import ALL as CAMPAIGN_WORKFLOWS
 from tests.reliability.workflows import EFFECT_PREFIX
 from workflows import ALL as APP_WORKFLOWS
@@ -93,6 +103,12 @@ class CampaignConfig:
     min_uptime: float = 0.4  # seconds the host runs between a restart and the next kill ...
     max_uptime: float = 3.0  # ... drawn uniformly from the seeded RNG
     settle_timeout: float = 240.0  # after the last restart: how long runs may take to finish
+    entity_runs: int = 48  # orchestrations of the entity app, each signalling and calling one counter
+    entity_keys: int = 4  # counters they share
+    entity_rounds: int = 6  # per run: rounds of ``entity_signals`` signals, a slow activity, one call
+    entity_signals: int = 8
+    entity_delay_ms: int = 600  # upper bound of the activity's sleep
+    entity_kill_wait: float = 0.5  # after the workflow host's kill: at most this long for an entity batch
 
     @classmethod
     def quick(cls) -> CampaignConfig:
@@ -106,6 +122,11 @@ class CampaignConfig:
             min_uptime=0.4,
             max_uptime=1.5,
             settle_timeout=90.0,
+            entity_runs=6,
+            entity_keys=2,
+            entity_rounds=3,
+            entity_signals=4,
+            entity_delay_ms=400,
         )
 
 
@@ -146,6 +167,14 @@ class CampaignResult:
     duplicate_side_effects: int = 0
     missing_side_effects: int = 0
     approvals_answered: int = 0
+    kills_mid_entity_batch: int = 0  # the entity host's log shows an entity function executing
+    entity_runs: int = 0
+    entity_lost_runs: int = 0
+    entity_operations_expected: int = 0
+    entity_operations_applied: int = 0
+    entity_lost_operations: int = 0
+    entity_duplicate_operations: int = 0
+    entity_malformed_histories: int = 0
     elapsed_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -173,6 +202,13 @@ class CampaignResult:
             f"{self.expected_side_effects} expected",
             f"  duplicate side effects          {self.duplicate_side_effects}",
             f"  missing side effects            {self.missing_side_effects}",
+            f"  entity runs                     {self.entity_runs} ({self.entity_lost_runs} lost), "
+            f"{self.kills_mid_entity_batch} kills mid-entity-batch",
+            f"  entity operations               {self.entity_operations_applied} applied, "
+            f"{self.entity_operations_expected} expected",
+            f"  lost / duplicate operations     {self.entity_lost_operations} / "
+            f"{self.entity_duplicate_operations}",
+            f"  malformed entity-run histories  {self.entity_malformed_histories}",
         ]
         lines += [f"  problem: {p}" for p in self.problems[:40]]
         if len(self.problems) > 40:
@@ -276,10 +312,17 @@ class LogWatcher:
 
 
 class Driver:
-    def __init__(self, process: DevHostProcess, runs: list[Run], result: CampaignResult) -> None:
+    def __init__(
+        self,
+        process: DevHostProcess,
+        runs: list[Run],
+        result: CampaignResult,
+        also: Callable[[], int] | None = None,
+    ) -> None:
         self.process = process
         self.runs = runs
         self.result = result
+        self.also = also  # another part's pass, driven along (it returns its runs still open)
         self.api = f"{process.base_url}/api/workflows"
 
     def run_uri(self, run: Run) -> str:
@@ -334,6 +377,8 @@ class Driver:
                 if answered is not None and answered.status in (202, 409):
                     run.answered.add(pending["request_id"])
                     self.result.approvals_answered += answered.status == 202
+        if self.also is not None and not stop():
+            open_runs += self.also()
         return open_runs
 
     def drive_until(self, stop: Callable[[], bool], limit: float) -> bool:
@@ -535,6 +580,17 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
             stale.unlink()
     runs = plan_runs(config)
     result.runs = len(runs)
+    entity_runs = plan_entity_runs(
+        config.entity_runs,
+        config.entity_keys,
+        config.entity_rounds,
+        config.entity_signals,
+        config.entity_delay_ms,
+    )
+    result.entity_runs = len(entity_runs)
+    entity_state, entity_log = workdir / "entities.sqlite", workdir / "devhost-entities.log"
+    for stale in [*workdir.glob(entity_state.name + "*"), *workdir.glob(entity_log.name)]:
+        stale.unlink()
     with offline_agents():
         asyncio.run(_expected_outputs(runs))
         ledger = SideEffectLedger(ledger_path)
@@ -545,15 +601,23 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
             "APPROVAL_SIGNING_KEY": "crash-campaign-signing-key-not-a-secret",  # links outlive restarts
         }
         process = DevHostProcess(ROOT, state, settings=settings, log_path=host_log)
-        driver = Driver(process, runs, result)
+        entity_process = DevHostProcess(
+            ENTITY_APP, entity_state, settings={"PYTHONUNBUFFERED": "1"}, log_path=entity_log
+        )
+        entity_driver = EntityDriver(entity_process, entity_runs)
+        driver = Driver(process, runs, result, also=entity_driver.step)
         watcher = LogWatcher(host_log)
+        entity_watcher = LogWatcher(entity_log)
         process.start(timeout=60)
+        entity_process.start(timeout=60)
         modes: list[str] = []
         try:
             waves = [runs[i :: config.kills] for i in range(config.kills)]
             for cycle, wave in enumerate(waves):
                 for run in wave:
                     run.due = True
+                for entity_run in entity_runs[cycle :: config.kills]:
+                    entity_run.due = True
                 # Where to kill: at a random moment, or as soon as an activity / an episode is executing.
                 if cycle % len(KILL_MODES) == 0:
                     modes = rng.sample(KILL_MODES, len(KILL_MODES))
@@ -568,7 +632,13 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
                     time.sleep(rng.uniform(0, 0.02))
                 in_flight = set(watcher.poll().values())
                 process.kill9()
+                # The entity host dies at its own moment: as soon as an entity batch is executing.
+                entity_busy = driver.drive_until(
+                    lambda: ENTITY_FUNCTION in set(entity_watcher.poll().values()), config.entity_kill_wait
+                )
+                entity_process.kill9()
                 result.kills += 1
+                result.kills_mid_entity_batch += entity_busy
                 mid_activity = ACTIVITY in in_flight
                 mid_episode = bool(in_flight & WORKFLOWS.keys())
                 cut_short = ledger.mark_interrupted()
@@ -583,14 +653,26 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
                     f"in flight, {cut_short} side-effecting steps cut short"
                 )
                 process.start(timeout=60)
+                entity_process.start(timeout=60)
                 watcher.restart()
+                entity_watcher.restart()
             deadline = time.monotonic() + config.settle_timeout
             while driver.step() and time.monotonic() < deadline:
                 time.sleep(0.1)
             audit(runs, process, ledger, result)
+            entity_audit = entity_driver.audit()
         finally:
             process.stop()
+            entity_process.stop()
         audit_store(runs, state, host_log, result)
+        audit_entity_store(entity_runs, entity_state, entity_audit, check_history)
+        result.entity_lost_runs = entity_audit.lost_runs
+        result.entity_operations_expected = entity_audit.operations_expected
+        result.entity_operations_applied = entity_audit.operations_applied
+        result.entity_lost_operations = entity_audit.lost_operations
+        result.entity_duplicate_operations = entity_audit.duplicate_operations
+        result.entity_malformed_histories = entity_audit.malformed_histories
+        result.problems += entity_audit.problems
     result.elapsed_seconds = time.monotonic() - began
     return result
 

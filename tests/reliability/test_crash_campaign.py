@@ -9,7 +9,9 @@ from devhost.history import EventType
 from tests.reliability.campaign import CampaignConfig, check_history, run_campaign
 
 
-def test_quick_crash_campaign_loses_nothing_and_never_duplicates_a_side_effect(tmp_path: Path) -> None:
+def test_quick_crash_campaign_loses_nothing_and_never_duplicates_a_side_effect_or_entity_operation(
+    tmp_path: Path,
+) -> None:
     config = CampaignConfig.quick()
     result = run_campaign(config, tmp_path)
     assert result.ok, result.summary()
@@ -19,6 +21,10 @@ def test_quick_crash_campaign_loses_nothing_and_never_duplicates_a_side_effect(t
     assert result.duplicate_side_effects == result.missing_side_effects == 0
     assert result.side_effects == result.expected_side_effects > 0
     assert result.activity_executions >= result.activities_scheduled > 0
+    assert result.entity_runs == config.entity_runs and result.entity_lost_runs == 0
+    assert result.entity_operations_applied == result.entity_operations_expected > 0
+    assert result.entity_lost_operations == result.entity_duplicate_operations == 0
+    assert result.entity_malformed_histories == 0
 
 
 def _ev(kind: EventType, event_id: int = -1, **fields: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from engine.core.graph import Workflow
 from engine.core.run_state import ClosedApproval, RunState
+from engine.durable.trail import Trail
 
 
 class OrchestratorInput(BaseModel):
@@ -27,6 +28,8 @@ class OrchestratorInput(BaseModel):
     # The graph the run started on (None for runs started before versions were recorded).
     version: str | None = None
     fingerprint: str | None = None
+    # Earlier executions as the timeline needs them (compact and capped: engine/durable/trail.py).
+    trail: Trail = Field(default_factory=Trail)
 
     @classmethod
     def start(cls, message: Any, *, workflow: Workflow | None = None) -> OrchestratorInput:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -36,6 +36,7 @@ from engine.durable.step_messages import StepRequest, StepResult
 
 NEVER = float("inf")
 Outcome = Literal["waiting", "completed", "failed", "continued"]
+StepKey = tuple[str, int, int, int]
 
 
 class _Task:
@@ -90,6 +91,8 @@ class HistoryContext:
         self._verdicts: dict[tuple[str, int], tuple[int, Verdict]] = {}
         self._position = 0
         self.continued = False
+        # What the orchestrator asked of each step (the status API shows results, never inputs).
+        self.requests: dict[StepKey, StepRequest] = {}
         last: datetime | None = None
         for position, event in enumerate(events):
             last = event.timestamp or last
@@ -132,6 +135,7 @@ class HistoryContext:
                 return _Task("leaf")
             return _Task("leaf", max(found[0], self._position), found[1].model_dump(mode="json"))
         request = StepRequest.model_validate(input_)
+        self.requests[(request.executor, request.superstep, request.ordinal, request.attempt)] = request
         wanted = request.identity()
         candidates = self._steps.get((request.executor, request.superstep, request.attempt), [])
         for i, (position, result) in enumerate(candidates):
@@ -188,6 +192,8 @@ class Folded:
 
     orchestration: Orchestration
     outcome: Outcome
+    # The step requests asked for, by (executor, superstep, ordinal, attempt).
+    requests: dict[StepKey, StepRequest] = field(default_factory=dict)
 
 
 def fold(
@@ -219,11 +225,11 @@ def fold(
             context.advance_to(position)
             task = body.send(task.result)
     except StopIteration:
-        return Folded(orchestration, "continued" if context.continued else "completed")
+        return Folded(orchestration, "continued" if context.continued else "completed", context.requests)
     except WorkflowFailed:
-        return Folded(orchestration, "failed")
+        return Folded(orchestration, "failed", context.requests)
     _pin_deadlines(workflow, orchestration)
-    return Folded(orchestration, "waiting")
+    return Folded(orchestration, "waiting", context.requests)
 
 
 def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:

@@ -146,14 +146,18 @@ def test_timeline_from_history_events() -> None:
             "Timestamp": "2026-01-01T00:00:03Z",
         },
     ]
-    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")
+    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step").model_dump(
+        mode="json"
+    )
     step = timeline["entries"][1]
     assert step["executor"] == "draft" and step["superstep"] == 2 and step["attempt"] == 2
     assert step["elapsed_ms"] == 500.0 and step["duration_ms"] == 12.5
     assert step["agent"]["total_tokens"] == 15
     assert timeline["totals"]["tokens"]["total_tokens"] == 15
     assert timeline["totals"]["retries"] == 1
-    assert [e["kind"] for e in timeline["entries"]] == ["run", "step", "event", "run"]
+    assert [e["kind"] for e in timeline["entries"]] == ["run", "step", "approval", "run"]
+    approval = timeline["entries"][2]
+    assert approval["request_id"] == "a-s3-0" and approval["outcome"] == "not_taken"
     assert timeline["entries"][-1]["elapsed_ms"] == 3000.0
 
 
@@ -164,12 +168,14 @@ def test_timeline_of_an_execution_continued_as_new_says_where_it_took_over() -> 
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z", "Input": '{"input": 1}'},
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z"},
     ]
-    entries = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")["entries"]
+    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")
+    entries = timeline.model_dump(mode="json", exclude_none=True)["entries"]
     assert entries[0] == {
         "kind": "run",
         "event": "continued",
-        "at": "2026-01-01T00:00:00+00:00",
+        "at": "2026-01-01T00:00:00Z",
         "after_superstep": 40,
+        "earlier": False,
     }
     assert [e["event"] for e in entries[1:]] == ["started", "started"]
 

@@ -1,7 +1,8 @@
 """The JSON of the run view and the runs lists, as OpenAPI documents it.
 
 The handlers build these answers as plain dicts (``run_view.py``); these models are their published shape,
-and ``tests/functions/test_openapi.py`` validates real answers against them so the two never drift.
+and ``tests/dashboard/test_serving.py`` validates real answers (devhost, real runs) against them so the
+two never drift.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from engine.core.viz import to_graph_json
 from engine.durable.history import HistoryEvent
 from engine.functions.dashboard import WEB_ROOT, safe_asset_path, serve
 from engine.functions.timeline import run_timeline
-from tests.durable.http import get
+from engine.functions.view_models import RunsPage, RunView
+from tests.durable.http import finished, get, post, wait_for, waiting
 from workflows import ALL
 
 
@@ -192,3 +193,28 @@ def test_dashboard_is_served_by_the_app_on_devhost(host: DevHostHandle) -> None:
     assert runs.status == 200 and set(runs.body) == {"runs", "total", "skip", "top"}
     assert get(f"{host.api_url}/runs?status=bogus").status == 400
     assert get(f"{host.api_url}/runs?workflow=bogus").status == 404
+
+
+def test_run_views_and_runs_pages_are_what_openapi_says(host: DevHostHandle) -> None:
+    """Real answers (waiting, completed, failed; with the timeline) validate against the documented models,
+    which forbid fields they do not name."""
+    api = f"{host.api_url}/workflows"
+    waiting_run = post(f"{api}/document_batch", {"documents": ["a"]}).body["runUri"]
+    failed_run = post(f"{api}/document_batch", {"documents": ["a", "b"], "broken": "b"}).body["runUri"]
+    done_run = post(f"{api}/order_cancellation", {"order_id": "ORD-100250", "reason": "Too late"}).body[
+        "runUri"
+    ]
+    views = [
+        wait_for(f"{waiting_run}?timeline=true", waiting).body,
+        wait_for(f"{failed_run}?timeline=true", finished).body,
+        wait_for(f"{done_run}?timeline=true", finished).body,
+        get(done_run).body,
+    ]
+    for view in views:
+        RunView.model_validate(view)
+    assert views[0]["pendingApprovalsTotal"] == 1 and views[0]["durationMs"] is None
+    assert views[1]["error"]["type"] == "ValueError" and views[2]["durationMs"] >= 0
+    assert "timeline" not in views[3]
+    page = RunsPage.model_validate(get(f"{host.api_url}/runs?top=10").body)
+    assert page.total >= 3 and all(r.runUri.startswith("http") for r in page.runs)
+    RunsPage.model_validate(get(f"{api}/order_cancellation/runs?search=x").body)

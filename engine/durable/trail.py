@@ -14,9 +14,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-MAX_STEPS = 200  # step attempts kept from earlier executions: about 150 bytes each as JSON
+MAX_STEPS = 100  # step attempts kept from earlier executions: about 250 bytes each as JSON
 MAX_CONTINUATIONS = 50  # continue-as-new markers kept (one per continue_every supersteps)
-MAX_ERROR_CHARS = 200
+MAX_ERROR_CHARS = 120
 
 
 class StepRecord(BaseModel):

@@ -98,7 +98,7 @@ class Totals(BaseModel):
     step_ms: float = 0.0
     tokens: Tokens = Field(default_factory=Tokens)
     earlier_steps_dropped: int = Field(
-        default=0, description="step attempts of earlier executions past the kept 200, counted only"
+        default=0, description="step attempts of earlier executions past the newest 100 kept, counted only"
     )
 
 

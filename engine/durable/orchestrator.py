@@ -35,7 +35,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult
-from engine.durable.trail import Continuation, StepRecord, error_text
+from engine.durable.trail import Continuation, StepRecord, Trail, error_text
 
 STEP_ACTIVITY = "run_step"
 # Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
@@ -109,9 +109,7 @@ class Orchestration:
         else:
             self.state = RunState(workflow=workflow.name, instance_id=context.instance_id)
             self.deliveries, self.buffers, self.outputs = [], FanInBuffers(), []
-        self.trail = self.started.trail
-        if self.trail.started_at is None:
-            self.trail = self.trail.model_copy(update={"started_at": context.current_utc_datetime})
+        self.execution_started = context.current_utc_datetime  # the run's start, in its first execution
 
     @property
     def input(self) -> Any:
@@ -176,12 +174,18 @@ class Orchestration:
                 signed_answers=self.signed_answers,
                 version=self.started.version,
                 fingerprint=self.started.fingerprint,
-                trail=self.trail.carried(
-                    self._step_records(),
-                    Continuation(after_superstep=state.superstep, at=self.context.current_utc_datetime),
-                ),
+                trail=self._trail().model_dump(mode="json"),
             ).model_dump(mode="json")
         )
+
+    def _trail(self) -> Trail:
+        trail = self.started.read_trail()
+        if trail.started_at is None:
+            trail = trail.model_copy(update={"started_at": self.execution_started})
+        continuation = Continuation(
+            after_superstep=self.state.superstep, at=self.context.current_utc_datetime
+        )
+        return trail.carried(self._step_records(), continuation)
 
     def _step_records(self) -> list[StepRecord]:
         records = []

@@ -10,11 +10,12 @@ Times come from the orchestrator's clock (``current_utc_datetime``), so replays 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer, model_validator
 
-MAX_STEPS = 100  # step attempts kept from earlier executions: about 250 bytes each as JSON
+MAX_STEPS = 100  # step attempts kept from earlier executions: about 110 bytes each as JSON
 MAX_CONTINUATIONS = 50  # continue-as-new markers kept (one per continue_every supersteps)
 MAX_ERROR_CHARS = 120
 
@@ -32,6 +33,51 @@ class StepRecord(BaseModel):
     duration_ms: float = 0.0
     error: str | None = Field(default=None, description="the error type and message, cut short")
     tokens: int | None = Field(default=None, description="an agent step's total tokens")
+
+    # Stored as one JSON array, not an object: every episode of a continued execution reads the trail
+    # with its input, so its size is replay time (an object per record cost replays ~15%, bench/replay.py).
+    @model_serializer
+    def _row(self) -> list[Any]:
+        wall = round((self.completed - self.scheduled).total_seconds() * 1000, 1)
+        return [
+            self.executor,
+            self.superstep,
+            self.ordinal,
+            self.attempt,
+            self.ok,
+            self.scheduled.isoformat(),
+            wall,
+            round(self.duration_ms, 1),
+            self.error,
+            self.tokens,
+        ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_row(cls, data: Any) -> Any:
+        if not isinstance(data, list) or len(data) != len(ROW):
+            return data
+        record = dict(zip(ROW, data, strict=True))
+        try:
+            scheduled = datetime.fromisoformat(record["scheduled"])
+            record["completed"] = scheduled + timedelta(milliseconds=record.pop("wall_ms"))
+        except (TypeError, ValueError):
+            return data  # not a row of ours: let validation say what is wrong
+        return record
+
+
+ROW = (
+    "executor",
+    "superstep",
+    "ordinal",
+    "attempt",
+    "ok",
+    "scheduled",
+    "wall_ms",
+    "duration_ms",
+    "error",
+    "tokens",
+)
 
 
 class Continuation(BaseModel):

@@ -206,7 +206,7 @@ def run_timeline(
         at = event.timestamp
         if event.type == "ExecutionStarted":
             begun = _input_of(event)
-            trail = begun.trail
+            trail = begun.read_trail()
             if begun.checkpoint is None:
                 started = started or at
                 entries.append(RunEntry(event="started", at=at))

@@ -193,6 +193,10 @@ def test_workflow_cards_open_a_full_size_graph_and_json_wraps(page: Any, host: D
     assert drawn is not None and drawn["width"] == pytest.approx(float(svg.get_attribute("width")), abs=1)
     dialog.get_by_role("button", name="Close").click()
     expect(page.get_by_role("dialog")).to_have_count(0)
+    card.locator(".graph-thumb").click()
+    expect(page.get_by_role("dialog", name="Graph of order_cancellation")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
 
     # A long value in the outputs wraps inside its box instead of running past its right edge.
     long_reason = "x" * 400

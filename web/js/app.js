@@ -59,7 +59,8 @@ async function viewWorkflows() {
             { class: "muted small" },
             `${wf.graph.nodes.length} nodes · ${wf.graph.edges.length} edges · ${wf.approvals.length} approval${wf.approvals.length === 1 ? "" : "s"}`,
           ),
-          h("div", { class: "graph-thumb" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
+          // A click on the thumbnail opens it full size too (the button is the keyboard's way there).
+          h("div", { class: "graph-thumb", title: "Open the full-size graph", onclick: () => showFullGraph(wf) }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
           h(
             "p",
             { class: "actions" },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from engine.core.routing import DeliveryJSON, EmissionJSON
 
+ANSWER_KEPT_CHARS = 2000
 RunStatus = Literal["running", "waiting_for_approval", "completed", "failed"]
 
 
@@ -50,6 +52,18 @@ class ClosedApproval(BaseModel):
     at: datetime
     answer_id: str | None = None  # the id the endpoint gave the answer that was taken
     link: str | None = None  # the nonce of the respond link that answer came through, if any
+    # The answer taken (JSON), so people can read what was decided; carried in every checkpoint, so an
+    # answer over ANSWER_KEPT_CHARS is left out (answer_cut) rather than carried on and on.
+    answer: Any = None
+    answer_cut: bool = False
+
+    @staticmethod
+    def kept(answer: Any) -> tuple[Any, bool]:
+        """The answer as a closed approval keeps it: itself, or None and True when it is too long."""
+        if answer is None:
+            return None, False
+        text = json.dumps(answer, separators=(",", ":"), ensure_ascii=False, default=str)
+        return (None, True) if len(text) > ANSWER_KEPT_CHARS else (answer, False)
 
 
 class RunState(BaseModel):

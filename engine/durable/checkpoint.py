@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from engine.core.graph import Workflow
 from engine.core.run_state import ClosedApproval, RunState
+from engine.durable.trail import Trail
 
 
 class OrchestratorInput(BaseModel):
@@ -27,6 +28,17 @@ class OrchestratorInput(BaseModel):
     # The graph the run started on (None for runs started before versions were recorded).
     version: str | None = None
     fingerprint: str | None = None
+    # Earlier executions as the timeline needs them: a Trail (engine/durable/trail.py) as JSON. Left unparsed
+    # here: every episode reads this input, and only a continue-as-new and the timeline read the records
+    # (parsing a full trail on every episode cost replays about a fifth more, bench/replay.py).
+    trail: dict[str, Any] = Field(default_factory=dict)
+
+    def read_trail(self) -> Trail:
+        """The trail carried so far (an unreadable one is display data lost, never a path changed)."""
+        try:
+            return Trail.model_validate(self.trail)
+        except ValidationError:
+            return Trail()
 
     @classmethod
     def start(cls, message: Any, *, workflow: Workflow | None = None) -> OrchestratorInput:

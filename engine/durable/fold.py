@@ -36,6 +36,7 @@ from engine.durable.step_messages import StepFailedForGood, StepIdentity, StepRe
 
 NEVER = float("inf")
 Outcome = Literal["waiting", "completed", "failed", "continued"]
+StepKey = tuple[str, int, int, int]
 
 
 class _Task:
@@ -107,6 +108,8 @@ class HistoryContext:
         self._verdicts: dict[tuple[str, int], tuple[int, Verdict]] = {}
         self._position = 0
         self.continued = False
+        # What the orchestrator asked of each step (the status API shows results, never inputs).
+        self.requests: dict[StepKey, StepRequest] = {}
         last: datetime | None = None
         for position, event in enumerate(events):
             last = event.timestamp or last
@@ -152,6 +155,7 @@ class HistoryContext:
                 return _Task("leaf")
             return _Task("leaf", max(found[0], self._position), found[1].model_dump(mode="json"))
         request = StepRequest.model_validate(input_)
+        self.requests[(request.executor, request.superstep, request.ordinal, request.attempt)] = request
         wanted = request.identity()
         candidates = self._steps.get((request.executor, request.superstep, request.attempt), [])
         for i, (position, result, failed) in enumerate(candidates):
@@ -219,6 +223,8 @@ class Folded:
     orchestration: Orchestration
     outcome: Outcome
     unasked: list[StepIdentity] = field(default_factory=list)
+    # The step requests asked for, by (executor, superstep, ordinal, attempt).
+    requests: dict[StepKey, StepRequest] = field(default_factory=dict)
 
     def drift(self) -> tuple[str | None, str] | None:
         """(the step, why) when the code that replayed the history is not the code that wrote it: a
@@ -269,11 +275,11 @@ def fold(
             task = body.throw(error) if error is not None else body.send(task.result)
     except StopIteration:
         outcome: Outcome = "continued" if context.continued else "completed"
-        return Folded(orchestration, outcome, context.unasked_steps())
+        return Folded(orchestration, outcome, context.unasked_steps(), context.requests)
     except WorkflowFailed:
-        return Folded(orchestration, "failed", context.unasked_steps())
+        return Folded(orchestration, "failed", context.unasked_steps(), context.requests)
     _pin_deadlines(workflow, orchestration)
-    return Folded(orchestration, "waiting", context.unasked_steps())
+    return Folded(orchestration, "waiting", context.unasked_steps(), context.requests)
 
 
 def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:

@@ -15,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
+from engine.core.approval import Approval
 from engine.core.approval_requests import answer_approval, expire_approval, open_approval, validate_response
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
@@ -34,6 +35,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
+from engine.durable.trail import Continuation, StepRecord, Trail, error_text
 
 STEP_ACTIVITY = "run_step"
 # Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
@@ -95,6 +97,9 @@ class Orchestration:
         self.closed: list[ClosedApproval] = list(self.started.closed)
         self.running: list[Step] = []  # the steps of the superstep in flight
         self.waits = _Waits()
+        # This execution's step attempts, as cheap tuples (rebuilt on every replay); they become the
+        # trail's records only when the run continues as new.
+        self.attempts_taken: list[tuple[Step, int, datetime, datetime, StepResult]] = []
         checkpoint = self.started.checkpoint
         if checkpoint is not None:
             self.state = checkpoint  # validated from this execution's input: nobody else holds it
@@ -104,6 +109,7 @@ class Orchestration:
         else:
             self.state = RunState(workflow=workflow.name, instance_id=context.instance_id)
             self.deliveries, self.buffers, self.outputs = [], FanInBuffers(), []
+        self.execution_started = context.current_utc_datetime  # the run's start, in its first execution
 
     @property
     def input(self) -> Any:
@@ -168,8 +174,39 @@ class Orchestration:
                 signed_answers=self.signed_answers,
                 version=self.started.version,
                 fingerprint=self.started.fingerprint,
+                trail=self._trail().model_dump(mode="json"),
             ).model_dump(mode="json")
         )
+
+    def _trail(self) -> Trail:
+        trail = self.started.read_trail()
+        if trail.started_at is None:
+            trail = trail.model_copy(update={"started_at": self.execution_started})
+        continuation = Continuation(
+            after_superstep=self.state.superstep, at=self.context.current_utc_datetime
+        )
+        return trail.carried(self._step_records(), continuation)
+
+    def _step_records(self) -> list[StepRecord]:
+        records = []
+        for step, attempt, scheduled, completed, result in self.attempts_taken:
+            agent = result.annotations.get("agent")
+            tokens = agent.get("total_tokens") if isinstance(agent, dict) else None
+            records.append(
+                StepRecord(
+                    executor=step.executor_id,
+                    superstep=result.step.superstep if result.step else self.state.superstep,
+                    ordinal=step.ordinal,
+                    attempt=attempt,
+                    ok=result.ok,
+                    scheduled=scheduled,
+                    completed=completed,
+                    duration_ms=result.duration_ms,
+                    error=error_text(result.error.type, result.error.message) if result.error else None,
+                    tokens=tokens if isinstance(tokens, int) else None,
+                )
+            )
+        return records
 
     def _publish(self) -> None:
         self.context.set_custom_status(
@@ -191,6 +228,7 @@ class Orchestration:
                 # supersteps would cost every episode time proportional to the whole history.
                 self._publish()
             calls = [context.call_activity(self.activity, self._request(steps[i], attempts[i])) for i in todo]
+            scheduled = context.current_utc_datetime
             try:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
                 # on every replay of every superstep of a chain.
@@ -201,9 +239,11 @@ class Orchestration:
                 replies = [exc] if len(calls) == 1 else (yield from self._settle(calls))
             wait = timedelta(0)
             again: list[int] = []
+            completed = context.current_utc_datetime
             for index, reply in zip(todo, replies, strict=True):
                 step = steps[index]
                 result = self._result(step, attempts[index], reply)
+                self.attempts_taken.append((step, attempts[index], scheduled, completed, result))
                 if result.ok:
                     self.executed.add(step.executor_id)
                     if result.output is not None:
@@ -384,6 +424,11 @@ class Orchestration:
 
     def _close(self, pending: PendingApproval, now: Any, *, outcome: str, answer: _Answer | None) -> None:
         request_id = pending.request_id
+        node = self.workflow.nodes[pending.approval_id]
+        assert isinstance(node, Approval)
+        answer_json, answer_cut = ClosedApproval.kept(
+            node.response_adapter.dump_python(answer.response, mode="json") if answer else None
+        )
         self.closed.append(
             ClosedApproval(
                 request_id=request_id,
@@ -394,6 +439,8 @@ class Orchestration:
                 at=now,
                 answer_id=answer.answer_id if answer else None,
                 link=answer.link if answer else None,
+                answer=answer_json,
+                answer_cut=answer_cut,
             )
         )
         self.state.approvals = [a for a in self.state.approvals if a.request_id != request_id]

@@ -40,6 +40,7 @@ from engine.functions.run_view import (
     FINISHED,
     Page,
     approval_entry,
+    approval_ids,
     pending_approvals,
     run_summary,
     run_view,
@@ -261,7 +262,13 @@ class WorkflowApi:
         view = run_view(graph, read.status, folded, run_uri, may_answer, page)
         view["versionProblem"] = read.version_problem
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
-            view["timeline"] = run_timeline(read.events, self.activity_name)
+            view["timeline"] = run_timeline(
+                read.events,
+                self.activity_name,
+                requests=folded.requests if folded is not None else None,
+                closed=folded.orchestration.closed if folded is not None else (),
+                approval_ids=approval_ids(folded),
+            ).model_dump(mode="json")
         return json_response(view)
 
     async def _open_run(
@@ -446,7 +453,8 @@ class WorkflowApi:
         top = _int_param(req, "top", default=50, low=1, high=1000)
         skip = _int_param(req, "skip", default=0, low=0, high=1_000_000)
         statuses = await all_instances(client, [RUNTIME_STATUSES[s] for s in wanted])
-        ours = [s for s in statuses if s.name in names]
+        search = req.params.get("search", "").strip().lower()
+        ours = [s for s in statuses if s.name in names and search in (s.instance_id or "").lower()]
         ours.sort(
             key=lambda s: (s.created_time or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True
         )

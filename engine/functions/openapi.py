@@ -113,7 +113,9 @@ def _operation(route: Route, workflow: Workflow | None, components: dict[str, An
         elif code in (304, 308):
             responses[str(code)] = {"description": text}
         else:
-            responses[str(code)] = {"description": text, "content": {route.content_type: {"schema": {}}}}
+            shape = route.response if code == 200 else None
+            schema = _schema(TypeAdapter(shape), components) if shape is not None else {}
+            responses[str(code)] = {"description": text, "content": {route.content_type: {"schema": schema}}}
     operation: dict[str, Any] = {
         "operationId": route.handler + (f"_{workflow.name}" if workflow is not None else ""),
         "summary": route.summary

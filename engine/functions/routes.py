@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
+from engine.functions.view_models import RunsPage, RunView
+
 Body = Literal["none", "input", "approval", "reason", "link"]
 
 
@@ -38,6 +42,7 @@ class Route:
     admin: bool = False  # the host's master key only (an operator's act, such as issuing a link)
     content_type: str = "application/json"
     tags: tuple[str, ...] = field(default=("workflows",))
+    response: type[BaseModel] | None = None  # the 200 answer's shape, for OpenAPI
 
     def resolved(self, prefix: str) -> str:
         return self.path.replace("{prefix}", prefix)
@@ -54,6 +59,7 @@ RUN_FILTERS = (
     Param("status", "query", {"type": "string"}, "runtime statuses, comma-separated (Running,Completed)"),
     Param("top", "query", _int(1, 1000), "page size (default 50)"),
     Param("skip", "query", _int(0, 1_000_000), "runs to skip (default 0)"),
+    Param("search", "query", {"type": "string"}, "only runs whose instance id contains this (any case)"),
 )
 RUN = "{prefix}/{name}/runs/{instanceId}"
 
@@ -99,6 +105,7 @@ ROUTES: tuple[Route, ...] = (
         {200: "a page of runs", 400: "invalid filter", 404: "unknown workflow"},
         params=RUN_FILTERS,
         per_workflow=True,
+        response=RunsPage,
     ),
     Route(
         "workflow_run",
@@ -124,6 +131,7 @@ ROUTES: tuple[Route, ...] = (
             Param("approvals_top", "query", _int(1, 1000), "pending approvals listed (default 100)"),
         ),
         per_workflow=True,
+        response=RunView,
     ),
     Route(
         "workflow_approval",
@@ -205,6 +213,7 @@ ROUTES: tuple[Route, ...] = (
         "Recent runs of every workflow of this app, newest first",
         {200: "a page of runs", 400: "invalid filter", 404: "unknown workflow"},
         params=(Param("workflow", "query", {"type": "string"}, "only runs of this workflow"), *RUN_FILTERS),
+        response=RunsPage,
     ),
     Route(
         "workflows_openapi",

@@ -99,6 +99,13 @@ def pending_approvals(runtime: str | None, folded: Folded | None) -> list[Pendin
     return list(folded.orchestration.state.approvals)
 
 
+def approval_ids(folded: Folded | None) -> dict[str, str]:
+    """The approval each open request belongs to (closed ones say it themselves)."""
+    if folded is None:
+        return {}
+    return {p.request_id: p.approval_id for p in folded.orchestration.state.approvals}
+
+
 def run_view(
     workflow: Workflow,
     status: Any,
@@ -129,6 +136,7 @@ def run_view(
         "phase": phase(runtime, folded),
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "durationMs": duration_ms(status, runtime),
         "input": orchestration.input if orchestration is not None else None,
         # The graph the run started on; a run from before versions were recorded says null.
         "version": orchestration.started.version if orchestration is not None else None,
@@ -150,6 +158,13 @@ def run_view(
     }
 
 
+def duration_ms(status: Any, runtime: str | None) -> float | None:
+    """A finished run's duration, creation to its last update (None while it runs: it is still growing)."""
+    if runtime not in FINISHED or not status.created_time or not status.last_updated_time:
+        return None
+    return round((status.last_updated_time - status.created_time).total_seconds() * 1000, 1)
+
+
 def run_summary(status: Any) -> dict[str, Any]:
     runtime = runtime_status_name(status)
     summary = RunStatus.read(status.custom_status)
@@ -162,4 +177,5 @@ def run_summary(status: Any) -> dict[str, Any]:
         "pendingApprovals": 0 if runtime in FINISHED or summary is None else summary.approvals_count,
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "durationMs": duration_ms(status, runtime),
     }

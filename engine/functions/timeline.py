@@ -1,15 +1,40 @@
-"""The timeline of a run, from its recorded history: steps, timers, events and run milestones."""
+"""The timeline of a run: every execution of it, steps, approvals, timers, events and run milestones.
+
+The current execution is read from its recorded history (each step with its input, from the history
+fold, and its output); executions that continued as new are gone from the host, so they are read from
+the compact trail the orchestrator carries in its checkpoint (``engine.durable.trail``) and from the
+run's closed approvals.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
+from pydantic import ValidationError
+
+from engine.core.approval import event_name_for
 from engine.core.jsontext import unwrapped
+from engine.core.run_state import ClosedApproval, RunError
+from engine.durable.answers import ENVELOPE, AnswerEnvelope
 from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.fold import StepKey
 from engine.durable.history import HistoryEvent
+from engine.durable.step_messages import StepRequest
+from engine.durable.trail import StepRecord, Trail
+from engine.functions.timeline_model import (
+    ApprovalEntry,
+    Entry,
+    EventEntry,
+    RunEntry,
+    StepEntry,
+    Timeline,
+    TimerEntry,
+    Tokens,
+    Totals,
+)
 
-TOKEN_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "calls")
+APPROVAL_EVENT = event_name_for("")
 RUN_ENDS = {
     "ExecutionCompleted": None,
     "ExecutionTerminated": "terminated",
@@ -17,96 +42,223 @@ RUN_ENDS = {
 }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
 def _ms(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds() * 1000, 1) if start and end else None
 
 
-def _started_entry(event: HistoryEvent) -> dict[str, Any]:
-    """A run's start, or where an execution continued as new took over (earlier ones are not in it)."""
+def _input_of(event: HistoryEvent) -> OrchestratorInput:
     try:
-        started = OrchestratorInput.model_validate(unwrapped(event.input) or {})
+        return OrchestratorInput.model_validate(unwrapped(event.input) or {})
     except ValueError:
-        started = OrchestratorInput()
-    if started.checkpoint is not None:
-        after = started.checkpoint.superstep
-        return {"kind": "run", "event": "continued", "at": _iso(event.timestamp), "after_superstep": after}
-    return {"kind": "run", "event": "started", "at": _iso(event.timestamp)}
+        return OrchestratorInput()
 
 
-def _step_entry(event: HistoryEvent, started: datetime | None) -> dict[str, Any]:
+def _step_entry(
+    event: HistoryEvent, started: datetime | None, requests: Mapping[StepKey, StepRequest]
+) -> StepEntry:
     scheduled, at = event.scheduled_time, event.timestamp
-    entry: dict[str, Any] = {
-        "kind": "step",
-        "executor": None,
-        "superstep": None,
-        "attempt": None,
-        "scheduled": _iso(scheduled),
-        "completed": _iso(at),
+    times = {
+        "scheduled": scheduled,
+        "completed": at,
         "elapsed_ms": _ms(scheduled, at),
         "offset_ms": _ms(started, scheduled),
     }
     result = event.step_result() if event.type == "TaskCompleted" else event.final_failure()
     if event.type == "TaskFailed" and result is None:
-        return entry | {"ok": False, "error": {"type": "StepActivityFailed", "message": event.reason}}
+        error = RunError(type="StepActivityFailed", message=str(event.reason))
+        return StepEntry(ok=False, error=error, **times)
     if result is None:
-        return entry | {"ok": False, "error": {"type": "StepFailed", "message": "not a step result"}}
+        return StepEntry(ok=False, error=RunError(type="StepFailed", message="not a step result"), **times)
     step = result.step
-    entry |= {
-        "executor": step.executor if step else (result.error.executor_id if result.error else None),
-        "superstep": step.superstep if step else None,
-        "attempt": step.attempt if step else None,
-        "ok": result.ok,
-        "duration_ms": result.duration_ms,
-        "retryable": result.retryable,
-        "error": result.error.model_dump() if result.error else None,
-        "output": result.output,
-    }
+    request = None
+    if step is not None:
+        request = requests.get((step.executor, step.superstep, step.ordinal or 0, step.attempt))
     agent = result.annotations.get("agent")
-    if isinstance(agent, dict):
-        entry["agent"] = agent
-    return entry
+    return StepEntry(
+        executor=step.executor if step else (result.error.executor_id if result.error else None),
+        superstep=step.superstep if step else None,
+        ordinal=step.ordinal if step else None,
+        attempt=step.attempt if step else None,
+        ok=result.ok,
+        retryable=result.retryable,
+        duration_ms=result.duration_ms,
+        error=result.error,
+        input=request.message if request else None,
+        output=result.output,
+        idempotency_key=request.idempotency_key if request else None,
+        agent=agent if isinstance(agent, dict) else None,
+        **times,
+    )
 
 
-def run_timeline(events: list[HistoryEvent], activity: str) -> dict[str, Any]:
-    """Steps (executor, superstep, attempt, times, durations, errors, agent usage) and run events.
+def _earlier_step(record: StepRecord, started: datetime | None) -> StepEntry:
+    error = None
+    if record.error is not None:
+        kind, _, message = record.error.partition(": ")
+        error = RunError(executor_id=record.executor, type=kind, message=message)
+    return StepEntry(
+        executor=record.executor,
+        superstep=record.superstep,
+        ordinal=record.ordinal,
+        attempt=record.attempt,
+        ok=record.ok,
+        scheduled=record.scheduled,
+        completed=record.completed,
+        elapsed_ms=_ms(record.scheduled, record.completed),
+        offset_ms=_ms(started, record.scheduled),
+        duration_ms=record.duration_ms,
+        error=error,
+        agent={"total_tokens": record.tokens} if record.tokens is not None else None,
+        earlier=True,
+    )
 
-    ``events`` are the run's history with outputs. Returns ``{"entries": [...], "totals": {...}}``;
-    entries are in history order.
-    """
-    entries: list[dict[str, Any]] = []
-    totals: dict[str, Any] = {"steps": 0, "failed_attempts": 0, "retries": 0, "step_ms": 0.0}
-    tokens = dict.fromkeys(TOKEN_KEYS, 0)
+
+def _earlier(trail: Trail, closed: Sequence[ClosedApproval], until: datetime | None) -> list[Entry]:
+    """The executions before the current one, in order: steps and continuations by superstep, and the
+    approvals closed before the current execution started."""
+    started = trail.started_at
+    entries: list[Entry] = [RunEntry(event="started", at=started, earlier=True)]
+    timed: list[tuple[datetime, int, Entry]] = [
+        (r.completed, 0, _earlier_step(r, started)) for r in trail.steps
+    ]
+    timed += [
+        (c.at, 1, RunEntry(event="continued", at=c.at, after_superstep=c.after_superstep, earlier=True))
+        for c in trail.continuations[:-1]  # the last one is where the current execution took over
+    ]
+    timed += [(c.at, 2, _closed_entry(c)) for c in closed if until is None or c.at < until]
+    timed.sort(key=lambda t: (t[0], t[1]))
+    return entries + [entry for _, _, entry in timed]
+
+
+def _closed_entry(closed: ClosedApproval) -> ApprovalEntry:
+    return ApprovalEntry(
+        request_id=closed.request_id,
+        approval_id=closed.approval_id,
+        at=closed.at,
+        outcome=closed.outcome,
+        answer=closed.answer,
+        decided_by=closed.decided_by,
+        via=closed.via,
+        signed=closed.answer_id is not None,
+        earlier=True,
+    )
+
+
+class _Approvals:
+    """Reads approval events: which approval each names, and whether it is the answer that decided it."""
+
+    def __init__(self, closed: Sequence[ClosedApproval], approval_ids: Mapping[str, str]) -> None:
+        self.closed = {c.request_id: c for c in closed}
+        self.approval_ids = dict(approval_ids)
+        self.taken: set[str] = set()
+
+    def entry(self, event: HistoryEvent) -> ApprovalEntry:
+        request_id = (event.name or "")[len(APPROVAL_EVENT) :]
+        data = unwrapped(event.input)
+        envelope = None
+        if isinstance(data, dict) and ENVELOPE in data:
+            try:
+                envelope = AnswerEnvelope.model_validate(data[ENVELOPE])
+            except ValidationError:
+                envelope = None
+        closed = self.closed.get(request_id)
+        taken = (
+            closed is not None
+            and closed.outcome == "answered"
+            and request_id not in self.taken
+            and (
+                closed.answer_id is None or (envelope is not None and envelope.answer_id == closed.answer_id)
+            )
+        )
+        if taken:
+            self.taken.add(request_id)
+        return ApprovalEntry(
+            request_id=request_id,
+            approval_id=closed.approval_id if closed else self.approval_ids.get(request_id),
+            at=event.timestamp,
+            outcome="answered" if taken else "not_taken",
+            # Only the response: the envelope's signature and link nonce are nobody's business here.
+            answer=envelope.response if envelope is not None else data,
+            decided_by=closed.decided_by if taken and closed else None,
+            via=closed.via if taken and closed else None,
+            signed=envelope is not None and envelope.sig is not None,
+        )
+
+
+def run_timeline(
+    events: list[HistoryEvent],
+    activity: str,
+    *,
+    requests: Mapping[StepKey, StepRequest] | None = None,
+    closed: Sequence[ClosedApproval] = (),
+    approval_ids: Mapping[str, str] | None = None,
+) -> Timeline:
+    """The run's timeline. ``events`` are the current execution's history with outputs; ``requests``
+    (from the history fold) give each step's input; ``closed`` are the run's closed approvals and
+    ``approval_ids`` name the approval of each open request."""
+    requests = requests or {}
+    entries: list[Entry] = []
+    totals = Totals()
     started: datetime | None = None
+    executions = 1
+    approvals = _Approvals(closed, approval_ids or {})
     for event in events:
         at = event.timestamp
         if event.type == "ExecutionStarted":
-            started = started or at
-            entries.append(_started_entry(event))
+            begun = _input_of(event)
+            trail = begun.read_trail()
+            if begun.checkpoint is None:
+                started = started or at
+                entries.append(RunEntry(event="started", at=at))
+                continue
+            if trail.started_at is not None:
+                started, executions = trail.started_at, trail.executions
+                entries += _earlier(trail, closed, at)
+                totals.earlier_steps_dropped = trail.dropped_steps
+            after = begun.checkpoint.superstep
+            entries.append(RunEntry(event="continued", at=at, after_superstep=after))
         elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
-            entry = _step_entry(event, started)
-            totals["steps"] += 1
-            totals["step_ms"] += entry.get("duration_ms") or 0.0
-            if not entry["ok"]:
-                totals["failed_attempts"] += 1
-            if isinstance(entry["attempt"], int) and entry["attempt"] > 1:
-                totals["retries"] += 1
-            for key in TOKEN_KEYS:
-                value = (entry.get("agent") or {}).get(key)
-                tokens[key] += value if isinstance(value, int) else 0
-            entries.append(entry)
+            entries.append(_step_entry(event, started, requests))
+        elif event.type == "EventRaised" and (event.name or "").startswith(APPROVAL_EVENT):
+            entries.append(approvals.entry(event))
         elif event.type == "EventRaised":
-            entries.append(
-                {"kind": "event", "name": event.name, "at": _iso(at), "data": unwrapped(event.input)}
-            )
+            entries.append(EventEntry(name=event.name, at=at, data=unwrapped(event.input)))
         elif event.type == "TimerFired":
-            entries.append({"kind": "timer", "at": _iso(at), "fire_at": event.fire_at})
+            entries.append(TimerEntry(at=at, fire_at=event.fire_at))
         elif event.type in RUN_ENDS:
             outcome = RUN_ENDS[event.type] or (event.orchestration_status or "Completed").lower()
-            entries.append({"kind": "run", "event": outcome, "at": _iso(at), "elapsed_ms": _ms(started, at)})
-    totals["step_ms"] = round(totals["step_ms"], 1)
-    totals["tokens"] = tokens
-    return {"entries": entries, "totals": totals}
+            entries.append(RunEntry(event=outcome, at=at, elapsed_ms=_ms(started, at)))
+    for timed_out in (c for c in closed if c.outcome == "timed_out"):
+        if not any(isinstance(e, ApprovalEntry) and e.request_id == timed_out.request_id for e in entries):
+            _insert_by_time(entries, _closed_entry(timed_out).model_copy(update={"earlier": False}))
+    _count(entries, totals)
+    return Timeline(started=started, executions=executions, entries=entries, totals=totals)
+
+
+def _insert_by_time(entries: list[Entry], entry: ApprovalEntry) -> None:
+    """A deadline passing has no event of its own in the history: it goes where its time puts it."""
+    for index, other in enumerate(entries):
+        moment = other.completed if isinstance(other, StepEntry) else other.at
+        if entry.at is not None and moment is not None and moment > entry.at:
+            entries.insert(index, entry)
+            return
+    entries.append(entry)
+
+
+def _count(entries: list[Entry], totals: Totals) -> None:
+    tokens = Tokens()
+    for entry in entries:
+        if not isinstance(entry, StepEntry):
+            continue
+        totals.steps += 1
+        totals.step_ms += entry.duration_ms or 0.0
+        if not entry.ok:
+            totals.failed_attempts += 1
+        if isinstance(entry.attempt, int) and entry.attempt > 1:
+            totals.retries += 1
+        for key in Tokens.model_fields:
+            value = (entry.agent or {}).get(key)
+            if isinstance(value, int):
+                setattr(tokens, key, getattr(tokens, key) + value)
+    totals.step_ms = round(totals.step_ms, 1)
+    totals.tokens = tokens

@@ -55,7 +55,7 @@ def test_start_approve_and_watch_a_run_complete(page: Any, host: DevHostHandle) 
     expect(outputs).to_contain_text('"approval": "manager_approval"')
     timeline = page.locator(".timeline-table")
     expect(timeline).to_contain_text("draft_customer_message")
-    expect(timeline).to_contain_text("event approval-manager_approval")
+    expect(timeline).to_contain_text("approval manager_approval: decided via endpoint")
     expect(page.get_by_role("button", name="Terminate run")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "run-view.png"), full_page=True)
 

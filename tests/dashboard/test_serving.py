@@ -13,7 +13,8 @@ from engine.core.viz import to_graph_json
 from engine.durable.history import HistoryEvent
 from engine.functions.dashboard import WEB_ROOT, safe_asset_path, serve
 from engine.functions.timeline import run_timeline
-from tests.durable.http import get
+from engine.functions.view_models import RunsPage, RunView
+from tests.durable.http import finished, get, post, wait_for, waiting
 from workflows import ALL
 
 
@@ -146,14 +147,18 @@ def test_timeline_from_history_events() -> None:
             "Timestamp": "2026-01-01T00:00:03Z",
         },
     ]
-    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")
+    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step").model_dump(
+        mode="json"
+    )
     step = timeline["entries"][1]
     assert step["executor"] == "draft" and step["superstep"] == 2 and step["attempt"] == 2
     assert step["elapsed_ms"] == 500.0 and step["duration_ms"] == 12.5
     assert step["agent"]["total_tokens"] == 15
     assert timeline["totals"]["tokens"]["total_tokens"] == 15
     assert timeline["totals"]["retries"] == 1
-    assert [e["kind"] for e in timeline["entries"]] == ["run", "step", "event", "run"]
+    assert [e["kind"] for e in timeline["entries"]] == ["run", "step", "approval", "run"]
+    approval = timeline["entries"][2]
+    assert approval["request_id"] == "a-s3-0" and approval["outcome"] == "not_taken"
     assert timeline["entries"][-1]["elapsed_ms"] == 3000.0
 
 
@@ -164,12 +169,14 @@ def test_timeline_of_an_execution_continued_as_new_says_where_it_took_over() -> 
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z", "Input": '{"input": 1}'},
         {"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z"},
     ]
-    entries = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")["entries"]
+    timeline = run_timeline([HistoryEvent.model_validate(e) for e in events], "run_step")
+    entries = timeline.model_dump(mode="json", exclude_none=True)["entries"]
     assert entries[0] == {
         "kind": "run",
         "event": "continued",
-        "at": "2026-01-01T00:00:00+00:00",
+        "at": "2026-01-01T00:00:00Z",
         "after_superstep": 40,
+        "earlier": False,
     }
     assert [e["event"] for e in entries[1:]] == ["started", "started"]
 
@@ -186,3 +193,28 @@ def test_dashboard_is_served_by_the_app_on_devhost(host: DevHostHandle) -> None:
     assert runs.status == 200 and set(runs.body) == {"runs", "total", "skip", "top"}
     assert get(f"{host.api_url}/runs?status=bogus").status == 400
     assert get(f"{host.api_url}/runs?workflow=bogus").status == 404
+
+
+def test_run_views_and_runs_pages_are_what_openapi_says(host: DevHostHandle) -> None:
+    """Real answers (waiting, completed, failed; with the timeline) validate against the documented models,
+    which forbid fields they do not name."""
+    api = f"{host.api_url}/workflows"
+    waiting_run = post(f"{api}/document_batch", {"documents": ["a"]}).body["runUri"]
+    failed_run = post(f"{api}/document_batch", {"documents": ["a", "b"], "broken": "b"}).body["runUri"]
+    done_run = post(f"{api}/order_cancellation", {"order_id": "ORD-100250", "reason": "Too late"}).body[
+        "runUri"
+    ]
+    views = [
+        wait_for(f"{waiting_run}?timeline=true", waiting).body,
+        wait_for(f"{failed_run}?timeline=true", finished).body,
+        wait_for(f"{done_run}?timeline=true", finished).body,
+        get(done_run).body,
+    ]
+    for view in views:
+        RunView.model_validate(view)
+    assert views[0]["pendingApprovalsTotal"] == 1 and views[0]["durationMs"] is None
+    assert views[1]["error"]["type"] == "ValueError" and views[2]["durationMs"] >= 0
+    assert "timeline" not in views[3]
+    page = RunsPage.model_validate(get(f"{host.api_url}/runs?top=10").body)
+    assert page.total >= 3 and all(r.runUri.startswith("http") for r in page.runs)
+    RunsPage.model_validate(get(f"{api}/order_cancellation/runs?search=x").body)

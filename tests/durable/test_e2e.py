@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from devhost.testing import DevHostHandle
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
+from engine.durable.trail import MAX_STEPS
 from tests.durable.http import finished, get, post, wait_for, waiting
 
 
@@ -131,10 +132,22 @@ def test_500_iteration_loop_continues_as_new_with_bounded_history(api: str, host
     status = get(f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}?showHistory=true").body
     # One execution holds at most continue_every supersteps: a few events each, never the whole loop.
     assert len(status["historyEvents"]) < DEFAULT_CONTINUE_EVERY * 6
-    # The timeline says where the execution it shows took over.
-    first = get(f"{run}?timeline=true").body["timeline"]["entries"][0]
-    assert first["event"] == "continued" and first["after_superstep"] % DEFAULT_CONTINUE_EVERY == 0
-    assert first["after_superstep"] >= 500 - DEFAULT_CONTINUE_EVERY
+    # The timeline spans every execution: earlier ones from the compact trail the checkpoint carries
+    # (capped: the oldest step attempts are only counted), the current one from its history.
+    timeline = get(f"{run}?timeline=true").body["timeline"]
+    entries = timeline["entries"]
+    assert entries[0]["event"] == "started" and entries[0]["earlier"]
+    continued = [e for e in entries if e["kind"] == "run" and e["event"] == "continued"]
+    assert [e["after_superstep"] % DEFAULT_CONTINUE_EVERY for e in continued] == [0] * len(continued)
+    assert continued[-1]["after_superstep"] >= 500 - DEFAULT_CONTINUE_EVERY and not continued[-1]["earlier"]
+    assert timeline["executions"] == len(continued) + 1 > 20
+    steps = [e for e in entries if e["kind"] == "step"]
+    earlier = [e for e in steps if e["earlier"]]
+    assert len(earlier) == MAX_STEPS and timeline["totals"]["earlier_steps_dropped"] > 0
+    assert all(e["input"] is None and e["output"] is None for e in earlier)
+    assert all(e["input"] is not None for e in steps if not e["earlier"])
+    assert earlier[-1]["superstep"] <= continued[-1]["after_superstep"] < steps[-1]["superstep"]
+    assert entries[-1]["event"] == "completed" and entries[-1]["elapsed_ms"] > 0
 
 
 def test_500_wide_fan_out_keeps_custom_status_small(api: str, host: DevHostHandle) -> None:

@@ -51,7 +51,7 @@ def test_a_custom_route_prefix_is_documented_too() -> None:
 def test_the_runs_list_and_per_workflow_routes_are_described() -> None:
     document = openapi_document(ALL, "http://localhost/api", "workflows")
     runs = document["paths"]["/runs"]["get"]
-    assert {p["name"] for p in runs["parameters"]} == {"workflow", "status", "top", "skip"}
+    assert {p["name"] for p in runs["parameters"]} == {"workflow", "status", "top", "skip", "search"}
     view = document["paths"]["/workflows/expense_claim/runs/{instanceId}"]["get"]
     assert {p["name"] for p in view["parameters"]} >= {
         "instanceId",
@@ -66,3 +66,23 @@ def test_the_runs_list_and_per_workflow_routes_are_described() -> None:
     answer = document["paths"]["/workflows/expense_claim/runs/{instanceId}/approvals/{requestId}"]["post"]
     assert "400" in answer["responses"] and "409" in answer["responses"]
     assert document["paths"]["/dashboard/{path}"]["get"]["security"] == []
+
+
+def test_the_run_view_and_runs_pages_document_their_answers() -> None:
+    document = openapi_document(ALL, "http://localhost/api", "workflows")
+    schemas = document["components"]["schemas"]
+
+    def answer(path: str) -> dict:
+        return document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert answer("/runs") == {"$ref": "#/components/schemas/RunsPage"}
+    assert answer("/workflows/expense_claim/runs") == {"$ref": "#/components/schemas/RunsPage"}
+    assert answer("/workflows/expense_claim/runs/{instanceId}") == {"$ref": "#/components/schemas/RunView"}
+    assert "durationMs" in schemas["RunSummary"]["properties"]
+    view = schemas["RunView"]["properties"]
+    assert {"durationMs", "input", "closedApprovals", "timeline"} <= set(view)
+    assert {"answer", "decided_by", "via", "at"} <= set(schemas["ClosedApproval"]["properties"])
+    step = schemas["StepEntry"]["properties"]
+    assert {"input", "output", "error", "attempt", "scheduled", "completed", "earlier"} <= set(step)
+    assert {"outcome", "answer", "decided_by"} <= set(schemas["ApprovalEntry"]["properties"])
+    assert {"executions", "started", "entries"} <= set(schemas["Timeline"]["properties"])

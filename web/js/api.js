@@ -52,9 +52,10 @@ export const runUri = (name, id) =>
 export const getRun = (name, id) => get(`${runUri(name, id)}?timeline=true`);
 export const terminateRun = (name, id, reason) => post(`${runUri(name, id)}/terminate`, { reason });
 
-export function listRuns({ status = "", workflow = "", top = 20, skip = 0 } = {}) {
+export function listRuns({ status = "", workflow = "", search = "", top = 20, skip = 0 } = {}) {
   const q = new URLSearchParams({ top: String(top), skip: String(skip) });
   if (status) q.set("status", status);
   if (workflow) q.set("workflow", workflow);
+  if (search) q.set("search", search);
   return get(`${API}runs?${q}`);
 }

@@ -1,13 +1,15 @@
 // The dashboard: hash-routed views over the workflow HTTP API.
 //   #/workflows               every workflow, its graph
 //   #/workflow/<name>         one workflow: graph + "start a run" form
-//   #/runs?status=&workflow=&skip=   recent runs
-//   #/run/<workflow>/<id>     one run: live graph, approvals, timeline, outputs
+//   #/runs?status=&workflow=&search=&skip=   recent runs
+//   #/run/<workflow>/<id>[?step=<node>]   one run: live graph, step inspector, approvals, timeline, outputs
 
 import * as api from "./api.js";
 import { countdown, duration, h, pretty, statusBadge, time } from "./dom.js";
 import { schemaForm } from "./forms.js";
 import { legend, renderGraph, stateList, updateGraph } from "./graph.js";
+import { decision, inspector } from "./inspector.js";
+import { attemptKey, drawTimeline } from "./timeline.js";
 
 const main = document.getElementById("main");
 const POLL_MS = 1000;
@@ -57,12 +59,37 @@ async function viewWorkflows() {
             { class: "muted small" },
             `${wf.graph.nodes.length} nodes · ${wf.graph.edges.length} edges · ${wf.approvals.length} approval${wf.approvals.length === 1 ? "" : "s"}`,
           ),
-          h("div", { class: "graph-thumb" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
-          h("p", {}, h("a", { class: "button", href: `#/workflow/${encodeURIComponent(wf.name)}` }, "Start a run…")),
+          // A click on the thumbnail opens it full size too (the button is the keyboard's way there).
+          h("div", { class: "graph-thumb", title: "Open the full-size graph", onclick: () => showFullGraph(wf) }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
+          h(
+            "p",
+            { class: "actions" },
+            h("a", { class: "button", href: `#/workflow/${encodeURIComponent(wf.name)}` }, "Start a run…"),
+            h("button", { type: "button", class: "full-graph", onclick: () => showFullGraph(wf) }, "Full-size graph"),
+          ),
         ),
       ),
     ),
   );
+}
+
+// A card's thumbnail is scaled down to fit; the dialog shows the graph at its natural size.
+function showFullGraph(wf) {
+  const dialog = h(
+    "dialog",
+    { class: "graph-dialog", "aria-labelledby": "graph-dialog-title" },
+    h(
+      "div",
+      { class: "dialog-head" },
+      h("h2", { id: "graph-dialog-title" }, `Graph of ${wf.name}`),
+      h("button", { type: "button", "aria-label": "Close", onclick: () => dialog.close() }, "✕ Close"),
+    ),
+    legend(),
+    h("div", { class: "graph-box graph-full" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
+  );
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 async function viewWorkflow(name) {
@@ -126,10 +153,12 @@ function approvalsInfo(wf) {
 async function viewRuns(params) {
   const status = params.get("status") || "";
   const workflow = params.get("workflow") || "";
+  const search = params.get("search") || "";
   const skip = Math.max(0, Number(params.get("skip")) || 0);
-  const [list, page] = await Promise.all([workflows(), api.listRuns({ status, workflow, top: PAGE, skip })]);
+  const [list, page] = await Promise.all([workflows(), api.listRuns({ status, workflow, search, top: PAGE, skip })]);
+  // Every filter lives in the URL, so a filtered list can be reloaded, bookmarked and shared.
   const go = (changes) => {
-    const q = new URLSearchParams({ status, workflow, skip: String(skip), ...changes });
+    const q = new URLSearchParams({ status, workflow, search, skip: String(skip), ...changes });
     for (const [k, v] of [...q]) if (!v || v === "0") q.delete(k);
     location.hash = `#/runs${q.toString() ? `?${q}` : ""}`;
   };
@@ -145,33 +174,40 @@ async function viewRuns(params) {
     h("option", { value: "" }, "any workflow"),
     list.map((w) => h("option", { value: w.name, selected: w.name === workflow }, w.name)),
   );
+  const searchInput = h("input", { id: "filter-search", name: "search", type: "search", value: search, placeholder: "part of an instance id", autocomplete: "off" });
+  const apply = () => go({ status: statusSelect.value, workflow: workflowSelect.value, search: searchInput.value.trim(), skip: "0" });
+  statusSelect.addEventListener("change", apply);
+  workflowSelect.addEventListener("change", apply);
   const filters = h(
     "form",
     {
       class: "filters",
+      role: "search",
       "aria-label": "Filter runs",
       onsubmit: (e) => {
         e.preventDefault();
-        go({ status: statusSelect.value, workflow: workflowSelect.value, skip: "0" });
+        apply();
       },
     },
+    h("label", { for: "filter-search" }, "Instance id"),
+    searchInput,
     h("label", { for: "filter-status" }, "Status"),
     statusSelect,
     h("label", { for: "filter-workflow" }, "Workflow"),
     workflowSelect,
-    h("button", { type: "submit" }, "Apply"),
+    h("button", { type: "submit" }, "Search"),
     h("button", { type: "button", onclick: () => viewRuns(params).catch(showFailure) }, "Refresh"),
   );
   const rows = page.runs.map((r) =>
     h(
       "tr",
-      {},
+      { "data-instance": r.instanceId },
       h("td", {}, h("a", { href: `#/run/${encodeURIComponent(r.workflow)}/${encodeURIComponent(r.instanceId)}`, class: "mono" }, r.instanceId)),
       h("td", {}, r.workflow),
       h("td", {}, statusBadge(r.runtimeStatus, r.phase)),
       h("td", { class: "num" }, String(r.superstep ?? "")),
       h("td", {}, time(r.createdTime)),
-      h("td", {}, time(r.lastUpdatedTime)),
+      h("td", { class: "num duration" }, runDuration(r)),
     ),
   );
   const last = Math.min(skip + PAGE, page.total);
@@ -183,7 +219,7 @@ async function viewRuns(params) {
       "table",
       { class: "runs" },
       h("caption", { class: "sr-only" }, "Recent runs, newest first"),
-      h("thead", {}, h("tr", {}, ["Run", "Workflow", "Status", "Superstep", "Created", "Updated"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Run", "Workflow", "Status", "Superstep", "Created", "Duration"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No runs match."))),
     ),
     h(
@@ -196,14 +232,22 @@ async function viewRuns(params) {
   );
 }
 
+// A finished run's duration from the API; an unfinished one's so far, marked as still growing.
+function runDuration(r) {
+  if (r.durationMs !== null && r.durationMs !== undefined) return duration(r.durationMs);
+  if (!r.createdTime) return "—";
+  return h("span", { title: "still running" }, `${duration(Date.now() - new Date(r.createdTime).getTime())} so far`);
+}
+
 // --- one run ---------------------------------------------------------------------------------------
 
-async function viewRun(name, id) {
+async function viewRun(name, id, params = new URLSearchParams()) {
   const wf = (await workflows()).find((w) => w.name === name);
   if (!wf) return render("Not found", h("h1", {}, "Unknown workflow"));
   const graphSvg = renderGraph(wf.graph, { states: {}, title: `Progress of run ${id}` });
   const header = h("div", { class: "run-head" });
   const states = h("div", { class: "states" });
+  const inspectorBox = h("div", { class: "inspector-box" });
   const approvals = h("section", { class: "approvals", "aria-labelledby": "approvals-heading" });
   const result = h("section", { class: "result" });
   const timeline = h("section", { class: "card timeline", "aria-labelledby": "timeline-heading" });
@@ -221,18 +265,45 @@ async function viewRun(name, id) {
         { class: "card", "aria-labelledby": "progress-heading" },
         h("h2", { id: "progress-heading" }, "Progress"),
         legend({ withStates: true }),
+        h("p", { class: "small muted" }, "Select a step to inspect it."),
         h("div", { class: "graph-box" }, graphSvg),
         h("details", { class: "state-details" }, h("summary", {}, "Step states as text"), states),
       ),
-      h("div", { class: "side" }, approvals, result),
+      h("div", { class: "side" }, inspectorBox, approvals, result),
     ),
     timeline,
   );
 
   let shownApprovals = "";
+  let shownTimeline = "";
+  let shownInspector = "";
   let lastStatus = null;
+  let lastView = null;
   let stopped = false;
   let timer = null;
+  // The inspected step is kept in the URL (replaceState: no navigation, the page stays as it is).
+  let selection = params.get("step") ? { executor: params.get("step"), key: params.get("attempt") || null } : null;
+  const select = (next, { focus = true } = {}) => {
+    selection = next;
+    const q = new URLSearchParams();
+    if (next) q.set("step", next.executor);
+    if (next?.key) q.set("attempt", next.key);
+    const base = `#/run/${encodeURIComponent(name)}/${encodeURIComponent(id)}`;
+    history.replaceState(null, "", q.toString() ? `${base}?${q}` : base);
+    if (lastView) drawPanels(lastView);
+    if (focus && next) document.getElementById("inspector-heading")?.focus({ preventScroll: false });
+  };
+  for (const g of graphSvg.querySelectorAll("g.node")) {
+    g.setAttribute("tabindex", "0");
+    g.setAttribute("role", "button");
+    g.addEventListener("click", () => select({ executor: g.dataset.node }));
+    g.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        select({ executor: g.dataset.node });
+      }
+    });
+  }
   const tick = setInterval(() => {
     for (const el of document.querySelectorAll("[data-deadline]")) {
       const c = countdown(el.dataset.deadline);
@@ -245,6 +316,27 @@ async function viewRun(name, id) {
     clearInterval(tick);
     clearTimeout(timer);
   });
+
+  // Redrawn only when what they show changed, so a poll never resets a scrolled table or a focused button.
+  function drawPanels(view) {
+    for (const g of graphSvg.querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.node === selection?.executor);
+    const inspectorKey = JSON.stringify([selection, view.executors, view.timeline?.entries?.length, view.pendingApprovals, view.closedApprovalsTotal, view.runtimeStatus]);
+    if (inspectorKey !== shownInspector) {
+      shownInspector = inspectorKey;
+      const panel = selection ? inspector(selection, wf.graph, view, { onSelect: select, onClose: () => select(null) }) : null;
+      inspectorBox.replaceChildren(...(panel ? [panel] : []));
+    }
+    const timelineKey = JSON.stringify([view.timeline, selection?.key]);
+    if (timelineKey !== shownTimeline) {
+      shownTimeline = timelineKey;
+      const wrap = timeline.querySelector(".table-wrap");
+      const scrolled = wrap ? wrap.scrollTop : 0;
+      const chosen = selection && (selection.key || latestKey(view.timeline, selection.executor));
+      drawTimeline(timeline, view.timeline, { onSelect: select, selectedKey: chosen });
+      const again = timeline.querySelector(".table-wrap");
+      if (again) again.scrollTop = scrolled;
+    }
+  }
 
   async function refresh() {
     let view;
@@ -260,16 +352,17 @@ async function viewRun(name, id) {
       return true;
     }
     if (stopped) return false;
+    lastView = view;
     updateGraph(graphSvg, wf.graph, view.executors);
     states.replaceChildren(stateList(wf.graph, view.executors));
     drawHeader(header, view, name, id, refreshNow);
-    const key = view.pendingApprovals.map((a) => a.request_id).join(",");
+    const key = JSON.stringify([view.pendingApprovals.map((a) => a.request_id), view.closedApprovalsTotal]);
     if (key !== shownApprovals) {
       shownApprovals = key;
       drawApprovals(approvals, view, refreshNow);
     }
     drawResult(result, view);
-    drawTimeline(timeline, view.timeline);
+    drawPanels(view);
     if (view.runtimeStatus !== lastStatus) {
       live.textContent = `Run is ${view.runtimeStatus}${view.phase === "waiting_for_approval" ? ", waiting for approval" : ""}.`;
       lastStatus = view.runtimeStatus;
@@ -288,6 +381,11 @@ async function viewRun(name, id) {
   }
 
   await loop();
+}
+
+function latestKey(timeline, executor) {
+  const steps = (timeline?.entries || []).filter((e) => e.kind === "step" && e.executor === executor);
+  return steps.length ? attemptKey(steps[steps.length - 1]) : null;
 }
 
 function drawHeader(header, view, name, id, refreshNow) {
@@ -328,8 +426,15 @@ function drawHeader(header, view, name, id, refreshNow) {
       h("div", {}, h("dt", {}, "Version"), h("dd", { class: "mono" }, view.version ?? "(not recorded)")),
       h("div", {}, h("dt", {}, "Created"), h("dd", {}, time(view.createdTime))),
       h("div", {}, h("dt", {}, "Updated"), h("dd", {}, time(view.lastUpdatedTime))),
+      h("div", {}, h("dt", {}, "Duration"), h("dd", { class: "run-duration" }, viewDuration(view))),
     ),
   );
+}
+
+// The history times the run's end to the millisecond; the status times (runs list) may be whole seconds.
+function viewDuration(view) {
+  const end = (view.timeline?.entries || []).findLast((e) => e.kind === "run" && typeof e.elapsed_ms === "number");
+  return end ? duration(end.elapsed_ms) : runDuration(view);
 }
 
 function drawApprovals(section, view, refreshNow) {
@@ -338,10 +443,22 @@ function drawApprovals(section, view, refreshNow) {
   const more = total > pending.length
     ? h("p", { class: "muted" }, `Showing ${pending.length} of ${total} pending approvals; the API pages them (approvals_skip, approvals_top).`)
     : null;
+  const closed = [...(view.closedApprovals || [])].reverse();
+  const closedTotal = view.closedApprovalsTotal ?? closed.length;
+  const decided = closed.length
+    ? h(
+        "div",
+        { class: "card decided", "aria-labelledby": "decided-heading" },
+        h("h3", { id: "decided-heading" }, `Decided (${closedTotal})`),
+        closedTotal > closed.length ? h("p", { class: "muted small" }, `The latest ${closed.length} of ${closedTotal}, newest first.`) : null,
+        h("ul", { class: "decided-list" }, closed.map((c) => h("li", {}, h("h4", {}, h("span", { "aria-hidden": "true" }, "⬡ "), c.approval_id), decision(c)))),
+      )
+    : null;
   section.replaceChildren(
     h("h2", { id: "approvals-heading" }, total ? `Waiting for approval (${total})` : "Approvals"),
-    ...(pending.length ? pending.map((a) => approvalCard(a, refreshNow)) : [h("p", { class: "muted" }, "No approval is pending.")]),
+    ...(pending.length ? pending.map((a) => approvalCard(a, refreshNow)) : [h("p", { class: "muted" }, closed.length ? "No approval is pending." : "No approval asked yet.")]),
     ...(more ? [more] : []),
+    ...(decided ? [decided] : []),
   );
 }
 
@@ -439,67 +556,6 @@ function drawResult(section, view) {
   section.replaceChildren(...parts);
 }
 
-function drawTimeline(section, timeline) {
-  if (!timeline) return;
-  const totals = timeline.totals;
-  const tokens = totals.tokens || {};
-  const rows = timeline.entries.map((e) => {
-    if (e.kind === "step") {
-      const state = e.ok ? "✓ done" : e.retryable ? "↻ failed, will retry" : "✗ failed";
-      return h(
-        "tr",
-        { class: e.ok ? "" : "row-failed" },
-        h("td", { class: "num" }, e.superstep ?? ""),
-        h("td", {}, h("code", {}, e.executor || "?"), e.agent ? h("span", { class: "tag" }, "agent") : null),
-        h("td", {}, state, e.error ? h("div", { class: "small" }, `${e.error.type}: ${e.error.message}`) : null),
-        h("td", { class: "num" }, e.attempt ?? ""),
-        h("td", { class: "num" }, duration(e.duration_ms)),
-        h("td", { class: "num" }, duration(e.elapsed_ms)),
-        h("td", { class: "num" }, e.agent ? `${e.agent.total_tokens} (${e.agent.prompt_tokens}+${e.agent.completion_tokens})` : ""),
-        h("td", {}, time(e.completed)),
-      );
-    }
-    const what =
-      e.kind === "event" ? `event ${e.name}`
-      : e.kind === "timer" ? "timer fired"
-      : e.event === "continued" ? `run continued as new after superstep ${e.after_superstep} (earlier supersteps are not in this execution's history)`
-      : `run ${e.event}`;
-    return h(
-      "tr",
-      { class: "row-event" },
-      h("td", {}),
-      h("td", { colspan: 3 }, what, e.kind === "event" && e.data ? h("div", { class: "small mono" }, JSON.stringify(e.data).slice(0, 200)) : null),
-      h("td", {}),
-      h("td", { class: "num" }, e.elapsed_ms !== undefined ? duration(e.elapsed_ms) : ""),
-      h("td", {}),
-      h("td", {}, time(e.at)),
-    );
-  });
-  section.replaceChildren(
-    h("h2", { id: "timeline-heading" }, "Timeline"),
-    h(
-      "p",
-      { class: "small" },
-      `${totals.steps} step attempt${totals.steps === 1 ? "" : "s"} · ${totals.retries} retr${totals.retries === 1 ? "y" : "ies"} · ${totals.failed_attempts} failed · step time ${duration(totals.step_ms)} · tokens ${tokens.total_tokens ?? 0} in ${tokens.calls ?? 0} agent call${tokens.calls === 1 ? "" : "s"}`,
-    ),
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "timeline-table" },
-        h("caption", { class: "sr-only" }, "Steps and events of the run, in order"),
-        h(
-          "thead",
-          {},
-          h("tr", {}, ["Superstep", "Step", "Result", "Attempt", "Ran", "Wall", "Tokens", "Finished"].map((t) => h("th", { scope: "col" }, t))),
-        ),
-        h("tbody", {}, rows),
-      ),
-    ),
-  );
-}
-
 // --- routing ---------------------------------------------------------------------------------------
 
 function showFailure(err) {
@@ -518,7 +574,7 @@ async function route() {
   try {
     if (parts[0] === "workflow" && parts[1]) await viewWorkflow(parts[1]);
     else if (parts[0] === "runs") await viewRuns(new URLSearchParams(query));
-    else if (parts[0] === "run" && parts[2]) await viewRun(parts[1], parts[2]);
+    else if (parts[0] === "run" && parts[2]) await viewRun(parts[1], parts[2], new URLSearchParams(query));
     else await viewWorkflows();
   } catch (err) {
     showFailure(err);

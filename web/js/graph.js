@@ -1,12 +1,16 @@
-// The workflow graph as SVG, from GET /api/workflows' `graph` (layers and orders computed by engine/viz.py).
+// The workflow graph as SVG, from GET /api/workflows' `graph`, laid out by dagre (vendored in
+// web/vendor/dagre, MIT): it routes every edge between the ranks around the nodes, so no edge is drawn
+// over another node or hidden behind a chain, and places edge labels where they clash with nothing.
 
+import dagre from "../vendor/dagre/dagre.esm.js";
 import { h, s } from "./dom.js";
 
-const W = 200; // node width
-const H = 44; // node height
-const GAP_X = 28;
-const GAP_Y = 62;
-const PAD = 24;
+const H = 46; // node height
+const MIN_W = 150;
+const TEXT_X = 30; // where a node's text starts (the state icon sits left of it)
+const PAD = 20;
+const LABEL_H = 18;
+const LOOP = 30; // how far a self-loop reaches right of its node
 
 export const STATES = {
   pending: { icon: "○", label: "not reached" },
@@ -18,85 +22,125 @@ export const STATES = {
 
 const KIND_LABEL = { executor: "step", agent: "agent", approval: "approval" };
 
-function layout(graph) {
-  const layers = new Map();
-  for (const node of graph.nodes) {
-    if (!layers.has(node.layer)) layers.set(node.layer, []);
-    layers.get(node.layer).push(node);
-  }
-  const widest = Math.max(1, ...[...layers.values()].map((l) => l.length));
-  const width = widest * W + (widest - 1) * GAP_X + PAD * 2 + 60; // room on the right for loop edges
-  const pos = new Map();
-  for (const [layer, nodes] of layers) {
-    nodes.sort((a, b) => a.order - b.order);
-    const rowWidth = nodes.length * W + (nodes.length - 1) * GAP_X;
-    const left = PAD + ((widest * W + (widest - 1) * GAP_X) - rowWidth) / 2;
-    nodes.forEach((node, i) => {
-      pos.set(node.id, { x: left + i * (W + GAP_X), y: PAD + layer * (H + GAP_Y), node });
-    });
-  }
-  const height = PAD * 2 + graph.layers * H + (graph.layers - 1) * GAP_Y;
-  return { pos, width, height };
+// Text is measured with the font it is drawn in, so a box is always as wide as its label.
+const ruler = document.createElement("canvas").getContext("2d");
+function textWidth(text, font) {
+  ruler.font = font;
+  return ruler.measureText(text).width;
+}
+const ID_FONT = "650 13px system-ui, sans-serif";
+const SUB_FONT = "11px system-ui, sans-serif";
+const LABEL_FONT = "11px system-ui, sans-serif";
+
+function subtitle(node) {
+  const sub = [KIND_LABEL[node.kind] || node.kind];
+  if (node.start) sub.push("start");
+  if (node.sink) sub.push("output");
+  return sub.join(" · ");
 }
 
-function shape(node) {
+function nodeWidth(node) {
+  const text = Math.max(textWidth(node.id, ID_FONT), textWidth(subtitle(node), SUB_FONT));
+  const approvalPoints = node.kind === "approval" ? 14 : 0; // the hexagon's points eat into its box
+  return Math.max(MIN_W, Math.ceil(TEXT_X + text + 14 + approvalPoints));
+}
+
+function edgeLabel(edge) {
+  return edge.label && !["fan-out", "fan-in"].includes(edge.kind) ? edge.label : "";
+}
+
+function layout(graph) {
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 44, edgesep: 14, marginx: PAD, marginy: PAD });
+  g.setDefaultEdgeLabel(() => ({}));
+  // Declared order first: dagre keeps it where crossings allow, so the drawing follows the code.
+  const ordered = [...graph.nodes].sort((a, b) => a.layer - b.layer || a.order - b.order);
+  const labelOf = (edge) => {
+    const text = edgeLabel(edge);
+    return { text, width: text ? Math.ceil(textWidth(text, LABEL_FONT)) + 12 : 0, height: LABEL_H };
+  };
+  // dagre routes self-loops badly (their points wander off), so they are drawn here, on the node's right;
+  // the node is laid out wide enough on both sides to keep its neighbours clear of the loop.
+  const loops = graph.edges.filter((e) => e.source === e.target);
+  for (const node of ordered) {
+    const w = nodeWidth(node);
+    const reach = Math.max(0, ...loops.filter((e) => e.source === node.id).map((e) => LOOP + labelOf(e).width + 8));
+    g.setNode(node.id, { width: w + 2 * reach, height: H, node, w });
+  }
+  graph.edges.forEach((edge, i) => {
+    if (edge.source === edge.target) return;
+    const label = labelOf(edge);
+    const sized = label.text ? { width: label.width, height: label.height, labelpos: "c" } : {};
+    g.setEdge(edge.source, edge.target, { ...sized, edge, text: label.text }, `e${i}`);
+  });
+  dagre.layout(g);
+  const pos = new Map();
+  for (const id of g.nodes()) {
+    const n = g.node(id);
+    pos.set(id, { x: n.x - n.w / 2, y: n.y - n.height / 2, w: n.w, node: n.node });
+  }
+  const edges = g.edges().map((e) => g.edge(e));
+  for (const edge of loops) {
+    const at = pos.get(edge.source);
+    if (!at) continue;
+    const { text, width } = labelOf(edge);
+    const right = at.x + at.w;
+    const points = [
+      { x: right, y: at.y + H * 0.3 },
+      { x: right + LOOP, y: at.y + H * 0.3 - 6 },
+      { x: right + LOOP, y: at.y + H * 0.7 + 6 },
+      { x: right, y: at.y + H * 0.7 },
+    ];
+    edges.push({ edge, text, points, loop: true, x: right + LOOP + 4 + width / 2, y: at.y + H / 2, width });
+  }
+  // The drawing's own bounds (dagre's may leave a looping edge's bend outside them).
+  const xs = [];
+  const ys = [];
+  for (const { x, y, w } of pos.values()) xs.push(x, x + w), ys.push(y, y + H);
+  for (const e of edges) {
+    for (const p of e.points || []) xs.push(p.x), ys.push(p.y);
+    if (e.text) xs.push(e.x - e.width / 2, e.x + e.width / 2), ys.push(e.y - LABEL_H / 2, e.y + LABEL_H / 2);
+  }
+  const box = { x: Math.floor(Math.min(...xs)) - PAD, y: Math.floor(Math.min(...ys)) - PAD };
+  box.width = Math.ceil(Math.max(...xs)) + PAD - box.x;
+  box.height = Math.ceil(Math.max(...ys)) + PAD - box.y;
+  return { pos, edges, box };
+}
+
+function shape(node, w) {
   if (node.kind === "approval") {
     const c = 14;
-    const pts = [[c, 0], [W - c, 0], [W, H / 2], [W - c, H], [c, H], [0, H / 2]];
+    const pts = [[c, 0], [w - c, 0], [w, H / 2], [w - c, H], [c, H], [0, H / 2]];
     return s("polygon", { class: "shape", points: pts.map((p) => p.join(",")).join(" ") });
   }
-  return s("rect", { class: "shape", width: W, height: H, rx: node.start ? H / 2 : 8 });
+  return s("rect", { class: "shape", width: w, height: H, rx: node.start ? H / 2 : 8 });
 }
 
-function edgePath(a, b, back) {
-  if (back) {
-    // A loop: leave on the right, go around, come back in on the right.
-    const x1 = a.x + W;
-    const y1 = a.y + H / 2;
-    const x2 = b.x + W;
-    const y2 = b.y + H / 2;
-    const out = Math.max(x1, x2) + 48;
-    return { d: `M${x1},${y1} C${out},${y1} ${out},${y2} ${x2 + 6},${y2}`, mid: [out - 12, (y1 + y2) / 2] };
+function loopPath([a, b, c, d]) {
+  return `M${a.x},${a.y} C${b.x},${b.y} ${c.x},${c.y} ${d.x},${d.y}`;
+}
+
+// A smooth path through dagre's points: straight ends, quadratic bends through each inner point.
+function edgePath(points) {
+  const [first, ...rest] = points;
+  let d = `M${first.x},${first.y}`;
+  for (let i = 0; i < rest.length - 1; i++) {
+    const p = rest[i];
+    const q = rest[i + 1];
+    d += ` Q${p.x},${p.y} ${(p.x + q.x) / 2},${(p.y + q.y) / 2}`;
   }
-  const x1 = a.x + W / 2;
-  const y1 = a.y + H;
-  const x2 = b.x + W / 2;
-  const y2 = b.y - 6;
-  const bend = Math.max(24, (y2 - y1) / 2);
-  const p = [[x1, y1], [x1, y1 + bend], [x2, y2 - bend], [x2, y2]];
-  // The label sits in the gap just above the target, so edges spanning layers keep it clear of nodes.
-  return { d: `M${x1},${y1} C${p[1]} ${p[2]} ${p[3]}`, mid: pointAtY(p, y2 + 6 - GAP_Y / 2) };
-}
-
-function bezier(p, t) {
-  const u = 1 - t;
-  const w = [u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t];
-  return [0, 1].map((k) => w.reduce((sum, wi, i) => sum + wi * p[i][k], 0));
-}
-
-function pointAtY(p, y) {
-  let lo = 0;
-  let hi = 1;
-  for (let i = 0; i < 30; i++) {
-    const mid = (lo + hi) / 2;
-    if (bezier(p, mid)[1] < y) lo = mid;
-    else hi = mid;
-  }
-  return bezier(p, (lo + hi) / 2);
-}
-
-function truncate(text, max) {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  const last = rest[rest.length - 1] || first;
+  return `${d} L${last.x},${last.y}`;
 }
 
 /** An <svg> of the graph; `states` (node id → state) colours the nodes and labels them. */
 export function renderGraph(graph, { states = null, title = "Workflow graph" } = {}) {
-  const { pos, width, height } = layout(graph);
+  const { pos, edges: laid, box } = layout(graph);
   const svg = s("svg", {
     class: "graph",
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
+    viewBox: `${box.x} ${box.y} ${box.width} ${box.height}`,
+    width: box.width,
+    height: box.height,
     role: "group",
     "aria-label": title,
   });
@@ -105,7 +149,7 @@ export function renderGraph(graph, { states = null, title = "Workflow graph" } =
     defs.append(
       s(
         "marker",
-        { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+        { id: `arrow-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 10, markerHeight: 10, orient: "auto-start-reverse" },
         s("path", { d: "M0,0 L10,5 L0,10 z", class: `arrow arrow-${kind}` }),
       ),
     );
@@ -113,31 +157,21 @@ export function renderGraph(graph, { states = null, title = "Workflow graph" } =
   svg.append(defs);
   const edges = s("g", { class: "edges", "aria-hidden": "true" });
   const labels = s("g", { class: "edge-labels", "aria-hidden": "true" });
-  const placed = []; // label boxes so far: the same text twice in one spot is drawn once, others move aside
-  for (const edge of graph.edges) {
-    const a = pos.get(edge.source);
-    const b = pos.get(edge.target);
-    if (!a || !b) continue;
-    const { d, mid } = edgePath(a, b, edge.back || edge.source === edge.target);
+  for (const { edge, text, points, loop, x, y, width: wText } of laid) {
+    if (!points?.length) continue;
     edges.append(
-      s("path", { d, class: `edge edge-${edge.kind}`, "marker-end": `url(#arrow-${edge.kind})` }, s("title", {}, `${edge.source} → ${edge.target} (${edge.kind}${edge.label ? `: ${edge.label}` : ""})`)),
+      s(
+        "path",
+        { d: loop ? loopPath(points) : edgePath(points), class: `edge edge-${edge.kind}`, "marker-end": `url(#arrow-${edge.kind})`, "data-edge": `${edge.source}>${edge.target}` },
+        s("title", {}, `${edge.source} → ${edge.target} (${edge.kind}${edge.label ? `: ${edge.label}` : ""})`),
+      ),
     );
-    if (edge.label && !["fan-out", "fan-in"].includes(edge.kind)) {
-      const text = truncate(edge.label, 22);
-      const wText = text.length * 6.4 + 10;
-      const hit = (m) => placed.find((b) => Math.abs(b.x - m[0]) < (b.w + wText) / 2 && Math.abs(b.y - m[1]) < 18);
-      let clash = hit(mid);
-      if (clash && clash.text === text) continue;
-      for (let tries = 0; clash && tries < 3; tries++) {
-        mid[0] += (mid[0] >= clash.x ? 1 : -1) * ((clash.w + wText) / 2 - Math.abs(clash.x - mid[0]) + 4);
-        clash = hit(mid);
-      }
-      placed.push({ x: mid[0], y: mid[1], w: wText, text });
+    if (text) {
       labels.append(
         s(
           "g",
-          { class: `edge-label edge-label-${edge.kind}`, transform: `translate(${mid[0] - wText / 2},${mid[1] - 9})` },
-          s("rect", { width: wText, height: 18, rx: 4 }),
+          { class: `edge-label edge-label-${edge.kind}`, transform: `translate(${x - wText / 2},${y - LABEL_H / 2})` },
+          s("rect", { width: wText, height: LABEL_H, rx: 4 }),
           s("text", { x: wText / 2, y: 13, "text-anchor": "middle" }, text),
         ),
       );
@@ -145,7 +179,7 @@ export function renderGraph(graph, { states = null, title = "Workflow graph" } =
   }
   svg.append(edges);
   const nodes = s("g", { class: "nodes" });
-  for (const { x, y, node } of pos.values()) {
+  for (const { x, y, w, node } of pos.values()) {
     const state = states ? states[node.id] || "pending" : null;
     const g = s("g", {
       class: `node node-${node.kind}${state ? ` state-${state}` : ""}`,
@@ -156,12 +190,9 @@ export function renderGraph(graph, { states = null, title = "Workflow graph" } =
       "aria-label": nodeLabel(node, state),
     });
     g.append(s("title", {}, nodeLabel(node, state) + (node.description ? `\n${node.description}` : "")));
-    g.append(shape(node));
-    g.append(s("text", { class: "node-id", x: 30, y: 19 }, truncate(node.id, 24)));
-    const sub = [KIND_LABEL[node.kind] || node.kind];
-    if (node.start) sub.push("start");
-    if (node.sink) sub.push("output");
-    g.append(s("text", { class: "node-sub", x: 30, y: 34 }, sub.join(" · ")));
+    g.append(shape(node, w));
+    g.append(s("text", { class: "node-id", x: TEXT_X, y: 20 }, node.id));
+    g.append(s("text", { class: "node-sub", x: TEXT_X, y: 35 }, subtitle(node)));
     g.append(s("text", { class: "node-icon", x: 15, y: 28, "text-anchor": "middle" }, state ? STATES[state]?.icon || "?" : kindIcon(node)));
     nodes.append(g);
   }

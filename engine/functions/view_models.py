@@ -1,0 +1,72 @@
+"""The JSON of the run view and the runs lists, as OpenAPI documents it.
+
+The handlers build these answers as plain dicts (``run_view.py``); these models are their published shape,
+and ``tests/dashboard/test_serving.py`` validates real answers (devhost, real runs) against them so the
+two never drift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.core.run_state import ClosedApproval, RunError
+from engine.functions.timeline_model import Timeline
+
+
+class _Answer(BaseModel):
+    # Field names are the API's JSON names (camelCase, as Durable Functions' own status answers spell them).
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunSummary(_Answer):
+    """One run in a runs list."""
+
+    instanceId: str
+    workflow: str | None
+    runtimeStatus: str | None
+    phase: str | None
+    superstep: int
+    pendingApprovals: int
+    createdTime: str | None
+    lastUpdatedTime: str | None
+    durationMs: float | None = Field(description="a finished run's duration; null while it runs")
+    runUri: str
+
+
+class RunsPage(_Answer):
+    runs: list[RunSummary]
+    total: int
+    skip: int
+    top: int
+
+
+class RunView(_Answer):
+    """The workflow view of one run."""
+
+    workflow: str
+    instanceId: str
+    runtimeStatus: str | None
+    phase: str
+    createdTime: str | None
+    lastUpdatedTime: str | None
+    durationMs: float | None = Field(description="a finished run's duration; null while it runs")
+    input: Any = Field(description="the run's input, as started (carried across continue-as-new)")
+    version: str | None
+    fingerprint: str | None
+    superstep: int
+    executors: dict[str, str] = Field(description="each node: pending, running, done, failed or waiting")
+    running: list[str]
+    pendingApprovals: list[dict[str, Any]]
+    pendingApprovalsTotal: int
+    approvalsSkip: int
+    approvalsTop: int
+    closedApprovals: list[ClosedApproval] = Field(
+        description="the latest 100 decided or timed-out approvals: who, when, how (via) and the answer"
+    )
+    closedApprovalsTotal: int
+    outputs: Any
+    error: RunError | None
+    versionProblem: str | None = None
+    timeline: Timeline | None = Field(default=None, description="with ?timeline=true")

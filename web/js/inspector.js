@@ -1,0 +1,151 @@
+// The step inspector: one node of the run, its attempts, and the chosen attempt's input, output, error
+// and timings (from the run view and its timeline); for an approval, its request and decisions.
+
+import { duration, h, pretty, time } from "./dom.js";
+import { STATES } from "./graph.js";
+import { answerText, attemptKey } from "./timeline.js";
+
+function json(label, value) {
+  return h(
+    "div",
+    { class: "inspect-json" },
+    h("h4", {}, label),
+    h("pre", { class: "json", tabindex: "0", "aria-label": `${label} as JSON` }, pretty(value)),
+  );
+}
+
+function fact(term, ...value) {
+  return h("div", {}, h("dt", {}, term), h("dd", {}, ...value));
+}
+
+function attemptDetails(e) {
+  const parts = [
+    h(
+      "dl",
+      { class: "facts inspect-facts" },
+      fact("Superstep", String(e.superstep ?? "—")),
+      fact("Attempt", String(e.attempt ?? "—")),
+      e.ordinal ? fact("Fan-out #", String(e.ordinal)) : null,
+      fact("Result", e.ok ? "✓ done" : e.retryable ? "↻ failed, retried" : "✗ failed"),
+      fact("Scheduled", time(e.scheduled)),
+      fact("Finished", time(e.completed)),
+      fact("Ran", duration(e.duration_ms)),
+      fact("Wall", duration(e.elapsed_ms)),
+      fact("After run start", duration(e.offset_ms)),
+      e.agent?.total_tokens !== undefined ? fact("Tokens", String(e.agent.total_tokens)) : null,
+      e.idempotency_key ? fact("Idempotency key", h("code", {}, e.idempotency_key)) : null,
+    ),
+  ];
+  if (e.error) {
+    parts.push(h("div", { class: "error-box inspect-error", role: "note" }, h("strong", {}, e.error.type), ": ", e.error.message));
+  }
+  if (e.earlier) {
+    parts.push(
+      h("p", { class: "muted small" }, "From an earlier execution of this run (it continued as new): the host keeps only the current execution's history, so this attempt's input and output are not kept; its timing and outcome are."),
+    );
+  } else {
+    parts.push(json("Input", e.input));
+    if (e.ok) parts.push(json("Output", e.output));
+  }
+  return parts;
+}
+
+function attemptsTable(attempts, chosenKey, onSelect) {
+  return h(
+    "table",
+    { class: "attempts" },
+    h("caption", { class: "sr-only" }, "Attempts of this step"),
+    h("thead", {}, h("tr", {}, ["Superstep", "Attempt", "Result", "Ran", "Finished"].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "tbody",
+      {},
+      attempts.map((e) => {
+        const key = attemptKey(e);
+        return h(
+          "tr",
+          { class: key === chosenKey ? "row-selected" : "", "data-key": key },
+          h("td", { class: "num" }, String(e.superstep ?? ""), e.ordinal ? ` #${e.ordinal}` : ""),
+          h("td", { class: "num" }, h("button", { type: "button", class: "linkish", "aria-pressed": String(key === chosenKey), onclick: () => onSelect({ executor: e.executor, key }) }, String(e.attempt ?? "?"))),
+          h("td", {}, e.ok ? "✓" : "✗", e.earlier ? h("span", { class: "tag tag-earlier" }, "earlier") : null),
+          h("td", { class: "num" }, duration(e.duration_ms)),
+          h("td", {}, time(e.completed)),
+        );
+      }),
+    ),
+  );
+}
+
+function approvalDetails(node, view) {
+  const pending = view.pendingApprovals.filter((a) => a.approval_id === node.id);
+  const decided = (view.closedApprovals || []).filter((c) => c.approval_id === node.id);
+  const parts = [];
+  for (const a of pending) {
+    parts.push(h("p", {}, "Waiting for an answer since ", time(a.requested_at), a.deadline ? [" (deadline ", time(a.deadline), ")"] : "", "."));
+    parts.push(json("Request", a.request));
+  }
+  for (const c of decided) parts.push(decision(c));
+  if (!parts.length) parts.push(h("p", { class: "muted" }, "Not asked yet."));
+  return parts;
+}
+
+// Why a decision names no one: a deadline, a caller who was not signed in, or a raw event.
+function nobody(c) {
+  if (c.outcome === "timed_out") return "nobody (the deadline passed)";
+  if (c.via === "endpoint") return "an anonymous caller (not signed in)";
+  return "unknown (a raw event carries no identity)";
+}
+
+/** A decided approval: who, when, how, and the answer. */
+export function decision(c) {
+  const outcome = c.outcome === "timed_out" ? "Timed out" : "Answered";
+  return h(
+    "div",
+    { class: "decision", "data-request": c.request_id },
+    h(
+      "dl",
+      { class: "facts inspect-facts" },
+      fact("Outcome", outcome, c.answer ? ` — ${answerText(c.answer)}` : ""),
+      fact("By", c.decided_by ? h("strong", {}, c.decided_by) : h("span", { class: "muted" }, nobody(c))),
+      fact("Via", c.via),
+      fact("At", time(c.at)),
+    ),
+    c.answer !== null && c.answer !== undefined ? h("details", {}, h("summary", {}, "Answer as JSON"), h("pre", { class: "json", tabindex: "0" }, pretty(c.answer))) : null,
+    c.answer_cut ? h("p", { class: "muted small" }, "The answer was too long to keep with the run.") : null,
+  );
+}
+
+/**
+ * The inspector for `selection` ({executor, key?}) of a run: `graph` (the workflow's), `view` (the run
+ * view, with its timeline). `onSelect` picks another attempt; `onClose` closes the panel.
+ */
+export function inspector(selection, graph, view, { onSelect, onClose }) {
+  const node = graph.nodes.find((n) => n.id === selection.executor);
+  if (!node) return null;
+  const state = view.executors[node.id] || "pending";
+  const entries = view.timeline?.entries || [];
+  const attempts = entries.filter((e) => e.kind === "step" && e.executor === node.id);
+  const chosen = attempts.find((e) => attemptKey(e) === selection.key) || attempts[attempts.length - 1];
+  const body = [];
+  if (node.description) body.push(h("p", { class: "muted" }, node.description));
+  if (node.kind === "approval") {
+    body.push(...approvalDetails(node, view));
+  } else if (!attempts.length) {
+    body.push(h("p", { class: "muted" }, state === "running" ? "Running: no attempt has finished yet." : "Not reached: no attempt yet."));
+  } else {
+    if (attempts.length > 1) body.push(h("h4", {}, `Attempts (${attempts.length})`), attemptsTable(attempts, attemptKey(chosen), onSelect));
+    if (state === "running") body.push(h("p", { class: "small" }, "▶ Running again now."));
+    body.push(...attemptDetails(chosen));
+  }
+  return h(
+    "section",
+    { class: "card inspector", "aria-labelledby": "inspector-heading", "data-executor": node.id },
+    h(
+      "div",
+      { class: "inspector-head" },
+      h("h2", { id: "inspector-heading", tabindex: "-1" }, h("span", { "aria-hidden": "true" }, `${STATES[state]?.icon || "?"} `), h("span", { class: "mono" }, node.id)),
+      h("span", { class: "muted small" }, `${node.kind === "approval" ? "approval" : node.kind === "agent" ? "agent" : "step"} · ${STATES[state]?.label || state}`),
+      h("button", { type: "button", class: "close", "aria-label": "Close the step inspector", onclick: onClose }, "✕"),
+    ),
+    body,
+  );
+}

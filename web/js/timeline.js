@@ -1,0 +1,136 @@
+// The run's timeline (GET .../runs/{id}?timeline=true): every execution of the run, steps, approvals,
+// timers and milestones. A step row opens the step inspector; an approval row reads as a decision.
+
+import { duration, h, time } from "./dom.js";
+
+/** A step attempt's identity, the same for a timeline row and the inspector. */
+export function attemptKey(e) {
+  return [e.executor, e.superstep, e.ordinal ?? 0, e.attempt, e.earlier ? "earlier" : "here"].join("|");
+}
+
+/** What an approval's answer says, in words: approved / rejected (with the comment) or the answer. */
+export function answerText(answer) {
+  if (answer === null || answer === undefined) return "";
+  if (typeof answer !== "object") return JSON.stringify(answer);
+  const parts = [];
+  if (typeof answer.approved === "boolean") parts.push(answer.approved ? "approved" : "rejected");
+  if (typeof answer.comment === "string" && answer.comment) parts.push(`“${answer.comment}”`);
+  const rest = Object.fromEntries(Object.entries(answer).filter(([k]) => !["approved", "comment"].includes(k)));
+  if (Object.keys(rest).length) parts.push(JSON.stringify(rest));
+  return parts.join(" — ");
+}
+
+function approvalRow(e, onSelect) {
+  const who = e.decided_by ? ` by ${e.decided_by}` : "";
+  const how = e.via ? ` via ${e.via}` : "";
+  const what =
+    e.outcome === "timed_out" ? "deadline passed"
+    : e.outcome === "answered" ? `decided${who}${how}`
+    : "answer not taken (invalid, not allowed, or too late)";
+  const answer = answerText(e.answer);
+  return h(
+    "tr",
+    { class: `row-approval${e.outcome === "not_taken" ? " row-ignored" : ""}${e.earlier ? " row-earlier" : ""}`, "data-kind": "approval", "data-request": e.request_id },
+    h("td", {}),
+    h(
+      "td",
+      { colspan: 3 },
+      h("span", { "aria-hidden": "true" }, "✎ "),
+      "approval ",
+      e.approval_id ? h("button", { type: "button", class: "linkish mono", onclick: () => onSelect({ executor: e.approval_id }) }, e.approval_id) : h("code", {}, e.request_id),
+      `: ${what}`,
+      answer ? h("div", { class: "small answer" }, answer) : null,
+    ),
+    h("td", {}),
+    h("td", {}),
+    h("td", {}),
+    h("td", {}, time(e.at)),
+  );
+}
+
+function stepRow(e, onSelect, selectedKey) {
+  const state = e.ok ? "✓ done" : e.retryable ? "↻ failed, will retry" : "✗ failed";
+  const key = attemptKey(e);
+  const select = () => onSelect({ executor: e.executor, key });
+  return h(
+    "tr",
+    {
+      class: `row-step${e.ok ? "" : " row-failed"}${e.earlier ? " row-earlier" : ""}${key === selectedKey ? " row-selected" : ""}`,
+      "data-kind": "step",
+      "data-executor": e.executor || "",
+      "data-key": key,
+      onclick: (ev) => {
+        if (!ev.target.closest("button")) select();
+      },
+    },
+    h("td", { class: "num" }, e.superstep ?? ""),
+    h(
+      "td",
+      {},
+      h("button", { type: "button", class: "linkish mono", "aria-label": `Inspect ${e.executor} (superstep ${e.superstep}, attempt ${e.attempt})`, onclick: select }, e.executor || "?"),
+      e.agent ? h("span", { class: "tag" }, "agent") : null,
+      e.earlier ? h("span", { class: "tag tag-earlier", title: "from an earlier execution (continue-as-new): input and output are not kept" }, "earlier") : null,
+    ),
+    h("td", {}, state, e.error ? h("div", { class: "small" }, `${e.error.type}: ${e.error.message}`) : null),
+    h("td", { class: "num" }, e.attempt ?? ""),
+    h("td", { class: "num" }, duration(e.duration_ms)),
+    h("td", { class: "num" }, duration(e.elapsed_ms)),
+    h("td", { class: "num" }, e.agent?.total_tokens !== undefined ? (e.agent.prompt_tokens !== undefined ? `${e.agent.total_tokens} (${e.agent.prompt_tokens}+${e.agent.completion_tokens})` : String(e.agent.total_tokens)) : ""),
+    h("td", {}, time(e.completed)),
+  );
+}
+
+function otherRow(e) {
+  const what =
+    e.kind === "event" ? `event ${e.name}`
+    : e.kind === "timer" ? "timer fired"
+    : e.event === "continued" ? `continued as new after superstep ${e.after_superstep}`
+    : `run ${e.event}`;
+  return h(
+    "tr",
+    { class: `row-event${e.earlier ? " row-earlier" : ""}`, "data-kind": e.kind },
+    h("td", {}),
+    h("td", { colspan: 3 }, what, e.kind === "event" && e.data ? h("div", { class: "small mono" }, JSON.stringify(e.data).slice(0, 200)) : null),
+    h("td", {}),
+    h("td", { class: "num" }, e.elapsed_ms !== undefined && e.elapsed_ms !== null ? duration(e.elapsed_ms) : ""),
+    h("td", {}),
+    h("td", {}, time(e.at)),
+  );
+}
+
+export function drawTimeline(section, timeline, { onSelect, selectedKey }) {
+  if (!timeline) return;
+  const totals = timeline.totals;
+  const tokens = totals.tokens || {};
+  const rows = timeline.entries.map((e) =>
+    e.kind === "step" ? stepRow(e, onSelect, selectedKey) : e.kind === "approval" ? approvalRow(e, onSelect) : otherRow(e),
+  );
+  const executions = timeline.executions > 1
+    ? `${timeline.executions} executions (continued as new every few supersteps); earlier executions show compact records without inputs and outputs${totals.earlier_steps_dropped ? `, and their ${totals.earlier_steps_dropped} oldest step attempts are only counted` : ""}.`
+    : null;
+  section.replaceChildren(
+    h("h2", { id: "timeline-heading" }, "Timeline"),
+    h(
+      "p",
+      { class: "small" },
+      `${totals.steps} step attempt${totals.steps === 1 ? "" : "s"} · ${totals.retries} retr${totals.retries === 1 ? "y" : "ies"} · ${totals.failed_attempts} failed · step time ${duration(totals.step_ms)} · tokens ${tokens.total_tokens ?? 0} in ${tokens.calls ?? 0} agent call${tokens.calls === 1 ? "" : "s"}`,
+    ),
+    ...(executions ? [h("p", { class: "small muted executions" }, executions)] : []),
+    h("p", { class: "small muted" }, "Select a step to inspect its input, output, error, attempts and timings."),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "timeline-table" },
+        h("caption", { class: "sr-only" }, "Steps, approvals and events of the run, in order"),
+        h(
+          "thead",
+          {},
+          h("tr", {}, ["Superstep", "Step", "Result", "Attempt", "Ran", "Wall", "Tokens", "Finished"].map((t) => h("th", { scope: "col" }, t))),
+        ),
+        h("tbody", {}, rows),
+      ),
+    ),
+  );
+}

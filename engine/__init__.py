@@ -24,6 +24,7 @@ from engine.core.clock import Clock, ManualClock, SystemClock
 from engine.core.events import RunEvent
 from engine.core.executor import Executor, StepContext, executor
 from engine.core.graph import Case, Workflow, WorkflowBuilder, WorkflowValidationError
+from engine.core.mapping import ItemFailed
 from engine.core.retry import NonRetryableError, RetryPolicy, TransientError
 from engine.core.run_state import PendingApproval, RunError, RunState
 from engine.inmemory import ApprovalResponseError, InMemoryRunner, RunResult
@@ -51,6 +52,7 @@ __all__ = [
     "Clock",
     "Executor",
     "InMemoryRunner",
+    "ItemFailed",
     "ManualClock",
     "NonRetryableError",
     "OnTimeout",

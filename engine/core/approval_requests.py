@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.core.approval import Approval, ApprovalOutcome, event_name_for, request_id_for
 from engine.core.graph import Workflow
+from engine.core.mapping import ItemTag, ItemTagJSON
 from engine.core.routing import Delivery, Emission
 from engine.core.run_state import PendingApproval, RunError
 
@@ -46,6 +47,7 @@ def open_approval(
         approvers=approval.approvers,
         superstep=superstep,
         escalated_from=escalated_from,
+        item=ItemTagJSON(batch=delivery.item.batch, index=delivery.item.index) if delivery.item else None,
     )
 
 
@@ -86,7 +88,8 @@ def answer_approval(
         via=via,
         timed_out=timed_out,
     )
-    return Emission(approval.id, outcome)
+    item = ItemTag(pending.item.batch, pending.item.index) if pending.item is not None else None
+    return Emission(approval.id, outcome, item)
 
 
 @dataclass(frozen=True, slots=True)

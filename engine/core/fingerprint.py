@@ -61,6 +61,11 @@ def _group(group: EdgeGroup) -> dict[str, Any]:
             described[name] = getattr(group, name)
     if hasattr(group, "condition"):
         described["condition"] = _condition(group.condition)
+    if hasattr(group, "collect"):  # a map
+        described["collect"] = group.collect
+        described["items"] = _condition(group.items)
+        described["max_parallel"] = group.max_parallel
+        described["on_item_error"] = group.on_item_error
     if hasattr(group, "cases"):
         described["cases"] = [[_condition(fn), target] for fn, target in group.cases]
     return described

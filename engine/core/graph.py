@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, get_type_hints
 
 from engine.core.approval import Approval
 from engine.core.executor import Node
@@ -69,7 +69,25 @@ class Switch:
     default: str | None
 
 
-EdgeGroup: TypeAlias = Edge | FanOut | FanIn | Switch
+ItemErrors: TypeAlias = Literal["fail", "collect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    """``source`` emits a list (or ``items`` selects one from its output); ``target`` runs once per item,
+    concurrently (at most ``max_parallel`` at once); ``collect`` receives the items' outputs as a list,
+    in item order. ``on_item_error``: an item that fails for good fails the run (``"fail"``) or is
+    handed to ``collect`` as an ``ItemFailed`` in its place (``"collect"``)."""
+
+    source: str
+    target: str
+    collect: str
+    items: Callable[[Any], Any] | None = None
+    max_parallel: int | None = None
+    on_item_error: ItemErrors = "fail"
+
+
+EdgeGroup: TypeAlias = Edge | FanOut | FanIn | Switch | Map
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +128,10 @@ class Workflow:
         """Nodes with no outgoing edge: what they emit is the run's output."""
         return frozenset(self.nodes) - {s for g in self.groups for s in _sources(g)}
 
+    def map_of(self, target: str) -> Map | None:
+        """The map whose per-item node ``target`` is, if it is one."""
+        return next((g for g in self.groups if isinstance(g, Map) and g.target == target), None)
+
     def to_mermaid(self, states: dict[str, str] | None = None) -> str:
         from engine.core.viz import to_mermaid
 
@@ -117,10 +139,14 @@ class Workflow:
 
 
 def _sources(group: EdgeGroup) -> tuple[str, ...]:
+    if isinstance(group, Map):
+        return (group.source, group.target)
     return group.sources if isinstance(group, FanIn) else (group.source,)
 
 
 def _targets(group: EdgeGroup) -> tuple[str, ...]:
+    if isinstance(group, Map):
+        return (group.target, group.collect)
     if isinstance(group, Edge):
         return (group.target,)
     if isinstance(group, FanOut):
@@ -188,6 +214,37 @@ class WorkflowBuilder:
         self._groups.append(Switch(source_id, resolved, default_id))  # type: ignore[arg-type]
         return self
 
+    def add_map(
+        self,
+        source: NodeRef,
+        target: NodeRef,
+        *,
+        collect: NodeRef,
+        items: Callable[[Any], Any] | None = None,
+        max_parallel: int | None = None,
+        on_item_error: ItemErrors = "fail",
+    ) -> WorkflowBuilder:
+        """Run ``target`` once per item of the list ``source`` emits (or that ``items(output)`` selects),
+        concurrently; ``collect`` receives their outputs as a list in item order (``[]`` for no items).
+
+        ``max_parallel`` bounds how many item steps execute at once (an item waiting for a person holds
+        no slot). ``on_item_error="collect"`` hands ``collect`` an ``ItemFailed`` for an item that failed
+        for good instead of failing the run.
+        """
+        source_id, target_id = self._register(source), self._register(target)
+        collect_id = self._register(collect)
+        if max_parallel is not None and (not isinstance(max_parallel, int) or max_parallel < 1):
+            self._problems.append(f"map {source_id!r} -> {target_id!r}: max_parallel must be at least 1")
+        if on_item_error not in ("fail", "collect"):
+            self._problems.append(
+                f"map {source_id!r} -> {target_id!r}: on_item_error must be 'fail' or 'collect', "
+                f"not {on_item_error!r}"
+            )
+        if items is not None and not callable(items):
+            raise TypeError(f"items= must be a function of the source's output, got {items!r}")
+        self._groups.append(Map(source_id, target_id, collect_id, items, max_parallel, on_item_error))
+        return self
+
     def build(self) -> Workflow:
         problems = list(self._problems)
         if not isinstance(self._name, str) or not NAME_PATTERN.fullmatch(self._name):
@@ -250,9 +307,59 @@ class WorkflowBuilder:
             )
         return fn
 
+    def _map_problems(self, group: Map) -> list[str]:
+        from engine.core.mapping import ItemFailed
+
+        source, target = self._nodes.get(group.source), self._nodes.get(group.target)
+        collect = self._nodes.get(group.collect)
+        if source is None or target is None or collect is None:
+            return []
+        where = f"map {group.source!r} -> {group.target!r} -> {group.collect!r}"
+        problems: list[str] = []
+        emitted = source.output_type
+        if group.items is not None:
+            try:
+                emitted = get_type_hints(group.items).get("return", Any)
+            except Exception:  # an unannotated or unresolvable selector: checked when it runs
+                emitted = Any
+        item = list_item_type(sendable(emitted)) if sendable(emitted) is not None else None
+        if item is None:
+            what = f"items={getattr(group.items, '__name__', 'items')} returns" if group.items else "emits"
+            problems.append(
+                f"{where}: {group.source!r} {what} {type_name(emitted)}, not a list: a map runs "
+                f"{group.target!r} once per item of a list"
+            )
+        elif not compatible(item, target.input_type):
+            problems.append(
+                f"{where}: {group.source!r} emits list[{type_name(item)}] but {group.target!r} takes "
+                f"{type_name(target.input_type)}"
+            )
+        gathered = list_item_type(collect.input_type)
+        if gathered is None:
+            problems.append(
+                f"{where}: {group.collect!r} takes {type_name(collect.input_type)}, not a list: it receives "
+                f"list[...] of {group.target!r}'s outputs"
+            )
+        else:
+            if not compatible(target.output_type, gathered):
+                problems.append(
+                    f"{where}: {group.target!r} emits {type_name(target.output_type)} but {group.collect!r} "
+                    f"takes list[{type_name(gathered)}]"
+                )
+            if group.on_item_error == "collect" and not compatible(ItemFailed, gathered):
+                problems.append(
+                    f"{where}: with on_item_error='collect', {group.collect!r} must take ItemFailed in "
+                    f"its list (list[{type_name(target.output_type)} | ItemFailed]), not "
+                    f"list[{type_name(gathered)}]"
+                )
+        return problems
+
     def _type_problems(self) -> list[str]:
         problems: list[str] = []
         for group in self._groups:
+            if isinstance(group, Map):
+                problems += self._map_problems(group)
+                continue
             if isinstance(group, FanIn):
                 target = self._nodes.get(group.target)
                 if target is None:
@@ -302,6 +409,33 @@ class WorkflowBuilder:
             f"{type_name(source.output_type)} but {target_id!r} takes {shown or type_name(accepted)}"
         ]
 
+    def _map_shape_problems(self) -> list[str]:
+        """A map's per-item node belongs to that map alone: items come only from it, and their outputs
+        go only to its collector (so an output is never an item and a message at once)."""
+        problems: list[str] = []
+        for group in self._groups:
+            if not isinstance(group, Map):
+                continue
+            if group.target == group.source or group.target == group.collect:
+                problems.append(f"map {group.source!r} -> {group.target!r}: the per-item node is its own")
+                continue
+            target = self._nodes.get(group.target)
+            if isinstance(target, Approval) and target.on_timeout.escalate_to:
+                problems.append(
+                    f"map {group.source!r} -> {group.target!r}: a per-item approval cannot escalate (its "
+                    "answer must come back to the map); give it a default answer or fail_run() on timeout"
+                )
+            for other in self._groups:
+                if other is group:
+                    continue
+                if group.target in _sources(other) or group.target in _targets(other):
+                    problems.append(
+                        f"map {group.source!r} -> {group.target!r}: {group.target!r} runs per item of this "
+                        "map and cannot take part in other edges (give it another executor around it)"
+                    )
+                    break
+        return problems
+
     def _shape_problems(self) -> list[str]:
         problems: list[str] = []
         for group in self._groups:
@@ -311,6 +445,7 @@ class WorkflowBuilder:
                 problems.append(f"fan-out from {group.source!r} has no targets")
             if isinstance(group, Switch) and not group.cases:
                 problems.append(f"switch from {group.source!r} has no cases")
+        problems += self._map_shape_problems()
         successors: dict[str, list[str]] = {n: [] for n in self._nodes}
         for group in self._groups:
             for s in _sources(group):

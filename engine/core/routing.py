@@ -15,26 +15,30 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.core.graph import Edge, FanIn, FanOut, Switch, Workflow
+from engine.core.graph import Edge, FanIn, FanOut, Map, Switch, Workflow
+from engine.core.mapping import Gather, GatherJSON, ItemFailed, ItemTag, ItemTagJSON
 
 RUN_INPUT = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Emission:
-    """A message one node produced in a superstep."""
+    """A message one node produced in a superstep (``item``: as one item of a map batch)."""
 
     source: str
     message: Any
+    item: ItemTag | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A message a node will receive in the next superstep (a fan-in target receives a list)."""
+    """A message a node will receive in the next superstep (a fan-in target receives a list; a map's
+    per-item node one item, tagged)."""
 
     target: str
     message: Any
     source: str
+    item: ItemTag | None = None
 
 
 @dataclass(slots=True)
@@ -51,9 +55,14 @@ class FanInBuffers:
     # Per fan-in: how many of its sources have a message waiting (a cache over ``waiting``, counted
     # on first use), so checking "has every source delivered?" costs O(1), not O(sources).
     filled: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
+    # Map batches gathering their items' outputs, by batch id; and batches begun per map (the ids).
+    gathering: dict[str, Gather] = field(default_factory=dict)
+    batches: dict[int, int] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
-        return not any(any(queue for queue in group.values()) for group in self.waiting.values())
+        return not self.gathering and not any(
+            any(queue for queue in group.values()) for group in self.waiting.values()
+        )
 
 
 class Router:
@@ -62,9 +71,13 @@ class Router:
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
         self._fan_ins: list[FanIn] = []
-        self._routes: dict[str, list[Edge | FanOut | Switch | tuple[int, FanIn]]] = {}
+        self._maps: list[Map] = []
+        self._routes: dict[str, list[Edge | FanOut | Switch | tuple[int, FanIn] | tuple[int, Map]]] = {}
         for group in workflow.groups:
-            if isinstance(group, FanIn):
+            if isinstance(group, Map):
+                self._routes.setdefault(group.source, []).append((len(self._maps), group))
+                self._maps.append(group)
+            elif isinstance(group, FanIn):
                 index = len(self._fan_ins)
                 self._fan_ins.append(group)
                 for source in group.sources:
@@ -81,6 +94,12 @@ class Router:
         deliveries: list[Delivery] = []
         outputs: list[Emission] = []
         for emission in emitted:
+            if emission.item is not None:
+                # One item's output (None included: it keeps the item's place in the list).
+                gathered = self._gather(emission, buffers)
+                if gathered is not None:
+                    deliveries.append(gathered)
+                continue
             if emission.message is None:
                 continue
             source = emission.source
@@ -98,8 +117,10 @@ class Router:
                     target = next((t for pred, t in route.cases if pred(message)), route.default)
                     if target is not None:
                         deliveries.append(Delivery(target, message, source))
+                elif isinstance(route[1], Map):
+                    deliveries.extend(self._spread(route[0], route[1], message, buffers))
                 else:
-                    index, fan_in = route
+                    index, fan_in = route  # type: ignore[misc]
                     group = buffers.waiting.setdefault(index, {})
                     queue = group.get(source)
                     if queue is None:
@@ -122,11 +143,41 @@ class Router:
                     buffers.filled[index] = filled
         return Routed(deliveries, outputs)
 
+    def _spread(self, index: int, group: Map, message: Any, buffers: FanInBuffers) -> list[Delivery]:
+        """One delivery per item to the map's per-item node; no items: ``[]`` to its collector at once."""
+        items = group.items(message) if group.items is not None else message
+        if not isinstance(items, list | tuple):
+            raise TypeError(
+                f"map {group.source!r} -> {group.target!r} needs a list of items, got {type(items).__name__}"
+            )
+        if not items:
+            return [Delivery(group.collect, [], group.source)]
+        number = buffers.batches.get(index, 0)
+        buffers.batches[index] = number + 1
+        batch = f"{index}.{number}"
+        buffers.gathering[batch] = Gather(index, len(items))
+        return [Delivery(group.target, item, group.source, ItemTag(batch, i)) for i, item in enumerate(items)]
+
+    def _gather(self, emission: Emission, buffers: FanInBuffers) -> Delivery | None:
+        """Keep one item's output; the batch's list for the collector once every item has delivered."""
+        tag = emission.item
+        assert tag is not None
+        gather = buffers.gathering.get(tag.batch)
+        if gather is None:
+            return None
+        gather.results[tag.index] = emission.message
+        if len(gather.results) < gather.count:
+            return None
+        del buffers.gathering[tag.batch]
+        group = self._maps[gather.map_index]
+        return Delivery(group.collect, [gather.results[i] for i in range(gather.count)], group.target)
+
 
 class DeliveryJSON(BaseModel):
     target: str
     source: str
     message: Any
+    item: ItemTagJSON | None = None
 
 
 class EmissionJSON(BaseModel):
@@ -143,15 +194,49 @@ class RoutingCodec:
 
     def dump_delivery(self, delivery: Delivery) -> DeliveryJSON:
         adapter = self.workflow.nodes[delivery.target].input_adapter
+        item = delivery.item
         return DeliveryJSON(
             target=delivery.target,
             source=delivery.source,
             message=adapter.dump_python(delivery.message, mode="json"),
+            item=ItemTagJSON(batch=item.batch, index=item.index) if item is not None else None,
         )
 
     def load_delivery(self, data: DeliveryJSON) -> Delivery:
         adapter = self.workflow.nodes[data.target].input_adapter
-        return Delivery(data.target, adapter.validate_python(data.message), data.source)
+        item = ItemTag(data.item.batch, data.item.index) if data.item is not None else None
+        return Delivery(data.target, adapter.validate_python(data.message), data.source, item)
+
+    def dump_gathering(self, buffers: FanInBuffers) -> tuple[dict[str, GatherJSON], dict[str, int]]:
+        maps = [g for g in self.workflow.groups if isinstance(g, Map)]
+        out: dict[str, GatherJSON] = {}
+        for batch, gather in sorted(buffers.gathering.items()):
+            adapter = self.workflow.nodes[maps[gather.map_index].target].output_adapter
+            results = [
+                (
+                    i,
+                    isinstance(v, ItemFailed),
+                    v.model_dump(mode="json")
+                    if isinstance(v, ItemFailed)
+                    else adapter.dump_python(v, mode="json"),
+                )
+                for i, v in sorted(gather.results.items())
+            ]
+            out[batch] = GatherJSON(map_index=gather.map_index, count=gather.count, results=results)
+        return out, {str(k): v for k, v in sorted(buffers.batches.items())}
+
+    def load_gathering(
+        self, buffers: FanInBuffers, gathering: dict[str, GatherJSON], batches: dict[str, int]
+    ) -> None:
+        maps = [g for g in self.workflow.groups if isinstance(g, Map)]
+        for batch, data in gathering.items():
+            adapter = self.workflow.nodes[maps[data.map_index].target].output_adapter
+            results = {
+                i: ItemFailed.model_validate(v) if failed else adapter.validate_python(v)
+                for i, failed, v in data.results
+            }
+            buffers.gathering[batch] = Gather(data.map_index, data.count, results)
+        buffers.batches.update({int(k): v for k, v in batches.items()})
 
     def dump_emission(self, emission: Emission) -> EmissionJSON:
         adapter = self.workflow.nodes[emission.source].output_adapter

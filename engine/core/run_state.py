@@ -8,22 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from engine.core.mapping import GatherJSON, ItemTagJSON
 from engine.core.routing import DeliveryJSON, EmissionJSON
+from engine.core.run_error import RunError
 
 ANSWER_KEPT_CHARS = 2000
 RunStatus = Literal["running", "waiting_for_approval", "completed", "failed"]
-
-
-class RunError(BaseModel):
-    """Why a run failed: the executor (if one failed), the exception type and its message."""
-
-    executor_id: str | None = None
-    type: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"executor {self.executor_id!r} failed: " if self.executor_id else ""
-        return f"{where}{self.type}: {self.message}"
 
 
 class PendingApproval(BaseModel):
@@ -39,6 +29,7 @@ class PendingApproval(BaseModel):
     approvers: list[str] = Field(default_factory=list)
     superstep: int
     escalated_from: str | None = None
+    item: ItemTagJSON | None = None  # asked once per item of a map batch: which one
 
 
 class ClosedApproval(BaseModel):
@@ -75,6 +66,9 @@ class RunState(BaseModel):
     status: RunStatus = "running"
     deliveries: list[DeliveryJSON] = Field(default_factory=list)
     fan_in: dict[str, dict[str, list[Any]]] = Field(default_factory=dict)
+    # Map batches still gathering their items' outputs, and how many batches each map has begun.
+    maps: dict[str, GatherJSON] = Field(default_factory=dict)
+    map_batches: dict[str, int] = Field(default_factory=dict)
     outputs: list[EmissionJSON] = Field(default_factory=list)
     approvals: list[PendingApproval] = Field(default_factory=list)
     error: RunError | None = None

@@ -10,8 +10,9 @@ import hashlib
 from dataclasses import dataclass
 
 from engine.core.approval import Approval
-from engine.core.graph import Workflow
-from engine.core.routing import Delivery
+from engine.core.graph import Map, Workflow
+from engine.core.mapping import ItemFailed
+from engine.core.routing import Delivery, Emission
 from engine.core.run_state import RunError
 
 
@@ -64,3 +65,21 @@ def superstep_limit_error(workflow: Workflow, pending: list[Delivery]) -> RunErr
             "Raise max_supersteps in WorkflowBuilder if the loop is meant to run longer."
         ),
     )
+
+
+def item_failure(workflow: Workflow, step: Step, error: RunError) -> Emission | None:
+    """What a step that failed for good becomes: in a map that collects item errors, an ``ItemFailed`` in
+    the item's place; otherwise nothing, and the run fails."""
+    item = step.delivery.item
+    group = workflow.map_of(step.executor_id) if item is not None else None
+    if item is None or group is None or group.on_item_error != "collect":
+        return None
+    return Emission(step.executor_id, ItemFailed(index=item.index, error=error), item)
+
+
+def parallel_limits(workflow: Workflow) -> dict[str, int]:
+    """How many steps of a node may execute at once in a superstep (a map's ``max_parallel``), for the
+    nodes that have a limit."""
+    return {
+        g.target: g.max_parallel for g in workflow.groups if isinstance(g, Map) and g.max_parallel is not None
+    }

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.core.approval import Approval
 from engine.core.executor import Node
-from engine.core.graph import Edge, FanIn, FanOut, Switch
+from engine.core.graph import Edge, FanIn, FanOut, Map, Switch
 
 if TYPE_CHECKING:
     from engine.core.graph import Workflow
@@ -51,6 +51,9 @@ def to_mermaid(workflow: Workflow, states: dict[str, str] | None = None) -> str:
                 lines.append(f'    {group.source} -. "{_label(predicate)}" .-> {target}')
             if group.default is not None:
                 lines.append(f'    {group.source} -. "default" .-> {group.default}')
+        elif isinstance(group, Map):
+            lines.append(f'    {group.source} == "map: each item" ==> {group.target}')
+            lines.append(f'    {group.target} == "collect" ==> {group.collect}')
     for node in workflow.approvals():
         if node.on_timeout.escalate_to:
             lines.append(f'    {node.id} -. "timeout: escalate" .-> {node.on_timeout.escalate_to}')
@@ -73,7 +76,8 @@ def _node_kind(node: Node) -> str:
 def graph_edges(workflow: Workflow) -> list[dict[str, str]]:
     """Every edge of the graph as ``{source, target, kind, label}``, in declaration order.
 
-    ``kind`` is plain, conditional, fan-out, fan-in, switch or escalation (an approval's timeout).
+    ``kind`` is plain, conditional, fan-out, fan-in, switch, map, collect or escalation (an approval's
+    timeout).
     """
     edges: list[dict[str, str]] = []
 
@@ -97,6 +101,10 @@ def graph_edges(workflow: Workflow) -> list[dict[str, str]]:
                 add(group.source, target, "switch", _label(predicate))
             if group.default is not None:
                 add(group.source, group.default, "switch", "default")
+        elif isinstance(group, Map):
+            limit = f" (≤{group.max_parallel} at once)" if group.max_parallel else ""
+            add(group.source, group.target, "map", f"each item{limit}")
+            add(group.target, group.collect, "collect", "collect")
     for node in workflow.approvals():
         if node.on_timeout.escalate_to:
             add(node.id, node.on_timeout.escalate_to, "escalation", "timeout: escalate")

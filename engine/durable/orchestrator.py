@@ -28,7 +28,14 @@ from engine.core.jsontext import decoded
 from engine.core.retry import FailureKind, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
-from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
+from engine.core.supersteps import (
+    Step,
+    idempotency_key,
+    item_failure,
+    parallel_limits,
+    plan_superstep,
+    superstep_limit_error,
+)
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
@@ -88,6 +95,7 @@ class Orchestration:
         self.activity = activity
         self.continue_every = continue_every
         self.router = Router(workflow)
+        self.limits = parallel_limits(workflow)
         self.codec = RoutingCodec(workflow)
         self.started = started or OrchestratorInput.model_validate(context.get_input() or {})
         self.strict_answers = self.started.strict_answers
@@ -105,6 +113,7 @@ class Orchestration:
             self.state = checkpoint  # validated from this execution's input: nobody else holds it
             self.deliveries = [self.codec.load_delivery(d) for d in checkpoint.deliveries]
             self.buffers = self.codec.load_buffers(checkpoint.fan_in)
+            self.codec.load_gathering(self.buffers, checkpoint.maps, checkpoint.map_batches)
             self.outputs = [self.codec.load_emission(o) for o in checkpoint.outputs]
         else:
             self.state = RunState(workflow=workflow.name, instance_id=context.instance_id)
@@ -163,6 +172,7 @@ class Orchestration:
         state, codec = self.state, self.codec
         state.deliveries = [codec.dump_delivery(d) for d in self.deliveries]
         state.fan_in = codec.dump_buffers(self.buffers)
+        state.maps, state.map_batches = codec.dump_gathering(self.buffers)
         state.outputs = [codec.dump_emission(o) for o in self.outputs]
         self.context.continue_as_new(
             OrchestratorInput(
@@ -222,6 +232,7 @@ class Orchestration:
         attempts = dict.fromkeys(range(len(steps)), 1)
         todo = list(range(len(steps)))
         while todo:
+            todo, later = self._window(steps, todo)
             self.running = [steps[i] for i in todo]
             if not context.is_replaying:
                 # Only the status set after replay survives the episode; building it for replayed
@@ -246,10 +257,11 @@ class Orchestration:
                 self.attempts_taken.append((step, attempts[index], scheduled, completed, result))
                 if result.ok:
                     self.executed.add(step.executor_id)
-                    if result.output is not None:
+                    item = step.delivery.item
+                    if result.output is not None or item is not None:  # an item keeps its place
                         node = self.workflow.nodes[step.executor_id]
                         results[index] = Emission(
-                            step.executor_id, node.output_adapter.validate_python(result.output)
+                            step.executor_id, node.output_adapter.validate_python(result.output), item
                         )
                     continue
                 error = result.error or RunError(
@@ -264,15 +276,37 @@ class Orchestration:
                 )
                 delay = retry_delay(node.retry, FailureKind(result.retryable, retry_after), attempts[index])
                 if delay is None:
-                    self._fail(error)
+                    collected = item_failure(self.workflow, step, error)
+                    if collected is None:
+                        self._fail(error)
+                    results[index] = collected
+                    continue
                 attempts[index] += 1
                 wait = max(wait, delay)
                 again.append(index)
             if again and wait > timedelta(0):
                 yield context.create_timer(context.current_utc_datetime + wait)
-            todo = again
+            todo = again + later
         self.running = []
         return [results[i] for i in sorted(results)]
+
+    def _window(self, steps: list[Step], todo: list[int]) -> tuple[list[int], list[int]]:
+        """The steps to start now and those that wait for a slot: a map's ``max_parallel`` lets that many
+        of its item steps execute at once (in waves: the next starts when the current has finished)."""
+        if not self.limits:
+            return todo, []
+        taken: dict[str, int] = {}
+        now: list[int] = []
+        later: list[int] = []
+        for index in todo:
+            executor_id = steps[index].executor_id
+            limit = self.limits.get(executor_id)
+            if limit is not None and taken.get(executor_id, 0) >= limit:
+                later.append(index)
+                continue
+            taken[executor_id] = taken.get(executor_id, 0) + 1
+            now.append(index)
+        return now, later
 
     def _settle(self, calls: list[DurableTask]) -> Generator[Any, Any, list[Any]]:
         """Each call's reply, or the exception it failed with, in order."""

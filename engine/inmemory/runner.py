@@ -30,7 +30,14 @@ from engine.core.graph import Workflow
 from engine.core.retry import retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
 from engine.core.run_state import PendingApproval, RunError, RunState, RunStatus
-from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
+from engine.core.supersteps import (
+    Step,
+    idempotency_key,
+    item_failure,
+    parallel_limits,
+    plan_superstep,
+    superstep_limit_error,
+)
 
 _IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None)})  # deepcopy returns these as they are
 
@@ -205,12 +212,14 @@ class InMemoryRunner:
         if state.status in ("completed", "failed"):
             raise ValueError(f"run {state.instance_id} has already {state.status}; nothing to resume")
         codec = RoutingCodec(workflow)
+        buffers = codec.load_buffers(state.fan_in)
+        codec.load_gathering(buffers, state.maps, state.map_batches)
         run = _Run(
             workflow,
             Router(workflow),
             state,
             [codec.load_delivery(d) for d in state.deliveries],
-            codec.load_buffers(state.fan_in),
+            buffers,
             [codec.load_emission(o) for o in state.outputs],
             sink=sink,
         )
@@ -331,9 +340,17 @@ class InMemoryRunner:
     async def _run_steps(self, run: _Run, steps: list[Step], superstep: int) -> list[Emission | RunError]:
         if len(steps) == 1:
             return [await self._run_step(run, steps[0], superstep, inline_sync=True)]
-        return list(
-            await asyncio.gather(*(self._run_step(run, s, superstep, inline_sync=False) for s in steps))
-        )
+        # A map's max_parallel: at most that many of its item steps execute at once.
+        limits = {node: asyncio.Semaphore(n) for node, n in parallel_limits(run.workflow).items()}
+
+        async def bounded(step: Step) -> Emission | RunError:
+            slot = limits.get(step.executor_id)
+            if slot is None:
+                return await self._run_step(run, step, superstep, inline_sync=False)
+            async with slot:
+                return await self._run_step(run, step, superstep, inline_sync=False)
+
+        return list(await asyncio.gather(*(bounded(s) for s in steps)))
 
     async def _run_step(
         self, run: _Run, step: Step, superstep: int, *, inline_sync: bool
@@ -364,7 +381,7 @@ class InMemoryRunner:
                     duration_ms=outcome.duration_ms,
                     data=annotations,
                 )
-                return Emission(node.id, outcome.output)
+                return Emission(node.id, outcome.output, step.delivery.item)
             self._emit(
                 run,
                 "executor_failed",
@@ -378,7 +395,7 @@ class InMemoryRunner:
             assert outcome.failure is not None
             delay = retry_delay(node.retry, outcome.failure, attempt)
             if delay is None:
-                return outcome.error
+                return item_failure(run.workflow, step, outcome.error) or outcome.error
             attempt += 1
             self._emit(
                 run,
@@ -395,6 +412,7 @@ class InMemoryRunner:
         codec = RoutingCodec(run.workflow)
         state.deliveries = [codec.dump_delivery(d) for d in run.deliveries] if error is None else []
         state.fan_in = codec.dump_buffers(run.buffers)
+        state.maps, state.map_batches = codec.dump_gathering(run.buffers)
         state.outputs = [codec.dump_emission(o) for o in run.outputs]
         if error is not None:
             # A failed run cannot be resumed: nothing it asked is still open for an answer.

@@ -1,0 +1,92 @@
+"""Map workflows shared by the in-memory tests and the durable parity tests (``WORKFLOW_MODULES``)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from engine import (
+    Approval,
+    ApprovalDecision,
+    ApprovalOutcome,
+    ItemFailed,
+    NonRetryableError,
+    RetryPolicy,
+    StepContext,
+    WorkflowBuilder,
+    executor,
+)
+
+
+class Batch(BaseModel):
+    name: str
+    docs: list[str]
+
+
+class Review(BaseModel):
+    doc: str
+    words: int
+    key: str
+
+
+@executor(id="split")
+def split(batch: Batch) -> list[str]:
+    return batch.docs
+
+
+@executor(id="review", retry=RetryPolicy(max_attempts=2, first_interval=timedelta(0)))
+async def review(doc: str, ctx: StepContext) -> Review:
+    if doc.startswith("bad"):
+        raise NonRetryableError(f"cannot review {doc!r}")
+    await asyncio.sleep(0.001 * (len(doc) % 3))  # items finish out of order
+    return Review(doc=doc, words=len(doc.split("-")), key=ctx.idempotency_key)
+
+
+@executor(id="summarize")
+def summarize(reviews: list[Review]) -> str:
+    return ",".join(f"{r.doc}:{r.words}" for r in reviews) or "(none)"
+
+
+@executor(id="summarize_all")
+def summarize_all(reviews: list[Review | ItemFailed]) -> str:
+    return ",".join(f"{r.doc}" if isinstance(r, Review) else f"failed#{r.index}" for r in reviews)
+
+
+@executor(id="pick_docs")
+def pick_docs(batch: Batch) -> list[str]:
+    return batch.docs
+
+
+def the_docs(batch: Batch) -> list[str]:
+    return batch.docs
+
+
+@executor(id="intake")
+def intake(batch: Batch) -> Batch:
+    return batch
+
+
+ask_each = Approval("ask_each", request=str, response=ApprovalDecision)
+
+
+@executor(id="tally")
+def tally(outcomes: list[ApprovalOutcome[str, ApprovalDecision]]) -> str:
+    return ",".join(f"{o.request}={'yes' if o.response.approved else 'no'}" for o in outcomes)
+
+
+mapped = WorkflowBuilder("t_map", start=split).add_map(split, review, collect=summarize).build()
+collecting = (
+    WorkflowBuilder("t_map_collect", start=pick_docs)
+    .add_map(pick_docs, review, collect=summarize_all, on_item_error="collect", max_parallel=3)
+    .build()
+)
+selected = (
+    WorkflowBuilder("t_map_items", start=intake)
+    .add_map(intake, review, collect=summarize, items=the_docs)
+    .build()
+)
+approvals = WorkflowBuilder("t_map_approvals", start=split).add_map(split, ask_each, collect=tally).build()
+
+ALL = [mapped, collecting, selected, approvals]

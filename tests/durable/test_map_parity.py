@@ -1,0 +1,71 @@
+"""Maps on devhost give what the in-memory runner gives: empty, one item, 1,000 items, item failures
+under both policies (one with max_parallel), items selected from the output, one approval per item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devhost.testing import run_devhost
+from engine import InMemoryRunner
+from tests.durable import maps
+from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.http import finished, get, post, wait_for
+
+WORKFLOWS = {w.name: w for w in maps.ALL}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("maps") / "state.sqlite"
+    settings = {"WORKFLOW_MODULES": "tests.durable.maps", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
+    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as host:
+        yield f"{host.api_url}/workflows"
+
+
+async def in_memory(name: str, body: Any, answers: dict[str, bool]) -> tuple[str, list[Any]]:
+    workflow = WORKFLOWS[name]
+    runner = InMemoryRunner([workflow])
+    result = await runner.run(workflow, body)
+    while result.status == "waiting_for_approval":
+        replies = {p.request_id: {"approved": answers[p.request]} for p in result.pending_approvals}
+        result = await runner.resume(result.state, replies)
+    return result.status, result.outputs_json() if result.status == "completed" else []
+
+
+def durable(api: str, name: str, body: Any, answers: dict[str, bool]) -> dict[str, Any]:
+    run = post(f"{api}/{name}", body).body["runUri"]
+    view = get(f"{run}?wait=60").body
+    if view.get("pendingApprovals"):
+        pending = view["pendingApprovals"]
+        assert view["pendingApprovalsTotal"] == len(answers)
+        for p in pending:
+            reply = post(p["respond_uri"], {"approved": answers[p["request"]]})
+            assert reply.status == 202, reply.body
+    return wait_for(f"{run}?wait=30", finished, timeout=120).body
+
+
+CASES = [
+    ("t_map", {"name": "empty", "docs": []}, {}),
+    ("t_map", {"name": "one", "docs": ["only-one"]}, {}),
+    ("t_map", {"name": "many", "docs": [f"doc-{i}" for i in range(1000)]}, {}),
+    ("t_map", {"name": "fails", "docs": ["a", "bad-b", "c"]}, {}),
+    ("t_map_collect", {"name": "collects", "docs": ["a", "bad-b", "c", "d", "bad-e", "f", "g"]}, {}),
+    ("t_map_items", {"name": "selected", "docs": ["x-y", "z"]}, {}),
+    ("t_map_approvals", {"name": "asks", "docs": ["p", "q", "r"]}, {"p": True, "q": False, "r": True}),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "answers"), CASES, ids=[c[1]["name"] for c in CASES])
+async def test_a_map_gives_the_same_on_devhost_as_in_memory(
+    api: str, name: str, body: Any, answers: dict[str, bool]
+) -> None:
+    status, outputs = await in_memory(name, body, answers)
+    view = durable(api, name, body, answers)
+    assert view["runtimeStatus"] == {"completed": "Completed", "failed": "Failed"}[status], view
+    if status == "completed":
+        assert view["outputs"] == outputs
+    else:
+        assert view["error"]["executor_id"] == "review" and "bad-b" in view["error"]["message"]

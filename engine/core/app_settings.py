@@ -14,13 +14,19 @@ def flag(name: str, default: bool) -> bool:
 
 def byte_size(name: str, default: int) -> int:
     """A positive whole number of bytes; a clear error names the setting when it is not one."""
+    return count_setting(name, default, unit="bytes")
+
+
+def count_setting(name: str, default: int, *, unit: str = "") -> int:
+    """A positive whole number; a clear error names the setting when it is not one."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"app setting {name} must be a whole number of bytes, got {raw!r}") from None
+        what = f"a whole number of {unit}" if unit else "a whole number"
+        raise ValueError(f"app setting {name} must be {what}, got {raw!r}") from None
     if value <= 0:
         raise ValueError(f"app setting {name} must be positive, got {value}")
     return value

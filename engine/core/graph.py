@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias, get_type_hints
 
+from engine.core.app_settings import count_setting
 from engine.core.approval import Approval
 from engine.core.executor import Node
 from engine.core.fingerprint import fingerprint
 from engine.core.typecheck import compatible, list_item_type, sendable, type_name
 
+MAX_MAP_ITEMS = "WORKFLOW_MAX_MAP_ITEMS"
+DEFAULT_MAX_MAP_ITEMS = 10_000
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 Condition: TypeAlias = Callable[[Any], bool]
@@ -85,6 +88,9 @@ class Map:
     items: Callable[[Any], Any] | None = None
     max_parallel: int | None = None
     on_item_error: ItemErrors = "fail"
+    # Lists longer than this fail the run, naming the limit (not part of the fingerprint: a deploy may
+    # raise it under runs in flight).
+    max_items: int = 10_000
 
 
 EdgeGroup: TypeAlias = Edge | FanOut | FanIn | Switch | Map
@@ -223,13 +229,15 @@ class WorkflowBuilder:
         items: Callable[[Any], Any] | None = None,
         max_parallel: int | None = None,
         on_item_error: ItemErrors = "fail",
+        max_items: int | None = None,
     ) -> WorkflowBuilder:
         """Run ``target`` once per item of the list ``source`` emits (or that ``items(output)`` selects),
         concurrently; ``collect`` receives their outputs as a list in item order (``[]`` for no items).
 
         ``max_parallel`` bounds how many item steps execute at once (an item waiting for a person holds
         no slot). ``on_item_error="collect"`` hands ``collect`` an ``ItemFailed`` for an item that failed
-        for good instead of failing the run.
+        for good instead of failing the run. A list longer than ``max_items`` (default: the
+        ``WORKFLOW_MAX_MAP_ITEMS`` app setting, else 10,000) fails the run with an error naming the limit.
         """
         source_id, target_id = self._register(source), self._register(target)
         collect_id = self._register(collect)
@@ -242,7 +250,15 @@ class WorkflowBuilder:
             )
         if items is not None and not callable(items):
             raise TypeError(f"items= must be a function of the source's output, got {items!r}")
-        self._groups.append(Map(source_id, target_id, collect_id, items, max_parallel, on_item_error))
+        try:
+            limit = count_setting(MAX_MAP_ITEMS, DEFAULT_MAX_MAP_ITEMS) if max_items is None else max_items
+        except ValueError as exc:
+            self._problems.append(str(exc))
+            limit = DEFAULT_MAX_MAP_ITEMS
+        if not isinstance(limit, int) or limit < 1:
+            self._problems.append(f"map {source_id!r} -> {target_id!r}: max_items must be at least 1")
+        group = Map(source_id, target_id, collect_id, items, max_parallel, on_item_error, limit)
+        self._groups.append(group)
         return self
 
     def build(self) -> Workflow:

@@ -65,6 +65,14 @@ class FanInBuffers:
         )
 
 
+class MapItemsError(ValueError):
+    """What a map's source sent cannot be mapped: not a list, or more items than the map allows."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(message)
+        self.source = source
+
+
 class Router:
     """The edges of one workflow, compiled into per-source routes."""
 
@@ -147,8 +155,15 @@ class Router:
         """One delivery per item to the map's per-item node; no items: ``[]`` to its collector at once."""
         items = group.items(message) if group.items is not None else message
         if not isinstance(items, list | tuple):
-            raise TypeError(
-                f"map {group.source!r} -> {group.target!r} needs a list of items, got {type(items).__name__}"
+            raise MapItemsError(
+                group.source,
+                f"map {group.source!r} -> {group.target!r} needs a list of items, got {type(items).__name__}",
+            )
+        if len(items) > group.max_items:
+            raise MapItemsError(
+                group.source,
+                f"map {group.source!r} -> {group.target!r} got {len(items)} items, over its limit of "
+                f"{group.max_items} (add_map(max_items=...) or the WORKFLOW_MAX_MAP_ITEMS app setting)",
             )
         if not items:
             return [Delivery(group.collect, [], group.source)]

@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass
 
 from engine.core.approval import Approval
-from engine.core.graph import Map, Workflow
+from engine.core.graph import FanIn, Map, Workflow
 from engine.core.mapping import ItemFailed
-from engine.core.routing import Delivery, Emission
+from engine.core.routing import Delivery, Emission, FanInBuffers
 from engine.core.run_state import RunError
 
 
@@ -83,3 +83,24 @@ def parallel_limits(workflow: Workflow) -> dict[str, int]:
     return {
         g.target: g.max_parallel for g in workflow.groups if isinstance(g, Map) and g.max_parallel is not None
     }
+
+
+def incomplete_fan_in(workflow: Workflow, buffers: FanInBuffers) -> RunError | None:
+    """Why a run that has nothing left to do must not count as completed: a fan-in still waits for a
+    source that never delivered (it returned None, or a condition sent its message elsewhere), so what
+    the others sent would be dropped without a word."""
+    fan_ins = [g for g in workflow.groups if isinstance(g, FanIn)]
+    for index, group in sorted(buffers.waiting.items()):
+        delivered = [source for source, queue in group.items() if queue]
+        if not delivered:
+            continue
+        fan_in = fan_ins[index]
+        missing = [source for source in fan_in.sources if not group.get(source)]
+        return RunError(
+            executor_id=fan_in.target,
+            type="FanInIncomplete",
+            message=f"the fan-in into {fan_in.target!r} never received a message from {missing} (it has "
+            f"messages from {delivered}), so {fan_in.target!r} never ran; a source that returns None sends "
+            "nothing",
+        )
+    return None

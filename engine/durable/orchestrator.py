@@ -26,11 +26,12 @@ from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
 from engine.core.retry import FailureKind, retry_delay
-from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
+from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
 from engine.core.supersteps import (
     Step,
     idempotency_key,
+    incomplete_fan_in,
     item_failure,
     parallel_limits,
     plan_superstep,
@@ -159,12 +160,18 @@ class Orchestration:
             self._publish()
             emitted, escalations = yield from self._await_approvals()
             self._route(emitted, escalations)
+        incomplete = incomplete_fan_in(workflow, self.buffers)
+        if incomplete is not None:
+            self._fail(incomplete)
         state.status = "completed"
         self._publish()
         return [self.codec.dump_emission(o).message for o in self.outputs]
 
     def _route(self, emitted: list[Emission], escalations: list[Delivery]) -> None:
-        routed = self.router.route(emitted, self.buffers)
+        try:
+            routed = self.router.route(emitted, self.buffers)
+        except MapItemsError as error:
+            self._fail(RunError(executor_id=error.source, type="MapItemsRefused", message=str(error)))
         self.deliveries = escalations + routed.deliveries
         self.outputs.extend(routed.outputs)
 

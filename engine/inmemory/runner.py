@@ -28,11 +28,12 @@ from engine.core.execution import run_attempt, step_context
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.retry import retry_delay
-from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
+from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import PendingApproval, RunError, RunState, RunStatus
 from engine.core.supersteps import (
     Step,
     idempotency_key,
+    incomplete_fan_in,
     item_failure,
     parallel_limits,
     plan_superstep,
@@ -317,6 +318,8 @@ class InMemoryRunner:
             routing_error = self._route(run, emitted)
             if routing_error is not None:
                 return self._finish(run, routing_error)
+        if not state.approvals:
+            return self._finish(run, incomplete_fan_in(workflow, run.buffers))
         return self._finish(run, None)
 
     def _route(self, run: _Run, emitted: list[Emission]) -> RunError | None:
@@ -327,6 +330,8 @@ class InMemoryRunner:
         for emission in emitted:
             try:
                 routed = run.router.route([emission], run.buffers)
+            except MapItemsError as error:
+                return RunError(executor_id=error.source, type="MapItemsRefused", message=str(error))
             except Exception as error:
                 return RunError(
                     executor_id=emission.source,

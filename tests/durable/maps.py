@@ -89,4 +89,33 @@ selected = (
 )
 approvals = WorkflowBuilder("t_map_approvals", start=split).add_map(split, ask_each, collect=tally).build()
 
-ALL = [mapped, collecting, selected, approvals]
+limited = (
+    WorkflowBuilder("t_map_limited", start=split)
+    .add_map(split, review, collect=summarize, max_items=3)
+    .build()
+)
+
+
+@executor(id="maybe")
+def maybe(batch: Batch) -> str | None:
+    return None if batch.name == "silent" else batch.name
+
+
+@executor(id="always")
+def always(batch: Batch) -> str:
+    return batch.name.upper()
+
+
+@executor(id="both")
+def both(names: list[str]) -> str:
+    return "+".join(names)
+
+
+gap = (
+    WorkflowBuilder("t_fan_in_gap", start=intake)
+    .add_fan_out(intake, [maybe, always])
+    .add_fan_in([maybe, always], both)
+    .build()
+)
+
+ALL = [mapped, collecting, selected, approvals, limited, gap]

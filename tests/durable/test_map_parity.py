@@ -25,14 +25,17 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"{host.api_url}/workflows"
 
 
-async def in_memory(name: str, body: Any, answers: dict[str, bool]) -> tuple[str, list[Any]]:
+async def in_memory(name: str, body: Any, answers: dict[str, bool]) -> tuple[str, Any]:
     workflow = WORKFLOWS[name]
     runner = InMemoryRunner([workflow])
     result = await runner.run(workflow, body)
     while result.status == "waiting_for_approval":
         replies = {p.request_id: {"approved": answers[p.request]} for p in result.pending_approvals}
         result = await runner.resume(result.state, replies)
-    return result.status, result.outputs_json() if result.status == "completed" else []
+    if result.status == "completed":
+        return result.status, result.outputs_json()
+    assert result.error is not None
+    return result.status, result.error.model_dump()
 
 
 def durable(api: str, name: str, body: Any, answers: dict[str, bool]) -> dict[str, Any]:
@@ -55,6 +58,9 @@ CASES = [
     ("t_map_collect", {"name": "collects", "docs": ["a", "bad-b", "c", "d", "bad-e", "f", "g"]}, {}),
     ("t_map_items", {"name": "selected", "docs": ["x-y", "z"]}, {}),
     ("t_map_approvals", {"name": "asks", "docs": ["p", "q", "r"]}, {"p": True, "q": False, "r": True}),
+    ("t_map_limited", {"name": "too-many", "docs": ["a", "b", "c", "d"]}, {}),
+    ("t_fan_in_gap", {"name": "silent", "docs": []}, {}),
+    ("t_fan_in_gap", {"name": "loud", "docs": []}, {}),
 ]
 
 
@@ -62,10 +68,20 @@ CASES = [
 async def test_a_map_gives_the_same_on_devhost_as_in_memory(
     api: str, name: str, body: Any, answers: dict[str, bool]
 ) -> None:
-    status, outputs = await in_memory(name, body, answers)
+    status, expected = await in_memory(name, body, answers)
     view = durable(api, name, body, answers)
     assert view["runtimeStatus"] == {"completed": "Completed", "failed": "Failed"}[status], view
     if status == "completed":
-        assert view["outputs"] == outputs
+        assert view["outputs"] == expected
     else:
-        assert view["error"]["executor_id"] == "review" and "bad-b" in view["error"]["message"]
+        # The same error, named the same way (a failed step's message, a map over its limit, a fan-in
+        # that would drop what it got).
+        assert view["error"]["executor_id"] == expected["executor_id"], view["error"]
+        assert expected["message"] in view["error"]["message"], (view["error"], expected)
+
+
+async def test_what_the_failures_say() -> None:
+    _, limited = await in_memory("t_map_limited", {"name": "n", "docs": list("abcd")}, {})
+    assert limited["type"] == "MapItemsRefused" and "4 items, over its limit of 3" in limited["message"]
+    _, gap = await in_memory("t_fan_in_gap", {"name": "silent", "docs": []}, {})
+    assert gap["type"] == "FanInIncomplete" and "never received a message from ['maybe']" in gap["message"]

@@ -16,6 +16,7 @@ MODULES: list[str] = [
     "workflows.expense_claim",
     "workflows.order_cancellation",
     "workflows.content_review",
+    "workflows.document_review",
 ]
 
 ALL: list[Workflow]

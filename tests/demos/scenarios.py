@@ -11,7 +11,26 @@ from typing import Any
 
 from engine import InMemoryRunner, RunResult, Workflow
 
+_DOCS = [
+    {"title": f"Release note {i}", "text": f"Version 2.{i} adds durable maps and fixes {i} bugs."}
+    for i in range(12)
+]
+
 SCENARIOS: dict[str, list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
+    "document_review": [
+        # Twelve documents (more than max_parallel=8): reviewed in document order, then approved.
+        (
+            {"batch_id": "notes-2", "documents": _DOCS},
+            {"batch_approval": {"approved": True, "comment": "ok"}},
+        ),
+        # One document, held by the approver.
+        (
+            {"batch_id": "single", "documents": _DOCS[:1]},
+            {"batch_approval": {"approved": False, "comment": "not yet"}},
+        ),
+        # No documents: the map gives the report an empty list.
+        ({"batch_id": "empty", "documents": []}, {"batch_approval": {"approved": True}}),
+    ],
     "expense_claim": [
         ({"employee": "ada", "title": "Taxi", "amount": 42}, {}),
         ({"employee": "ada", "title": "Casino night", "amount": 42}, {}),

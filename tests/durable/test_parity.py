@@ -17,7 +17,7 @@ from workflows import ALL
 
 Answer = dict[str, Any]
 # The workflows shipped with the app: each must have parity scenarios.
-SHIPPED = ["expense_claim", "order_cancellation", "content_review"]
+SHIPPED = ["expense_claim", "order_cancellation", "content_review", "document_review"]
 # workflow -> scenarios of (input, {approval id: response}); any workflow of ALL may have some.
 SCENARIOS = {
     **DEMO_SCENARIOS,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core.executor import Executor, StepContext
-from engine.core.retry import FailureKind, classify
+from engine.core.retry import FailureKind, StepTimedOut, classify
 from engine.core.run_state import RunError
 
 STEP_LOGGER = "engine.step"
@@ -59,15 +59,27 @@ class Attempt:
 async def run_attempt(
     executor: Executor[Any, Any], message: Any, ctx: StepContext, *, in_thread: bool
 ) -> Attempt:
-    """Run one attempt. A sync handler runs in a worker thread when ``in_thread``, else inline."""
+    """Run one attempt. A sync handler runs in a worker thread when ``in_thread`` (or when the executor
+    has a timeout, which an inline call could not keep), else inline."""
     started = time.perf_counter()
+    limit = executor.step_timeout
     try:
         if executor.is_async:
-            produced = await executor.handle(message, ctx)  # type: ignore[misc]
-        elif in_thread:
-            produced = await asyncio.to_thread(executor.handle, message, ctx)
+            call = executor.handle(message, ctx)
+        elif in_thread or limit is not None:
+            call = asyncio.to_thread(executor.handle, message, ctx)
         else:
+            call = None
+        if call is None:
             produced = executor.handle(message, ctx)
+        elif limit is None:
+            produced = await call  # type: ignore[misc]
+        else:
+            try:
+                # The abandoned attempt may go on (a thread cannot be stopped): the idempotency key covers it.
+                produced = await asyncio.wait_for(call, limit.total_seconds())  # type: ignore[arg-type]
+            except TimeoutError:
+                raise StepTimedOut(executor.id, limit) from None
         output = None if produced is None else executor.output_adapter.validator.validate_python(produced)
     except Exception as error:
         return Attempt(

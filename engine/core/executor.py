@@ -11,6 +11,7 @@ import logging
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from pydantic import TypeAdapter
@@ -72,12 +73,18 @@ class Executor(Node, Generic[In, Out]):
     """
 
     retry: RetryPolicy | None = None
+    # How long one attempt may take; a slower one is abandoned and counts as a retryable failure.
+    step_timeout: timedelta | None = None
     description: str = ""
 
-    def __init__(self, id: str | None = None, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, id: str | None = None, *, retry: RetryPolicy | None = None, timeout: timedelta | None = None
+    ) -> None:
         self.id = id or getattr(type(self), "executor_id", None) or _snake(type(self).__name__)
         if retry is not None:
             self.retry = retry
+        if timeout is not None:
+            self.step_timeout = _positive(timeout, self.id)
         if not self.description:
             # Not inspect.getdoc: it would hand a subclass without a docstring Executor's own.
             self.description = inspect.cleandoc(type(self).__doc__ or "")
@@ -102,9 +109,11 @@ class FunctionExecutor(Executor[Any, Any]):
         takes_context: bool,
         retry: RetryPolicy | None,
         description: str,
+        timeout: timedelta | None = None,
     ) -> None:
         self.id = id
         self.retry = retry
+        self.step_timeout = _positive(timeout, id) if timeout is not None else None
         self.description = description
         self._fn = fn
         self._takes_context = takes_context
@@ -127,10 +136,13 @@ def executor(
     id: str | None = None,
     retry: RetryPolicy | None = None,
     description: str | None = None,
+    timeout: timedelta | None = None,
 ) -> Any:
     """Make an executor of a function ``(message: In[, ctx: StepContext]) -> Out``.
 
-    Types come from the annotations; ``id`` defaults to the function name.
+    Types come from the annotations; ``id`` defaults to the function name. ``timeout``: how long one
+    attempt may take; a slower attempt is abandoned (it may still finish: cover its side effects with
+    ``ctx.idempotency_key``) and counts as a retryable failure under ``retry``.
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionExecutor:
@@ -151,6 +163,7 @@ def executor(
             takes_context=len(params) > 1,
             retry=retry,
             description=description if description is not None else (inspect.getdoc(f) or ""),
+            timeout=timeout,
         )
 
     return wrap(fn) if fn is not None else wrap
@@ -172,6 +185,12 @@ def _declared_types(cls: type) -> tuple[Any, Any]:
         f"executor class {cls.__name__}: declare its types as Executor[In, Out] "
         "or annotate handle(self, message: In, ctx) -> Out"
     )
+
+
+def _positive(timeout: timedelta, executor_id: str) -> timedelta:
+    if not isinstance(timeout, timedelta) or timeout <= timedelta(0):
+        raise ValueError(f"executor {executor_id!r}: timeout must be a positive timedelta, got {timeout!r}")
+    return timeout
 
 
 def _snake(name: str) -> str:

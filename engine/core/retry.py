@@ -54,6 +54,14 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+class StepTimedOut(TransientError):
+    """An attempt ran longer than its executor's ``timeout``: abandoned, and retried under its policy."""
+
+    def __init__(self, executor_id: str, timeout: timedelta) -> None:
+        seconds = timeout.total_seconds()
+        super().__init__(f"executor {executor_id!r} took longer than its timeout of {seconds:g} s")
+
+
 @dataclass(frozen=True, slots=True)
 class FailureKind:
     """What a failed attempt says about retrying, classified where the exception was raised.

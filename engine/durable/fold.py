@@ -82,6 +82,8 @@ class _Task:
 
     @property
     def result(self) -> Any:
+        if self.error is not None:
+            return self.error  # as the SDK: a failed task's result is its exception
         if self.kind == "all":
             return [c.result for c in self.children]
         if self.kind == "any":

@@ -25,7 +25,7 @@ from engine.core.approval_requests import answer_approval, expire_approval, open
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
-from engine.core.retry import FailureKind, retry_delay
+from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
 from engine.core.supersteps import (
@@ -46,6 +46,7 @@ from engine.durable.step_messages import StepRequest, StepResult, final_failure_
 from engine.durable.trail import Continuation, StepRecord, Trail, error_text
 
 STEP_ACTIVITY = "run_step"
+_TIMED_OUT = object()  # a step's timer won its race with the step
 # Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
 # with (supersteps x supersteps per execution). 20 keeps that ~2x below a hand-written orchestrator
 # already at 50 supersteps (bench/RESULTS.md has the sweep), while a timeline still shows 20 supersteps.
@@ -97,6 +98,11 @@ class Orchestration:
         self.continue_every = continue_every
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
+        self.timeouts = {
+            node.id: node.step_timeout
+            for node in workflow.nodes.values()
+            if isinstance(node, Executor) and node.step_timeout is not None
+        }
         self.codec = RoutingCodec(workflow)
         self.started = started or OrchestratorInput.model_validate(context.get_input() or {})
         self.strict_answers = self.started.strict_answers
@@ -245,7 +251,7 @@ class Orchestration:
                 # Only the status set after replay survives the episode; building it for replayed
                 # supersteps would cost every episode time proportional to the whole history.
                 self._publish()
-            calls = [context.call_activity(self.activity, self._request(steps[i], attempts[i])) for i in todo]
+            calls, timers = self._calls(steps, todo, attempts)
             scheduled = context.current_utc_datetime
             try:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
@@ -258,8 +264,13 @@ class Orchestration:
             wait = timedelta(0)
             again: list[int] = []
             completed = context.current_utc_datetime
-            for index, reply in zip(todo, replies, strict=True):
+            for position, (index, reply) in enumerate(zip(todo, replies, strict=True)):
                 step = steps[index]
+                timer = timers.get(position)
+                if timer is not None:  # raced with its timeout: the winner says which
+                    reply = _TIMED_OUT if reply is timer else reply.result
+                    if reply is not _TIMED_OUT:
+                        timer.cancel()
                 result = self._result(step, attempts[index], reply)
                 self.attempts_taken.append((step, attempts[index], scheduled, completed, result))
                 if result.ok:
@@ -315,6 +326,25 @@ class Orchestration:
             now.append(index)
         return now, later
 
+    def _calls(
+        self, steps: list[Step], todo: list[int], attempts: dict[int, int]
+    ) -> tuple[list[DurableTask], dict[int, DurableTask]]:
+        """The step activities to await; a step whose executor has a timeout is raced with a durable timer
+        (by position: the timer)."""
+        context = self.context
+        calls: list[DurableTask] = []
+        timers: dict[int, DurableTask] = {}
+        for position, index in enumerate(todo):
+            step = steps[index]
+            call = context.call_activity(self.activity, self._request(step, attempts[index]))
+            limit = self.timeouts.get(step.executor_id)
+            if limit is not None:
+                timer = context.create_timer(context.current_utc_datetime + limit)
+                timers[position] = timer
+                call = context.task_any([call, timer])
+            calls.append(call)
+        return calls, timers
+
     def _settle(self, calls: list[DurableTask]) -> Generator[Any, Any, list[Any]]:
         """Each call's reply, or the exception it failed with, in order."""
         replies: list[Any] = []
@@ -347,6 +377,15 @@ class Orchestration:
     def _result(self, step: Step, attempt: int, reply: Any) -> StepResult:
         """The reply as a ``StepResult`` of this very step; anything else fails the run. A failed
         activity is a final failure, whatever its result says about retrying."""
+        if reply is _TIMED_OUT:
+            node = self.workflow.nodes[step.executor_id]
+            assert isinstance(node, Executor) and node.step_timeout is not None
+            timed_out = StepTimedOut(node.id, node.step_timeout)
+            return StepResult(
+                ok=False,
+                error=RunError(executor_id=node.id, type="StepTimedOut", message=str(timed_out)),
+                retryable=classify(timed_out, node.retry).retryable,
+            )
         if isinstance(reply, Exception):
             found = final_failure_in(str(reply))
             result = (

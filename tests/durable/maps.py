@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -119,3 +120,36 @@ gap = (
 )
 
 ALL = [mapped, collecting, selected, approvals, limited, gap]
+
+
+# --- per-step timeouts -----------------------------------------------------------------------------------
+
+
+class Slow(BaseModel):
+    key: str
+    seconds: list[float]  # how long attempt n sleeps: seconds[n - 1]
+
+
+LEDGER: dict[str, list[int]] = {}  # idempotency key -> attempts whose side effect was applied
+FINISHED: list[int] = []  # attempts that ran to their end, abandoned ones included
+
+
+@executor(
+    id="sleepy",
+    timeout=timedelta(milliseconds=300),
+    retry=RetryPolicy(max_attempts=3, first_interval=timedelta(milliseconds=10)),
+)
+def sleepy(job: Slow, ctx: StepContext) -> str:
+    time.sleep(job.seconds[min(ctx.attempt, len(job.seconds)) - 1])  # a thread: abandoned, it goes on
+    FINISHED.append(ctx.attempt)
+    # The side effect, de-duplicated by the step's idempotency key: an abandoned attempt that finishes
+    # after its retry succeeded finds its effect already applied and does not apply it again.
+    applied = LEDGER.setdefault(ctx.idempotency_key, [])
+    if not applied:
+        applied.append(ctx.attempt)
+    return f"{job.key} done on attempt {ctx.attempt}"
+
+
+timed = WorkflowBuilder("t_timeout", start=sleepy).build()
+
+ALL.append(timed)

@@ -85,3 +85,19 @@ async def test_what_the_failures_say() -> None:
     assert limited["type"] == "MapItemsRefused" and "4 items, over its limit of 3" in limited["message"]
     _, gap = await in_memory("t_fan_in_gap", {"name": "silent", "docs": []}, {})
     assert gap["type"] == "FanInIncomplete" and "never received a message from ['maybe']" in gap["message"]
+
+
+async def test_a_step_timeout_races_a_durable_timer_and_the_retry_succeeds(api: str) -> None:
+    maps.LEDGER.clear()
+    maps.FINISHED.clear()
+    run = post(f"{api}/t_timeout", {"key": "slow", "seconds": [1.0, 0.0]}).body["runUri"]
+    view = wait_for(f"{run}?wait=30", finished).body
+    assert view["runtimeStatus"] == "Completed" and view["outputs"] == ["slow done on attempt 2"], view
+    timeline = get(f"{run}?timeline=true").body["timeline"]["entries"]
+    attempts = [(e["attempt"], e["ok"]) for e in timeline if e["kind"] == "step"]
+    assert attempts[-1] == (2, True) and (1, False) in attempts
+    failed = [str(e.get("error")) for e in timeline if e["kind"] == "step" and not e["ok"]]
+    assert failed and all("timeout of 0.3 s" in error for error in failed), failed
+    wait_for(f"{run}", lambda _: sorted(maps.FINISHED) == [1, 2], timeout=10)
+    (applied,) = maps.LEDGER.values()
+    assert applied == [2], "the abandoned first attempt found its side effect applied under the same key"

@@ -44,6 +44,13 @@ def _node(node: Node) -> dict[str, Any]:
         "input": _schema(node.input_adapter, node.input_type),
         "output": _schema(node.output_adapter, node.output_type),
     }
+    child = getattr(node, "workflow", None)
+    if child is not None:  # a sub-workflow: the parent's runs depend on the child's graph too
+        described["workflow"] = {
+            "name": child.name,
+            "version": child.version,
+            "fingerprint": child.fingerprint,
+        }
     if isinstance(node, Approval):
         described["approval"] = {
             "response": _schema(node.response_adapter, node.response_type),

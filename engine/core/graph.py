@@ -21,7 +21,7 @@ DEFAULT_MAX_MAP_ITEMS = 10_000
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 Condition: TypeAlias = Callable[[Any], bool]
-NodeRef: TypeAlias = "Node | str"
+NodeRef: TypeAlias = "Node | str | Workflow"
 
 
 class WorkflowValidationError(ValueError):
@@ -185,6 +185,7 @@ class WorkflowBuilder:
         self._description = description
         self._max_supersteps = max_supersteps
         self._nodes: dict[str, Node] = {}
+        self._subworkflows: dict[int, Node] = {}  # one node per Workflow object, however often named
         self._problems: list[str] = []
         self._groups: list[EdgeGroup] = []
         self._start = self._register(start)
@@ -298,8 +299,16 @@ class WorkflowBuilder:
             if node not in self._nodes:
                 self._problems.append(f"unknown executor id {node!r}: pass the executor object first")
             return node
+        if isinstance(node, Workflow):
+            from engine.core.subworkflow import SubWorkflow
+
+            node = self._subworkflows.setdefault(id(node), SubWorkflow(node))
         if not isinstance(node, Node):
-            raise TypeError(f"expected an executor or approval node, got {type(node).__name__}: {node!r}")
+            raise TypeError(
+                f"expected an executor, an approval or a built Workflow, got {type(node).__name__}"
+                + (f" {getattr(node, '__name__', '')!r}" if hasattr(node, "__name__") else "")
+                + (": did you mean to call build()?" if isinstance(node, WorkflowBuilder) else "")
+            )
         existing = self._nodes.get(node.id)
         if existing is not None and existing is not node:
             self._problems.append(f"duplicate executor id {node.id!r}: two different executors share it")

@@ -107,6 +107,8 @@ class HistoryContext:
         self._timers_created: deque[str] = deque()
         self._timers_fired: dict[str, deque[int]] = defaultdict(deque)
         self._raised: dict[str, deque[tuple[int, Any]]] = defaultdict(deque)
+        self._children: dict[str, tuple[int, Any, Exception | None]] = {}
+        self._children_by_name: dict[str, deque[tuple[int, Any, Exception | None]]] = defaultdict(deque)
         self._verdicts: dict[tuple[str, int], tuple[int, Verdict]] = {}
         self._position = 0
         self.continued = False
@@ -132,6 +134,17 @@ class HistoryContext:
                 except ValidationError:
                     continue
                 self._verdicts[(verdict.request_id, verdict.sequence)] = (position, verdict)
+            elif event.type in ("SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed"):
+                failed = event.type == "SubOrchestrationInstanceFailed"
+                ended = (
+                    position,
+                    None if failed else unwrapped(event.result),
+                    Exception(f"{event.reason} \n {event.details}") if failed else None,
+                )
+                if event.instance_id:
+                    self._children[event.instance_id] = ended
+                else:
+                    self._children_by_name[event.function_name or ""].append(ended)
             elif event.type == "TimerCreated" and event.fire_at is not None:
                 self._timers_created.append(event.fire_at)
             elif event.type == "TimerFired" and event.fire_at is not None:
@@ -170,7 +183,17 @@ class HistoryContext:
         return _Task("leaf")
 
     def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
-        return _Task("leaf")  # no workflow starts sub-orchestrations yet: it never completes here
+        # Matched by the child's instance id where the history names it (devhost does), else by the
+        # order in which children of that name finished.
+        ended = self._children.pop(instance_id, None) if instance_id is not None else None
+        if ended is None and self._children_by_name.get(name):
+            ended = self._children_by_name[name].popleft()
+        if ended is None:
+            return _Task("leaf")
+        position, value, error = ended
+        task = _Task("leaf", max(position, self._position), value)
+        task.error = error
+        return task
 
     def create_timer(self, fire_at: datetime) -> DurableTask:
         task = _Task("leaf")

@@ -32,6 +32,7 @@ class HistoryEvent(BaseModel):
     reason: Any = Field(default=None, alias="Reason")
     details: Any = Field(default=None, alias="Details")
     orchestration_status: str | None = Field(default=None, alias="OrchestrationStatus")
+    instance_id: str | None = Field(default=None, alias="InstanceId")  # a sub-orchestration's
 
     @field_validator("timestamp", "scheduled_time", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from engine.core.jsontext import decoded
 from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
+from engine.core.subworkflow import SubWorkflow, child_instance_id
 from engine.core.supersteps import (
     Step,
     idempotency_key,
@@ -98,6 +99,7 @@ class Orchestration:
         self.continue_every = continue_every
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
+        self.children: dict[str, str] = {}  # sub-workflow runs this execution started: instance id -> name
         self.timeouts = {
             node.id: node.step_timeout
             for node in workflow.nodes.values()
@@ -271,7 +273,10 @@ class Orchestration:
                     reply = _TIMED_OUT if reply is timer else reply.result
                     if reply is not _TIMED_OUT:
                         timer.cancel()
-                result = self._result(step, attempts[index], reply)
+                if isinstance(self.workflow.nodes[step.executor_id], SubWorkflow):
+                    result = self._child_result(step, reply)
+                else:
+                    result = self._result(step, attempts[index], reply)
                 self.attempts_taken.append((step, attempts[index], scheduled, completed, result))
                 if result.ok:
                     self.executed.add(step.executor_id)
@@ -286,13 +291,13 @@ class Orchestration:
                     executor_id=step.executor_id, type="StepFailed", message=str(reply)
                 )
                 node = self.workflow.nodes[step.executor_id]
-                assert isinstance(node, Executor)
+                retry = node.retry if isinstance(node, Executor) else None
                 retry_after = (
                     timedelta(milliseconds=result.retry_after_ms)
                     if result.retry_after_ms is not None
                     else None
                 )
-                delay = retry_delay(node.retry, FailureKind(result.retryable, retry_after), attempts[index])
+                delay = retry_delay(retry, FailureKind(result.retryable, retry_after), attempts[index])
                 if delay is None:
                     collected = item_failure(self.workflow, step, error)
                     if collected is None:
@@ -336,6 +341,10 @@ class Orchestration:
         timers: dict[int, DurableTask] = {}
         for position, index in enumerate(todo):
             step = steps[index]
+            node = self.workflow.nodes[step.executor_id]
+            if isinstance(node, SubWorkflow):
+                calls.append(self._start_child(step, node))
+                continue
             call = context.call_activity(self.activity, self._request(step, attempts[index]))
             limit = self.timeouts.get(step.executor_id)
             if limit is not None:
@@ -344,6 +353,31 @@ class Orchestration:
                 call = context.task_any([call, timer])
             calls.append(call)
         return calls, timers
+
+    def _start_child(self, step: Step, node: SubWorkflow) -> DurableTask:
+        """A sub-workflow's run: a sub-orchestration with an id derived from this run and the step, pinned
+        to the child graph's version as any run is."""
+        child = node.workflow
+        instance_id = child_instance_id(self.state.instance_id, node.id, self.state.superstep, step.ordinal)
+        if instance_id not in self.children:
+            self.children[instance_id] = child.name
+        message = node.input_adapter.dump_python(step.delivery.message, mode="json")
+        started = OrchestratorInput.start(message, workflow=child).model_dump(mode="json")
+        return self.context.call_sub_orchestrator(child.name, started, instance_id)
+
+    def _child_result(self, step: Step, reply: Any) -> StepResult:
+        """A sub-workflow step's result: its run's last output, or its failure (final: the child already
+        retried its own steps)."""
+        if isinstance(reply, Exception):
+            error = RunError(
+                executor_id=step.executor_id,
+                type="SubWorkflowFailed",
+                message=f"sub-workflow {step.executor_id!r} failed: {reply}",
+            )
+            return StepResult(ok=False, error=error)
+        outputs = decoded(reply)
+        last = outputs[-1] if isinstance(outputs, list) and outputs else None
+        return StepResult(ok=True, output=last)
 
     def _settle(self, calls: list[DurableTask]) -> Generator[Any, Any, list[Any]]:
         """Each call's reply, or the exception it failed with, in order."""

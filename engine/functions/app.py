@@ -15,6 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from engine.core.graph import Workflow
+from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
 from engine.durable.context import AzureContext
@@ -42,7 +43,8 @@ class WorkflowApp:
         activity_name: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
     ) -> None:
-        self.versions = WorkflowVersions.of(workflows)
+        # Sub-workflows are served too: their runs need their orchestrator, and people their routes.
+        self.versions = WorkflowVersions.of(with_subworkflows(workflows))
         self.workflows: dict[str, Workflow] = self.versions.newest()
         self.route_prefix = route_prefix
         self.activity_name = activity_name

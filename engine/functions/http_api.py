@@ -22,6 +22,7 @@ from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import unwrapped
 from engine.core.run_state import PendingApproval
+from engine.core.subworkflow import SubWorkflow
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.core.viz import to_graph_json
 from engine.durable.answers import AnswerEnvelope, SigningKeys, signed_envelope
@@ -49,6 +50,7 @@ from engine.functions.run_view import (
 from engine.functions.settings import engine_settings
 from engine.functions.timeline import run_timeline
 
+MAX_CHILD_DEPTH = 4  # sub-workflows within sub-workflows listed in a parent's view
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 UNFINISHED = ("running", "pending", "suspended", "continuedasnew")
 MAX_WAIT_SECONDS = 60
@@ -227,6 +229,8 @@ class WorkflowApi:
             if runtime in FINISHED:
                 return
             summary = RunStatus.read(status.custom_status)
+            if wait.until == "settled" and await self._child_asks(workflow, client, status):
+                return
             if wait.until == "settled" and summary is not None and summary.phase == "waiting_for_approval":
                 if not wait.answered:
                     return
@@ -238,6 +242,32 @@ class WorkflowApi:
                 return
             await asyncio.sleep(WAIT_POLL_SECONDS)
             status = await client.get_status(status.instance_id)
+
+    async def _child_asks(
+        self, workflow: Workflow, client: df.DurableOrchestrationClient, status: Any
+    ) -> bool:
+        """Whether a sub-workflow of this run waits for a person (only graphs with sub-workflows look)."""
+        if not any(isinstance(n, SubWorkflow) for n in workflow.nodes.values()):
+            return False
+        read = await self._read(workflow, client, status.instance_id)
+        return await self._child_pending(client, read.folded)
+
+    async def _child_pending(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None, depth: int = 0
+    ) -> bool:
+        if folded is None or depth > MAX_CHILD_DEPTH:
+            return False
+        for instance_id, name in folded.orchestration.children.items():
+            child = self.workflows.get(name)
+            status = await client.get_status(instance_id)
+            if child is None or runtime_status_name(status) in (*FINISHED, None):
+                continue
+            read = await self._read(child, client, instance_id)
+            if pending_approvals(runtime_status_name(status), read.folded):
+                return True
+            if await self._child_pending(client, read.folded, depth + 1):
+                return True
+        return False
 
     async def get_run(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -261,6 +291,14 @@ class WorkflowApi:
         may_answer = await self._viewer_may_answer(req, status.instance_id)
         view = run_view(graph, read.status, folded, run_uri, may_answer, page)
         view["versionProblem"] = read.version_problem
+        children, asked = await self._children(req, client, folded, depth=0)
+        view["children"] = children
+        # An approval inside a sub-workflow is the parent's to see and answer too (through the child's
+        # route, where its respond link points).
+        view["pendingApprovals"] += asked
+        view["pendingApprovalsTotal"] += len(asked)
+        if asked and view["phase"] == "running":
+            view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(
                 read.events,
@@ -270,6 +308,49 @@ class WorkflowApi:
                 approval_ids=approval_ids(folded),
             ).model_dump(mode="json")
         return json_response(view)
+
+    async def _children(
+        self,
+        req: func.HttpRequest,
+        client: df.DurableOrchestrationClient,
+        folded: Folded | None,
+        *,
+        depth: int,
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The sub-workflow runs the fold saw this run start, and their (and their children's) open
+        approvals, each naming the run it belongs to."""
+        if folded is None or depth > MAX_CHILD_DEPTH:
+            return [], []
+        children: list[dict[str, Any]] = []
+        asked: list[dict[str, Any]] = []
+        base = self._base(req)
+        for instance_id, name in folded.orchestration.children.items():
+            child = self.workflows.get(name)
+            status = await client.get_status(instance_id)
+            runtime = runtime_status_name(status)
+            if child is None or runtime is None:
+                continue
+            uri = f"{base}/{name}/runs/{instance_id}"
+            read = await self._read(child, client, instance_id) if runtime not in FINISHED else None
+            pending = pending_approvals(runtime, read.folded) if read is not None else []
+            if read is not None and read.folded is not None:
+                may_answer = await self._viewer_may_answer(req, instance_id)
+                graph = read.folded.orchestration.workflow
+                for p in pending:
+                    entry = approval_entry(graph, p, uri, may_answer)
+                    owner = {"workflow": name, "instanceId": instance_id, "runUri": uri}
+                    asked.append({**entry, "run": owner})
+                asked += (await self._children(req, client, read.folded, depth=depth + 1))[1]
+            children.append(
+                {
+                    "workflow": name,
+                    "instanceId": instance_id,
+                    "runtimeStatus": runtime,
+                    "runUri": uri,
+                    "pendingApprovals": len(pending),
+                }
+            )
+        return children, asked
 
     async def _open_run(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient

@@ -42,6 +42,16 @@ class RunsPage(_Answer):
     top: int
 
 
+class ChildRun(_Answer):
+    """A sub-workflow run this run started."""
+
+    workflow: str
+    instanceId: str
+    runtimeStatus: str | None
+    runUri: str
+    pendingApprovals: int = Field(description="its open approvals (listed in the parent's pendingApprovals)")
+
+
 class RunView(_Answer):
     """The workflow view of one run."""
 
@@ -69,4 +79,7 @@ class RunView(_Answer):
     outputs: Any
     error: RunError | None
     versionProblem: str | None = None
+    children: list[ChildRun] = Field(
+        default_factory=list, description="sub-workflow runs it started (this execution), with links"
+    )
     timeline: Timeline | None = Field(default=None, description="with ?timeline=true")

@@ -30,6 +30,7 @@ from engine.core.graph import Workflow
 from engine.core.retry import retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import PendingApproval, RunError, RunState, RunStatus
+from engine.core.subworkflow import SubWorkflow, child_instance_id
 from engine.core.supersteps import (
     Step,
     idempotency_key,
@@ -361,6 +362,8 @@ class InMemoryRunner:
         self, run: _Run, step: Step, superstep: int, *, inline_sync: bool
     ) -> Emission | RunError:
         node = run.workflow.nodes[step.executor_id]
+        if isinstance(node, SubWorkflow):
+            return await self._run_child(run, step, superstep, node)
         assert isinstance(node, Executor)
         state = run.state
         key = idempotency_key(state.workflow, state.instance_id, superstep, node.id, step.ordinal)
@@ -411,6 +414,30 @@ class InMemoryRunner:
                 data={"delay_ms": delay / timedelta(milliseconds=1)},
             )
             await self.clock.sleep(delay)
+
+    async def _run_child(
+        self, run: _Run, step: Step, superstep: int, node: SubWorkflow
+    ) -> Emission | RunError:
+        """A sub-workflow step: the child runs nested, to its end; it emits its last output."""
+        child = node.workflow
+        instance_id = child_instance_id(run.state.instance_id, node.id, superstep, step.ordinal)
+        self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=1)
+        result = await InMemoryRunner([child], clock=self.clock).run(
+            child, copy.deepcopy(step.delivery.message), instance_id=instance_id
+        )
+        if result.status == "completed":
+            self._emit(run, "executor_completed", superstep=superstep, executor_id=node.id, attempt=1)
+            return Emission(node.id, result.outputs[-1] if result.outputs else None, step.delivery.item)
+        if result.status == "failed":
+            message = f"sub-workflow {node.id!r} failed: {result.error}"
+        else:
+            message = (
+                f"sub-workflow {node.id!r} (run {instance_id}) waits for a person: the in-memory runner runs "
+                "approvals inside sub-workflows only durably (on devhost or Azure) so far"
+            )
+        error = RunError(executor_id=node.id, type="SubWorkflowFailed", message=message)
+        self._emit(run, "executor_failed", superstep=superstep, executor_id=node.id, attempt=1, error=message)
+        return item_failure(run.workflow, step, error) or error
 
     def _finish(self, run: _Run, error: RunError | None) -> RunResult:
         state = run.state

@@ -1,0 +1,68 @@
+"""Sub-workflows on devhost: sub-orchestrations with deterministic child ids, the same outputs as in
+memory, the parent's view listing its children, and an approval inside a child answered from the
+parent's view through the child's own route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devhost.testing import run_devhost
+from engine import InMemoryRunner
+from tests.durable import subs
+from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.http import finished, get, post, wait_for
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("subs") / "state.sqlite"
+    settings = {"WORKFLOW_MODULES": "tests.durable.subs", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
+    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as host:
+        yield f"{host.api_url}/workflows"
+
+
+CASES = [
+    (subs.map_inside, {"order_id": "o1", "lines": ["a-b", "c"]}),
+    (subs.map_inside, {"order_id": "o2", "lines": ["bad-line"]}),
+    (subs.inside_map, [{"order_id": f"o{i}", "lines": [f"l{i}", "x-y"]} for i in range(4)]),
+    (subs.inside_map, []),
+]
+
+
+IDS = ["map-inside", "failing-child", "inside-map", "empty"]
+
+
+@pytest.mark.parametrize(("workflow", "body"), CASES, ids=IDS)
+async def test_the_same_outputs_on_devhost_as_in_memory(api: str, workflow: Any, body: Any) -> None:
+    expected = await InMemoryRunner([workflow]).run(workflow, body)
+    run = post(f"{api}/{workflow.name}", body).body["runUri"]
+    view = wait_for(f"{run}?wait=30", finished, timeout=120).body
+    if expected.status == "completed":
+        assert view["runtimeStatus"] == "Completed" and view["outputs"] == expected.outputs_json(), view
+    else:
+        assert view["runtimeStatus"] == "Failed", view
+        assert expected.error is not None and view["error"]["executor_id"] == expected.error.executor_id
+        assert "bad-line" in view["error"]["message"]
+
+
+def test_the_parent_lists_its_child_runs_and_answers_an_approval_inside_one(api: str) -> None:
+    run = post(f"{api}/t_sub_approval_inside", "ship it?").body["runUri"]
+    view = wait_for(f"{run}?wait=30", lambda r: bool(r.body.get("pendingApprovals")), timeout=60).body
+    (child,) = view["children"]
+    parent_id = view["instanceId"]
+    assert child["workflow"] == "t_sub_asking_child" and child["instanceId"].startswith(f"{parent_id}:")
+    assert child["runtimeStatus"] == "Running" and child["pendingApprovals"] == 1
+    (pending,) = view["pendingApprovals"]
+    assert pending["run"]["instanceId"] == child["instanceId"] and pending["approval_id"] == "child_ok"
+    assert pending["respond_uri"].startswith(child["runUri"])
+    # The child's own view lists it too.
+    assert get(child["runUri"]).body["pendingApprovals"][0]["request_id"] == pending["request_id"]
+    assert post(pending["respond_uri"], {"approved": True}).status == 202
+    done = wait_for(f"{run}?wait=30", finished, timeout=60).body
+    assert done["runtimeStatus"] == "Completed" and done["outputs"] == ["parent got ship it?: yes"], done
+    assert get(child["runUri"]).body["runtimeStatus"] == "Completed"
+    # The child run is pinned to its workflow's version like any run.
+    assert get(child["runUri"]).body["version"] == subs.asking_child.version

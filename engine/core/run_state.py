@@ -30,6 +30,9 @@ class PendingApproval(BaseModel):
     superstep: int
     escalated_from: str | None = None
     item: ItemTagJSON | None = None  # asked once per item of a map batch: which one
+    # The sub-workflow run that asks, for a request shown in a parent run (its request_id is then
+    # "<run>/<the child's request id>"); None for the run's own requests.
+    run: str | None = None
 
 
 class ClosedApproval(BaseModel):
@@ -71,7 +74,21 @@ class RunState(BaseModel):
     map_batches: dict[str, int] = Field(default_factory=dict)
     outputs: list[EmissionJSON] = Field(default_factory=list)
     approvals: list[PendingApproval] = Field(default_factory=list)
+    # Sub-workflow runs paused for a person (in memory; durably each is a run of its own).
+    children: list[ChildRun] = Field(default_factory=list)
     error: RunError | None = None
 
     def approval(self, request_id: str) -> PendingApproval | None:
         return next((a for a in self.approvals if a.request_id == request_id), None)
+
+
+class ChildRun(BaseModel):
+    """A sub-workflow step of a paused in-memory run: the child's own paused state, and where its output
+    goes once it completes."""
+
+    node_id: str
+    item: ItemTagJSON | None = None
+    state: RunState
+
+
+RunState.model_rebuild()

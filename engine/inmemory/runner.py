@@ -27,9 +27,10 @@ from engine.core.events import EventKind, RunEvent, make_event
 from engine.core.execution import run_attempt, step_context
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
+from engine.core.mapping import ItemTag, ItemTagJSON
 from engine.core.retry import retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
-from engine.core.run_state import PendingApproval, RunError, RunState, RunStatus
+from engine.core.run_state import ChildRun, PendingApproval, RunError, RunState, RunStatus
 from engine.core.subworkflow import SubWorkflow, child_instance_id
 from engine.core.supersteps import (
     Step,
@@ -226,9 +227,13 @@ class InMemoryRunner:
             sink=sink,
         )
         now = self.clock.now()
-        answers = self._check_answers(run, responses, now)
-        self._emit(run, "run_resumed")
+        own = {k: v for k, v in responses.items() if "/" not in k}
+        answers = self._check_answers(run, own, now)
         emitted: list[Emission] = []
+        child_error = await self._resume_children(run, responses, now, decided_by, emitted)
+        self._emit(run, "run_resumed")
+        if child_error is not None:
+            return self._finish(run, child_error)
         for pending, response in answers:
             emitted.append(
                 answer_approval(workflow, pending, response, now=now, via="runner", decided_by=decided_by)
@@ -255,6 +260,59 @@ class InMemoryRunner:
         if routing_error is not None:
             return self._finish(run, routing_error)
         return await self._drive(run)
+
+    async def _resume_children(
+        self,
+        run: _Run,
+        responses: Mapping[str, Any],
+        now: Any,
+        decided_by: str | None,
+        emitted: list[Emission],
+    ) -> RunError | None:
+        """Hand each paused sub-workflow its answers ("<child run>/<request>") and passed deadlines; a
+        child that completes emits its last output into ``emitted``. Answers for no child are refused
+        before anything changes."""
+        children = {c.state.instance_id: c for c in run.state.children}
+        routed: dict[str, dict[str, Any]] = {}
+        for key, answer in responses.items():
+            if "/" not in key:
+                continue
+            owner, inner = key.split("/", 1)
+            if owner not in children:
+                raise ApprovalResponseError(key, "no such pending approval in this run")
+            routed.setdefault(owner, {})[inner] = answer
+        kept: list[ChildRun] = []
+        for child in run.state.children:
+            instance_id = child.state.instance_id
+            due = any(a.deadline is not None and a.deadline <= now for a in _all_pending(child.state))
+            if instance_id not in routed and not due:
+                kept.append(child)
+                continue
+            node = run.workflow.nodes[child.node_id]
+            assert isinstance(node, SubWorkflow)
+            try:
+                result = await InMemoryRunner([node.workflow], clock=self.clock).resume(
+                    child.state, routed.get(instance_id, {}), decided_by=decided_by
+                )
+            except ApprovalResponseError as exc:
+                raise ApprovalResponseError(f"{instance_id}/{exc.request_id}", str(exc), exc.errors) from exc
+            item = ItemTag(child.item.batch, child.item.index) if child.item is not None else None
+            if result.status == "waiting_for_approval":
+                kept.append(child.model_copy(update={"state": result.state}))
+            elif result.status == "completed":
+                emitted.append(Emission(node.id, result.outputs[-1] if result.outputs else None, item))
+            else:
+                error = RunError(
+                    executor_id=node.id,
+                    type="SubWorkflowFailed",
+                    message=f"sub-workflow {node.id!r} failed: {result.error}",
+                )
+                collected = item_failure(run.workflow, Step(Delivery(node.id, None, "", item), 0), error)
+                if collected is None:
+                    return error
+                emitted.append(collected)
+        run.state.children = kept
+        return None
 
     def _check_answers(
         self, run: _Run, responses: Mapping[str, Any], now: Any
@@ -314,12 +372,14 @@ class InMemoryRunner:
                     emitted.append(result)
                 elif isinstance(result, RunError):
                     return self._finish(run, result)
+                elif isinstance(result, ChildRun):
+                    state.children.append(result)
             self._emit(run, "superstep_completed", superstep=superstep)
             run.deliveries = []
             routing_error = self._route(run, emitted)
             if routing_error is not None:
                 return self._finish(run, routing_error)
-        if not state.approvals:
+        if not state.approvals and not state.children:
             return self._finish(run, incomplete_fan_in(workflow, run.buffers))
         return self._finish(run, None)
 
@@ -343,13 +403,15 @@ class InMemoryRunner:
             run.outputs.extend(routed.outputs)
         return None
 
-    async def _run_steps(self, run: _Run, steps: list[Step], superstep: int) -> list[Emission | RunError]:
+    async def _run_steps(
+        self, run: _Run, steps: list[Step], superstep: int
+    ) -> list[Emission | RunError | ChildRun]:
         if len(steps) == 1:
             return [await self._run_step(run, steps[0], superstep, inline_sync=True)]
         # A map's max_parallel: at most that many of its item steps execute at once.
         limits = {node: asyncio.Semaphore(n) for node, n in parallel_limits(run.workflow).items()}
 
-        async def bounded(step: Step) -> Emission | RunError:
+        async def bounded(step: Step) -> Emission | RunError | ChildRun:
             slot = limits.get(step.executor_id)
             if slot is None:
                 return await self._run_step(run, step, superstep, inline_sync=False)
@@ -360,7 +422,7 @@ class InMemoryRunner:
 
     async def _run_step(
         self, run: _Run, step: Step, superstep: int, *, inline_sync: bool
-    ) -> Emission | RunError:
+    ) -> Emission | RunError | ChildRun:
         node = run.workflow.nodes[step.executor_id]
         if isinstance(node, SubWorkflow):
             return await self._run_child(run, step, superstep, node)
@@ -417,8 +479,9 @@ class InMemoryRunner:
 
     async def _run_child(
         self, run: _Run, step: Step, superstep: int, node: SubWorkflow
-    ) -> Emission | RunError:
-        """A sub-workflow step: the child runs nested, to its end; it emits its last output."""
+    ) -> Emission | RunError | ChildRun:
+        """A sub-workflow step: the child runs nested; it emits its last output, or pauses with the
+        parent when a person is asked inside it."""
         child = node.workflow
         instance_id = child_instance_id(run.state.instance_id, node.id, superstep, step.ordinal)
         self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=1)
@@ -428,13 +491,10 @@ class InMemoryRunner:
         if result.status == "completed":
             self._emit(run, "executor_completed", superstep=superstep, executor_id=node.id, attempt=1)
             return Emission(node.id, result.outputs[-1] if result.outputs else None, step.delivery.item)
-        if result.status == "failed":
-            message = f"sub-workflow {node.id!r} failed: {result.error}"
-        else:
-            message = (
-                f"sub-workflow {node.id!r} (run {instance_id}) waits for a person: the in-memory runner runs "
-                "approvals inside sub-workflows only durably (on devhost or Azure) so far"
-            )
+        if result.status == "waiting_for_approval":
+            # The parent pauses too; the child's questions are the parent's to answer (see _resume).
+            return ChildRun(node_id=node.id, item=_item_json(step.delivery.item), state=result.state)
+        message = f"sub-workflow {node.id!r} failed: {result.error}"
         error = RunError(executor_id=node.id, type="SubWorkflowFailed", message=message)
         self._emit(run, "executor_failed", superstep=superstep, executor_id=node.id, attempt=1, error=message)
         return item_failure(run.workflow, step, error) or error
@@ -450,9 +510,10 @@ class InMemoryRunner:
             # A failed run cannot be resumed: nothing it asked is still open for an answer.
             state.status, state.error, state.approvals = "failed", error, []
             self._emit(run, "run_failed", error=str(error))
-        elif state.approvals:
+        elif state.approvals or state.children:
             state.status = "waiting_for_approval"
-            self._emit(run, "run_waiting", data={"approvals": [a.request_id for a in state.approvals]})
+            asked = [a.request_id for a in _all_pending(state)]
+            self._emit(run, "run_waiting", data={"approvals": asked})
         else:
             state.status = "completed"
             self._emit(run, "run_completed")
@@ -461,7 +522,7 @@ class InMemoryRunner:
             instance_id=state.instance_id,
             status=state.status,
             outputs=[o.message for o in run.outputs],
-            pending_approvals=list(state.approvals),
+            pending_approvals=_all_pending(state),
             error=state.error,
             events=[],
             state=state.model_copy(deep=True),
@@ -479,6 +540,26 @@ class InMemoryRunner:
         event = make_event(kind, self.clock.now(), fields)
         run.events.append(event)
         run.sink(event)
+
+
+def _all_pending(state: RunState) -> list[PendingApproval]:
+    """The run's own open requests, then those of its paused sub-workflows (named "<child run>/<id>")."""
+    pending = list(state.approvals)
+    for child in state.children:
+        for asked in _all_pending(child.state):
+            pending.append(
+                asked.model_copy(
+                    update={
+                        "request_id": f"{child.state.instance_id}/{asked.request_id}",
+                        "run": asked.run or child.state.instance_id,
+                    }
+                )
+            )
+    return pending
+
+
+def _item_json(item: ItemTag | None) -> ItemTagJSON | None:
+    return ItemTagJSON(batch=item.batch, index=item.index) if item is not None else None
 
 
 def _load_state(raw: RunState | Mapping[str, Any] | str) -> RunState:

@@ -52,3 +52,28 @@ def test_an_unbuilt_builder_is_refused_with_a_short_message() -> None:
     with pytest.raises(TypeError) as raised:
         WorkflowBuilder("t_bad", start=WorkflowBuilder("inner", start=wants_int))  # type: ignore[arg-type]
     assert "did you mean to call build()?" in str(raised.value) and len(str(raised.value)) < 200
+
+
+async def test_an_approval_inside_a_sub_workflow_is_the_parent_s_to_answer() -> None:
+    runner = InMemoryRunner([subs.approval_inside])
+    paused = await runner.run(subs.approval_inside, "ship it?", instance_id="p1")
+    assert paused.status == "waiting_for_approval"
+    (asked,) = paused.pending_approvals
+    assert asked.run == "p1:t_sub_asking_child:2:0" and asked.request_id.startswith(f"{asked.run}/")
+    assert asked.approval_id == "child_ok" and asked.request == {"what": "ship it?"}
+    # A paused parent (its child's state inside) goes through JSON like any paused run.
+    done = await runner.resume(paused.state.model_dump_json(), {asked.request_id: {"approved": True}})
+    assert done.status == "completed" and done.outputs == ["parent got ship it?: yes"]
+
+
+async def test_answers_for_a_child_are_validated_strictly_and_unknown_ones_refused() -> None:
+    from engine import ApprovalResponseError
+
+    runner = InMemoryRunner([subs.approval_inside])
+    paused = await runner.run(subs.approval_inside, "x", instance_id="p2")
+    (asked,) = paused.pending_approvals
+    with pytest.raises(ApprovalResponseError) as bad:
+        await runner.resume(paused.state, {asked.request_id: {"approved": "yes"}})
+    assert bad.value.request_id == asked.request_id
+    with pytest.raises(ApprovalResponseError):
+        await runner.resume(paused.state, {"p2:nobody:9:9/req": {"approved": True}})

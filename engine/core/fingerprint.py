@@ -73,6 +73,7 @@ def _group(group: EdgeGroup) -> dict[str, Any]:
         described["items"] = _condition(group.items)
         described["max_parallel"] = group.max_parallel
         described["on_item_error"] = group.on_item_error
+        described["partition_size"] = group.partition_size
     if hasattr(group, "cases"):
         described["cases"] = [[_condition(fn), target] for fn, target in group.cases]
     return described

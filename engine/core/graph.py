@@ -17,6 +17,24 @@ from engine.core.fingerprint import fingerprint
 from engine.core.typecheck import compatible, list_item_type, sendable, type_name
 
 MAX_MAP_ITEMS = "WORKFLOW_MAX_MAP_ITEMS"
+MAP_PARTITION_SIZE = "WORKFLOW_MAP_PARTITION_SIZE"
+# No orchestration history should pass 3,000 events; a margin is left for the episodes' own events.
+HISTORY_BUDGET = 2_800
+MAX_PARTITION = 1_000
+
+
+def safe_partition_size(target: Node | None) -> int:
+    """The most items one partition may run while its history stays under ``HISTORY_BUDGET`` events in
+    the worst case: every attempt of every item, each in an episode of its own (4 events: scheduled,
+    completed, and the episode's start and end), twice that when each attempt also races a timeout."""
+    attempts = 1
+    timed = False
+    retry = getattr(target, "retry", None)
+    if retry is not None:
+        attempts = retry.max_attempts
+    timed = getattr(target, "step_timeout", None) is not None
+    per_item = 4 * attempts * (2 if timed else 1)
+    return max(1, min(MAX_PARTITION, HISTORY_BUDGET // per_item))
 DEFAULT_MAX_MAP_ITEMS = 10_000
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -91,6 +109,9 @@ class Map:
     # Lists longer than this fail the run, naming the limit (not part of the fingerprint: a deploy may
     # raise it under runs in flight).
     max_items: int = 10_000
+    # Durably, more items than this run in partitions (sub-orchestrations) of at most this many, so no
+    # history outgrows a bounded size. Part of the fingerprint: a run's partitions must replay alike.
+    partition_size: int = 0
 
 
 EdgeGroup: TypeAlias = Edge | FanOut | FanIn | Switch | Map
@@ -231,6 +252,7 @@ class WorkflowBuilder:
         max_parallel: int | None = None,
         on_item_error: ItemErrors = "fail",
         max_items: int | None = None,
+        partition_size: int | None = None,
     ) -> WorkflowBuilder:
         """Run ``target`` once per item of the list ``source`` emits (or that ``items(output)`` selects),
         concurrently; ``collect`` receives their outputs as a list in item order (``[]`` for no items).
@@ -239,6 +261,9 @@ class WorkflowBuilder:
         no slot). ``on_item_error="collect"`` hands ``collect`` an ``ItemFailed`` for an item that failed
         for good instead of failing the run. A list longer than ``max_items`` (default: the
         ``WORKFLOW_MAX_MAP_ITEMS`` app setting, else 10,000) fails the run with an error naming the limit.
+        Durably, more than ``partition_size`` items run in partitions of that size, each a
+        sub-orchestration (default: the ``WORKFLOW_MAP_PARTITION_SIZE`` app setting, else the largest
+        size whose worst-case history, every retry included, stays under 3,000 events).
         """
         source_id, target_id = self._register(source), self._register(target)
         collect_id = self._register(collect)
@@ -258,7 +283,17 @@ class WorkflowBuilder:
             limit = DEFAULT_MAX_MAP_ITEMS
         if not isinstance(limit, int) or limit < 1:
             self._problems.append(f"map {source_id!r} -> {target_id!r}: max_items must be at least 1")
-        group = Map(source_id, target_id, collect_id, items, max_parallel, on_item_error, limit)
+        if partition_size is None:
+            try:
+                partition_size = count_setting(MAP_PARTITION_SIZE, 0) or None
+            except ValueError as exc:
+                self._problems.append(str(exc))
+        if partition_size is not None and (not isinstance(partition_size, int) or partition_size < 1):
+            self._problems.append(f"map {source_id!r} -> {target_id!r}: partition_size must be at least 1")
+            partition_size = None
+        target_node = self._nodes.get(target_id)
+        size = min(partition_size or MAX_PARTITION, safe_partition_size(target_node))
+        group = Map(source_id, target_id, collect_id, items, max_parallel, on_item_error, limit, size)
         self._groups.append(group)
         return self
 

@@ -25,6 +25,7 @@ from engine.core.approval_requests import answer_approval, expire_approval, open
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
+from engine.core.mapping import ItemFailed, ItemTag
 from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
@@ -42,6 +43,15 @@ from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
+from engine.durable.partition import (
+    PARTITION_ORCHESTRATOR,
+    PartitionFailed,
+    PartitionInput,
+    PartitionItem,
+    PartitionOutput,
+    partition_error,
+    partition_instance_id,
+)
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
 from engine.durable.trail import Continuation, StepRecord, Trail, error_text
@@ -99,6 +109,7 @@ class Orchestration:
         self.continue_every = continue_every
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
+        self.partitioning = True  # a partition runs its items itself
         self.children: dict[str, str] = {}  # sub-workflow runs this execution started: instance id -> name
         self.timeouts = {
             node.id: node.step_timeout
@@ -245,8 +256,10 @@ class Orchestration:
         context = self.context
         results: dict[int, Emission] = {}
         attempts = dict.fromkeys(range(len(steps)), 1)
-        todo = list(range(len(steps)))
-        while todo:
+        parts = self._partitions(steps)
+        inside = {index for part in parts for index in part}
+        todo = [index for index in range(len(steps)) if index not in inside]
+        while todo or parts:
             todo, later = self._window(steps, todo)
             self.running = [steps[i] for i in todo]
             if not context.is_replaying:
@@ -254,15 +267,21 @@ class Orchestration:
                 # supersteps would cost every episode time proportional to the whole history.
                 self._publish()
             calls, timers = self._calls(steps, todo, attempts)
+            # Partitions start with the first round and retry their items themselves.
+            started = [self._start_partition(steps, part, number) for number, part in enumerate(parts)]
+            every = calls + started
             scheduled = context.current_utc_datetime
             try:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
                 # on every replay of every superstep of a chain.
-                replies = [(yield calls[0])] if len(calls) == 1 else (yield context.task_all(calls))
+                replies = [(yield every[0])] if len(every) == 1 else (yield context.task_all(every))
             except Exception as exc:
                 # A step failed for good (the activity raised) and task_all gave up at once. Its siblings
                 # are still awaited, so their results are in the history when a rewind runs it again.
-                replies = [exc] if len(calls) == 1 else (yield from self._settle(calls))
+                replies = [exc] if len(every) == 1 else (yield from self._settle(every))
+            for part, reply in zip(parts, replies[len(calls) :], strict=True):
+                self._take_partition(steps, part, reply, results)
+            parts, replies = [], replies[: len(calls)]
             wait = timedelta(0)
             again: list[int] = []
             completed = context.current_utc_datetime
@@ -312,6 +331,77 @@ class Orchestration:
             todo = again + later
         self.running = []
         return [results[i] for i in sorted(results)]
+
+    def _partitions(self, steps: list[Step]) -> list[list[int]]:
+        """The item steps of maps with more items than their partition size, in partitions of that size
+        (in step order); none inside a partition itself."""
+        if not self.partitioning:
+            return []
+        by_node: dict[str, list[int]] = {}
+        for index, step in enumerate(steps):
+            if step.delivery.item is not None:
+                by_node.setdefault(step.executor_id, []).append(index)
+        parts: list[list[int]] = []
+        for executor_id, indexes in by_node.items():
+            group = self.workflow.map_of(executor_id)
+            size = group.partition_size if group is not None else 0
+            if size and len(indexes) > size:
+                parts += [indexes[i : i + size] for i in range(0, len(indexes), size)]
+        return parts
+
+    def _start_partition(self, steps: list[Step], part: list[int], number: int) -> DurableTask:
+        first = steps[part[0]]
+        executor_id = first.executor_id
+        node = self.workflow.nodes[executor_id]
+        limit = self.limits.get(executor_id)
+        partitions = max(1, -(-sum(1 for s in steps if s.executor_id == executor_id) // len(part)))
+        data = PartitionInput(
+            workflow=self.workflow.name,
+            version=self.started.version,
+            fingerprint=self.started.fingerprint,
+            instance_id=self.state.instance_id,
+            superstep=self.state.superstep,
+            executor=executor_id,
+            # The map's max_parallel holds across its partitions: each gets its share.
+            max_parallel=max(1, limit // partitions) if limit is not None else None,
+            items=[
+                PartitionItem(
+                    ordinal=steps[i].ordinal,
+                    batch=steps[i].delivery.item.batch,  # type: ignore[union-attr]
+                    index=steps[i].delivery.item.index,  # type: ignore[union-attr]
+                    source=steps[i].delivery.source,
+                    message=node.input_adapter.dump_python(steps[i].delivery.message, mode="json"),
+                )
+                for i in part
+            ],
+        )
+        instance_id = partition_instance_id(self.state.instance_id, executor_id, self.state.superstep, number)
+        return self.context.call_sub_orchestrator(
+            PARTITION_ORCHESTRATOR, data.model_dump(mode="json"), instance_id
+        )
+
+    def _take_partition(
+        self, steps: list[Step], part: list[int], reply: Any, results: dict[int, Emission]
+    ) -> None:
+        """A partition's item outputs, each in its item's place; a failed partition fails the run with the
+        item's error."""
+        if isinstance(reply, Exception):
+            text = str(reply)
+            self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
+        by_ordinal = {steps[i].ordinal: i for i in part}
+        node = self.workflow.nodes[steps[part[0]].executor_id]
+        for raw in decoded(reply) or []:
+            output = PartitionOutput.model_validate(raw)
+            index = by_ordinal[output.ordinal]
+            step = steps[index]
+            value = (
+                ItemFailed.model_validate(output.value)
+                if output.failed
+                else node.output_adapter.validate_python(output.value)
+            )
+            results[index] = Emission(step.executor_id, value, step.delivery.item)
+            if not output.failed:
+                self.executed.add(step.executor_id)
 
     def _window(self, steps: list[Step], todo: list[int]) -> tuple[list[int], list[int]]:
         """The steps to start now and those that wait for a slot: a map's ``max_parallel`` lets that many
@@ -597,3 +687,52 @@ def orchestrate(
         workflow, context, activity=activity, continue_every=continue_every, started=started
     )
     return (yield from orchestration.run())
+
+
+def orchestrate_partition(
+    workflows: WorkflowVersions, context: OrchestrationContext, *, activity: str = STEP_ACTIVITY
+) -> Generator[Any, Any, list[Any]]:
+    """The orchestrator body of one partition of a map (``engine.durable.partition``): its items run as
+    the parent would run them; returns their outputs (JSON), each with its step's ordinal."""
+    data = PartitionInput.model_validate(decoded(context.get_input()))
+    try:
+        workflow = workflows.for_run(data.workflow, data.version, data.fingerprint)
+    except VersionNotAvailable as exc:
+        raise PartitionFailed(RunError(type="VersionNotAvailable", message=str(exc))) from None
+    state = RunState(workflow=workflow.name, instance_id=data.instance_id, superstep=data.superstep)
+    started = OrchestratorInput(checkpoint=state, version=data.version, fingerprint=data.fingerprint)
+    run = Orchestration(workflow, context, activity=activity, started=started)
+    run.partitioning = False
+    run.limits = {data.executor: data.max_parallel} if data.max_parallel is not None else {}
+    node = workflow.nodes[data.executor]
+    steps = [
+        Step(
+            Delivery(
+                data.executor,
+                node.input_adapter.validate_python(i.message),
+                i.source,
+                ItemTag(i.batch, i.index),
+            ),
+            i.ordinal,
+        )
+        for i in data.items
+    ]
+    try:
+        emissions = yield from run._run_superstep(steps)
+    except WorkflowFailed as failed:
+        raise PartitionFailed(failed.error) from None
+    ordinals = {(s.delivery.item.batch, s.delivery.item.index): s.ordinal for s in steps}  # type: ignore[union-attr]
+    outputs = []
+    for emission in emissions:
+        item = emission.item
+        assert item is not None
+        failed = isinstance(emission.message, ItemFailed)
+        value = (
+            emission.message.model_dump(mode="json")
+            if failed
+            else node.output_adapter.dump_python(emission.message, mode="json")
+        )
+        outputs.append(
+            PartitionOutput(ordinal=ordinals[(item.batch, item.index)], value=value, failed=failed)
+        )
+    return [o.model_dump(mode="json") for o in outputs]

@@ -19,7 +19,13 @@ from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
 from engine.durable.context import AzureContext
-from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
+from engine.durable.orchestrator import (
+    DEFAULT_CONTINUE_EVERY,
+    STEP_ACTIVITY,
+    orchestrate,
+    orchestrate_partition,
+)
+from engine.durable.partition import PARTITION_ORCHESTRATOR
 from engine.durable.step_activity import run_step
 from engine.functions.http_api import WorkflowApi
 from engine.functions.http_json import HttpError, request_path
@@ -60,6 +66,7 @@ class WorkflowApp:
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
         for name in self.workflows:
             self._register_orchestrator(name)
+        self._register_partition()
         self._register_activity()
         for route in ROUTES:
             self._register_route(route)
@@ -81,6 +88,19 @@ class WorkflowApp:
         bp = self.blueprint
         bp.function_name(name=name)(
             bp.orchestration_trigger(context_name="context", orchestration=name)(orchestrator)
+        )
+
+    def _register_partition(self) -> None:
+        """The orchestrator of a map's partitions (``engine.durable.partition``)."""
+        activity, versions = self.activity_name, self.versions
+
+        def partition(context: df.DurableOrchestrationContext) -> Any:
+            return (yield from orchestrate_partition(versions, AzureContext(context), activity=activity))
+
+        partition.__name__ = PARTITION_ORCHESTRATOR
+        bp = self.blueprint
+        bp.function_name(name=PARTITION_ORCHESTRATOR)(
+            bp.orchestration_trigger(context_name="context", orchestration=PARTITION_ORCHESTRATOR)(partition)
         )
 
     def _register_activity(self) -> None:

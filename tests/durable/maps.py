@@ -153,3 +153,29 @@ def sleepy(job: Slow, ctx: StepContext) -> str:
 timed = WorkflowBuilder("t_timeout", start=sleepy).build()
 
 ALL.append(timed)
+
+
+# --- partitioned maps ---------------------------------------------------------------------------------
+
+
+@executor(id="keys_of")
+def keys_of(reviews: list[Review | ItemFailed]) -> list[str]:
+    return [r.key if isinstance(r, Review) else f"failed#{r.index}" for r in reviews]
+
+
+# Small partitions, so a few hundred items make several; retries and collected failures inside them.
+partitioned = (
+    WorkflowBuilder("t_map_partitioned", start=pick_docs)
+    .add_map(pick_docs, review, collect=keys_of, on_item_error="collect", max_parallel=40, partition_size=50)
+    .build()
+)
+# The default partition size (from the review step's retry policy), for the history bound.
+large = WorkflowBuilder("t_map_large", start=split).add_map(split, review, collect=summarize).build()
+
+ALL += [partitioned, large]
+partitioned_fail = (
+    WorkflowBuilder("t_map_partitioned_fail", start=split)
+    .add_map(split, review, collect=summarize, partition_size=10)
+    .build()
+)
+ALL.append(partitioned_fail)

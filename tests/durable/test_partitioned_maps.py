@@ -1,0 +1,80 @@
+"""Partitioned maps on devhost: above its partition size a map runs in sub-orchestrations, no history
+passes 3,000 events, items keep their idempotency keys, and failures are handled across partitions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from devhost.testing import DevHostHandle, run_devhost
+from engine import InMemoryRunner
+from tests.durable import maps
+from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.http import finished, get, post, wait_for
+
+WEBHOOK = "/runtime/webhooks/durabletask/instances"
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostHandle]:
+    state = tmp_path_factory.mktemp("partitions") / "state.sqlite"
+    settings = {"WORKFLOW_MODULES": "tests.durable.maps", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
+    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as handle:
+        yield handle
+
+
+def histories(host: DevHostHandle, prefix: str) -> dict[str, int]:
+    """Every instance of this run (the run, its partitions) and the size of its history."""
+    listed = get(f"{host.base_url}{WEBHOOK}?instanceIdPrefix={prefix}&top=1000").body
+    sizes = {}
+    for item in listed:
+        status = get(f"{host.base_url}{WEBHOOK}/{item['instanceId']}?showHistory=true").body
+        sizes[item["instanceId"]] = len(status["historyEvents"])
+    return sizes
+
+
+def test_items_in_partitions_keep_their_keys_and_failures(host: DevHostHandle) -> None:
+    api = f"{host.api_url}/workflows"
+    docs = [f"bad-{i}" if i % 97 == 0 else f"doc-{i}" for i in range(400)]
+    run = post(f"{api}/t_map_partitioned?instanceId=part-1", {"name": "p", "docs": docs}).body["runUri"]
+    view = wait_for(f"{run}?wait=30", finished, timeout=180).body
+    assert view["runtimeStatus"] == "Completed", view
+    expected = asyncio.run(
+        InMemoryRunner([maps.partitioned]).run(
+            maps.partitioned, {"name": "p", "docs": docs}, instance_id="part-1"
+        )
+    )
+    # The same idempotency key per item as in memory (and as without partitions), failures in place.
+    assert view["outputs"] == expected.outputs_json()
+    assert [k for k in view["outputs"][0] if k.startswith("failed#")] == [
+        "failed#0",
+        "failed#97",
+        "failed#194",
+        "failed#291",
+        "failed#388",
+    ]
+    sizes = histories(host, "part-1")
+    partitions = [i for i in sizes if ":p" in i]
+    assert len(partitions) == 8, sizes
+
+
+def test_no_history_passes_3000_events_with_the_default_partition_size(host: DevHostHandle) -> None:
+    api = f"{host.api_url}/workflows"
+    docs = [f"d{i}" for i in range(3000)]
+    run = post(f"{api}/t_map_large?instanceId=large-1", {"name": "l", "docs": docs}).body["runUri"]
+    view = wait_for(f"{run}?wait=30", finished, timeout=300).body
+    assert view["runtimeStatus"] == "Completed" and view["outputs"] == [",".join(f"{d}:1" for d in docs)]
+    sizes = histories(host, "large-1")
+    assert len(sizes) > 1 and max(sizes.values()) <= 3000, sizes
+
+
+def test_an_item_failing_for_good_in_a_partition_fails_the_run_naming_it(host: DevHostHandle) -> None:
+    api = f"{host.api_url}/workflows"
+    docs = [f"doc-{i}" for i in range(30)]
+    docs[17] = "bad-17"
+    run = post(f"{api}/t_map_partitioned_fail", {"name": "f", "docs": docs}).body["runUri"]
+    view = wait_for(f"{run}?wait=30", finished, timeout=120).body
+    assert view["runtimeStatus"] == "Failed", view
+    assert view["error"]["executor_id"] == "review" and "cannot review 'bad-17'" in view["error"]["message"]

@@ -370,7 +370,7 @@ def test_all_problems_are_reported_together() -> None:
 
 
 def test_not_a_node_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="expected an executor or approval node"):
+    with pytest.raises(TypeError, match="expected an executor, an approval or a built Workflow"):
         WorkflowBuilder("x", start=start).add_edge(start, lambda n: n)  # type: ignore[arg-type]
 
 

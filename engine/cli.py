@@ -19,6 +19,7 @@ from engine.core.graph import Workflow
 from engine.core.run_state import PendingApproval
 from engine.durable import history_sources
 from engine.durable.replay_check import replay_check
+from engine.functions.watch import WatchError, watch
 from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunResult
 
 EXIT_USAGE = 2
@@ -113,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("--respond", metavar="JSON", help="answer every approval with this response")
     run.add_argument("--instance-id", default=None)
     run.add_argument("--quiet", action="store_true", help="print only the outputs")
+    follow = sub.add_parser("watch", help="follow a durable run live: steps, map progress, approvals")
+    follow.add_argument("run_url", help="the run's URL (runUri, as a start answers it)")
+    follow.add_argument("--code", help="a function key, where the app requires one")
     check = sub.add_parser(
         "replay-check",
         help="replay recorded runs on this code: does each replay cleanly, or where would it break?",
@@ -129,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "watch":  # an HTTP client of a running app: no workflows to load
+        try:
+            return watch(args.run_url, code=args.code)
+        except WatchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         registry, broken, every = load_registry()
         if args.command == "replay-check":

@@ -44,6 +44,7 @@ class ClosedApproval(BaseModel):
     decided_by: str | None = None
     via: str
     at: datetime
+    requested_at: datetime | None = None  # when it was asked (None: closed before this was kept)
     answer_id: str | None = None  # the id the endpoint gave the answer that was taken
     link: str | None = None  # the nonce of the respond link that answer came through, if any
     # The answer taken (JSON), so people can read what was decided; carried in every checkpoint, so an

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -72,6 +72,17 @@ class WorkflowFailed(Exception):
         super().__init__(str(error))
 
 
+class Attempt(NamedTuple):
+    """One step attempt this execution took in: the timeline's trail and the event feed read them."""
+
+    step: Step
+    attempt: int
+    scheduled: datetime
+    completed: datetime
+    result: StepResult
+    superstep: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     """A valid answer to a pending approval, and who gave it, as far as a signature vouches."""
@@ -110,6 +121,9 @@ class Orchestration:
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
         self.partitioning = True  # a partition runs its items itself
+        # The attempts of the round in flight, and when it started (what the event feed says is running).
+        self.in_flight: list[tuple[Step, int]] = []
+        self.round_started: datetime | None = None
         self.children: dict[str, str] = {}  # sub-workflow runs this execution started: instance id -> name
         self.timeouts = {
             node.id: node.step_timeout
@@ -127,7 +141,7 @@ class Orchestration:
         self.waits = _Waits()
         # This execution's step attempts, as cheap tuples (rebuilt on every replay); they become the
         # trail's records only when the run continues as new.
-        self.attempts_taken: list[tuple[Step, int, datetime, datetime, StepResult]] = []
+        self.attempts_taken: list[Attempt] = []
         checkpoint = self.started.checkpoint
         if checkpoint is not None:
             self.state = checkpoint  # validated from this execution's input: nobody else holds it
@@ -225,7 +239,7 @@ class Orchestration:
 
     def _step_records(self) -> list[StepRecord]:
         records = []
-        for step, attempt, scheduled, completed, result in self.attempts_taken:
+        for step, attempt, scheduled, completed, result, _ in self.attempts_taken:
             agent = result.annotations.get("agent")
             tokens = agent.get("total_tokens") if isinstance(agent, dict) else None
             records.append(
@@ -262,6 +276,7 @@ class Orchestration:
         while todo or parts:
             todo, later = self._window(steps, todo)
             self.running = [steps[i] for i in todo]
+            self.in_flight = [(steps[i], attempts[i]) for i in todo]
             if not context.is_replaying:
                 # Only the status set after replay survives the episode; building it for replayed
                 # supersteps would cost every episode time proportional to the whole history.
@@ -270,7 +285,7 @@ class Orchestration:
             # Partitions start with the first round and retry their items themselves.
             started = [self._start_partition(steps, part, number) for number, part in enumerate(parts)]
             every = calls + started
-            scheduled = context.current_utc_datetime
+            scheduled = self.round_started = context.current_utc_datetime
             try:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
                 # on every replay of every superstep of a chain.
@@ -296,7 +311,8 @@ class Orchestration:
                     result = self._child_result(step, reply)
                 else:
                     result = self._result(step, attempts[index], reply)
-                self.attempts_taken.append((step, attempts[index], scheduled, completed, result))
+                taken = Attempt(step, attempts[index], scheduled, completed, result, self.state.superstep)
+                self.attempts_taken.append(taken)
                 if result.ok:
                     self.executed.add(step.executor_id)
                     item = step.delivery.item
@@ -329,7 +345,7 @@ class Orchestration:
             if again and wait > timedelta(0):
                 yield context.create_timer(context.current_utc_datetime + wait)
             todo = again + later
-        self.running = []
+        self.running, self.in_flight = [], []
         return [results[i] for i in sorted(results)]
 
     def _partitions(self, steps: list[Step]) -> list[list[int]]:
@@ -641,6 +657,7 @@ class Orchestration:
                 decided_by=answer.decided_by if answer else None,
                 via=answer.via if answer else "timeout",
                 at=now,
+                requested_at=pending.requested_at,
                 answer_id=answer.answer_id if answer else None,
                 link=answer.link if answer else None,
                 answer=answer_json,
@@ -657,7 +674,7 @@ class Orchestration:
         state = self.state
         state.status, state.error = "failed", error
         state.approvals = []
-        self.running = []
+        self.running, self.in_flight = [], []
         self._publish()
         raise WorkflowFailed(error)
 

@@ -32,6 +32,7 @@ from engine.durable.history import HistoryEvent, read_history
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
+from engine.functions.feed import Feed, after, parse_cursor, run_events, running_steps
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver, with_link
 from engine.functions.instance_query import all_instances
@@ -351,6 +352,32 @@ class WorkflowApi:
                 }
             )
         return children, asked
+
+    async def get_events(
+        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
+    ) -> func.HttpResponse:
+        workflow, status = await self._run_status(req, client)
+        cursor = req.params.get("after") or None
+        if cursor is not None and parse_cursor(cursor) is None:
+            raise HttpError(400, f"{cursor!r} is not a cursor of this feed", field="after")
+        wait = _int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            read = await self._read(workflow, client, status.instance_id)
+            runtime = runtime_status_name(read.status)
+            fresh = after(run_events(read.folded, read.events, runtime), cursor)
+            finished = runtime in FINISHED
+            if fresh or finished or loop.time() >= deadline:
+                break
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+        feed = Feed(
+            events=fresh,
+            cursor=fresh[-1].cursor if fresh else cursor,
+            running=running_steps(read.folded, runtime),
+            finished=finished,
+        )
+        return json_response(feed.model_dump(mode="json"))
 
     async def _open_run(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from engine.functions.feed import Feed
 from engine.functions.view_models import RunsPage, RunView
 
 Body = Literal["none", "input", "approval", "reason", "link"]
@@ -132,6 +133,25 @@ ROUTES: tuple[Route, ...] = (
         ),
         per_workflow=True,
         response=RunView,
+    ),
+    Route(
+        "workflow_run_events",
+        RUN + "/events",
+        "GET",
+        "get_events",
+        "The run's events in order (every execution, from durable data), each with a cursor: ?after= gives "
+        "the newer ones, ?wait= long-polls for them",
+        {
+            200: "the events after the cursor, and the steps running now",
+            400: "invalid cursor",
+            404: "unknown run",
+        },
+        params=(
+            Param("after", "query", {"type": "string"}, "a cursor from an earlier answer: only newer events"),
+            Param("wait", "query", _int(0, 60), "seconds to wait for a newer event (or the run's end)"),
+        ),
+        per_workflow=True,
+        response=Feed,
     ),
     Route(
         "workflow_approval",

@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "durable": {"core"},
     "agents": {"core"},
     "functions": {"core", "durable"},
-    "cli": {"core", "inmemory", "durable"},
+    "cli": {"core", "inmemory", "durable", "functions"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}
 

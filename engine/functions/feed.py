@@ -1,0 +1,214 @@
+"""A run's event feed: what happened, in order, each event with a cursor, built from durable data only.
+
+The current execution's events come from its history folded through the orchestrator (step attempts as
+the orchestrator took them in, approvals asked and closed); earlier executions' from the trail their
+checkpoint carries (``engine.durable.trail``: step attempts, capped, and each continue-as-new) and the
+closed approvals it carries. So the feed is the same after a host crash, and spans every execution.
+
+Events are ordered by time, then by a key that names them (``step:<superstep>:<executor>:...``); a
+cursor is ``<time>|<key>``, and ``after=<cursor>`` gives the events that sort after it. Times are the
+orchestrator's clock as its history records it, so an event found later never sorts before one already
+given out. Steps running now are listed beside the events (``running``), not as events: their start is
+an event once they have finished.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from engine.core.jsontext import iso_time
+from engine.durable.fold import Folded
+from engine.durable.history import HistoryEvent
+
+EventKind = Literal[
+    "run_started",
+    "steps_dropped",
+    "run_continued",
+    "step_started",
+    "step_completed",
+    "step_failed",
+    "map_item_done",
+    "approval_requested",
+    "approval_answered",
+    "approval_timed_out",
+    "run_completed",
+    "run_failed",
+    "run_terminated",
+]
+ENDS: dict[str, EventKind] = {
+    "Completed": "run_completed",
+    "Failed": "run_failed",
+    "Terminated": "run_terminated",
+}
+
+
+class FeedEvent(BaseModel):
+    cursor: str
+    at: datetime
+    kind: EventKind
+    executor: str | None = None
+    superstep: int | None = None
+    ordinal: int | None = None
+    attempt: int | None = None
+    item: int | None = Field(default=None, description="a map item's index")
+    request_id: str | None = None
+    detail: str | None = Field(default=None, description="an error, who decided and how, a count")
+
+
+class RunningStep(BaseModel):
+    executor: str
+    superstep: int
+    ordinal: int
+    attempt: int
+    item: int | None = None
+    since: datetime | None
+
+
+class Feed(BaseModel):
+    """``GET .../runs/{id}/events``: the events after the cursor asked for, and what runs now."""
+
+    events: list[FeedEvent]
+    cursor: str | None = Field(description="the last event's cursor (pass it as ?after=), or the one asked")
+    running: list[RunningStep]
+    finished: bool
+
+
+def _key_step(superstep: int, executor: str, ordinal: int, attempt: int, phase: str) -> str:
+    return f"step:{superstep:08d}:{executor}:{ordinal:06d}:{attempt:03d}:{phase}"
+
+
+def cursor_of(at: datetime, key: str) -> str:
+    # UTC with a Z, so the cursor goes into a query string as it is (a "+" would read as a space).
+    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{key}"
+
+
+def parse_cursor(text: str) -> tuple[datetime, str] | None:
+    at, _, key = text.partition("|")
+    moment = iso_time(at)
+    return (moment, key) if moment is not None and key else None
+
+
+def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str | None) -> list[FeedEvent]:
+    """Every event of the run, in feed order."""
+    rows: list[tuple[datetime, str, dict[str, Any]]] = []
+
+    def add(at: datetime | None, key: str, kind: EventKind, **fields: Any) -> None:
+        if at is not None:
+            rows.append((at, key, {"kind": kind, **fields}))
+
+    first = next((e.timestamp for e in history if e.type == "ExecutionStarted"), None)
+    if folded is not None:
+        orchestration = folded.orchestration
+        trail = orchestration.started.read_trail()
+        started = trail.started_at or orchestration.execution_started or first
+        add(started, "0:run", "run_started")
+        if trail.dropped_steps:
+            add(
+                started,
+                "0:run:dropped",
+                "steps_dropped",
+                detail=f"{trail.dropped_steps} earlier step attempts",
+            )
+        for record in trail.steps:
+            ids = (record.superstep, record.executor, record.ordinal, record.attempt)
+            add(record.scheduled, _key_step(*ids, "a"), "step_started", **_step(*ids))
+            kind: EventKind = "step_completed" if record.ok else "step_failed"
+            add(record.completed, _key_step(*ids, "b"), kind, detail=record.error, **_step(*ids))
+        for number, continued in enumerate(trail.continuations):
+            add(
+                continued.at,
+                f"run:continued:{number:06d}",
+                "run_continued",
+                superstep=continued.after_superstep,
+            )
+        for step, attempt, scheduled, completed, result, superstep in orchestration.attempts_taken:
+            ids = (superstep, step.executor_id, step.ordinal, attempt)
+            item = step.delivery.item.index if step.delivery.item is not None else None
+            add(scheduled, _key_step(*ids, "a"), "step_started", item=item, **_step(*ids))
+            if result.ok:
+                done: EventKind = "map_item_done" if item is not None else "step_completed"
+                add(completed, _key_step(*ids, "b"), done, item=item, **_step(*ids))
+            else:
+                error = f"{result.error.type}: {result.error.message}" if result.error else None
+                add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **_step(*ids))
+        for closed in orchestration.closed:
+            key = f"approval:{closed.request_id}"
+            add(
+                closed.requested_at,
+                f"{key}:a",
+                "approval_requested",
+                request_id=closed.request_id,
+                executor=closed.approval_id,
+            )
+            by = f"{closed.decided_by or 'someone'} via {closed.via}"
+            kind = "approval_answered" if closed.outcome == "answered" else "approval_timed_out"
+            add(
+                closed.at,
+                f"{key}:b",
+                kind,
+                request_id=closed.request_id,
+                executor=closed.approval_id,
+                detail=by if closed.outcome == "answered" else None,
+            )
+        for pending in orchestration.state.approvals if runtime not in ENDS else []:
+            add(
+                pending.requested_at,
+                f"approval:{pending.request_id}:a",
+                "approval_requested",
+                request_id=pending.request_id,
+                executor=pending.approval_id,
+                superstep=pending.superstep,
+            )
+    else:
+        add(first, "0:run", "run_started")
+    if runtime in ENDS:
+        ended = next(
+            (
+                e.timestamp
+                for e in reversed(history)
+                if e.type in ("ExecutionCompleted", "ExecutionTerminated")
+            ),
+            None,
+        )
+        last = max((row[0] for row in rows), default=None)
+        add(ended or last, "~end", ENDS[runtime])
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [FeedEvent(cursor=cursor_of(at, key), at=at, **fields) for at, key, fields in rows]
+
+
+def _step(superstep: int, executor: str, ordinal: int, attempt: int) -> dict[str, Any]:
+    return {"superstep": superstep, "executor": executor, "ordinal": ordinal, "attempt": attempt}
+
+
+def running_steps(folded: Folded | None, runtime: str | None) -> list[RunningStep]:
+    if folded is None or runtime in ENDS:
+        return []
+    orchestration = folded.orchestration
+    superstep = orchestration.state.superstep
+    return [
+        RunningStep(
+            executor=step.executor_id,
+            superstep=superstep,
+            ordinal=step.ordinal,
+            attempt=attempt,
+            item=step.delivery.item.index if step.delivery.item is not None else None,
+            since=orchestration.round_started,
+        )
+        for step, attempt in orchestration.in_flight
+    ]
+
+
+def after(events: list[FeedEvent], cursor: str | None) -> list[FeedEvent]:
+    """The events that sort after ``cursor`` (all of them without one)."""
+    if cursor is None:
+        return events
+    parsed = parse_cursor(cursor)
+    if parsed is None:
+        raise ValueError("not a cursor of this feed")
+    return [e for e in events if (e.at, e.cursor.partition("|")[2]) > parsed]
+
+
+__all__ = ["Feed", "FeedEvent", "RunningStep", "after", "run_events", "running_steps"]

@@ -1,0 +1,107 @@
+"""``python -m engine watch <run URL>``: follow a run live in a terminal, through its event feed.
+
+It long-polls ``<run>/events`` (so it sees every event once, in order, and nothing is missed between
+polls), prints each step as it happens, a progress line per map, and each approval that opens with its
+respond link; at the end it prints the outputs or the error. Exit code: 0 completed, 1 failed or
+terminated, 2 when the run cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections import Counter
+from typing import Any, TextIO
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from engine.functions.feed import Feed, FeedEvent
+
+POLL_SECONDS = 30
+
+
+class WatchError(Exception):
+    """The run cannot be read; the message says why."""
+
+
+def _get(url: str, params: dict[str, str]) -> Any:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    target = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    try:
+        with urllib.request.urlopen(target, timeout=POLL_SECONDS + 30) as reply:
+            return json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")[:300]
+        raise WatchError(f"{parts.path} answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise WatchError(f"cannot read {parts.path}: {exc}") from None
+
+
+def _line(event: FeedEvent) -> str | None:
+    at = event.at.strftime("%H:%M:%S")
+    step = f"{event.executor}" + (f"[{event.item}]" if event.item is not None else "")
+    attempt = f" (attempt {event.attempt})" if event.attempt and event.attempt > 1 else ""
+    match event.kind:
+        case "step_started":
+            return f"{at}  ▶ {step}{attempt}"
+        case "step_completed" | "map_item_done":
+            return f"{at}  ✓ {step}{attempt}"
+        case "step_failed":
+            return f"{at}  ✗ {step}{attempt}: {event.detail or 'failed'}"
+        case "approval_requested":
+            return f"{at}  ✋ approval {event.executor} ({event.request_id}) waits for a person"
+        case "approval_answered":
+            return f"{at}  ✋ approval {event.executor} ({event.request_id}) answered by {event.detail}"
+        case "approval_timed_out":
+            return f"{at}  ✋ approval {event.executor} ({event.request_id}) timed out"
+        case "run_continued":
+            return f"{at}  … continued as new after superstep {event.superstep}"
+        case "steps_dropped":
+            return f"{at}  … {event.detail} not kept"
+        case _:
+            return f"{at}  ● {event.kind.replace('_', ' ')}"
+
+
+def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) -> int:
+    """Follow the run at ``run_url`` (its view's URL) until it finishes."""
+    run_url = run_url.rstrip("/")
+    key = {"code": code} if code else {}
+    cursor: str | None = None
+    items: Counter[str] = Counter()
+    while True:
+        params = {"wait": str(POLL_SECONDS), **key, **({"after": cursor} if cursor else {})}
+        feed = Feed.model_validate(_get(f"{run_url}/events", params))
+        for event in feed.events:
+            if event.kind == "map_item_done" and event.executor:
+                items[event.executor] += 1
+                if items[event.executor] % 10 and not feed.finished:
+                    continue  # a progress line every ten items
+                done = items[event.executor]
+                print(f"{event.at:%H:%M:%S}  ▦ {event.executor}: {done} items done", file=out, flush=True)
+                continue
+            line = _line(event)
+            if line:
+                print(line, file=out, flush=True)
+            if event.kind == "approval_requested":
+                _print_link(run_url, event.request_id, key, out)
+        cursor = feed.cursor
+        if feed.finished:
+            break
+    view = _get(run_url, key)
+    if view.get("runtimeStatus") == "Completed":
+        print(json.dumps(view.get("outputs"), indent=2), file=out)
+        return 0
+    print(f"error: run {view.get('runtimeStatus', '?').lower()}: {view.get('error')}", file=out)
+    return 1
+
+
+def _print_link(run_url: str, request_id: str | None, key: dict[str, str], out: TextIO) -> None:
+    view = _get(run_url, key)
+    for pending in view.get("pendingApprovals", []):
+        if pending.get("request_id") == request_id:
+            print(f"          answer: POST {pending['respond_uri']}", file=out, flush=True)
+
+
+__all__ = ["WatchError", "watch"]

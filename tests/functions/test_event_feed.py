@@ -1,0 +1,143 @@
+"""The event feed of a run on devhost: every execution, in order, with cursors; long-polling; the same
+after a crash (built from durable data)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devhost.testing import DevHostProcess
+from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.http import finished, get, post, wait_for
+
+SETTINGS = {
+    "WORKFLOW_MODULES": "tests.durable.graphs,tests.durable.maps",
+    "APPROVAL_SIGNING_KEY": SIGNING_KEY,
+}
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostProcess]:
+    process = DevHostProcess(ROOT, tmp_path_factory.mktemp("feed") / "state.sqlite", settings=SETTINGS)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def feed(run: str, cursor: str | None = None, wait: int = 0) -> dict:
+    query = f"?wait={wait}" + (f"&after={cursor}" if cursor else "")
+    reply = get(f"{run}/events{query}")
+    assert reply.status == 200, reply.body
+    return reply.body
+
+
+def all_events(run: str) -> list[dict]:
+    events, cursor = [], None
+    while True:
+        page = feed(run, cursor)
+        if not page["events"]:
+            return events
+        events += page["events"]
+        cursor = page["cursor"]
+
+
+def test_a_map_run_reports_each_item_and_its_end_in_order(host: DevHostProcess) -> None:
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_map_collect", {"name": "f", "docs": ["a", "bad-b", "c"]}).body["runUri"]
+    wait_for(f"{run}?wait=30", finished)
+    events = all_events(run)
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_completed"
+    assert sorted(e["item"] for e in events if e["kind"] == "map_item_done") == [0, 2]
+    assert [e["item"] for e in events if e["kind"] == "step_failed"] == [1]
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    assert len({e["cursor"] for e in events}) == len(events)
+    assert feed(run, events[-1]["cursor"])["events"] == []
+
+
+def test_the_feed_spans_every_continue_as_new_execution(host: DevHostProcess) -> None:
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_loop", {"value": 45}).body["runUri"]
+    wait_for(f"{run}?wait=30", finished, timeout=120)
+    events = all_events(run)
+    assert sum(e["kind"] == "run_continued" for e in events) == 2
+    completed = [e for e in events if e["kind"] == "step_completed"]
+    assert len(completed) >= 45 and [e["superstep"] for e in completed] == sorted(
+        e["superstep"] for e in completed
+    )
+
+
+def test_long_polling_answers_when_the_next_event_happens(host: DevHostProcess) -> None:
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_approval", {"item": "pen", "amount": 5}).body["runUri"]
+    view = get(f"{run}?wait=30").body
+    first = feed(run)
+    assert any(e["kind"] == "approval_requested" for e in first["events"])
+    answered: dict = {}
+
+    def poll() -> None:
+        answered.update(feed(run, first["cursor"], wait=30))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    post(view["pendingApprovals"][0]["respond_uri"], {"approved": True})
+    poller.join(timeout=40)
+    kinds = [e["kind"] for e in answered["events"]]
+    assert kinds and kinds[0] == "approval_answered"
+
+
+def test_a_bad_cursor_is_a_400_naming_the_field(host: DevHostProcess) -> None:
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_map", {"name": "x", "docs": []}).body["runUri"]
+    reply = get(f"{run}/events?after=yesterday")
+    assert reply.status == 400 and reply.body["field"] == "after"
+
+
+def test_the_feed_is_the_same_after_a_crash(host: DevHostProcess, tmp_path: Path) -> None:
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_map", {"name": "x", "docs": ["a", "b"]}).body["runUri"]
+    wait_for(f"{run}?wait=30", finished)
+    before = all_events(run)
+    host.kill9()
+    host.start()
+    assert all_events(run) == before
+
+
+def test_engine_watch_follows_a_run_to_its_end(host: DevHostProcess) -> None:
+    import subprocess
+    import sys
+
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_map", {"name": "w", "docs": [f"d{i}" for i in range(12)]}).body["runUri"]
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "watch", run],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "▶ split" in done.stdout and "✓ split" in done.stdout
+    assert "review: 10 items done" in done.stdout  # a progress line every ten items
+    assert "● run completed" in done.stdout and '"d0:1,' in done.stdout
+
+
+def test_engine_watch_says_clearly_when_the_run_cannot_be_read() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "watch", "http://127.0.0.1:9/api/workflows/x/runs/y"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "cannot read" in done.stderr

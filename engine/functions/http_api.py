@@ -34,6 +34,7 @@ from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver, with_link
 from engine.functions.instance_query import all_instances
+from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
 from engine.functions.public_url import public_origin, rebased
 from engine.functions.run_view import (
@@ -259,7 +260,9 @@ class WorkflowApi:
         run_uri = self._run_uri(req, workflow, status.instance_id)
         graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
         may_answer = await self._viewer_may_answer(req, status.instance_id)
-        view = run_view(graph, read.status, folded, run_uri, may_answer, page)
+        view = run_view(
+            graph, read.status, folded, run_uri, may_answer, page, read.events, self.activity_name
+        )
         view["versionProblem"] = read.version_problem
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             view["timeline"] = run_timeline(
@@ -268,6 +271,7 @@ class WorkflowApi:
                 requests=folded.requests if folded is not None else None,
                 closed=folded.orchestration.closed if folded is not None else (),
                 approval_ids=approval_ids(folded),
+                items=step_items(folded),
             ).model_dump(mode="json")
         return json_response(view)
 

@@ -1,0 +1,115 @@
+"""Maps for the dashboard's browser tests, served through the app's own ``WORKFLOW_MODULES``.
+
+``map_gates``: each job of a list runs as one item, at most 4 at once; a job marked ``gate`` holds its
+item until the test creates the file named after it in ``gates`` (so a test sees a map part way through),
+a job marked ``fail`` fails for good and is collected as an ``ItemFailed``. ``map_signoff``: one approval
+per page, each waiting for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from engine import (
+    Approval,
+    ApprovalDecision,
+    ApprovalOutcome,
+    ItemFailed,
+    NonRetryableError,
+    WorkflowBuilder,
+    executor,
+)
+
+GATE_LIMIT_SECONDS = 120  # a gate nobody opens fails its item instead of holding the host forever
+
+
+class Job(BaseModel):
+    name: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
+    gate: bool = False
+    fail: bool = False
+
+
+class Jobs(BaseModel):
+    gates: str = Field(description="a directory: a gated job runs once the file named after it exists there")
+    jobs: list[Job] = Field(max_length=100)
+
+
+class GatedJob(BaseModel):
+    gates: str
+    job: Job
+
+
+class Tally(BaseModel):
+    done: list[str]
+    failed: list[int]
+
+
+@executor(id="queue_jobs")
+def queue_jobs(jobs: Jobs) -> Jobs:
+    return jobs
+
+
+def jobs_of(jobs: Jobs) -> list[GatedJob]:
+    return [GatedJob(gates=jobs.gates, job=job) for job in jobs.jobs]
+
+
+@executor(id="run_job")
+async def run_job(item: GatedJob) -> str:
+    job = item.job
+    if job.fail:
+        raise NonRetryableError(f"job {job.name} cannot run")
+    if job.gate:
+        gate = Path(item.gates) / job.name
+        deadline = time.monotonic() + GATE_LIMIT_SECONDS
+        while not gate.exists():
+            if time.monotonic() > deadline:
+                raise NonRetryableError(f"the gate of job {job.name} was never opened")
+            await asyncio.sleep(0.05)
+    return job.name.upper()
+
+
+@executor(id="tally_jobs")
+def tally_jobs(results: list[str | ItemFailed]) -> Tally:
+    return Tally(
+        done=[r for r in results if isinstance(r, str)],
+        failed=[r.index for r in results if isinstance(r, ItemFailed)],
+    )
+
+
+gates = (
+    WorkflowBuilder("map_gates", start=queue_jobs, description="Jobs as map items, some held by a gate file")
+    .add_map(queue_jobs, run_job, collect=tally_jobs, items=jobs_of, max_parallel=4, on_item_error="collect")
+    .build()
+)
+
+
+class Pages(BaseModel):
+    pages: list[str] = Field(max_length=50)
+
+
+@executor(id="list_pages")
+def list_pages(pages: Pages) -> list[str]:
+    return pages.pages
+
+
+page_approval = Approval(
+    "page_approval", request=str, response=ApprovalDecision, description="A person approves one page"
+)
+
+
+@executor(id="count_approved")
+def count_approved(outcomes: list[ApprovalOutcome[str, ApprovalDecision]]) -> dict[str, int]:
+    return {"approved": sum(1 for o in outcomes if o.response.approved), "pages": len(outcomes)}
+
+
+signoff = (
+    WorkflowBuilder("map_signoff", start=list_pages, description="One approval per page, all at once")
+    .add_map(list_pages, page_approval, collect=count_approved)
+    .build()
+)
+
+ALL = [gates, signoff]

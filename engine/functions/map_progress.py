@@ -212,9 +212,22 @@ def step_items(folded: Folded | None) -> dict[StepKey, ItemTag]:
     and is left out (its row shows its ordinal)."""
     if folded is None:
         return {}
+    orchestration = folded.orchestration
     items: dict[StepKey, ItemTag] = {}
-    for step, attempt, _scheduled, _completed, result in folded.orchestration.attempts_taken:
+    for step, attempt, _scheduled, _completed, result in orchestration.attempts_taken:
         item = step.delivery.item
         if item is not None and result.step is not None:
             items[(step.executor_id, result.step.superstep, step.ordinal, attempt)] = item
+    # The wave in flight: attempts whose results the history may hold before the orchestrator takes them in.
+    superstep = orchestration.state.superstep
+    running = {
+        (s.executor_id, s.ordinal): s.delivery.item
+        for s in orchestration.running
+        if s.delivery.item is not None
+    }
+    for key in folded.requests:
+        executor_id, at, ordinal, _attempt = key
+        item = running.get((executor_id, ordinal)) if at == superstep else None
+        if item is not None:
+            items.setdefault(key, item)
     return items

@@ -62,6 +62,10 @@ def test_a_map_held_by_gates_reports_each_wave(host: DevHostHandle, tmp_path: Pa
         assert entry["max_parallel"] == 4 and entry["batches_begun"] == 1
         assert [b["batch"] for b in entry["batches"]] == ["0.0"] and not entry["batches"][0]["collected"]
         assert view["executors"]["run_job"] == "running"
+        # j04 and j05 finished within the wave still in flight: their rows name their items too.
+        timeline = get(f"{run}?timeline=true").body["timeline"]
+        rows = [e for e in timeline["entries"] if e["kind"] == "step" and e["executor"] == "run_job"]
+        assert sorted(r["item"] for r in rows) == [0, 1, 2, 3, 4, 5]
 
         open_gate(tmp_path, "j06")
         until_progress(run, done=6, running=1, waiting=4)

@@ -48,7 +48,9 @@ class MapBatch(_Answer):
     batch: str = Field(description="the batch id: the map's index among the workflow's maps, a dot, a count")
     total: int
     done: int
-    running: int = Field(description="executing now, or between attempts (a retry's timer)")
+    running: int = Field(
+        description="executing now, or between attempts (a retry follows once its wave has finished)"
+    )
     failed: int = Field(description="failed for good (an ItemFailed under on_item_error=collect)")
     waiting: int = Field(
         description="not started: waiting for a slot under max_parallel, or for a person (approvals); once "

@@ -2,14 +2,16 @@
 
 ``map_gates``: each job of a list runs as one item, at most 4 at once; a job marked ``gate`` holds its
 item until the test creates the file named after it in ``gates`` (so a test sees a map part way through),
-a job marked ``fail`` fails for good and is collected as an ``ItemFailed``. ``map_signoff``: one approval
-per page, each waiting for a person.
+a job marked ``fail`` fails for good and is collected as an ``ItemFailed``, a job marked ``flaky`` fails its
+first attempt (its second, after a short retry timer, may then wait for its gate). ``map_signoff``: one
+approval per page, each waiting for a person.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -20,6 +22,8 @@ from engine import (
     ApprovalOutcome,
     ItemFailed,
     NonRetryableError,
+    RetryPolicy,
+    StepContext,
     WorkflowBuilder,
     executor,
 )
@@ -31,6 +35,7 @@ class Job(BaseModel):
     name: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
     gate: bool = False
     fail: bool = False
+    flaky: bool = False
 
 
 class Jobs(BaseModel):
@@ -57,11 +62,13 @@ def jobs_of(jobs: Jobs) -> list[GatedJob]:
     return [GatedJob(gates=jobs.gates, job=job) for job in jobs.jobs]
 
 
-@executor(id="run_job")
-async def run_job(item: GatedJob) -> str:
+@executor(id="run_job", retry=RetryPolicy(max_attempts=2, first_interval=timedelta(milliseconds=200)))
+async def run_job(item: GatedJob, ctx: StepContext) -> str:
     job = item.job
     if job.fail:
         raise NonRetryableError(f"job {job.name} cannot run")
+    if job.flaky and ctx.attempt == 1:
+        raise RuntimeError(f"job {job.name}: the worker is busy")
     if job.gate:
         gate = Path(item.gates) / job.name
         deadline = time.monotonic() + GATE_LIMIT_SECONDS

@@ -95,6 +95,45 @@ def test_a_map_held_by_gates_reports_each_wave(host: DevHostHandle, tmp_path: Pa
     assert others and all(e["item"] is None for e in others)
 
 
+def test_an_item_between_attempts_is_running_and_a_terminated_map_counts_what_never_finished(
+    host: DevHostHandle, tmp_path: Path
+) -> None:
+    jobs = [{"name": "flaky", "flaky": True, "gate": True}, {"name": "held", "gate": True}, {"name": "quick"}]
+    run = start(host, "map_gates", {"gates": str(tmp_path), "jobs": jobs}, "gates-retry")
+    try:
+        # flaky's first attempt failed: its retry follows once its wave is over, and held holds the wave.
+        view = until_progress(run, done=1, running=2)
+        assert progress(view) == {
+            "total": 3,
+            "done": 1,
+            "running": 2,
+            "failed": 0,
+            "waiting": 0,
+            "approvals": 0,
+        }
+        timeline = get(f"{run}?timeline=true").body["timeline"]
+        failed = [e for e in timeline["entries"] if e["kind"] == "step" and not e["ok"]]
+        assert [(e["item"], e["attempt"], e["retryable"]) for e in failed] == [(0, 1, True)]
+        open_gate(tmp_path, "held")
+        # flaky's second attempt waits for its own gate.
+        until_progress(run, done=2, running=1)
+        assert post(f"{run}/terminate", {"reason": "enough"}).status == 202
+        view = wait_for(run, finished).body
+        assert view["runtimeStatus"] == "Terminated"
+        # The run stopped: flaky never finished, and nothing runs any more.
+        assert progress(view) == {
+            "total": 3,
+            "done": 2,
+            "running": 0,
+            "failed": 0,
+            "waiting": 1,
+            "approvals": 0,
+        }
+    finally:
+        open_gate(tmp_path, "held")
+        open_gate(tmp_path, "flaky")
+
+
 def test_an_approval_per_item_waits_for_a_person(host: DevHostHandle) -> None:
     run = start(host, "map_signoff", {"pages": ["intro", "body", "end"]}, "signoff-api")
     view = until_progress(run, approvals=3)

@@ -40,7 +40,7 @@ export function progressText(m, { finished = false } = {}) {
   const parts = [`${m.done}/${m.total} done`];
   if (m.running) parts.push(`${m.running} running`);
   if (m.failed) parts.push(`${m.failed} failed`);
-  if (m.waiting && finished) parts.push(`${m.waiting} never ran`);
+  if (m.waiting && finished) parts.push(`${m.waiting} unfinished`);
   else if (m.waiting && m.approvals === m.waiting) parts.push(`${m.approvals} awaiting approval`);
   else if (m.waiting) parts.push(`${m.waiting} waiting`);
   return parts.join(" · ");

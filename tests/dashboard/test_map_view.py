@@ -108,6 +108,8 @@ def test_an_approval_per_item_shows_who_is_still_asked(page: Any, host: DevHostH
     expect(cards).to_have_count(3)
     expect(cards.locator(".tag-item")).to_have_text(["item 0", "item 1", "item 2"])
     assert page.locator("svg.graph").evaluate(LAYOUT_CHECKS) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map-approvals.png"), full_page=True)
 
     card = cards.filter(has=page.locator(".tag-item", has_text="item 1"))
     expect(card.locator("pre.json")).to_contain_text('"body"')
@@ -143,6 +145,7 @@ def test_document_review_of_12_documents(page: Any, host: DevHostHandle) -> None
     for index in range(12):
         expect(rows.locator(f'.tag-item[data-item="{index}"]')).to_have_text(f"item {index}")
     assert page.locator("svg.graph").evaluate(LAYOUT_CHECKS) == []
+    page.screenshot(path=str(ARTIFACTS / "map-document-review.png"), full_page=True)
     page.locator("article.approval").get_by_role("button", name="Approve").click()
     expect(page.locator(".run-status")).to_contain_text("Completed", timeout=WAIT_MS)
     expect(page.locator(".outputs pre")).to_contain_text('"status": "published"')

@@ -37,6 +37,7 @@ from engine.durable.step_messages import StepResult
 from engine.functions.view_models import MapBatch, MapProgress
 
 ItemState = Literal["done", "running", "failed", "waiting", "approval"]
+Settled = Literal["done", "failed", "retry"]  # how an attempt's result in the history ends it
 Key = tuple[str, int]  # (batch, item index)
 
 
@@ -69,10 +70,10 @@ def _is_final(workflow: Workflow, taken: _Attempt) -> bool:
 
 def _settled(
     events: Sequence[HistoryEvent], activity: str, superstep: int
-) -> dict[tuple[str, int, int], str]:
+) -> dict[tuple[str, int, int], Settled]:
     """The step attempts of ``superstep`` whose result is in the history, by (executor, ordinal, attempt):
     ``done``, ``failed`` (for good: the activity raised) or ``retry`` (another attempt follows)."""
-    settled: dict[tuple[str, int, int], str] = {}
+    settled: dict[tuple[str, int, int], Settled] = {}
     for event in events:
         if event.function_name != activity or event.type not in ("TaskCompleted", "TaskFailed"):
             continue
@@ -80,7 +81,7 @@ def _settled(
         step = result.step if result is not None else None
         if result is None or step is None or step.superstep != superstep:
             continue
-        outcome = "done" if result.ok else "failed" if event.type == "TaskFailed" else "retry"
+        outcome: Settled = "done" if result.ok else "failed" if event.type == "TaskFailed" else "retry"
         settled[(step.executor, step.ordinal or 0, step.attempt)] = outcome
     return settled
 
@@ -106,7 +107,9 @@ class _Reader:
             if at == superstep:
                 asked[(executor_id, ordinal)] = max(attempt, asked.get((executor_id, ordinal), 0))
         settled = _settled(events, activity, superstep) if orchestration.running else {}
-        self.running: dict[Key, str] = {}
+        # Each item step of the wave in flight, and how its attempt ended if the history says so already
+        # ("retry" too while its result is not in: it runs).
+        self.running: dict[Key, Settled] = {}
         for step in orchestration.running:
             item = step.delivery.item
             if item is not None:
@@ -126,8 +129,8 @@ class _Reader:
         if taken is not None and _is_final(self.workflow, taken):
             return "failed"
         now = self.running.get(key)
-        if now in ("done", "failed"):
-            return now  # type: ignore[return-value]
+        if now == "done" or now == "failed":
+            return now
         if self.finished:
             return "waiting"  # the run ended before this item did: it never finished
         if now is not None:

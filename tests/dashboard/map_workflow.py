@@ -62,8 +62,10 @@ def jobs_of(jobs: Jobs) -> list[GatedJob]:
     return [GatedJob(gates=jobs.gates, job=job) for job in jobs.jobs]
 
 
-@executor(id="run_job", retry=RetryPolicy(max_attempts=2, first_interval=timedelta(milliseconds=200)))
-async def run_job(item: GatedJob, ctx: StepContext) -> str:
+RETRY = RetryPolicy(max_attempts=2, first_interval=timedelta(milliseconds=200))
+
+
+async def work(item: GatedJob, ctx: StepContext) -> str:
     job = item.job
     if job.fail:
         raise NonRetryableError(f"job {job.name} cannot run")
@@ -79,17 +81,72 @@ async def run_job(item: GatedJob, ctx: StepContext) -> str:
     return job.name.upper()
 
 
-@executor(id="tally_jobs")
-def tally_jobs(results: list[str | ItemFailed]) -> Tally:
+def tally(results: list[str | ItemFailed]) -> Tally:
     return Tally(
         done=[r for r in results if isinstance(r, str)],
         failed=[r.index for r in results if isinstance(r, ItemFailed)],
     )
 
 
+# A per-item node belongs to its map alone: each map of these workflows has its own pair.
+@executor(id="run_job", retry=RETRY)
+async def run_job(item: GatedJob, ctx: StepContext) -> str:
+    return await work(item, ctx)
+
+
+@executor(id="tally_jobs")
+def tally_jobs(results: list[str | ItemFailed]) -> Tally:
+    return tally(results)
+
+
 gates = (
     WorkflowBuilder("map_gates", start=queue_jobs, description="Jobs as map items, some held by a gate file")
     .add_map(queue_jobs, run_job, collect=tally_jobs, items=jobs_of, max_parallel=4, on_item_error="collect")
+    .build()
+)
+
+
+class Countdown(BaseModel):
+    left: int = Field(ge=0, le=50)
+    gates: str
+    jobs: list[Job] = Field(max_length=100)
+
+
+@executor(id="count_down")
+def count_down(countdown: Countdown) -> Countdown:
+    return countdown.model_copy(update={"left": countdown.left - 1})
+
+
+def ticking(countdown: Countdown) -> bool:
+    return countdown.left > 0
+
+
+def released(countdown: Countdown) -> bool:
+    return countdown.left == 0
+
+
+@executor(id="release_jobs")
+def release_jobs(countdown: Countdown) -> Jobs:
+    return Jobs(gates=countdown.gates, jobs=countdown.jobs)
+
+
+@executor(id="run_late_job", retry=RETRY)
+async def run_late_job(item: GatedJob, ctx: StepContext) -> str:
+    return await work(item, ctx)
+
+
+@executor(id="tally_late_jobs")
+def tally_late_jobs(results: list[str | ItemFailed]) -> Tally:
+    return tally(results)
+
+
+# ``left`` supersteps of counting down before the map: with left=19 the map's items are delivered in
+# superstep 20 and run in 21, after the run has continued as new (every 20 supersteps).
+late = (
+    WorkflowBuilder("map_late", start=count_down, description="A map after a countdown", max_supersteps=100)
+    .add_edge(count_down, count_down, when=ticking)
+    .add_edge(count_down, release_jobs, when=released)
+    .add_map(release_jobs, run_late_job, collect=tally_late_jobs, items=jobs_of, max_parallel=2)
     .build()
 )
 
@@ -119,4 +176,4 @@ signoff = (
     .build()
 )
 
-ALL = [gates, signoff]
+ALL = [gates, signoff, late]

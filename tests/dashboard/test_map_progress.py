@@ -134,6 +134,35 @@ def test_an_item_between_attempts_is_running_and_a_terminated_map_counts_what_ne
         open_gate(tmp_path, "flaky")
 
 
+def test_a_map_begun_before_a_continue_as_new_is_followed_after_it(
+    host: DevHostHandle, tmp_path: Path
+) -> None:
+    # 19 supersteps of countdown: the batch is begun in superstep 20, its items run in the next execution.
+    jobs = [{"name": "a", "gate": True}, {"name": "b"}, {"name": "c"}]
+    run = start(host, "map_late", {"left": 19, "gates": str(tmp_path), "jobs": jobs}, "late-api")
+    try:
+        view = until_progress(run, done=1, running=1)
+        assert progress(view) == {
+            "total": 3,
+            "done": 1,
+            "running": 1,
+            "failed": 0,
+            "waiting": 1,
+            "approvals": 0,
+        }
+        assert view["maps"][0]["batches_begun"] == 1
+        timeline = get(f"{run}?timeline=true").body["timeline"]
+        assert timeline["executions"] == 2
+        rows = [e for e in timeline["entries"] if e["kind"] == "step" and e["executor"] == "run_late_job"]
+        assert [(r["superstep"], r["item"], r["earlier"]) for r in rows] == [(21, 1, False)]
+    finally:
+        open_gate(tmp_path, "a")
+    view = wait_for(run, finished).body
+    assert view["outputs"] == [{"done": ["A", "B", "C"], "failed": []}]
+    assert progress(view) == {"total": 3, "done": 3, "running": 0, "failed": 0, "waiting": 0, "approvals": 0}
+    assert [(b["batch"], b["collected"]) for b in view["maps"][0]["batches"]] == [("0.0", True)]
+
+
 def test_an_approval_per_item_waits_for_a_person(host: DevHostHandle) -> None:
     run = start(host, "map_signoff", {"pages": ["intro", "body", "end"]}, "signoff-api")
     view = until_progress(run, approvals=3)

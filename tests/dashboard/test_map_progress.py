@@ -183,6 +183,12 @@ def test_an_approval_per_item_waits_for_a_person(host: DevHostHandle) -> None:
     # Approval items are not steps: once collected, their batch is counted, not listed item by item.
     assert view["maps"][0]["batches_begun"] == 1 and view["maps"][0]["waiting"] == 0
 
+    schemas = get(f"{host.api_url}/openapi.json").body["components"]["schemas"]
+    assert schemas["RunView"]["properties"]["maps"]["items"] == {"$ref": "#/components/schemas/MapProgress"}
+    assert {"total", "done", "running", "failed", "waiting", "batches"} <= set(
+        schemas["MapProgress"]["properties"]
+    )
+
 
 def test_document_review_of_12_documents_lists_every_review(host: DevHostHandle) -> None:
     documents = [{"title": f"Doc {i}", "text": f"The text of document {i}."} for i in range(12)]

@@ -36,6 +36,7 @@ from engine.functions.feed import Feed, after, parse_cursor, run_events, running
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver, with_link
 from engine.functions.instance_query import all_instances
+from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
 from engine.functions.public_url import public_origin, rebased
 from engine.functions.run_view import (
@@ -290,7 +291,9 @@ class WorkflowApi:
         run_uri = self._run_uri(req, workflow, status.instance_id)
         graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
         may_answer = await self._viewer_may_answer(req, status.instance_id)
-        view = run_view(graph, read.status, folded, run_uri, may_answer, page)
+        view = run_view(
+            graph, read.status, folded, run_uri, may_answer, page, read.events, self.activity_name
+        )
         view["versionProblem"] = read.version_problem
         children, asked = await self._children(req, client, folded, depth=0)
         view["children"] = children
@@ -307,6 +310,7 @@ class WorkflowApi:
                 requests=folded.requests if folded is not None else None,
                 closed=folded.orchestration.closed if folded is not None else (),
                 approval_ids=approval_ids(folded),
+                items=step_items(folded),
             ).model_dump(mode="json")
         return json_response(view)
 

@@ -6,7 +6,7 @@ One owner per fact: everything about one run comes from the fold of its history
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,10 @@ from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.run_state import PendingApproval
 from engine.durable.fold import Folded
+from engine.durable.history import HistoryEvent
+from engine.durable.orchestrator import STEP_ACTIVITY
 from engine.durable.status import RunStatus
+from engine.functions.map_progress import map_progress
 
 FINISHED = {"Completed", "Failed", "Terminated"}
 CLOSED_SHOWN = 100
@@ -90,6 +93,8 @@ def approval_entry(
         "respond_uri": f"{respond_base}/approvals/{pending.request_id}",
         "links_uri": f"{respond_base}/approvals/{pending.request_id}/links",
         "can_answer": may_answer(pending),
+        # Asked once per item of a map batch: which one.
+        "item": pending.item.model_dump() if pending.item is not None else None,
     }
 
 
@@ -113,7 +118,10 @@ def run_view(
     respond_base: str,
     may_answer: Callable[[PendingApproval], bool],
     page: Page,
+    events: Sequence[HistoryEvent] = (),
+    activity: str = STEP_ACTIVITY,
 ) -> dict[str, Any]:
+    """``events``: the current execution's history (the map items finished in the wave in flight)."""
     runtime = runtime_status_name(status)
     orchestration = folded.orchestration if folded is not None else None
     error: dict[str, Any] | None = None
@@ -155,6 +163,12 @@ def run_view(
         "closedApprovalsTotal": len(closed),
         "outputs": status.output if runtime == "Completed" else None,
         "error": error,
+        "maps": [
+            m.model_dump(mode="json")
+            for m in map_progress(
+                workflow, folded, finished=runtime in FINISHED, events=events, activity=activity
+            )
+        ],
     }
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from engine.core.approval import event_name_for
 from engine.core.jsontext import unwrapped
+from engine.core.mapping import ItemTag
 from engine.core.run_state import ClosedApproval, RunError
 from engine.durable.answers import ENVELOPE, AnswerEnvelope
 from engine.durable.checkpoint import OrchestratorInput
@@ -54,7 +55,10 @@ def _input_of(event: HistoryEvent) -> OrchestratorInput:
 
 
 def _step_entry(
-    event: HistoryEvent, started: datetime | None, requests: Mapping[StepKey, StepRequest]
+    event: HistoryEvent,
+    started: datetime | None,
+    requests: Mapping[StepKey, StepRequest],
+    items: Mapping[StepKey, ItemTag],
 ) -> StepEntry:
     scheduled, at = event.scheduled_time, event.timestamp
     times = {
@@ -70,15 +74,18 @@ def _step_entry(
     if result is None:
         return StepEntry(ok=False, error=RunError(type="StepFailed", message="not a step result"), **times)
     step = result.step
-    request = None
+    request = item = None
     if step is not None:
-        request = requests.get((step.executor, step.superstep, step.ordinal or 0, step.attempt))
+        key = (step.executor, step.superstep, step.ordinal or 0, step.attempt)
+        request, item = requests.get(key), items.get(key)
     agent = result.annotations.get("agent")
     return StepEntry(
         executor=step.executor if step else (result.error.executor_id if result.error else None),
         superstep=step.superstep if step else None,
         ordinal=step.ordinal if step else None,
         attempt=step.attempt if step else None,
+        item=item.index if item else None,
+        batch=item.batch if item else None,
         ok=result.ok,
         retryable=result.retryable,
         duration_ms=result.duration_ms,
@@ -192,11 +199,13 @@ def run_timeline(
     requests: Mapping[StepKey, StepRequest] | None = None,
     closed: Sequence[ClosedApproval] = (),
     approval_ids: Mapping[str, str] | None = None,
+    items: Mapping[StepKey, ItemTag] | None = None,
 ) -> Timeline:
     """The run's timeline. ``events`` are the current execution's history with outputs; ``requests``
-    (from the history fold) give each step's input; ``closed`` are the run's closed approvals and
-    ``approval_ids`` name the approval of each open request."""
-    requests = requests or {}
+    (from the history fold) give each step's input and ``items`` the map item each step worked on;
+    ``closed`` are the run's closed approvals and ``approval_ids`` name the approval of each open
+    request."""
+    requests, items = requests or {}, items or {}
     entries: list[Entry] = []
     totals = Totals()
     started: datetime | None = None
@@ -218,7 +227,7 @@ def run_timeline(
             after = begun.checkpoint.superstep
             entries.append(RunEntry(event="continued", at=at, after_superstep=after))
         elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
-            entries.append(_step_entry(event, started, requests))
+            entries.append(_step_entry(event, started, requests, items))
         elif event.type == "EventRaised" and (event.name or "").startswith(APPROVAL_EVENT):
             entries.append(approvals.entry(event))
         elif event.type == "EventRaised":

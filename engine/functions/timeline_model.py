@@ -21,6 +21,12 @@ class StepEntry(BaseModel):
     superstep: int | None = None
     ordinal: int | None = None
     attempt: int | None = None
+    item: int | None = Field(
+        default=None, description="a map's per-item step: the item's index in its batch (this execution only)"
+    )
+    batch: str | None = Field(
+        default=None, description="a map's per-item step: its batch (as in the run view)"
+    )
     ok: bool
     retryable: bool = False
     scheduled: datetime | None = None

@@ -52,6 +52,48 @@ class ChildRun(_Answer):
     pendingApprovals: int = Field(description="its open approvals (listed in the parent's pendingApprovals)")
 
 
+class MapBatch(_Answer):
+    """One batch of a map: the items of one list its source sent."""
+
+    batch: str = Field(description="the batch id: the map's index among the workflow's maps, a dot, a count")
+    total: int
+    done: int
+    running: int = Field(
+        description="executing now, or between attempts (a retry follows once its wave has finished)"
+    )
+    failed: int = Field(description="failed for good (an ItemFailed under on_item_error=collect)")
+    waiting: int = Field(
+        description="not started: waiting for a slot under max_parallel, or for a person (approvals); once "
+        "the run has finished, the items it never finished"
+    )
+    approvals: int = Field(description="of the waiting items, those whose approval waits for a person")
+    collected: bool = Field(description="every item has delivered and the list went to the collector")
+
+
+class MapProgress(_Answer):
+    """A map of the workflow (``add_map``) and how far its items got."""
+
+    node: str = Field(description="the per-item node")
+    source: str
+    collect: str
+    max_parallel: int | None
+    on_item_error: str
+    total: int = Field(description="items of the batches still gathering, else of the latest batch listed")
+    done: int
+    running: int
+    failed: int
+    waiting: int
+    approvals: int
+    batches_begun: int = Field(
+        description="batches this map has begun in the whole run (lists of no items "
+        "go straight to the collector and are not counted)"
+    )
+    batches: list[MapBatch] = Field(
+        description="the batches still gathering, and those collected in the current execution (a batch "
+        "collected before a continue-as-new is only counted), oldest first"
+    )
+
+
 class RunView(_Answer):
     """The workflow view of one run."""
 
@@ -78,6 +120,9 @@ class RunView(_Answer):
     closedApprovalsTotal: int
     outputs: Any
     error: RunError | None
+    maps: list[MapProgress] = Field(
+        default_factory=list, description="each map of the workflow and the progress of its items"
+    )
     versionProblem: str | None = None
     children: list[ChildRun] = Field(
         default_factory=list, description="sub-workflow runs it started (this execution), with links"

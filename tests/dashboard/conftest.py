@@ -26,10 +26,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-# The app's own settings: one more workflow module (a long batch, tests/dashboard/batch_workflow.py), and
-# a signing key, so answers through the endpoint are signed and name who decided.
+# The app's own settings: more workflow modules (a long batch, tests/dashboard/batch_workflow.py; maps
+# held part way, tests/dashboard/map_workflow.py), and a signing key, so answers through the endpoint are
+# signed and name who decided.
 SETTINGS = {
-    "WORKFLOW_MODULES": "tests.dashboard.batch_workflow",
+    "WORKFLOW_MODULES": "tests.dashboard.batch_workflow,tests.dashboard.map_workflow",
     "APPROVAL_SIGNING_KEY": "dashboard-tests",
     "WORKFLOW_TRUST_EASY_AUTH": "true",
 }

@@ -169,7 +169,15 @@ def test_runs_list_has_duration_search_and_filters_in_the_url(page: Any, host: D
 
 
 @pytest.mark.parametrize(
-    "workflow", ["order_cancellation", "content_review", "expense_claim", "document_batch"]
+    "workflow",
+    [
+        "order_cancellation",
+        "content_review",
+        "expense_claim",
+        "document_batch",
+        "document_review",
+        "map_gates",
+    ],
 )
 def test_graphs_keep_edges_apart_and_labels_in_their_boxes(
     page: Any, host: DevHostHandle, workflow: str

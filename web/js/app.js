@@ -84,7 +84,7 @@ function showFullGraph(wf) {
       h("h2", { id: "graph-dialog-title" }, `Graph of ${wf.name}`),
       h("button", { type: "button", "aria-label": "Close", onclick: () => dialog.close() }, "✕ Close"),
     ),
-    legend(),
+    legend({ graph: wf.graph }),
     h("div", { class: "graph-box graph-full" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
   );
   dialog.addEventListener("close", () => dialog.remove());
@@ -129,7 +129,7 @@ async function viewWorkflow(name) {
         "section",
         { class: "card", "aria-labelledby": "graph-heading" },
         h("h2", { id: "graph-heading" }, "Graph"),
-        legend(),
+        legend({ graph: wf.graph }),
         h("div", { class: "graph-box" }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
         approvalsInfo(wf),
       ),
@@ -264,7 +264,7 @@ async function viewRun(name, id, params = new URLSearchParams()) {
         "section",
         { class: "card", "aria-labelledby": "progress-heading" },
         h("h2", { id: "progress-heading" }, "Progress"),
-        legend({ withStates: true }),
+        legend({ withStates: true, graph: wf.graph }),
         h("p", { class: "small muted" }, "Select a step to inspect it."),
         h("div", { class: "graph-box" }, graphSvg),
         h("details", { class: "state-details" }, h("summary", {}, "Step states as text"), states),
@@ -320,7 +320,7 @@ async function viewRun(name, id, params = new URLSearchParams()) {
   // Redrawn only when what they show changed, so a poll never resets a scrolled table or a focused button.
   function drawPanels(view) {
     for (const g of graphSvg.querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.node === selection?.executor);
-    const inspectorKey = JSON.stringify([selection, view.executors, view.timeline?.entries?.length, view.pendingApprovals, view.closedApprovalsTotal, view.runtimeStatus]);
+    const inspectorKey = JSON.stringify([selection, view.executors, view.maps, view.timeline?.entries?.length, view.pendingApprovals, view.closedApprovalsTotal, view.runtimeStatus]);
     if (inspectorKey !== shownInspector) {
       shownInspector = inspectorKey;
       const panel = selection ? inspector(selection, wf.graph, view, { onSelect: select, onClose: () => select(null) }) : null;
@@ -353,8 +353,9 @@ async function viewRun(name, id, params = new URLSearchParams()) {
     }
     if (stopped) return false;
     lastView = view;
-    updateGraph(graphSvg, wf.graph, view.executors);
-    states.replaceChildren(stateList(wf.graph, view.executors));
+    const progress = { maps: view.maps || [], finished: ["Completed", "Failed", "Terminated"].includes(view.runtimeStatus) };
+    updateGraph(graphSvg, wf.graph, view.executors, progress);
+    states.replaceChildren(stateList(wf.graph, view.executors, progress));
     drawHeader(header, view, name, id, refreshNow);
     const key = JSON.stringify([view.pendingApprovals.map((a) => a.request_id), view.closedApprovalsTotal]);
     if (key !== shownApprovals) {
@@ -501,7 +502,7 @@ function approvalCard(a, refreshNow) {
   return h(
     "article",
     { class: "card approval", "data-request": a.request_id },
-    h("h3", { id: headingId }, h("span", { "aria-hidden": "true" }, "✎ "), a.approval_id),
+    h("h3", { id: headingId }, h("span", { "aria-hidden": "true" }, "✎ "), a.approval_id, a.item ? h("span", { class: "tag tag-item" }, `item ${a.item.index}`) : null),
     a.description ? h("p", {}, a.description) : null,
     a.escalated_from ? h("p", { class: "muted small" }, `Escalated from ${a.escalated_from}.`) : null,
     deadline,

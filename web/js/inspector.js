@@ -2,8 +2,8 @@
 // and timings (from the run view and its timeline); for an approval, its request and decisions.
 
 import { duration, h, pretty, time } from "./dom.js";
-import { STATES } from "./graph.js";
-import { answerText, attemptKey } from "./timeline.js";
+import { STATES, progressText } from "./graph.js";
+import { answerText, attemptKey, itemText } from "./timeline.js";
 
 function json(label, value) {
   return h(
@@ -25,7 +25,7 @@ function attemptDetails(e) {
       { class: "facts inspect-facts" },
       fact("Superstep", String(e.superstep ?? "—")),
       fact("Attempt", String(e.attempt ?? "—")),
-      e.ordinal ? fact("Fan-out #", String(e.ordinal)) : null,
+      itemText(e) ? fact("Map item", itemText(e)) : e.ordinal ? fact("Fan-out #", String(e.ordinal)) : null,
       fact("Result", e.ok ? "✓ done" : e.retryable ? "↻ failed, retried" : "✗ failed"),
       fact("Scheduled", time(e.scheduled)),
       fact("Finished", time(e.completed)),
@@ -64,7 +64,7 @@ function attemptsTable(attempts, chosenKey, onSelect) {
         return h(
           "tr",
           { class: key === chosenKey ? "row-selected" : "", "data-key": key },
-          h("td", { class: "num" }, String(e.superstep ?? ""), e.ordinal ? ` #${e.ordinal}` : ""),
+          h("td", { class: "num" }, String(e.superstep ?? ""), itemText(e) ? ` · ${itemText(e)}` : e.ordinal ? ` #${e.ordinal}` : ""),
           h("td", { class: "num" }, h("button", { type: "button", class: "linkish", "aria-pressed": String(key === chosenKey), onclick: () => onSelect({ executor: e.executor, key }) }, String(e.attempt ?? "?"))),
           h("td", {}, e.ok ? "✓" : "✗", e.earlier ? h("span", { class: "tag tag-earlier" }, "earlier") : null),
           h("td", { class: "num" }, duration(e.duration_ms)),
@@ -77,6 +77,15 @@ function attemptsTable(attempts, chosenKey, onSelect) {
 
 function approvalDetails(node, view) {
   const pending = view.pendingApprovals.filter((a) => a.approval_id === node.id);
+  const mapped = (view.maps || []).find((m) => m.node === node.id);
+  if (mapped && pending.length > 1) {
+    // One request per item: a list of them, not every request in full.
+    return [
+      h("p", {}, `${view.pendingApprovalsTotal > pending.length ? "Many" : pending.length} items wait for a person; answer them under “Waiting for approval”.`),
+      h("ul", { class: "small" }, pending.map((a) => h("li", {}, `item ${a.item?.index ?? "?"}: `, h("code", {}, JSON.stringify(a.request).slice(0, 80))))),
+      ...(view.closedApprovals || []).filter((c) => c.approval_id === node.id).map((c) => decision(c)),
+    ];
+  }
   const decided = (view.closedApprovals || []).filter((c) => c.approval_id === node.id);
   const parts = [];
   for (const a of pending) {
@@ -114,6 +123,38 @@ export function decision(c) {
   );
 }
 
+// A map's per-item node: how far its items got, batch by batch.
+function mapSummary(m, view) {
+  const finished = ["Completed", "Failed", "Terminated"].includes(view.runtimeStatus);
+  const limit = m.max_parallel ? `, at most ${m.max_parallel} at once` : "";
+  const rows = m.batches.map((b) =>
+    h(
+      "tr",
+      { "data-batch": b.batch },
+      h("td", { class: "mono" }, b.batch),
+      h("td", {}, progressText(b, { finished }) || "—"),
+      h("td", {}, b.collected ? "collected" : "gathering"),
+    ),
+  );
+  return h(
+    "div",
+    { class: "map-summary" },
+    h("h4", {}, "Items"),
+    h("p", { class: "map-progress" }, progressText(m, { finished })),
+    h("p", { class: "muted small" }, `Runs once per item of the list from `, h("code", {}, m.source), limit, `; `, h("code", {}, m.collect), ` collects them in item order${m.on_item_error === "collect" ? " (an item that fails for good is handed on as ItemFailed)" : ""}.`),
+    m.batches.length > 1 || (m.batches.length && m.batches_begun > m.batches.length)
+      ? h(
+          "table",
+          { class: "attempts batches" },
+          h("caption", { class: "sr-only" }, "Batches of this map"),
+          h("thead", {}, h("tr", {}, ["Batch", "Items", "State"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, rows),
+        )
+      : null,
+    m.batches_begun > m.batches.length ? h("p", { class: "muted small" }, `${m.batches_begun - m.batches.length} earlier batch${m.batches_begun - m.batches.length === 1 ? "" : "es"} collected (counted only).`) : null,
+  );
+}
+
 /**
  * The inspector for `selection` ({executor, key?}) of a run: `graph` (the workflow's), `view` (the run
  * view, with its timeline). `onSelect` picks another attempt; `onClose` closes the panel.
@@ -127,13 +168,15 @@ export function inspector(selection, graph, view, { onSelect, onClose }) {
   const chosen = attempts.find((e) => attemptKey(e) === selection.key) || attempts[attempts.length - 1];
   const body = [];
   if (node.description) body.push(h("p", { class: "muted" }, node.description));
+  const mapped = (view.maps || []).find((m) => m.node === node.id);
+  if (mapped) body.push(mapSummary(mapped, view));
   if (node.kind === "approval") {
     body.push(...approvalDetails(node, view));
   } else if (!attempts.length) {
     body.push(h("p", { class: "muted" }, state === "running" ? "Running: no attempt has finished yet." : "Not reached: no attempt yet."));
   } else {
     if (attempts.length > 1) body.push(h("h4", {}, `Attempts (${attempts.length})`), attemptsTable(attempts, attemptKey(chosen), onSelect));
-    if (state === "running") body.push(h("p", { class: "small" }, "▶ Running again now."));
+    if (state === "running") body.push(h("p", { class: "small" }, mapped ? "▶ Items are running now." : "▶ Running again now."));
     body.push(...attemptDetails(chosen));
   }
   return h(

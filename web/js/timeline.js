@@ -8,6 +8,12 @@ export function attemptKey(e) {
   return [e.executor, e.superstep, e.ordinal ?? 0, e.attempt, e.earlier ? "earlier" : "here"].join("|");
 }
 
+/** A map item's step: "item 3" (and its batch when the item index is not the step's ordinal). */
+export function itemText(e) {
+  if (e.item === null || e.item === undefined) return "";
+  return e.item === (e.ordinal ?? 0) ? `item ${e.item}` : `item ${e.item} of batch ${e.batch}`;
+}
+
 /** What an approval's answer says, in words: approved / rejected (with the comment) or the answer. */
 export function answerText(answer) {
   if (answer === null || answer === undefined) return "";
@@ -67,7 +73,8 @@ function stepRow(e, onSelect, selectedKey) {
     h(
       "td",
       {},
-      h("button", { type: "button", class: "linkish mono", "aria-label": `Inspect ${e.executor} (superstep ${e.superstep}, attempt ${e.attempt})`, onclick: select }, e.executor || "?"),
+      h("button", { type: "button", class: "linkish mono", "aria-label": `Inspect ${e.executor} (superstep ${e.superstep}${itemText(e) ? `, ${itemText(e)}` : ""}, attempt ${e.attempt})`, onclick: select }, e.executor || "?"),
+      itemText(e) ? h("span", { class: "tag tag-item", "data-item": e.item }, itemText(e)) : null,
       e.agent ? h("span", { class: "tag" }, "agent") : null,
       e.earlier ? h("span", { class: "tag tag-earlier", title: "from an earlier execution (continue-as-new): input and output are not kept" }, "earlier") : null,
     ),

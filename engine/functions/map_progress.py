@@ -51,7 +51,7 @@ class _Attempt:
 def _last_attempts(orchestration: Orchestration) -> dict[Key, _Attempt]:
     """The latest attempt of each item step this execution has taken (the list is in the order taken)."""
     last: dict[Key, _Attempt] = {}
-    for step, attempt, _scheduled, _completed, result in orchestration.attempts_taken:
+    for step, attempt, _scheduled, _completed, result, _superstep in orchestration.attempts_taken:
         item = step.delivery.item
         if item is not None:
             last[(item.batch, item.index)] = _Attempt(step, attempt, result)
@@ -217,7 +217,7 @@ def step_items(folded: Folded | None) -> dict[StepKey, ItemTag]:
         return {}
     orchestration = folded.orchestration
     items: dict[StepKey, ItemTag] = {}
-    for step, attempt, _scheduled, _completed, result in orchestration.attempts_taken:
+    for step, attempt, _scheduled, _completed, result, _superstep in orchestration.attempts_taken:
         item = step.delivery.item
         if item is not None and result.step is not None:
             items[(step.executor_id, result.step.superstep, step.ordinal, attempt)] = item

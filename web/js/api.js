@@ -50,6 +50,12 @@ export const startRun = (name, input) => post(`${WORKFLOWS}/${encodeURIComponent
 export const runUri = (name, id) =>
   `${WORKFLOWS}/${encodeURIComponent(name)}/runs/${encodeURIComponent(id)}`;
 export const getRun = (name, id) => get(`${runUri(name, id)}?timeline=true`);
+// The run's event feed: answers as soon as an event after `after` happens (or after `wait` seconds).
+export function getEvents(name, id, after, wait) {
+  const q = new URLSearchParams({ wait: String(wait) });
+  if (after) q.set("after", after);
+  return get(`${runUri(name, id)}/events?${q}`);
+}
 export const terminateRun = (name, id, reason) => post(`${runUri(name, id)}/terminate`, { reason });
 
 export function listRuns({ status = "", workflow = "", search = "", top = 20, skip = 0 } = {}) {

@@ -12,7 +12,8 @@ import { decision, inspector } from "./inspector.js";
 import { attemptKey, drawTimeline } from "./timeline.js";
 
 const main = document.getElementById("main");
-const POLL_MS = 1000;
+const FEED_WAIT_S = 25; // each long-poll of the event feed: the page redraws when the run has news
+const RETRY_MS = 2000; // after a failed read
 const PAGE = 20;
 const STATUSES = ["Running", "Pending", "Completed", "Failed", "Terminated", "Suspended", "ContinuedAsNew"];
 let cleanup = [];
@@ -371,17 +372,32 @@ async function viewRun(name, id, params = new URLSearchParams()) {
     return !["Completed", "Failed", "Terminated"].includes(view.runtimeStatus);
   }
 
-  async function loop() {
-    const again = await refresh();
-    if (again && !stopped) timer = setTimeout(loop, POLL_MS);
+  // The page follows the run's event feed (no fixed polling): each long-poll returns when something
+  // happened, and only then is the view read again.
+  let cursor = null;
+  async function follow() {
+    let again = await refresh();
+    while (again && !stopped) {
+      try {
+        const feed = await api.getEvents(name, id, cursor, cursor ? FEED_WAIT_S : 0);
+        cursor = feed.cursor || cursor;
+        document.getElementById("conn").textContent = "";
+      } catch (err) {
+        document.getElementById("conn").textContent = `⚠ ${err.message}`;
+        await new Promise((resolve) => {
+          timer = setTimeout(resolve, RETRY_MS);
+        });
+      }
+      if (stopped) return;
+      again = await refresh();
+    }
   }
 
   function refreshNow() {
-    clearTimeout(timer);
-    if (!stopped) loop();
+    if (!stopped) refresh();
   }
 
-  await loop();
+  await follow();
 }
 
 function latestKey(timeline, executor) {

@@ -159,6 +159,30 @@ function mapSummary(m, view) {
  * The inspector for `selection` ({executor, key?}) of a run: `graph` (the workflow's), `view` (the run
  * view, with its timeline). `onSelect` picks another attempt; `onClose` closes the panel.
  */
+const KIND_LABEL = { approval: "approval", agent: "agent", workflow: "sub-workflow" };
+
+/** A sub-workflow node's child runs (this execution's), each linked to its own run page and graph. */
+function childRuns(node, view) {
+  const children = (view.children || []).filter((c) => c.workflow === node.id);
+  if (!children.length) return [h("p", { class: "muted small" }, "No run of this sub-workflow has started yet.")];
+  return [
+    h("h4", {}, `Child runs (${children.length})`),
+    h(
+      "ul",
+      { class: "child-runs" },
+      children.map((c) =>
+        h(
+          "li",
+          {},
+          h("a", { href: `#/run/${encodeURIComponent(c.workflow)}/${encodeURIComponent(c.instanceId)}`, class: "mono" }, c.instanceId),
+          ` · ${c.runtimeStatus}`,
+          c.pendingApprovals ? ` · ${c.pendingApprovals} waiting for a person` : "",
+        ),
+      ),
+    ),
+  ];
+}
+
 export function inspector(selection, graph, view, { onSelect, onClose }) {
   const node = graph.nodes.find((n) => n.id === selection.executor);
   if (!node) return null;
@@ -170,6 +194,7 @@ export function inspector(selection, graph, view, { onSelect, onClose }) {
   if (node.description) body.push(h("p", { class: "muted" }, node.description));
   const mapped = (view.maps || []).find((m) => m.node === node.id);
   if (mapped) body.push(mapSummary(mapped, view));
+  if (node.kind === "workflow") body.push(...childRuns(node, view));
   if (node.kind === "approval") {
     body.push(...approvalDetails(node, view));
   } else if (!attempts.length) {
@@ -186,7 +211,7 @@ export function inspector(selection, graph, view, { onSelect, onClose }) {
       "div",
       { class: "inspector-head" },
       h("h2", { id: "inspector-heading", tabindex: "-1" }, h("span", { "aria-hidden": "true" }, `${STATES[state]?.icon || "?"} `), h("span", { class: "mono" }, node.id)),
-      h("span", { class: "muted small" }, `${node.kind === "approval" ? "approval" : node.kind === "agent" ? "agent" : "step"} · ${STATES[state]?.label || state}`),
+      h("span", { class: "muted small" }, `${KIND_LABEL[node.kind] || "step"} · ${STATES[state]?.label || state}`),
       h("button", { type: "button", class: "close", "aria-label": "Close the step inspector", onclick: onClose }, "✕"),
     ),
     body,

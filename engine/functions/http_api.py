@@ -53,6 +53,7 @@ from engine.functions.settings import engine_settings
 from engine.functions.timeline import run_timeline
 
 MAX_CHILD_DEPTH = 4  # sub-workflows within sub-workflows listed in a parent's view
+MAX_CHILDREN_LISTED = 100  # child runs a view reads (childrenTotal counts them all)
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 UNFINISHED = ("running", "pending", "suspended", "continuedasnew")
 MAX_WAIT_SECONDS = 60
@@ -297,6 +298,7 @@ class WorkflowApi:
         view["versionProblem"] = read.version_problem
         children, asked = await self._children(req, client, folded, depth=0)
         view["children"] = children
+        view["childrenTotal"] = len(folded.orchestration.children) if folded is not None else 0
         # An approval inside a sub-workflow is the parent's to see and answer too (through the child's
         # route, where its respond link points).
         view["pendingApprovals"] += asked
@@ -329,7 +331,8 @@ class WorkflowApi:
         children: list[dict[str, Any]] = []
         asked: list[dict[str, Any]] = []
         base = self._base(req)
-        for instance_id, name in folded.orchestration.children.items():
+        # Each child costs a status read (and a fold while it runs): a view lists the first ones only.
+        for instance_id, name in list(folded.orchestration.children.items())[:MAX_CHILDREN_LISTED]:
             child = self.workflows.get(name)
             status = await client.get_status(instance_id)
             runtime = runtime_status_name(status)

@@ -125,6 +125,9 @@ class RunView(_Answer):
     )
     versionProblem: str | None = None
     children: list[ChildRun] = Field(
-        default_factory=list, description="sub-workflow runs it started (this execution), with links"
+        default_factory=list,
+        description="sub-workflow runs it started (this execution), with links: the first 100, whose open "
+        "approvals are listed in pendingApprovals",
     )
+    childrenTotal: int = Field(default=0, description="every sub-workflow run it started (this execution)")
     timeline: Timeline | None = Field(default=None, description="with ?timeline=true")

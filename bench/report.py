@@ -300,7 +300,8 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
         "Agent Framework: one source executor sending N messages to one item executor, whose outputs a "
         "gather executor keeps until it has N. LangGraph: a conditional edge returning N "
         '`Send("item", ...)`, an `operator.add` list reducer, a gather node (no checkpointer). Building '
-        "the graph is not timed.",
+        "the graph is not timed. The runners take turns, one repetition each, so a busy moment on the "
+        "shared machine falls on all of them.",
         "",
         *map_table(rows),
         "",

@@ -14,7 +14,9 @@ creation, and string annotations naming classes imported inside a function canno
 """
 
 import asyncio
+import gc
 import operator
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
@@ -168,6 +170,15 @@ def langgraph(n: int, loop: asyncio.AbstractEventLoop) -> Callable[[], Callable[
 # --- the suite -------------------------------------------------------------------------------------
 
 
+def _timed_once(prepare: Callable[[], Callable[[], Any]]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run (``prepare()`` untimed; GC first, as ``bench.common.timed``)."""
+    thunk = prepare()
+    gc.collect()
+    wall, cpu = time.perf_counter(), time.process_time()
+    thunk()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def run(
     n: int = 10_000, reps: int = 5, *, peers: bool = True, log: Callable[[str], None] = print
 ) -> list[Row]:
@@ -182,17 +193,25 @@ def run(
                 (LANGGRAPH, langgraph(n, loop), max(2, reps // 2)),
             ]
         # The runners take turns, one repetition each, so a busy minute on the shared machine falls on
-        # all of them rather than on whichever ran then.
-        samples: dict[str, list[float]] = {name: [] for name, _, _ in runners}
+        # all of them rather than on whichever ran then. Beside the wall time, the process's CPU time
+        # (every thread of it): what a busy machine stretches least.
+        wall: dict[str, list[float]] = {name: [] for name, _, _ in runners}
+        cpu: dict[str, list[float]] = {name: [] for name, _, _ in runners}
         for _, prepare, _ in runners:
             timed(prepare, 0, warmup=1)
         for rep in range(max(count for _, _, count in runners)):
             for name, prepare, count in runners:
                 if rep < count:
-                    samples[name] += [s / n * 1e6 for s in timed(prepare, 1, warmup=0)]
+                    seconds, cpu_seconds = _timed_once(prepare)
+                    wall[name].append(seconds / n * 1e6)
+                    cpu[name].append(cpu_seconds / n * 1e6)
         for name, _, _ in runners:
-            row = Row("map", CASE, name, n, "us/item", samples[name], extra={"items": n, "steps": n + 2})
-            log(f"  map of {n:<6} {name:28} min {row.best:8.1f}  median {row.median:8.1f} us/item")
+            extra = {"items": n, "steps": n + 2, "cpu_us_per_item": cpu[name]}
+            row = Row("map", CASE, name, n, "us/item", wall[name], extra=extra)
+            log(
+                f"  map of {n:<6} {name:28} min {row.best:8.1f}  median {row.median:8.1f} us/item "
+                f"(CPU min {min(cpu[name]):8.1f})"
+            )
             rows.append(row)
     finally:
         loop.close()

@@ -6,6 +6,7 @@ so no peer's threads, servers or caches leak into another's numbers.
     python -m bench                 # everything (about 10-15 minutes on 2 cores)
     python -m bench --quick         # small sizes, for trying the harness out
     python -m bench --ours-only     # no peers (what CI's smoke test exercises, in tests/bench)
+    python -m bench --suites map --merge   # one suite again; the other suites' rows kept in RESULTS.md
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import ROOT, Row, machine, peers_available, versions
 from bench.report import write_report
@@ -50,12 +52,31 @@ def _throughput(name: str, runs: int, width: int, reps: int, out: Path) -> list[
     return rows
 
 
+def _merged(rows: list[Row], earlier: dict[str, Any], meta: dict[str, Any]) -> list[Row]:
+    """The rows just measured, plus the earlier run's rows of every bench not measured now; ``meta``
+    records which suites came from that earlier run, and when it ran."""
+    fresh = {r.bench for r in rows}
+    kept = [Row.from_dict(d) for d in earlier.get("rows", []) if d["bench"] not in fresh]
+    if kept:
+        before = earlier.get("meta", {})
+        meta["merged_from"] = {
+            "date": before.get("date", "unknown"),
+            "benches": sorted({r.bench for r in kept}),
+        }
+    return kept + rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
-        "--suites", default="inmemory,replay,throughput", help="comma-separated subset to run"
+        "--suites", default="inmemory,map,replay,throughput", help="comma-separated subset to run"
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of the suites not run from bench/results.json (their date stays in it)",
     )
     parser.add_argument("--no-report", action="store_true", help="print only; keep RESULTS.md as it is")
     args = parser.parse_args(argv)
@@ -72,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         print("In-memory runner overhead (trivial async executors)", flush=True)
         n, reps = (200, 2) if quick else (1000, 7)
         rows += _suite("inmemory", f"n={n}, reps={reps}, peers={peers}", tmp / "inmemory.json")
+    if "map" in suites:
+        print("In-memory maps (one trivial step per item of a run-time list)", flush=True)
+        n, reps = (1000, 2) if quick else (10_000, 5)
+        rows += _suite("maps", f"n={n}, reps={reps}, peers={peers}", tmp / "maps.json")
     if "replay" in suites:
         print("Durable replay cost (orchestrator CPU)", flush=True)
         sizes = (50, 100, 200) if quick else (50, 100, 200, 400, 800)
@@ -97,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         "quick": quick,
         "peers": peers,
     }
+    if args.merge and RAW.exists():
+        rows = _merged(rows, json.loads(RAW.read_text()), meta)
     RAW.write_text(json.dumps({"meta": meta, "rows": [r.to_dict() for r in rows]}, indent=1) + "\n")
     write_report(rows, meta, HERE)
     print(f"wrote {HERE / 'RESULTS.md'} and {HERE / 'replay_growth.png'}")

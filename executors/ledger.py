@@ -131,15 +131,19 @@ class SideEffectLedger:
         with self._connect() as db:
             return db.execute("UPDATE executions SET state = 'interrupted' WHERE state = 'running'").rowcount
 
-    def counts(self) -> LedgerCounts:
+    def counts(self, executor: str | None = None) -> LedgerCounts:
+        """Every step's counts, or those of one ``executor``'s steps."""
+        where, args = ("WHERE executor = ?", (executor,)) if executor is not None else ("", ())
         with self._connect() as db:
-            (effects,) = db.execute("SELECT COUNT(*) FROM side_effects").fetchone()
+            (effects,) = db.execute(f"SELECT COUNT(*) FROM side_effects {where}", args).fetchone()
             executions, running, interrupted = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(state = 'running'), 0), "
-                "COALESCE(SUM(state = 'interrupted'), 0) FROM executions"
+                f"COALESCE(SUM(state = 'interrupted'), 0) FROM executions {where}",
+                args,
             ).fetchone()
             (distinct,) = db.execute(
-                "SELECT COUNT(*) FROM (SELECT DISTINCT idempotency_key, executor FROM executions)"
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT idempotency_key, executor FROM executions {where})",
+                args,
             ).fetchone()
         return LedgerCounts(effects, executions, distinct, running, interrupted)
 
@@ -150,6 +154,18 @@ class SideEffectLedger:
                 "SELECT instance_id, executor, COUNT(*) FROM side_effects GROUP BY instance_id, executor"
             ).fetchall()
         return {(iid, executor): n for iid, executor, n in rows}
+
+    def results_by_instance(self, executor: str) -> dict[str, list[str]]:
+        """``instance id -> the recorded results`` of ``executor``'s side effects (one per effect)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT instance_id, result FROM side_effects WHERE executor = ? ORDER BY instance_id, rowid",
+                (executor,),
+            ).fetchall()
+        out: dict[str, list[str]] = {}
+        for iid, result in rows:
+            out.setdefault(iid, []).append(result)
+        return out
 
     def executions_without_effect(self, executors: set[str]) -> list[tuple[str, str]]:
         """Steps of ``executors`` that completed an execution but recorded no side effect (a bug)."""

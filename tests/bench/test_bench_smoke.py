@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import inmemory, replay, throughput
+from bench import inmemory, maps, replay, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
@@ -29,6 +29,13 @@ def test_inmemory_suite_produces_rows() -> None:
     _well_formed(rows, "inmemory")
     assert {r.case for r in rows} == {"chain", "fan_out"}
     assert all(r.runner == inmemory.OURS for r in rows)
+
+
+def test_map_suite_produces_rows() -> None:
+    rows = maps.run(n=25, reps=1, peers=False, log=lambda _: None)
+    _well_formed(rows, "map")
+    assert [(r.case, r.runner, r.unit) for r in rows] == [("map", maps.OURS, "us/item")]
+    assert len(rows[0].extra["cpu_us_per_item"]) == len(rows[0].samples)
 
 
 def test_replay_suite_produces_rows_across_continue_as_new() -> None:
@@ -56,6 +63,8 @@ def test_report_renders(tmp_path: Path) -> None:
     rows = [
         Row("inmemory", "chain", inmemory.OURS, 10, "us/step", [3.0, 4.0]),
         Row("inmemory", "chain", "Peer", 10, "us/step", [30.0]),
+        Row("map", "map", maps.OURS, 10_000, "us/item", [2.0, 2.5], extra={"cpu_us_per_item": [1.5, 2.0]}),
+        Row("map", "map", "Peer", 10_000, "us/item", [30.0], extra={"cpu_us_per_item": [24.0]}),
         Row("replay", "sequential", replay.OURS, 50, "s", [0.5]),
         Row("replay", "sequential", replay.OURS, 100, "s", [1.0]),
         Row("replay", "sequential", replay.HAND, 50, "s", [0.4]),
@@ -66,4 +75,8 @@ def test_report_renders(tmp_path: Path) -> None:
     write_report(rows, meta, tmp_path)
     text = (tmp_path / "RESULTS.md").read_text()
     assert "| chain of 10 | **ours (InMemoryRunner)** | 3.0 | 3.5 |" in text
+    assert "| 10,000 | **ours (InMemoryRunner)** | 2.0 | 2.2 | 2 | — | 1.5 | — |" in text
+    assert "| 10,000 | Peer | 30.0 | 30.0 | 1 | 15.0x | 24.0 | 16.0x |" in text
+    target = "faster per item than every peer | ours 2.0 vs fastest peer (Peer) 30.0 µs/item (15.0x) | yes"
+    assert target in text
     assert "Published Azure figures" in text and "not measured here" in text

@@ -5,7 +5,8 @@ form CI runs (``tests/reliability/test_crash_campaign.py``). What it does:
 
 1. Computes every run's expected output with the in-memory runner (same input, same approval answers).
 2. Starts devhost as a subprocess on a SQLite state file, with the campaign's workflows
-   (``tests.reliability.workflows``: a fan-out of 200 side-effecting, slow steps) and the
+   (``tests.reliability.workflows``: a fan-out of 200 side-effecting, slow steps, and a map of 300 such
+   items, 50 at a time, some failing for good and collected, one retried) and the
    ``SIDE_EFFECT_LEDGER`` app setting, so side effects are recorded in a file that survives the kills.
 3. Starts the runs in waves (the demo workflows' scenarios and the fan-outs), answers their approvals
    through the workflow API as they come up, and ``kill -9``s the host after a random delay (seeded RNG)
@@ -14,7 +15,8 @@ form CI runs (``tests/reliability/test_crash_campaign.py``). What it does:
    status answers for every instance, histories well-formed (ExecutionStarted first, ExecutionCompleted
    last, every TaskCompleted/TaskFailed matching one TaskScheduled, every TimerFired one TimerCreated,
    episodes bracketed by OrchestratorStarted/OrchestratorCompleted), and every side effect recorded exactly
-   once per step although steps ran more than once.
+   once per step although steps ran more than once; for the maps, every item's effect once (by the item
+   index each effect records) and the gathered output the in-memory runner gives.
 5. Alongside, a second devhost runs ``tests/reliability/entity_app`` (``entity_campaign``): orchestrations
    that signal and call counter entities, killed and restarted with the first; afterwards every entity
    operation must have been applied exactly once (none lost, none twice).
@@ -58,7 +60,7 @@ from tests.reliability.entity_campaign import (
     plan_entity_runs,
 )
 from tests.reliability.workflows import ALL as CAMPAIGN_WORKFLOWS
-from tests.reliability.workflows import EFFECT_PREFIX
+from tests.reliability.workflows import EFFECT_PREFIX, MAP_ITEM, MAPS, Batch, failing_items
 from workflows import ALL as APP_WORKFLOWS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +101,9 @@ class CampaignConfig:
     demo_rounds: int = 6  # every demo scenario is started this many times
     fan_workflow: str = "r_fan200"
     fan_runs: int = 8
+    map_workflow: str = "r_map300"
+    map_runs: int = 4
+    map_fail_every: int = 97  # these items fail for good (3 of 300), collected as ItemFailed
     step_delay_ms: int = 400  # upper bound of each fan-out step's two sleeps
     min_uptime: float = 0.4  # seconds the host runs between a restart and the next kill ...
     max_uptime: float = 3.0  # ... drawn uniformly from the seeded RNG
@@ -118,6 +123,9 @@ class CampaignConfig:
             demo_rounds=1,
             fan_workflow="r_fan20",
             fan_runs=2,
+            map_workflow="r_map30",
+            map_runs=1,
+            map_fail_every=13,
             step_delay_ms=300,
             min_uptime=0.4,
             max_uptime=1.5,
@@ -167,6 +175,16 @@ class CampaignResult:
     duplicate_side_effects: int = 0
     missing_side_effects: int = 0
     approvals_answered: int = 0
+    map_runs: int = 0
+    map_runs_gathered: int = 0  # Completed with the gathered output the in-memory runner gives
+    map_items: int = 0  # items of every map run: each must have had its side effect exactly once
+    map_items_failed: int = 0  # of them, failed for good (after their effect) and collected
+    map_item_effects: int = 0  # item side effects recorded
+    map_items_duplicated: int = 0  # items whose effect was recorded more than once
+    map_items_missing: int = 0  # items whose effect was never recorded
+    map_item_executions: int = 0  # executions of map items (ledger), retries and re-runs included
+    map_item_re_executions: int = 0
+    map_item_interrupted: int = 0  # cut short by a kill
     kills_mid_entity_batch: int = 0  # the entity host's log shows an entity function executing
     entity_runs: int = 0
     entity_lost_runs: int = 0
@@ -202,6 +220,12 @@ class CampaignResult:
             f"{self.expected_side_effects} expected",
             f"  duplicate side effects          {self.duplicate_side_effects}",
             f"  missing side effects            {self.missing_side_effects}",
+            f"  map runs                        {self.map_runs} ({self.map_runs_gathered} gathered the "
+            f"in-memory output): {self.map_items} items, {self.map_items_failed} failed and collected",
+            f"  map item side effects           {self.map_item_effects} recorded: "
+            f"{self.map_items_duplicated} items twice or more, {self.map_items_missing} items never",
+            f"  map item executions             {self.map_item_executions}: "
+            f"{self.map_item_re_executions} re-executions, {self.map_item_interrupted} cut short",
             f"  entity runs                     {self.entity_runs} ({self.entity_lost_runs} lost), "
             f"{self.kills_mid_entity_batch} kills mid-entity-batch",
             f"  entity operations               {self.entity_operations_applied} applied, "
@@ -238,6 +262,14 @@ def plan_runs(config: CampaignConfig) -> list[Run]:
     for index in range(config.fan_runs):
         body = {"seed": index + 1, "delay_ms": config.step_delay_ms}
         runs.append(Run(config.fan_workflow, body, {}, f"crash-{config.fan_workflow}-{index}"))
+    for index in range(config.map_runs):
+        body = {
+            "seed": 100 + index,
+            "items": MAPS[config.map_workflow],
+            "delay_ms": config.step_delay_ms,
+            "fail_every": config.map_fail_every,
+        }
+        runs.append(Run(config.map_workflow, body, {}, f"crash-{config.map_workflow}-{index}"))
     random.Random(config.seed).shuffle(runs)
     return runs
 
@@ -262,7 +294,41 @@ def expected_effects(run: Run) -> dict[str, int]:
     if run.workflow in ("r_fan200", "r_fan20"):
         width = len(WORKFLOWS[run.workflow].nodes) - 2
         return {f"{EFFECT_PREFIX}{i}": 1 for i in range(width)}
+    if run.workflow in MAPS:
+        return {MAP_ITEM: run.body["items"]}  # failing items too: they fail after their effect
     return {}
+
+
+def audit_maps(runs: list[Run], ledger: SideEffectLedger, result: CampaignResult) -> None:
+    """Every map item's side effect exactly once (by the index it recorded), and the gathered output."""
+    recorded = ledger.results_by_instance(MAP_ITEM)
+    counts = ledger.counts(MAP_ITEM)
+    result.map_item_executions = counts.executions
+    result.map_item_re_executions = counts.re_executions
+    result.map_item_interrupted = counts.interrupted
+    for run in runs:
+        if run.workflow not in MAPS:
+            continue
+        result.map_runs += 1
+        items = run.body["items"]
+        result.map_items += items
+        result.map_items_failed += len(failing_items(Batch.model_validate(run.body)))
+        final = run.final or {}
+        if final.get("runtimeStatus") == "Completed" and final.get("outputs") == run.expected:
+            result.map_runs_gathered += 1
+        times: dict[int, int] = {}
+        for text in recorded.get(run.instance_id, []):
+            index = json.loads(text)["index"]
+            times[index] = times.get(index, 0) + 1
+        result.map_item_effects += sum(times.values())
+        twice = sorted(i for i, n in times.items() if n > 1)
+        never = [i for i in range(items) if i not in times]
+        result.map_items_duplicated += len(twice)
+        result.map_items_missing += len(never)
+        if twice:
+            result.problems.append(f"{run.instance_id}: map items {twice[:10]} had their side effect twice")
+        if never:
+            result.problems.append(f"{run.instance_id}: map items {never[:10]} never had their side effect")
 
 
 # --- driving ------------------------------------------------------------------------------------------
@@ -660,6 +726,7 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
             while driver.step() and time.monotonic() < deadline:
                 time.sleep(0.1)
             audit(runs, process, ledger, result)
+            audit_maps(runs, ledger, result)
             entity_audit = entity_driver.audit()
         finally:
             process.stop()

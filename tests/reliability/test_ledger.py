@@ -74,3 +74,17 @@ async def test_order_cancellation_records_its_refund_in_the_persistent_ledger(
     assert ledger.effects_by_instance() == {("ledger-run", "execute_cancellation"): 1}
     assert ledger.counts().executions == 2
     assert len(CANCELLATION_LEDGER) == before  # the in-memory ledger is not used meanwhile
+
+
+def test_one_executors_counts_and_recorded_results(tmp_path: Path) -> None:
+    ledger = SideEffectLedger(tmp_path / "ledger.sqlite")
+    with ledger.execution(_ctx("k1", executor="item")):
+        ledger.once(_ctx("k1", executor="item"), '{"index": 0}')
+    ledger.begin(_ctx("k1", executor="item", attempt=2))
+    ledger.once(_ctx("k2", executor="item"), '{"index": 1}')
+    ledger.once(_ctx("k3", executor="other"), "3")
+    counts = ledger.counts("item")
+    assert (counts.side_effects, counts.executions, counts.distinct_steps, counts.running) == (2, 2, 1, 1)
+    assert ledger.counts().side_effects == 3
+    assert ledger.results_by_instance("item") == {"i-1": ['{"index": 0}', '{"index": 1}']}
+    assert ledger.results_by_instance("nobody") == {}

@@ -5,6 +5,12 @@ gathers them. Each step sleeps before and after its side effect (asynchronously,
 200 steps takes one delay, not 200), so a ``kill -9`` lands in the middle of steps: before the effect
 (re-executed, effect once) or after it (re-executed, the ledger returns the first result). With the
 ``SIDE_EFFECT_LEDGER`` app setting every execution and every effect is recorded in that SQLite file.
+
+``r_map300`` (``r_map30`` for CI) maps a batch of items known only at run time to the same kind of slow,
+side-effecting step, ``max_parallel`` at a time: each item records its effect under its own idempotency
+key with its index in the recorded result (so an audit tells which item had its effect, and how often),
+one item fails transiently once (retried), and the batch's ``fail_every``-th items fail for good after
+their effect, collected as ``ItemFailed``.
 """
 
 from __future__ import annotations
@@ -12,10 +18,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from engine import StepContext, Workflow, WorkflowBuilder, executor
+from engine import (
+    ItemFailed,
+    NonRetryableError,
+    RetryPolicy,
+    StepContext,
+    TransientError,
+    Workflow,
+    WorkflowBuilder,
+    executor,
+)
 from engine.core.executor import FunctionExecutor
 from executors.ledger import configured_ledger
 
@@ -88,6 +105,109 @@ EFFECT_PREFIX = "r_effect_"
 fan200 = fan("r_fan200", 200)
 fan20 = fan("r_fan20", 20)
 ALL = [fan200, fan20]
+
+
+class Batch(BaseModel):
+    seed: int = Field(ge=0, le=1_000_000)
+    items: int = Field(ge=0, le=1_000)
+    delay_ms: int = Field(default=0, ge=0, le=2_000, description="upper bound of each item's two sleeps")
+    fail_every: int = Field(default=0, ge=0, description="items index % fail_every == fail_every - 1 fail")
+
+
+class Item(BaseModel):
+    seed: int
+    index: int
+    delay_ms: int
+    fails: bool  # for good, after its side effect
+    flaky: bool  # its first attempt fails before its side effect (retried)
+
+
+class ItemDone(BaseModel):
+    index: int
+    value: int
+
+
+def batch_items(batch: Batch) -> list[Item]:
+    return [
+        Item(
+            seed=batch.seed,
+            index=i,
+            delay_ms=batch.delay_ms,
+            fails=batch.fail_every > 0 and i % batch.fail_every == batch.fail_every - 1,
+            flaky=i == batch.items // 3,
+        )
+        for i in range(batch.items)
+    ]
+
+
+def failing_items(batch: Batch) -> list[int]:
+    return [item.index for item in batch_items(batch) if item.fails]
+
+
+MAP_ITEM = "r_map_item"
+
+
+@executor(id="r_batch")
+def receive_batch(batch: Batch) -> Batch:
+    return batch
+
+
+@executor(id=MAP_ITEM, retry=RetryPolicy(max_attempts=3, first_interval=timedelta(milliseconds=200)))
+async def map_item(item: Item, ctx: StepContext) -> ItemDone:
+    job = Job(seed=item.seed, delay_ms=item.delay_ms)
+    if item.flaky and ctx.attempt == 1:
+        raise TransientError(f"item {item.index}: a first attempt that fails before its side effect")
+    value = step_value(job, item.index)
+    ledger = configured_ledger()
+    if ledger is None:
+        # No ledger: the in-memory run that computes the expected output; nothing is killed, so the
+        # sleeps that land kills inside steps would only slow it down.
+        recorded = json.dumps({"index": item.index, "value": value})
+    else:
+        before, after = _delays(job, item.index)
+        execution = await asyncio.to_thread(ledger.begin, ctx)
+        await asyncio.sleep(before)
+        # The index rides in the recorded result: the audit checks each item had its effect once.
+        recorded = await asyncio.to_thread(
+            ledger.once, ctx, json.dumps({"index": item.index, "value": value})
+        )
+        await asyncio.sleep(after)
+        await asyncio.to_thread(ledger.end, execution)
+    if item.fails:
+        raise NonRetryableError(f"item {item.index} fails for good after its side effect")
+    return ItemDone(index=item.index, value=json.loads(recorded)["value"])
+
+
+@executor(id="r_map_collect")
+def collect_items(parts: list[ItemDone | ItemFailed]) -> dict[str, Any]:
+    done = [p for p in parts if isinstance(p, ItemDone)]
+    return {
+        "count": len(parts),
+        "sum": sum(p.value for p in done),
+        "failed": [[p.index, p.error.type] for p in parts if isinstance(p, ItemFailed)],
+        "in_order": int(all(p.index == i for i, p in enumerate(parts))),
+    }
+
+
+def batch_map(name: str, max_parallel: int) -> Workflow:
+    return (
+        WorkflowBuilder(name, start=receive_batch, max_supersteps=10, description="crash campaign: a map")
+        .add_map(
+            receive_batch,
+            map_item,
+            collect=collect_items,
+            items=batch_items,
+            max_parallel=max_parallel,
+            on_item_error="collect",
+        )
+        .build()
+    )
+
+
+map300 = batch_map("r_map300", 50)
+map30 = batch_map("r_map30", 8)
+MAPS = {map300.name: 300, map30.name: 30}  # the batch size each is started with
+ALL += [map300, map30]
 
 
 class Blob(BaseModel):

@@ -1,0 +1,104 @@
+"""Blob, queue and table input/output bindings on the real devhost, against Azurite (which devhost starts
+itself because local.settings.json says AzureWebJobsStorage=UseDevelopmentStorage=true)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devhost.storage_account import DEFAULT_CONNECTION
+from devhost.testing import DevHostHandle, run_devhost
+from tests.devhost.azurite_support import need_azurite, storage_clients
+from tests.devhost.helpers import APPS, call
+
+APP = APPS / "storage"
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[DevHostHandle]:
+    need_azurite(APP)
+    with run_devhost(APP) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def clients(host: DevHostHandle) -> tuple[Any, Any, Any]:
+    # devhost pointed AzureWebJobsStorage at the Azurite it started: the test reaches the same one.
+    return storage_clients(os.environ[DEFAULT_CONNECTION])
+
+
+def test_devhost_started_azurite_and_points_the_setting_at_it(host):
+    # func start with UseDevelopmentStorage=true talks to the emulator on its ports; devhost runs its own
+    # Azurite on free ports and sets the explicit connection string for them, for the app's SDK calls too.
+    conn = os.environ[DEFAULT_CONNECTION]
+    endpoints = host.host.triggers.endpoints
+    assert f"BlobEndpoint=http://127.0.0.1:{endpoints.blob}/devstoreaccount1" in conn
+
+
+def test_blob_output_then_input_as_inputstream_str_and_bytes(host):
+    # Worker conversions (azure-functions-python-worker functions.py: a str/bytes parameter takes the
+    # generic binding; azure.functions blob.py BlobConverter gives InputStream otherwise); the host sends
+    # blob content as bytes unless the binding says dataType "string".
+    assert call("PUT", f"{host.api_url}/docs/a.txt", raw=b"hello blob").status == 201
+    assert call("GET", f"{host.api_url}/docs/a.txt").json == {"type": "InputStream", "text": "hello blob"}
+    assert call("GET", f"{host.api_url}/docs-text/a.txt").json == {"type": "str", "text": "hello blob"}
+    assert call("GET", f"{host.api_url}/docs-bytes/a.txt").json == {"type": "bytes", "size": 10}
+
+
+def test_missing_blob_input_is_none(host):
+    # The Blobs extension binds a missing blob as null for a non-.NET worker.
+    assert call("GET", f"{host.api_url}/docs/none.txt").status == 404
+
+
+def test_outputs_are_not_written_when_the_function_fails(host, clients):
+    # The host flushes output bindings only after the invocation succeeds (FunctionExecutor).
+    assert call("PUT", f"{host.api_url}/docs-fail/never.txt", raw=b"x").status == 500
+    assert not clients[0].get_blob_client("docs", "never.txt").exists()
+
+
+def test_queue_output_writes_base64_messages(host, clients):
+    # QueuesOptions.MessageEncoding defaults to base64: the extension writes the message text base64-encoded.
+    assert call("POST", f"{host.api_url}/enqueue/plain", raw=b"one message").status == 202
+    messages = list(clients[1].get_queue_client("plain").peek_messages(max_messages=5))
+    assert [base64.b64decode(m.content).decode() for m in messages] == ["one message"]
+
+
+def test_queue_output_of_a_list_is_one_message_per_item(host, clients):
+    # A JSON array bound to a queue output goes through the host's collector: one message per item.
+    assert call("POST", f"{host.api_url}/enqueue-many", ["a", "b", "c"]).status == 202
+    messages = list(clients[1].get_queue_client("many").peek_messages(max_messages=10))
+    assert sorted(base64.b64decode(m.content).decode() for m in messages) == ["a", "b", "c"]
+
+
+def test_table_output_then_input_by_key_and_by_query(host):
+    # Tables extension: the output adds entities (partitionKey from the binding fills the missing one);
+    # the input with rowKey binds one entity as JSON, without it the query's entities (take) as an array.
+    for key, name in (("1", "Ada"), ("2", "Grace"), ("3", "Edsger")):
+        reply = call("POST", f"{host.api_url}/rows", {"RowKey": key, "name": name})
+        assert reply.status == 201, reply.text
+    row = call("GET", f"{host.api_url}/rows/2").json
+    assert row["PartitionKey"] == "staff" and row["RowKey"] == "2" and row["name"] == "Grace"
+    assert "Timestamp" in row
+    assert call("GET", f"{host.api_url}/rows/9").json is None
+    rows = call("GET", f"{host.api_url}/rows").json
+    assert len(rows) == 2 and all(r["PartitionKey"] == "staff" for r in rows)
+
+
+def test_table_output_does_not_replace_an_existing_entity(host):
+    # The table output binding adds; an entity with the same keys makes the invocation fail.
+    assert call("POST", f"{host.api_url}/rows", {"RowKey": "dup", "name": "first"}).status == 201
+    assert call("POST", f"{host.api_url}/rows", {"RowKey": "dup", "name": "second"}).status == 500
+    assert call("GET", f"{host.api_url}/rows/dup").json["name"] == "first"
+
+
+def test_banner_lists_the_storage_triggers(host):
+    banner = host.host.banner()
+    for line in ("on_order: queueTrigger", "on_upload: blobTrigger", "flaky: queueTrigger"):
+        assert f"\t{line}\n" in banner
+    assert "Not run by devhost" not in banner
+    json.dumps(banner)

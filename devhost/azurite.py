@@ -67,6 +67,10 @@ class Azurite:
         self._proc: subprocess.Popen[str] | None = None
         self._output: list[str] = []
 
+    @property
+    def process(self) -> subprocess.Popen[str] | None:
+        return self._proc
+
     def start(self, timeout: float = 60.0) -> Endpoints:
         # Port 0 everywhere: Azurite binds free ports itself and prints them, so there is no window in
         # which another process can take a port devhost picked.

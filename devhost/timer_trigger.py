@@ -107,7 +107,7 @@ class TimerListener:
         except (OSError, ValueError):
             return {}
 
-    def _save_status(self, last: datetime, next_: datetime) -> None:
+    def _save_status(self, last: datetime | None, next_: datetime) -> None:
         status = {"Last": _iso(last), "Next": _iso(next_), "LastUpdated": _iso(self.now())}
         self._status = status
         if self.monitor and self.status_file is not None:
@@ -121,6 +121,9 @@ class TimerListener:
             await self._fire(past_due=True, last=recorded_next, next_due=next_due)
         elif self.run_on_startup:
             await self._fire(past_due=False, last=None, next_due=next_due)
+        elif not status:
+            # The monitor records the first Next at start, so a host down over it finds it past due.
+            self._save_status(None, next_due)
         while True:
             remaining = (next_due - self.now()).total_seconds()
             if remaining > 0:

@@ -1,0 +1,81 @@
+"""devhost runs Azurite for apps whose Storage connections say UseDevelopmentStorage=true: with its data
+in the state folder, stopped with the host, and a clear error when it is missing. (`func start` expects
+the developer to run Azurite on its default ports; devhost runs it itself, on free ports.) No other host
+runs in this module: the connection setting devhost rewrites is process-wide."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devhost.errors import DevHostError
+from devhost.storage_account import DEFAULT_CONNECTION
+from devhost.testing import run_devhost
+from tests.devhost.azurite_support import need_azurite, storage_clients
+from tests.devhost.helpers import APPS, call
+
+APP = APPS / "storage"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+    return value
+
+
+def test_missing_azurite_is_a_clear_start_up_error():
+    with (
+        pytest.raises(DevHostError) as failure,
+        run_devhost(APP, settings={"DEVHOST_AZURITE": "/nowhere/azurite"}),
+    ):
+        pass
+    message = failure.value.message
+    assert "Azurite" in message and "npm install -g azurite" in message and "UseDevelopmentStorage" in message
+    assert "on_order" in message  # names the functions that need it
+
+
+def test_unset_storage_connection_is_a_start_up_error():
+    # The host fails to start a storage listener whose connection setting does not exist.
+    with pytest.raises(DevHostError) as failure, run_devhost(APP, settings={DEFAULT_CONNECTION: ""}):
+        pass
+    assert "'AzureWebJobsStorage' is not set" in failure.value.message
+
+
+def test_apps_without_storage_bindings_need_no_azurite():
+    with run_devhost(APPS / "durable_basic", settings={"DEVHOST_AZURITE": "/nowhere/azurite"}) as host:
+        assert host.host.triggers is not None and host.host.triggers.azurite is None
+
+
+def test_azurite_data_is_kept_in_the_state_folder_and_receipts_survive_a_restart(tmp_path: Path):
+    # Blob receipts live in the storage account (azure-webjobs-hosts), so with Azurite's data kept in the
+    # state folder (<app>/.devhost/azurite by default) a blob processed before a restart is not processed
+    # again after it.
+    need_azurite(APP)
+    state = tmp_path / "state.sqlite"
+    with run_devhost(APP, state=state) as first:
+        azurite = first.host.triggers.azurite
+        assert azurite is not None and azurite.process is not None
+        process = azurite.process
+        blobs = storage_clients(os.environ[DEFAULT_CONNECTION])[0]
+        blobs.get_blob_client("uploads", "kept.txt").upload_blob(b"kept", overwrite=True)
+        eventually(lambda: call("GET", f"{first.api_url}/seen/uploads").json)
+    assert process.poll() is not None  # stopped with the host
+    assert os.environ.get(DEFAULT_CONNECTION) is None  # the setting devhost pointed at it is restored
+    assert any((tmp_path / "azurite").iterdir())
+    with run_devhost(APP, state=state) as second:
+        blobs = storage_clients(os.environ[DEFAULT_CONNECTION])[0]
+        assert blobs.get_blob_client("copies", "kept.txt").exists()
+        blobs.get_blob_client("uploads", "fresh.txt").upload_blob(b"fresh", overwrite=True)
+        eventually(lambda: call("GET", f"{second.api_url}/seen/uploads").json)
+        time.sleep(2)
+        assert [u["name"] for u in call("GET", f"{second.api_url}/seen/uploads").json] == [
+            "uploads/fresh.txt"
+        ]

@@ -58,7 +58,9 @@ class BlobListener:
         self._attempts: dict[tuple[str, str], int] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        # Its container and the receipts' container exist once the host has started.
+        await asyncio.to_thread(self._ensure_containers)
         self._task = asyncio.create_task(self._run(), name=f"devhost-blob-{self.target.name}")
 
     async def stop(self) -> None:
@@ -68,7 +70,6 @@ class BlobListener:
                 await self._task
 
     async def _run(self) -> None:
-        await asyncio.to_thread(self._ensure_containers)
         while True:
             try:
                 pending = await asyncio.to_thread(self._scan)

@@ -209,7 +209,11 @@ class DevHost:
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
         # Timers, queues and blobs last: what they run may start orchestrations.
-        self.triggers.start_listeners(self.clock, self._invoker, self.client_binding)
+        try:
+            await self.triggers.start_listeners(self.clock, self._invoker, self.client_binding)
+        except BaseException:
+            await self.stop()  # a schedule that does not parse, a queue that cannot be created
+            raise
 
     async def stop(self) -> None:
         if self.triggers is not None:

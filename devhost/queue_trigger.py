@@ -90,7 +90,10 @@ class QueueListener:
         self._running: set[asyncio.Task[None]] = set()
         self._room = asyncio.Condition()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        # The listener creates its queue before the host reports it started, as the extension's does.
+        with contextlib.suppress(ResourceExistsError):
+            await asyncio.to_thread(self.queue.create_queue)
         self._task = asyncio.create_task(self._run(), name=f"devhost-queue-{self.target.name}")
 
     async def stop(self) -> None:
@@ -103,10 +106,6 @@ class QueueListener:
         await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _run(self) -> None:
-        with contextlib.suppress(ResourceExistsError):
-            await asyncio.to_thread(
-                self.queue.create_queue
-            )  # the listener creates its queue, as the host does
         delay = MIN_POLL
         while True:
             try:

@@ -90,7 +90,7 @@ class TimerListener:
         moment = self.clock.now()
         return moment.astimezone(self.zone) if self.zone else moment
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"devhost-timer-{self.target.name}")
 
     async def stop(self) -> None:

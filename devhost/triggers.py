@@ -95,8 +95,12 @@ class Triggers:
             location or "in memory",
             ", ".join(dev_settings),
         )
+        # Azurite's well-known development key, not a secret: tools (Storage Explorer, az storage) need it.
+        logs.logger.info("Azurite connection string: %s", self.endpoints.connection_string())
 
-    def start_listeners(self, clock: Clock, invoker: Invoker, client_binding: Callable[[], str]) -> None:
+    async def start_listeners(
+        self, clock: Clock, invoker: Invoker, client_binding: Callable[[], str]
+    ) -> None:
         for target in self.index.listened:
             listener: Any
             if target.trigger_type == "timerTrigger":
@@ -107,8 +111,8 @@ class Triggers:
                 listener = BlobListener(
                     target, self.settings.queues, invoker, client_binding, host_id(self.app_dir)
                 )
-            listener.start()
             self._listeners.append(listener)
+            await listener.start()
 
     async def stop(self) -> None:
         listeners, self._listeners = self._listeners, []

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,13 @@ def find_azurite(app_dir: Path, environ: dict[str, str] | None = None) -> str | 
         if local.is_file():
             return str(local)
     return shutil.which("azurite", path=env.get("PATH"))
+
+
+def _bound_to_us(args: list[str]) -> list[str]:
+    """On Linux, Azurite is started through util-linux's setpriv so it gets SIGTERM when the thread that
+    started it ends: a devhost killed with -9 leaves no emulator behind holding its ports and data."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", *args] if setpriv else args
 
 
 @dataclass(frozen=True)
@@ -84,12 +92,11 @@ class Azurite:
             args += ["--location", str(self.location)]
         try:
             self._proc = subprocess.Popen(
-                args,
+                _bound_to_us(args),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                start_new_session=True,  # Ctrl-C in the terminal stops devhost, which then stops Azurite
             )
         except OSError as exc:
             raise DevHostError(f"cannot start Azurite ({self.executable}): {exc.strerror or exc}") from None

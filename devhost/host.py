@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 from dataclasses import dataclass
@@ -156,7 +155,8 @@ class DevHost:
             self.keys = load_or_create_keys(state_folder)
         self.triggers = Triggers(self.index, self.settings, opts.app_dir, state_folder)
         try:
-            await asyncio.to_thread(self.triggers.start_azurite)
+            # On the loop's own thread, which lives as long as the host: Azurite ends with it (azurite).
+            self.triggers.start_azurite()
         finally:
             self._previous_environment.update(self.triggers.previous_environment)
         self._store = MemoryStore() if opts.in_memory or opts.state is None else SqliteStore(opts.state)

@@ -5,7 +5,10 @@ runs in this module: the connection setting devhost rewrites is process-wide."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 
 from devhost.errors import DevHostError
 from devhost.storage_account import DEFAULT_CONNECTION
-from devhost.testing import run_devhost
+from devhost.testing import DevHostProcess, run_devhost
 from tests.devhost.azurite_support import need_azurite, storage_clients
 from tests.devhost.helpers import APPS, call
 
@@ -79,3 +82,27 @@ def test_azurite_data_is_kept_in_the_state_folder_and_receipts_survive_a_restart
         assert [u["name"] for u in call("GET", f"{second.api_url}/seen/uploads").json] == [
             "uploads/fresh.txt"
         ]
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "kill -9"])
+def test_azurite_ends_with_the_devhost_process(tmp_path: Path, how: str):
+    # `python -m devhost` as the user runs it: Azurite runs while devhost does and is gone after it,
+    # stopped on exit, or (Linux, setpriv --pdeathsig) terminated when devhost is killed outright.
+    need_azurite(APP)
+    process = DevHostProcess(APP, tmp_path / "state.sqlite").start()
+    try:
+        log = process.log_path
+        found = eventually(lambda: re.search(r"Azurite: blob 127\.0\.0\.1:(\d+)", log.read_text()))
+        blob_port = int(found.group(1))
+        assert _port_open(blob_port)
+        eventually(lambda: "\ton_upload: blobTrigger" in log.read_text())  # the banner, after start
+        assert "\ton_order: queueTrigger" in log.read_text()
+    finally:
+        process.stop() if how == "SIGTERM" else process.kill9()
+    eventually(lambda: not _port_open(blob_port), timeout=15)

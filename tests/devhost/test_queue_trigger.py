@@ -109,3 +109,12 @@ def test_a_batch_of_messages_is_processed(host, queues, blobs):
         send(queues, "orders", json.dumps({"orderId": f"batch-{i}"}))
     for i in range(9):
         eventually(blobs.get_blob_client("receipts", f"batch-{i}.json").exists)
+
+
+def test_async_function_return_value_goes_to_its_return_binding(host, queues, blobs):
+    # A `$return` output binding takes the function's return value (the worker's has_return path);
+    # {id} is the message id from the queue trigger's binding data.
+    sent = send(queues, "echo", "echo me")
+    blob = blobs.get_blob_client("echoes", f"{sent.id}.txt")
+    eventually(blob.exists)
+    assert blob.download_blob().readall() == b"echo me"

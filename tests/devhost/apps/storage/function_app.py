@@ -134,3 +134,9 @@ def on_upload(blob: func.InputStream, copy: func.Out[bytes]) -> None:
 def get_seen(req: func.HttpRequest) -> func.HttpResponse:
     with lock:
         return func.HttpResponse(json.dumps(seen[req.route_params["what"]]), mimetype="application/json")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="echo", connection=STORAGE)
+@app.blob_output(arg_name="$return", path="echoes/{id}.txt", connection=STORAGE)
+async def echo(msg: func.QueueMessage) -> str:
+    return msg.get_body().decode()

@@ -33,7 +33,7 @@ from devhost.settings import (
 from devhost.signing_key import provide_signing_key
 from devhost.store import MemoryStore, SqliteStore, Store
 from devhost.task_hub import TaskHub
-from devhost.triggers import Triggers, wrap_storage_bindings
+from devhost.triggers import Triggers, storage_warnings, wrap_storage_bindings
 
 
 @dataclass
@@ -206,6 +206,8 @@ class DevHost:
             logs.logger.warning("%s", EASY_AUTH_WARNING)
         for name, refused in sorted(self.index.refused.items()):
             logs.logger.warning("%s", refusal_message(name, refused))
+        for warning in storage_warnings(self.index):
+            logs.logger.warning("%s", warning)
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
         # Timers, queues and blobs last: what they run may start orchestrations.

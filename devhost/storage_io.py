@@ -82,14 +82,16 @@ def write_queue(spec: dict[str, Any], data: dict[str, Any], value: meta.Datum, e
 
 
 def _entity_json(entity: Any) -> dict[str, Any]:
-    """An entity as the Tables extension gives it to a non-.NET worker: its properties, with
-    PartitionKey, RowKey and Timestamp."""
+    """An entity as the Tables extension converts it to JSON (``ConvertEntityToJObject``: every key of
+    the SDK's TableEntity, so ``odata.etag``, PartitionKey, RowKey, Timestamp and the properties)."""
+    metadata = getattr(entity, "metadata", {}) or {}
     out: dict[str, Any] = {}
-    timestamp = getattr(entity, "metadata", {}).get("timestamp")
+    if metadata.get("etag"):
+        out["odata.etag"] = metadata["etag"]
     for key, val in entity.items():
         out[key] = _json_value(val)
-    if timestamp is not None:
-        out["Timestamp"] = _json_value(timestamp)
+    if metadata.get("timestamp") is not None:
+        out["Timestamp"] = _json_value(metadata["timestamp"])
     return out
 
 
@@ -104,40 +106,46 @@ def _json_value(val: Any) -> Any:
 
 
 def read_table(spec: dict[str, Any], data: dict[str, Any]) -> meta.Datum:
-    """A table input: the entity (partitionKey and rowKey), else the entities of the query (partitionKey,
-    filter, take) as a JSON array; no entity is null."""
+    """A table input as the host gives it to a Python (or any non-.NET) worker: always the JSON array of
+    the query's entities (partitionKey, filter, take). The host binds script languages' table inputs to
+    the extension's JArray rule, which does not read rowKey, so a row_key is ignored and the whole
+    partition comes back (Azure/azure-functions-python-worker#1231, Azure/azure-functions-host#10356:
+    open, seen on Azure and with Core Tools). devhost does the same, so an app tested here behaves the
+    same there, and warns at start-up (rowkey_warnings)."""
     table = storage_account.table_service(spec.get("connection")).get_table_client(
         resolve(str(spec["tableName"]), data)
     )
-    partition = resolve(str(spec["partitionKey"]), data) if spec.get("partitionKey") else None
-    row = resolve(str(spec["rowKey"]), data) if spec.get("rowKey") else None
-    if partition is not None and row is not None:
-        try:
-            return meta.Datum(json.dumps(_entity_json(table.get_entity(partition, row))), "json")
-        except ResourceNotFoundError:
-            return meta.Datum(None, None)
     clauses = []
-    if partition is not None:
+    if spec.get("partitionKey"):
+        partition = resolve(str(spec["partitionKey"]), data)
         clauses.append("PartitionKey eq '" + partition.replace("'", "''") + "'")
     if spec.get("filter"):
         clauses.append(f"({resolve(str(spec['filter']), data)})")
-    take = int(spec["take"]) if spec.get("take") else None
-    try:
-        entities = table.query_entities(" and ".join(clauses)) if clauses else table.list_entities()
-        rows = []
-        for entity in entities:
-            rows.append(_entity_json(entity))
-            if take is not None and len(rows) >= take:
-                break
-    except ResourceNotFoundError:
-        rows = []
+    take = int(spec["take"]) if spec.get("take") else 0
+    rows = []
+    # A table that does not exist fails the query, and the invocation with it, as in the extension.
+    for entity in table.query_entities(" and ".join(clauses)) if clauses else table.list_entities():
+        rows.append(_entity_json(entity))
+        if take > 0 and len(rows) >= take:
+            break
     return meta.Datum(json.dumps(rows), "json")
 
 
+def rowkey_warnings(function: str, specs: list[Any]) -> list[str]:
+    """What to tell the user at start-up about table inputs whose row_key the host ignores."""
+    return [
+        f"Function '{function}': the table input '{s.name}' sets row_key, which the Functions host ignores "
+        "for Python apps (Azure/azure-functions-python-worker#1231): it gets the JSON array of the "
+        "partition's entities, on Azure and here. Pick the row from the array, or use filter."
+        for s in specs
+        if s.type == "table" and not s.output and s.spec.get("rowKey")
+    ]
+
+
 def write_table(spec: dict[str, Any], data: dict[str, Any], value: meta.Datum) -> None:
-    """A table output: an entity or a JSON array of entities, each added (the binding adds rows; it does
-    not update one that exists: that fails the invocation). partitionKey / rowKey on the binding fill in
-    keys an entity leaves out."""
+    """A table output: an entity or a JSON array of entities, each added (TableEntityWriter: an entity
+    without an ETag is an Add, so a row that exists fails the invocation). PartitionKey / RowKey in the
+    entity (any case) win over the binding's partitionKey / rowKey (CreateTableEntityFromJObject)."""
     payload = json.loads(datum_text(value))
     entities = payload if isinstance(payload, list) else [payload]
     service = storage_account.table_service(spec.get("connection"))
@@ -147,11 +155,15 @@ def write_table(spec: dict[str, Any], data: dict[str, Any], value: meta.Datum) -
     for entity in entities:
         if not isinstance(entity, dict):
             raise TypeError(f"a table output entity must be a JSON object, got {entity!r}")
-        row = dict(entity)
-        for key, setting in (("PartitionKey", "partitionKey"), ("RowKey", "rowKey")):
-            if key not in row and spec.get(setting):
+        row = {}
+        keys = {"partitionkey": "PartitionKey", "rowkey": "RowKey"}
+        for setting, key in (("partitionKey", "PartitionKey"), ("rowKey", "RowKey")):
+            if spec.get(setting):
                 row[key] = resolve(str(spec[setting]), data)
-            if key not in row:
+        for prop, val in entity.items():
+            row[keys.get(prop.lower(), prop)] = val
+        for key in keys.values():
+            if not row.get(key):
                 raise ValueError(f"a table output entity needs a {key} (in the entity or the binding)")
         table.create_entity(row)
 

@@ -21,6 +21,7 @@ from devhost.invocation import Invoker
 from devhost.queue_trigger import QueueListener
 from devhost.settings import HostSettings
 from devhost.storage_bindings import STORAGE_TRIGGERS, bind_storage
+from devhost.storage_io import rowkey_warnings
 from devhost.timer_trigger import TimerListener
 
 
@@ -40,6 +41,14 @@ def storage_users(index: FunctionIndex) -> Iterator[tuple[str, str | None]]:
     for target in index.listened:
         if target.trigger_type in STORAGE_TRIGGERS:
             yield target.name, target.trigger.get("connection")
+
+
+def storage_warnings(index: FunctionIndex) -> list[str]:
+    """Start-up warnings about Storage bindings that do not do what they seem to (on Azure either)."""
+    found: list[str] = []
+    for target in [*index.http, *index.activities.values(), *index.listened]:
+        found += rowkey_warnings(target.name, target.storage)
+    return found
 
 
 def host_id(app_dir: Path) -> str:

@@ -127,6 +127,10 @@ class QueueListener:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Deleting or releasing the message failed (Azurite gone, the message taken by another
+            # reader): it becomes visible again when its hidden time ends, as in the extension.
+            logs.logger.warning("Queue '%s': %s", self.queue_name, task.exception())
 
         async def notify() -> None:
             async with self._room:
@@ -153,6 +157,8 @@ class QueueListener:
             await asyncio.to_thread(self._to_poison, message, body)
             return
         metadata, named = trigger_metadata(message, body)
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_hidden(message, done))
         try:
             await invoke(
                 self.invoker,
@@ -163,12 +169,39 @@ class QueueListener:
                 named,
                 f"New queue message detected on '{self.queue_name}'.",
             )
+            ok = True
         except asyncio.CancelledError:
+            keeper.cancel()
             raise
         except Exception:
+            ok = False
+        done.set()
+        await keeper  # a renewal under way finishes first: its pop receipt is the one that counts
+        if ok:
+            await asyncio.to_thread(self.queue.delete_message, message.id, message.pop_receipt)
+        else:
             await self._fail(message, dequeued, body)
-            return
-        await asyncio.to_thread(self.queue.delete_message, message.id, message.pop_receipt)
+
+    async def _keep_hidden(self, message: Any, done: asyncio.Event) -> None:
+        """Keep a message that runs long hidden: every half of the 10 minutes, hide it for 10 more, as the
+        extension's UpdateQueueMessageVisibilityTimer does; each renewal gives a new pop receipt."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), HIDDEN_WHILE_RUNNING / 2)
+                return
+            try:
+                updated = await asyncio.to_thread(
+                    self.queue.update_message,
+                    message.id,
+                    message.pop_receipt,
+                    visibility_timeout=HIDDEN_WHILE_RUNNING,
+                )
+            except Exception as exc:  # the message was taken meanwhile: the run goes on, its delete will fail
+                logs.logger.warning(
+                    "Queue '%s': cannot keep message %s hidden: %s", self.queue_name, message.id, exc
+                )
+                return
+            message.pop_receipt = updated.pop_receipt
 
     async def _fail(self, message: Any, dequeued: int, body: bytes) -> None:
         if dequeued >= self.settings.max_dequeue_count:

@@ -35,6 +35,9 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 def test_missing_azurite_is_a_clear_start_up_error():
+    # `func start` without a running emulator logs "The listener for function '...' was unable to start"
+    # for each storage trigger (a refused connection to 127.0.0.1:10001); devhost runs the emulator
+    # itself, so it says before starting what is missing and how to get it.
     with (
         pytest.raises(DevHostError) as failure,
         run_devhost(APP, settings={"DEVHOST_AZURITE": "/nowhere/azurite"}),

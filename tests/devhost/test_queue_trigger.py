@@ -104,7 +104,8 @@ def test_each_message_starts_an_orchestration_through_the_durable_client(host, q
 
 
 def test_a_batch_of_messages_is_processed(host, queues, blobs):
-    # batchSize 4 / newBatchThreshold 2: more messages than a batch are all processed.
+    # batchSize 4 / newBatchThreshold 2 (QueueListener gets a new batch once fewer than newBatchThreshold
+    # messages are running): more messages than a batch are all processed.
     for i in range(9):
         send(queues, "orders", json.dumps({"orderId": f"batch-{i}"}))
     for i in range(9):

@@ -19,7 +19,7 @@ import pytest
 from devhost.errors import DevHostError
 from devhost.storage_account import DEFAULT_CONNECTION
 from devhost.testing import DevHostProcess, run_devhost
-from tests.devhost.azurite_support import need_azurite, storage_clients
+from tests.devhost.azurite_support import REQUIRE_SETTING, need_azurite, storage_clients
 from tests.devhost.helpers import APPS, call
 
 APP = APPS / "storage"
@@ -109,3 +109,15 @@ def test_azurite_ends_with_the_devhost_process(tmp_path: Path, how: str):
     finally:
         process.stop() if how == "SIGTERM" else process.kill9()
     eventually(lambda: not _port_open(blob_port), timeout=15)
+
+
+def test_ci_turns_a_missing_azurite_into_a_failure(monkeypatch: pytest.MonkeyPatch):
+    # A developer without Node.js gets a skip saying how to install Azurite; CI (.ci/run sets
+    # DEVHOST_REQUIRE_AZURITE=1) gets a failure instead, so the Storage tests can never skip silently there.
+    monkeypatch.setenv("DEVHOST_AZURITE", "/nowhere/azurite")
+    monkeypatch.setenv(REQUIRE_SETTING, "1")
+    with pytest.raises(pytest.fail.Exception, match="npm install -g azurite"):
+        need_azurite(APP)
+    monkeypatch.delenv(REQUIRE_SETTING)
+    with pytest.raises(pytest.skip.Exception, match="npm install -g azurite"):
+        need_azurite(APP)

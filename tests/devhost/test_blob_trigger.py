@@ -5,12 +5,15 @@ BlobReceiptManager; "Blob receipts" in the blob trigger reference on Microsoft L
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from devhost.storage_account import DEFAULT_CONNECTION
 from devhost.testing import DevHostHandle, run_devhost
@@ -72,3 +75,26 @@ def test_overwritten_blob_runs_again(host):
 
     eventually(lambda: len(texts()) == 2)
     assert texts() == ["one", "two"]
+
+
+def test_a_blob_that_keeps_failing_goes_to_the_poison_queue_once(host):
+    # The extension runs a blob trigger through its internal queue: a failing blob is tried
+    # maxDequeueCount times (3 in this app's host.json), then described on "webjobs-blobtrigger-poison"
+    # and its receipt written, so it is not tried again (BlobTriggerQueueProcessor, Microsoft Learn
+    # "Poison blobs").
+    blobs, queues, _ = storage_clients(os.environ[DEFAULT_CONNECTION])
+    blobs.get_blob_client("bad-uploads", "broken.txt").upload_blob(b"?", overwrite=True)
+    poison = queues.get_queue_client("webjobs-blobtrigger-poison")
+
+    def poisoned() -> list[Any]:
+        try:
+            return list(poison.peek_messages())
+        except ResourceNotFoundError:
+            return []
+
+    (message,) = eventually(poisoned)
+    description = json.loads(base64.b64decode(message.content))
+    assert description["FunctionId"] == "Host.Functions.on_bad_upload"
+    assert (description["ContainerName"], description["BlobName"]) == ("bad-uploads", "broken.txt")
+    time.sleep(2.5)  # more scans: it is not tried again
+    assert call("GET", f"{host.api_url}/seen/bad_uploads").json == ["bad-uploads/broken.txt"] * 3

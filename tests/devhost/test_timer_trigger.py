@@ -49,6 +49,8 @@ def test_run_on_startup_runs_once_when_the_host_starts(host):
     # TimerTriggerAttribute.RunOnStartup: invoked once when the listener starts, not past due.
     eventually(lambda: runs(host, "at_start"))
     assert [r["past_due"] for r in runs(host, "at_start")] == [False]
+    # use_monitor=False: no schedule status is kept, and none is passed.
+    assert runs(host, "at_start")[0]["status"] == {}
 
 
 def test_ncrontab_schedule_fires_at_each_occurrence(host):

@@ -15,7 +15,7 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 STORAGE = "AzureWebJobsStorage"
 
 # What the triggered functions saw, for the tests to read back over HTTP.
-seen: dict[str, list] = {"flaky": [], "uploads": []}
+seen: dict[str, list] = {"flaky": [], "uploads": [], "bad_uploads": []}
 lock = threading.Lock()
 
 
@@ -140,3 +140,10 @@ def get_seen(req: func.HttpRequest) -> func.HttpResponse:
 @app.blob_output(arg_name="$return", path="echoes/{id}.txt", connection=STORAGE)
 async def echo(msg: func.QueueMessage) -> str:
     return msg.get_body().decode()
+
+
+@app.blob_trigger(arg_name="blob", path="bad-uploads/{name}", connection=STORAGE)
+def on_bad_upload(blob: func.InputStream) -> None:
+    with lock:
+        seen["bad_uploads"].append(blob.name)
+    raise RuntimeError(f"cannot read {blob.name}")

@@ -19,6 +19,7 @@ from devhost.bindings import RUN_TRIGGERS, Refused, refusing
 from devhost.bindings import refused_bindings as bindings_refused
 from devhost.errors import DevHostError
 from devhost.listened import ListenedFunction
+from devhost.retry_policy import retry_policy
 from devhost.storage_bindings import STORAGE_TRIGGERS, StorageSpec, storage_specs
 
 _module_counter = itertools.count(1)
@@ -209,6 +210,7 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
                     clients,
                     user_fn,
                     storage,
+                    retry_policy(function) if ttype == "timerTrigger" else None,
                 )
             )
         else:

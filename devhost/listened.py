@@ -11,7 +11,8 @@ from typing import Any
 from azure.functions import meta
 
 from devhost import logs
-from devhost.invocation import Invoker
+from devhost.invocation import Invoker, Retry
+from devhost.retry_policy import RetryPolicy
 from devhost.storage_bindings import StorageSpec, binding_data
 from devhost.worker_values import annotations, decode
 
@@ -28,6 +29,7 @@ class ListenedFunction:
     # The user's own function, for its annotations (``fn`` may be devhost's wrapper around it).
     user_fn: Callable[..., Any] | None = None
     storage: list[StorageSpec] = field(default_factory=list)  # its blob / queue / table bindings
+    retry: RetryPolicy | None = None  # @app.retry
 
 
 async def invoke(
@@ -38,6 +40,7 @@ async def invoke(
     metadata: dict[str, meta.Datum],
     named: dict[str, Any],
     reason: str,
+    retry: Retry | None = None,
 ) -> None:
     """Call the function for one trigger event; its exception propagates (the listener decides what a
     failure means: a message released or poisoned, a blob retried)."""
@@ -47,7 +50,9 @@ async def invoke(
         kwargs[client] = client_binding()
     token = binding_data.set(named)
     try:
-        await invoker.call(target.name, target.fn, kwargs, reason=reason, wants_context=target.wants_context)
+        await invoker.call(
+            target.name, target.fn, kwargs, reason=reason, wants_context=target.wants_context, retry=retry
+        )
     except Exception as exc:
         logs.logger.error("Function '%s' failed: %s: %s", target.name, type(exc).__name__, exc)
         raise

@@ -29,7 +29,7 @@ from azure.functions import meta
 from devhost.binding_expressions import resolve_settings
 from devhost.clock import Clock
 from devhost.errors import DevHostError
-from devhost.invocation import Invoker
+from devhost.invocation import Invoker, Retry
 from devhost.listened import ListenedFunction, invoke
 from devhost.ncrontab import Schedule, parse
 from devhost.state_folder import write_private
@@ -143,14 +143,26 @@ class TimerListener:
             else None,
             "IsPastDue": past_due,
         }
-        with contextlib.suppress(Exception):  # a failed run is logged by invoke; the schedule goes on
-            await invoke(
-                self.invoker,
-                self.target,
-                self.client_binding,
-                meta.Datum(json.dumps(request), "json"),
-                {},
-                {},
-                f"Timer fired at {self.now().isoformat()}",
-            )
+        policy = self.target.retry
+        reason = f"Timer fired at {self.now().isoformat()}"
+        attempt, failed = 0, None
+        while True:
+            retry = Retry(attempt, policy.max_retry_count, failed) if policy else None
+            try:
+                await invoke(
+                    self.invoker,
+                    self.target,
+                    self.client_binding,
+                    meta.Datum(json.dumps(request), "json"),
+                    {},
+                    {},
+                    reason,
+                    retry,
+                )
+                break
+            except Exception as exc:  # logged by invoke; retried under a policy, else the schedule goes on
+                attempt, failed = attempt + 1, exc
+                if policy is None or not policy.allows(attempt):
+                    break
+                await asyncio.sleep(policy.delay_before(attempt))
         self._save_status(last or self.now(), next_due)

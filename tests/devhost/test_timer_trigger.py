@@ -15,6 +15,7 @@ import pytest
 
 from devhost.clock import Clock
 from devhost.ncrontab import ScheduleError, parse
+from devhost.retry_policy import RetryPolicy
 from devhost.testing import DevHostHandle, run_devhost
 from tests.devhost.helpers import APPS, call
 
@@ -81,6 +82,25 @@ def test_timer_starts_an_orchestration_through_the_durable_client(host):
     assert eventually(cleanup_done)[0]["output"].startswith("cleanup ")
 
 
+def test_retry_policy_runs_a_failed_timer_again(host):
+    # @app.retry on a timer trigger (function retry policies: Microsoft Learn "Azure Functions error
+    # handling and retries"): max_retry_count more attempts after a failure, delay_interval apart, the
+    # attempt in context.retry_context (retry_count 0 for the first run).
+    eventually(lambda: len(runs(host, "flaky_timer")) % 3 == 0)
+    before = len(runs(host, "flaky_timer"))
+    advance_to(host, parse("0 0 3 1 6 *").next_after(host.clock.now()))
+    eventually(lambda: len(runs(host, "flaky_timer")) >= before + 3)
+    time.sleep(1.5)  # no fourth attempt
+    attempts = runs(host, "flaky_timer")[before:]
+    assert [a["retry_count"] for a in attempts] == [0, 1, 2]
+    assert {a["max_retry_count"] for a in attempts} == {2}
+    assert [a["previous"] for a in attempts] == [
+        None,
+        "RuntimeError: still broken",
+        "RuntimeError: still broken",
+    ]
+
+
 def test_missed_occurrence_runs_past_due_at_start_with_the_monitor(tmp_path: Path):
     # StorageScheduleMonitor keeps the schedule status across restarts; at start an occurrence missed
     # while the host was down runs at once with IsPastDue = true (TimerListener.StartAsync).
@@ -115,3 +135,12 @@ def test_ncrontab_next_occurrences(expression, after, expected):
 def test_invalid_schedules_are_refused(bad):
     with pytest.raises(ScheduleError):
         parse(bad)
+
+
+def test_exponential_backoff_doubles_from_the_minimum_up_to_the_maximum():
+    # ExponentialBackoffRetry: the first retry waits minimum_interval, each next one twice as long, never
+    # more than maximum_interval; max_retry_count -1 retries until it succeeds.
+    policy = RetryPolicy("exponential_backoff", -1, minimum=1.0, maximum=10.0)
+    assert [policy.delay_before(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 10.0]
+    assert policy.allows(1000)
+    assert not RetryPolicy("fixed_delay", 2, delay=5.0).allows(3)

@@ -11,7 +11,7 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-runs: dict[str, list] = {"every_five_minutes": [], "at_start": [], "nightly": []}
+runs: dict[str, list] = {"every_five_minutes": [], "at_start": [], "nightly": [], "flaky_timer": []}
 lock = threading.Lock()
 
 
@@ -35,6 +35,21 @@ def at_start(timer: func.TimerRequest) -> None:
 async def nightly(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     _record("nightly", timer)
     await client.start_new("cleanup", client_input=len(runs["nightly"]))
+
+
+@app.timer_trigger(schedule="0 0 3 1 6 *", arg_name="timer")
+@app.retry(strategy="fixed_delay", max_retry_count="2", delay_interval="00:00:01")
+def flaky_timer(timer: func.TimerRequest, context: func.Context) -> None:
+    retry = context.retry_context
+    with lock:
+        runs["flaky_timer"].append(
+            {
+                "retry_count": retry.retry_count,
+                "max_retry_count": retry.max_retry_count,
+                "previous": retry.exception.message if retry.exception else None,
+            }
+        )
+    raise RuntimeError("still broken")
 
 
 @app.orchestration_trigger(context_name="context")

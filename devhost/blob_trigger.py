@@ -33,6 +33,7 @@ from devhost.queue_settings import QueueSettings
 HOSTS_CONTAINER = "azure-webjobs-hosts"
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 SCAN_INTERVAL = 1.0  # seconds between container scans
+DRAIN_SECONDS = 20.0  # how long a stopping host waits for the blob it is running
 
 
 class BlobListener:
@@ -57,6 +58,7 @@ class BlobListener:
         self.queues = storage_account.queue_service(connection)
         self._attempts: dict[tuple[str, str], int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         # Its container and the receipts' container exist once the host has started.
@@ -64,10 +66,15 @@ class BlobListener:
         self._task = asyncio.create_task(self._run(), name=f"devhost-blob-{self.target.name}")
 
     async def stop(self) -> None:
+        # The blob being run finishes and gets its receipt; no new one starts (the host's drain).
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), DRAIN_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
 
     async def _run(self) -> None:
         while True:
@@ -77,8 +84,12 @@ class BlobListener:
                 logs.logger.warning("Blob container '%s': cannot scan: %s", self.container, exc)
                 pending = []
             for blob in pending:
+                if self._stopping.is_set():
+                    return
                 await self._process(blob)
-            await asyncio.sleep(SCAN_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), SCAN_INTERVAL)
+                return
 
     def _ensure_containers(self) -> None:
         for name in (self.container, HOSTS_CONTAINER):

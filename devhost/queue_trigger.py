@@ -31,6 +31,7 @@ from devhost.storage_io import decode_message, encode_message
 MIN_POLL = 0.1
 HIDDEN_WHILE_RUNNING = 600  # seconds; the extension's visibility timeout for a message being processed
 POISON_SUFFIX = "-poison"
+DRAIN_SECONDS = 20.0  # how long a stopping host waits for the messages it is running
 
 
 def _time(value: datetime | None) -> meta.Datum:
@@ -101,9 +102,14 @@ class QueueListener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for task in list(self._running):
-            task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        # Like the host's drain on shutdown: no new messages, the running ones finish (then are deleted
+        # or released) unless they outlast the drain, when they are left hidden and come back later.
+        running = list(self._running)
+        if running:
+            _, late = await asyncio.wait(running, timeout=DRAIN_SECONDS)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _run(self) -> None:
         delay = MIN_POLL

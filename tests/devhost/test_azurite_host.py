@@ -73,6 +73,8 @@ def test_azurite_data_is_kept_in_the_state_folder_and_receipts_survive_a_restart
         blobs = storage_clients(os.environ[DEFAULT_CONNECTION])[0]
         blobs.get_blob_client("uploads", "kept.txt").upload_blob(b"kept", overwrite=True)
         eventually(lambda: call("GET", f"{first.api_url}/seen/uploads").json)
+        # The stop below lets the run finish and write its receipt (a blob whose run is cut short by a
+        # crash runs again after the restart: receipts make it at least once, not exactly once).
     assert process.poll() is not None  # stopped with the host
     assert os.environ.get(DEFAULT_CONNECTION) is None  # the setting devhost pointed at it is restored
     assert any((tmp_path / "azurite").iterdir())

@@ -1,10 +1,11 @@
 """Which bindings devhost runs, and how it refuses the others.
 
-devhost runs the HTTP trigger (and its ``http`` output), the Durable Functions triggers and the durable
-client input. Every other binding (Storage blobs, queues and tables, timers, Service Bus, Event Hubs,
-Cosmos DB, Event Grid, SignalR, Twilio, SendGrid, ...) would need its service or its emulator; devhost
-has neither, so it names each at start-up, and a function that declares one is never called with a
-binding silently missing: its invocation fails with an error naming the binding.
+devhost runs the HTTP trigger (and its ``http`` output), the Durable Functions triggers, the durable
+client input, the timer trigger, and the Storage bindings and triggers (blob input/output/trigger, queue
+output/trigger, table input/output) through Azurite. Every other binding (Service Bus, Event Hubs, Cosmos
+DB, Event Grid, SignalR, Twilio, SendGrid, ...) would need its service or an emulator devhost does not
+have, so it names each at start-up, and a function that declares one is never called with a binding
+silently missing: its invocation fails with an error naming the binding.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-RUN_TRIGGERS = frozenset({"httpTrigger", "orchestrationTrigger", "activityTrigger", "entityTrigger"})
-# Bindings devhost provides beside a trigger it runs: the durable client, and the HTTP response as the
-# function's return value (an `http` output bound to a func.Out parameter is not passed).
-RUN_BINDINGS = frozenset({"durableClient"})
+RUN_TRIGGERS = frozenset(
+    {
+        "httpTrigger",
+        "orchestrationTrigger",
+        "activityTrigger",
+        "entityTrigger",
+        "timerTrigger",
+        "queueTrigger",
+        "blobTrigger",
+    }
+)
+# Bindings devhost provides beside a trigger it runs: the durable client, the Storage bindings (through
+# Azurite or the account the connection names), and the HTTP response as the function's return value (an
+# `http` output bound to a func.Out parameter is not passed).
+RUN_BINDINGS = frozenset({"durableClient", "blob", "queue", "table"})
 RETURN = "$return"
 _DIRECTIONS = {0: "input", 1: "output", 2: "input/output"}
 
@@ -52,10 +64,10 @@ def refused_bindings(bindings: list[Any], trigger_name: str) -> list[Refused]:
 def refusal_message(function: str, refused: list[Refused]) -> str:
     names = ", ".join(r.describe() for r in refused)
     return (
-        f"Function '{function}' uses the {names}, which devhost does not run: devhost runs HTTP and "
-        "Durable Functions triggers and the durable client binding only. Run this function with Core "
-        "Tools (func start) and the service or its emulator (Azurite for Storage), or call the service's "
-        "SDK from the function instead of the binding."
+        f"Function '{function}' uses the {names}, which devhost does not run: devhost runs HTTP, timer, "
+        "Durable Functions and Storage (blob, queue, table) triggers and bindings only. Run this function "
+        "with Core Tools (func start) and the service or its emulator, or call the service's SDK from the "
+        "function instead of the binding."
     )
 
 

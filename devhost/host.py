@@ -33,6 +33,7 @@ from devhost.settings import (
 from devhost.signing_key import provide_signing_key
 from devhost.store import MemoryStore, SqliteStore, Store
 from devhost.task_hub import TaskHub
+from devhost.triggers import Triggers, storage_warnings, wrap_storage_bindings
 
 
 @dataclass
@@ -121,6 +122,8 @@ class DevHost:
         self._previous_environment: dict[str, str | None] = {}
         self._store: Store | None = None
         self._invoker: Invoker | None = None
+        self.triggers: Triggers | None = None
+        wrap_storage_bindings(index, settings)
         self.routes = RouteTable(settings.route_prefix)
         for fn in index.http:
             try:
@@ -150,6 +153,12 @@ class DevHost:
         state_folder = None if opts.in_memory or opts.state is None else opts.state.parent
         if opts.require_keys:
             self.keys = load_or_create_keys(state_folder)
+        self.triggers = Triggers(self.index, self.settings, opts.app_dir, state_folder)
+        try:
+            # On the loop's own thread, which lives as long as the host: Azurite ends with it (azurite).
+            self.triggers.start_azurite()
+        finally:
+            self._previous_environment.update(self.triggers.previous_environment)
         self._store = MemoryStore() if opts.in_memory or opts.state is None else SqliteStore(opts.state)
         threads = max(8, self.settings.max_concurrent_activities)
         self._invoker = Invoker(str(opts.app_dir), threads)
@@ -186,6 +195,7 @@ class DevHost:
             await self._runner.cleanup()
             await self._internal_runner.cleanup()
             self._store.close()
+            await self.triggers.stop()
             raise
         self.rpc_base_url = f"http://127.0.0.1:{rpc_port}{internal.path}"
         # As the Functions host does; the app builds absolute links from it.
@@ -196,10 +206,20 @@ class DevHost:
             logs.logger.warning("%s", EASY_AUTH_WARNING)
         for name, refused in sorted(self.index.refused.items()):
             logs.logger.warning("%s", refusal_message(name, refused))
+        for warning in storage_warnings(self.index):
+            logs.logger.warning("%s", warning)
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
+        # Timers, queues and blobs last: what they run may start orchestrations.
+        try:
+            await self.triggers.start_listeners(self.clock, self._invoker, self.client_binding)
+        except BaseException:
+            await self.stop()  # a schedule that does not parse, a queue that cannot be created
+            raise
 
     async def stop(self) -> None:
+        if self.triggers is not None:
+            await self.triggers.stop()
         if self.task_hub is not None:
             await self.task_hub.stop()
         if self._runner is not None:
@@ -228,6 +248,8 @@ class DevHost:
         ):
             for name in sorted(names):
                 lines.append(f"\t{name}: {kind}")
+        for target in sorted(self.index.listened, key=lambda t: t.name):
+            lines.append(f"\t{target.name}: {target.trigger_type}")
         if self.index.refused:
             lines += ["", "Not run by devhost (bindings it does not run; calls fail naming them):", ""]
             for name, refused in sorted(self.index.refused.items()):

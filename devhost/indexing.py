@@ -18,6 +18,9 @@ import azure.functions as func
 from devhost.bindings import RUN_TRIGGERS, Refused, refusing
 from devhost.bindings import refused_bindings as bindings_refused
 from devhost.errors import DevHostError
+from devhost.listened import ListenedFunction
+from devhost.retry_policy import retry_policy
+from devhost.storage_bindings import STORAGE_TRIGGERS, StorageSpec, storage_specs
 
 _module_counter = itertools.count(1)
 
@@ -32,6 +35,7 @@ class HttpFunction:
     trigger_param: str
     client_params: list[str]
     wants_context: bool
+    storage: list[StorageSpec] = field(default_factory=list)  # its blob / queue / table bindings
 
 
 @dataclass
@@ -43,6 +47,7 @@ class TriggeredFunction:
     trigger_param: str
     wants_context: bool
     client_params: list[str] = field(default_factory=list)
+    storage: list[StorageSpec] = field(default_factory=list)
 
 
 @dataclass
@@ -51,6 +56,8 @@ class FunctionIndex:
     orchestrators: dict[str, TriggeredFunction] = field(default_factory=dict)
     activities: dict[str, TriggeredFunction] = field(default_factory=dict)
     entities: dict[str, TriggeredFunction] = field(default_factory=dict)
+    # Functions whose trigger devhost listens for: timers, queues, blobs.
+    listened: list[ListenedFunction] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run
     # Function -> the bindings devhost does not run (a trigger it does not run, or bindings beside one it
     # runs); such a function is indexed with a stand-in that fails naming them (see bindings).
@@ -154,6 +161,14 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
         refused = bindings_refused(bindings, trigger.name)
         if ttype not in RUN_TRIGGERS:
             refused = [Refused(ttype, trigger.name, "trigger"), *refused]
+        if ttype in ("orchestrationTrigger", "entityTrigger"):
+            # The Durable extension allows no other binding on orchestrators and entities.
+            refused += [
+                Refused(s.type, s.name, "output" if s.output else "input")
+                for s in storage_specs(bindings, trigger.name)
+            ]
+        user_fn = fn
+        storage = [] if refused else storage_specs(bindings, trigger.name)
         if refused:
             index.refused[name] = refused
             fn = refusing(name, refused)
@@ -169,6 +184,7 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
                     trigger_param=trigger.name,
                     client_params=clients,
                     wants_context=wants_context and trigger.name != "context",
+                    storage=storage,
                 )
             )
         elif ttype == "orchestrationTrigger":
@@ -177,11 +193,26 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
         elif ttype == "activityTrigger":
             aname = getattr(trigger, "activity", None) or name
             index.activities[aname] = TriggeredFunction(
-                aname, fn, trigger.name, wants_context and trigger.name != "context", clients
+                aname, fn, trigger.name, wants_context and trigger.name != "context", clients, storage
             )
         elif ttype == "entityTrigger":
             ename = getattr(trigger, "entity_name", None) or name
             index.entities[ename] = TriggeredFunction(ename, fn, trigger.name, False)
+        elif ttype == "timerTrigger" or ttype in STORAGE_TRIGGERS:
+            index.listened.append(
+                ListenedFunction(
+                    name,
+                    fn,
+                    ttype,
+                    trigger.name,
+                    dict(trigger.get_dict_repr()),
+                    wants_context and trigger.name != "context",
+                    clients,
+                    user_fn,
+                    storage,
+                    retry_policy(function) if ttype == "timerTrigger" else None,
+                )
+            )
         else:
             index.other.append(f"{name} ({ttype})")
     return index

@@ -8,23 +8,68 @@ import asyncio
 import contextvars
 import inspect
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import azure.functions as func
+from azure.functions import _abc
 
 from devhost import app_logs, logs
+
+
+class FailedAttempt(_abc.RpcException):
+    """The exception of the attempt a retry follows (the worker's RpcException)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self._exc = exc
+
+    @property
+    def source(self) -> str:
+        return type(self._exc).__module__
+
+    @property
+    def stack_trace(self) -> str:
+        return "".join(traceback.format_exception(self._exc))
+
+    @property
+    def message(self) -> str:
+        return f"{type(self._exc).__name__}: {self._exc}"
+
+
+class Retry(_abc.RetryContext):
+    """``context.retry_context`` under a retry policy: which retry this is (0: the first attempt)."""
+
+    def __init__(self, retry_count: int, max_retry_count: int, failed: BaseException | None) -> None:
+        self._retry_count = retry_count
+        self._max_retry_count = max_retry_count
+        self._failed = failed
+
+    @property
+    def retry_count(self) -> int:
+        return self._retry_count
+
+    @property
+    def max_retry_count(self) -> int:
+        return self._max_retry_count
+
+    @property
+    def exception(self) -> Any:
+        return FailedAttempt(self._failed) if self._failed is not None else None
 
 
 class InvocationContext(func.Context):
     """What the worker passes as `context` (func.Context)."""
 
-    def __init__(self, invocation_id: str, function_name: str, function_directory: str) -> None:
+    def __init__(
+        self, invocation_id: str, function_name: str, function_directory: str, retry: Retry | None = None
+    ) -> None:
         self._invocation_id = invocation_id
         self._function_name = function_name
         self._function_directory = function_directory
+        self._retry = retry
 
     @property
     def invocation_id(self) -> str:
@@ -48,7 +93,7 @@ class InvocationContext(func.Context):
 
     @property
     def retry_context(self) -> Any:
-        return None
+        return self._retry
 
 
 class Invoker:
@@ -65,11 +110,12 @@ class Invoker:
         reason: str,
         wants_context: bool,
         log: bool = True,
+        retry: Retry | None = None,
     ) -> Any:
         """Run the function; its exception propagates after the "Failed" log line."""
         invocation_id = str(uuid.uuid4())
         if wants_context:
-            kwargs = {**kwargs, "context": InvocationContext(invocation_id, name, self.app_dir)}
+            kwargs = {**kwargs, "context": InvocationContext(invocation_id, name, self.app_dir, retry)}
         if log:
             logs.executing(name, reason, invocation_id)
         started = time.perf_counter()

@@ -10,6 +10,7 @@ from typing import Any
 
 from devhost.errors import DevHostError
 from devhost.log_levels import LogLevels, parse_log_levels
+from devhost.queue_settings import QueueSettings, parse_queue_settings
 
 DEFAULT_HUB = "TestHubName"
 # The Functions host's request body cap: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, 100 MB by default
@@ -30,6 +31,7 @@ class HostSettings:
     version_match_strategy: str = "CurrentOrOlder"
     version_failure_strategy: str = "Reject"
     log_levels: LogLevels = field(default_factory=LogLevels)  # logging.logLevel
+    queues: QueueSettings = field(default_factory=QueueSettings)  # extensions.queues
 
 
 def _positive_int(value: Any, key: str, path: Path) -> int:
@@ -133,6 +135,7 @@ def load_host_json(app_dir: Path) -> HostSettings:
             path,
         ),
         log_levels=parse_log_levels(data.get("logging"), path),
+        queues=parse_queue_settings(extensions.get("queues"), path),
     )
 
 

@@ -88,13 +88,15 @@ def run_devhost(
     settings: dict[str, str] | None = None,
     require_keys: bool = False,
     simulate_easy_auth: bool | None = None,
+    clock: Clock | None = None,
 ) -> Iterator[DevHostHandle]:
     """devhost in this process, on the shared loop; stopped (and the environment restored) on exit.
 
     ``simulate_easy_auth``: None (as ``python -m devhost``: the DEVHOST_SIMULATE_EASY_AUTH setting
     decides, off by default: client-sent ``x-ms-client-principal*`` headers are removed), True (the
     test plays the platform: such headers pass and WEBSITE_AUTH_ENABLED=true), False (removed whatever
-    the setting says).
+    the setting says). ``clock``: the host's clock (default a new one at real time), for a test that
+    needs time moved before the host starts (a timer past due at start-up).
     """
     app = Path(app_dir).resolve()
     previous: dict[str, str | None] = {}
@@ -117,7 +119,7 @@ def run_devhost(
                 require_keys,
                 simulate_easy_auth=loaded.simulate_easy_auth,
             )
-            host = DevHost(options, loaded.settings, loaded.index, clock=Clock())
+            host = DevHost(options, loaded.settings, loaded.index, clock=clock or Clock())
             _run(host.start(), timeout=30)
             provided = loaded.provided | host.provided_environment
             _provided_by_hosts.update(provided)

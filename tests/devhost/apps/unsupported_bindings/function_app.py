@@ -1,5 +1,5 @@
-"""A plain azure-functions app whose functions use bindings devhost does not run (Storage, timers,
-Service Bus, Event Hubs, Cosmos DB, Twilio), beside ones it runs."""
+"""A plain azure-functions app whose functions use bindings devhost does not run (Service Bus, Event
+Hubs, Cosmos DB, Twilio, SendGrid), beside ones it runs."""
 
 from __future__ import annotations
 
@@ -14,34 +14,11 @@ def fine(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("fine")
 
 
-@app.route(route="doc/{name}", methods=["GET"])
-@app.blob_input(arg_name="doc", path="docs/{name}", connection="AzureWebJobsStorage")
-def read_doc(req: func.HttpRequest, doc: str) -> func.HttpResponse:
-    return func.HttpResponse(doc)
-
-
-@app.route(route="enqueue", methods=["POST"])
-@app.queue_output(arg_name="msg", queue_name="work", connection="AzureWebJobsStorage")
-def enqueue(req: func.HttpRequest, msg: func.Out[str]) -> func.HttpResponse:
-    msg.set(req.get_body().decode())
-    return func.HttpResponse("queued", status_code=202)
-
-
 @app.route(route="sms", methods=["POST"])
 @app.generic_output_binding(arg_name="sms", type="twilioSms", accountSidSetting="TwilioSid", from_number="+1")
 def send_sms(req: func.HttpRequest, sms: func.Out[str]) -> func.HttpResponse:
     sms.set("hi")
     return func.HttpResponse("sent")
-
-
-@app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
-def every_five_minutes(timer: func.TimerRequest) -> None:
-    pass
-
-
-@app.queue_trigger(arg_name="msg", queue_name="work", connection="AzureWebJobsStorage")
-def on_work(msg: func.QueueMessage) -> None:
-    pass
 
 
 @app.service_bus_queue_trigger(arg_name="msg", queue_name="orders", connection="ServiceBus")
@@ -60,9 +37,9 @@ def on_items(docs: func.DocumentList) -> None:
 
 
 @app.activity_trigger(input_name="key")
-@app.table_input(arg_name="row", table_name="rows", partition_key="p", row_key="{key}", connection="Storage")
-def read_row(key: str, row: str) -> str:
-    return row
+@app.generic_output_binding(arg_name="mail", type="sendGrid", apiKey="SendGridKey")
+def read_row(key: str, mail: func.Out[str]) -> str:
+    return key
 
 
 @app.orchestration_trigger(context_name="context")

@@ -27,13 +27,18 @@ class OrchestratorInput(BaseModel):
     # The graph the run started on (None for runs started before versions were recorded).
     version: str | None = None
     fingerprint: str | None = None
+    # W3C trace context of the run's start: every episode and step of the run joins that trace.
+    traceparent: str | None = None
 
     @classmethod
-    def start(cls, message: Any, *, workflow: Workflow | None = None) -> OrchestratorInput:
+    def start(
+        cls, message: Any, *, workflow: Workflow | None = None, traceparent: str | None = None
+    ) -> OrchestratorInput:
         return cls(
             input=message,
             strict_answers=True,
             signed_answers=True,
             version=workflow.version if workflow else None,
             fingerprint=workflow.fingerprint if workflow else None,
+            traceparent=traceparent,
         )

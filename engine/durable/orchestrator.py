@@ -34,6 +34,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
+from engine.telemetry.episodes import traced_episode
 
 STEP_ACTIVITY = "run_step"
 # Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
@@ -168,6 +169,7 @@ class Orchestration:
                 signed_answers=self.signed_answers,
                 version=self.started.version,
                 fingerprint=self.started.fingerprint,
+                traceparent=self.started.traceparent,
             ).model_dump(mode="json")
         )
 
@@ -261,6 +263,7 @@ class Orchestration:
                 workflow.name, state.instance_id, state.superstep, node.id, step.ordinal
             ),
             message=node.input_adapter.dump_python(step.delivery.message, mode="json"),
+            traceparent=self.started.traceparent,
         )
 
     def _result(self, step: Step, attempt: int, reply: Any) -> StepResult:
@@ -435,4 +438,19 @@ def orchestrate(
     orchestration = Orchestration(
         workflow, context, activity=activity, continue_every=continue_every, started=started
     )
-    return (yield from orchestration.run())
+    return (
+        yield from traced_episode(
+            orchestration.run(),
+            context,
+            workflow=workflow.name,
+            instance_id=context.instance_id,
+            version=started.version,
+            traceparent=started.traceparent,
+            progress=lambda: (
+                orchestration.state.superstep,
+                orchestration.state.status,
+                orchestration.state.approvals,
+                orchestration.closed,
+            ),
+        )
+    )

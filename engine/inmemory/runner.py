@@ -31,6 +31,8 @@ from engine.core.retry import retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, Router, RoutingCodec
 from engine.core.run_state import PendingApproval, RunError, RunState, RunStatus
 from engine.core.supersteps import Step, idempotency_key, plan_superstep, superstep_limit_error
+from engine.telemetry.runs import RunTrace, run_trace
+from engine.telemetry.steps import step_trace
 
 _IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None)})  # deepcopy returns these as they are
 
@@ -120,6 +122,7 @@ class _Run:
     outputs: list[Emission]
     events: list[_Recorded] = field(default_factory=list)
     sink: Callable[[RunEvent], None] | None = None
+    trace: RunTrace | None = None  # the run's span, when telemetry is on
 
 
 class RunStream:
@@ -183,6 +186,7 @@ class InMemoryRunner:
         state = RunState(workflow=workflow.name, instance_id=instance_id or uuid.uuid4().hex)
         router = Router(workflow)
         run = _Run(workflow, router, state, router.start(message), FanInBuffers(), [], sink=sink)
+        run.trace = run_trace(workflow.name, state.instance_id, resumed=False)
         self._emit(run, "run_started")
         return await self._drive(run)
 
@@ -213,6 +217,7 @@ class InMemoryRunner:
             codec.load_buffers(state.fan_in),
             [codec.load_emission(o) for o in state.outputs],
             sink=sink,
+            trace=run_trace(workflow.name, state.instance_id, resumed=True),
         )
         now = self.clock.now()
         answers = self._check_answers(run, responses, now)
@@ -225,11 +230,27 @@ class InMemoryRunner:
             self._emit(
                 run, "approval_answered", executor_id=pending.approval_id, request_id=pending.request_id
             )
+            if run.trace is not None:
+                run.trace.approval_closed(
+                    pending.approval_id,
+                    pending.request_id,
+                    outcome="answered",
+                    via="runner",
+                    decided_by=decided_by,
+                )
         for pending in [a for a in state.approvals if a.deadline is not None and a.deadline <= now]:
             expiry = expire_approval(workflow, pending, now=now)
             self._emit(
                 run, "approval_timed_out", executor_id=pending.approval_id, request_id=pending.request_id
             )
+            if run.trace is not None:
+                run.trace.approval_closed(
+                    pending.approval_id,
+                    pending.request_id,
+                    outcome="timed_out",
+                    via="timeout",
+                    decided_by=None,
+                )
             if expiry.error is not None:
                 return self._finish(run, expiry.error)
             if expiry.emission is not None:
@@ -292,6 +313,8 @@ class InMemoryRunner:
                     request_id=pending.request_id,
                     data={"deadline": pending.deadline.isoformat() if pending.deadline else None},
                 )
+                if run.trace is not None:
+                    run.trace.approval_opened(pending.approval_id, pending.request_id, pending.deadline)
             steps = plan.steps
             if len(steps) == 1:  # no gather (and no task) for a superstep of one step
                 results = [await self._run_step(run, steps[0], superstep, inline_sync=True)]
@@ -351,8 +374,25 @@ class InMemoryRunner:
             message = step.delivery.message
             if type(message) not in _IMMUTABLE:
                 message = copy.deepcopy(message)
-            # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
-            outcome = await run_attempt(node, message, ctx, in_thread=not inline_sync)
+            with step_trace(
+                workflow=state.workflow,
+                instance_id=state.instance_id,
+                executor=node.id,
+                superstep=superstep,
+                item=step.ordinal,
+                attempt=attempt,
+                idempotency_key=key,
+                parent=run.trace.context if run.trace is not None else None,
+            ) as traced:
+                # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
+                outcome = await run_attempt(node, message, ctx, in_thread=not inline_sync)
+                failure = outcome.failure
+                delay = None if failure is None else retry_delay(node.retry, failure, attempt)
+                traced.finished(
+                    error_type=outcome.error.type if outcome.error is not None else None,
+                    retried=delay is not None,
+                    duration_ms=outcome.duration_ms,
+                )
             annotations = dict(ctx.annotations) if ctx.annotations else None
             if outcome.error is None:
                 self._emit(
@@ -375,8 +415,6 @@ class InMemoryRunner:
                 error=f"{outcome.error.type}: {outcome.error.message}",
                 data=annotations,
             )
-            assert outcome.failure is not None
-            delay = retry_delay(node.retry, outcome.failure, attempt)
             if delay is None:
                 return outcome.error
             attempt += 1
@@ -406,6 +444,8 @@ class InMemoryRunner:
         else:
             state.status = "completed"
             self._emit(run, "run_completed")
+        if run.trace is not None:
+            run.trace.end(state.status, error.type if error is not None else None)
         result = RunResult(
             workflow=state.workflow,
             instance_id=state.instance_id,

@@ -28,6 +28,7 @@ log = logging.getLogger("engine.telemetry")
 
 OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTLP_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
 OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 APPINSIGHTS = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 SDK_DISABLED = "OTEL_SDK_DISABLED"
@@ -71,29 +72,34 @@ def _configure(env: Mapping[str, str]) -> Configured:
 
         extra: dict[str, Any] = {}
         if otlp:
-            span_processor, metric_reader = _otlp()
-            extra = {"span_processors": [span_processor], "metric_readers": [metric_reader]}
+            span_processor, readers = _otlp(env)
+            extra = {"span_processors": [span_processor], "metric_readers": readers}
         configure_azure_monitor(connection_string=connection, **extra)
         return "azure_monitor+otlp" if otlp else "azure_monitor"
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.trace import TracerProvider
 
-    span_processor, metric_reader = _otlp()
+    span_processor, readers = _otlp(env)
     resource = _resource(env)
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(span_processor)
     trace.set_tracer_provider(tracer_provider)
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[metric_reader]))
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=readers))
     return "otlp"
 
 
-def _otlp() -> tuple[Any, Any]:
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+def _otlp(env: Mapping[str, str]) -> tuple[Any, list[Any]]:
+    """The OTLP span processor, and the metric reader unless only a traces endpoint is named."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    return BatchSpanProcessor(OTLPSpanExporter()), PeriodicExportingMetricReader(OTLPMetricExporter())
+    readers: list[Any] = []
+    if _setting(env, OTLP_ENDPOINT) or _setting(env, OTLP_METRICS_ENDPOINT):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    return BatchSpanProcessor(OTLPSpanExporter()), readers
 
 
 def _resource(env: Mapping[str, str]) -> Any:

@@ -70,6 +70,7 @@ class Point:
     attributes: dict[str, Any]
     value: float
     count: int = 0
+    resource: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,6 +114,17 @@ class Receiver:
         with self._lock:
             return [p for p in self.points if p.metric == name]
 
+    def total(self, name: str, *, count: bool = False, **attributes: Any) -> float:
+        """A metric's value summed over its series whose attributes include ``attributes``: the last
+        cumulative point of each series (one series per exporting process and attribute set).
+        ``count``: a histogram's count rather than its sum."""
+        last: dict[tuple[Any, ...], Point] = {}
+        for point in self.metric(name):
+            if all(point.attributes.get(k) == v for k, v in attributes.items()):
+                series = (point.resource.get("service.instance.id"), tuple(sorted(point.attributes.items())))
+                last[series] = point
+        return sum(p.count if count else p.value for p in last.values())
+
     def wait_for(self, condition: Callable[[Receiver], bool], timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition(self):
@@ -144,20 +156,22 @@ def _spans(request: ExportTraceServiceRequest) -> Iterator[Span]:
 
 def _points(request: ExportMetricsServiceRequest) -> Iterator[Point]:
     for resource_metrics in request.resource_metrics:
+        resource = _attributes(resource_metrics.resource.attributes)
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
                 kind = metric.WhichOneof("data")
                 if kind == "sum":
                     for p in metric.sum.data_points:
                         value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
-                        yield Point(metric.name, metric.unit, _attributes(p.attributes), value)
+                        yield Point(metric.name, metric.unit, _attributes(p.attributes), value, 0, resource)
                 elif kind == "histogram":
                     for h in metric.histogram.data_points:
-                        yield Point(metric.name, metric.unit, _attributes(h.attributes), h.sum, h.count)
+                        attributes = _attributes(h.attributes)
+                        yield Point(metric.name, metric.unit, attributes, h.sum, h.count, resource)
                 elif kind == "gauge":
                     for p in metric.gauge.data_points:
                         value = p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
-                        yield Point(metric.name, metric.unit, _attributes(p.attributes), value)
+                        yield Point(metric.name, metric.unit, _attributes(p.attributes), value, 0, resource)
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:

@@ -22,7 +22,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import NoOpTracerProvider, ProxyTracerProvider
 
 from engine.telemetry import names
-from engine.telemetry.state import resolve_again
+from engine.telemetry.state import configure_telemetry, resolve_again
 
 log = logging.getLogger("engine.telemetry")
 
@@ -49,8 +49,12 @@ def configure_from_environment(environ: Mapping[str, str] | None = None) -> Conf
     env = os.environ if environ is None else environ
     outcome = _configure(env)
     _configured.append(outcome)
-    resolve_again()
-    if outcome not in ("off", "disabled"):
+    if outcome == "disabled":
+        configure_telemetry(None)
+    elif outcome != "off":
+        # Providers were installed (or found): report through them. "off" leaves alone whatever the
+        # app configured with ``configure_telemetry``.
+        resolve_again()
         log.info("OpenTelemetry: %s", outcome)
     return outcome
 

@@ -84,3 +84,34 @@ workflow = (
     .add_chain([approved, draft_note, finish])
     .build()
 )
+
+
+class Count(BaseModel):
+    left: int
+
+
+@executor(id="tick")
+def tick(count: Count) -> Count:
+    return Count(left=count.left - 1)
+
+
+def more(count: Count) -> bool:
+    return count.left > 0
+
+
+def finished(count: Count) -> bool:
+    return count.left <= 0
+
+
+@executor(id="done")
+def done(count: Count) -> str:
+    return "done"
+
+
+# A loop of ``left`` supersteps: with a small ``continue_every`` the run continues as new on the way.
+looping = (
+    WorkflowBuilder("tm_loop", start=tick, max_supersteps=100)
+    .add_edge(tick, tick, when=more)
+    .add_edge(tick, done, when=finished)
+    .build()
+)

@@ -1,0 +1,12 @@
+"""The telemetry tests' loop served with ``continue_every=2``: its runs continue as new every 2 supersteps."""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from engine.functions.app import WorkflowApp
+from tests.telemetry.workflows import looping
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(WorkflowApp([looping], continue_every=2).blueprint)

@@ -1,0 +1,41 @@
+"""The run's trace context is carried across continue-as-new: a loop that continues as new every 2
+supersteps is still one trace, every step a child of the start (devhost in this process, the engine
+reporting through the test's own SDK providers)."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from pathlib import Path
+
+from devhost.testing import run_devhost
+from tests.durable.http import get, post
+from tests.telemetry.conftest import Exporting
+
+APP = Path(__file__).resolve().parent / "app"
+
+
+def test_a_run_that_continues_as_new_stays_one_trace(exporting: Exporting) -> None:
+    trace_id = secrets.token_hex(16)
+    with run_devhost(APP, settings={"APPROVAL_SIGNING_KEY": "telemetry-test-key-not-a-secret"}) as host:
+        started = post(
+            f"{host.api_url}/workflows/tm_loop",
+            {"left": 6},
+            headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+        )
+        assert started.status == 202, started.body
+        done = get(f"{started.body['runUri']}?wait=30&until=finished").body
+        assert done["runtimeStatus"] == "Completed" and done["outputs"] == ["done"], done
+        host.wait_until_idle()
+    spans = exporting.flush().spans
+    [start] = [s for s in spans if s.name == "start workflow tm_loop"]
+    steps = [s for s in spans if s.name.startswith("step ")]
+    assert Counter(s.attributes["workflow.executor.id"] for s in steps) == {"tick": 6, "done": 1}
+    assert [s.attributes["workflow.superstep"] for s in sorted(steps, key=lambda s: s.start_ns)] == list(
+        range(1, 8)
+    )
+    episodes = [s for s in spans if s.name.startswith("orchestrator episode tm_loop")]
+    assert {s.trace_id for s in [*steps, *episodes]} == {trace_id}
+    assert {s.parent_id for s in [*steps, *episodes]} == {start.span_id}
+    # Three executions (supersteps 1-2, 3-4, 5-6, then 7): episodes beyond the first execution's.
+    assert max(e.attributes["workflow.superstep"] for e in episodes) == 7

@@ -20,6 +20,7 @@ from engine.core.run_state import PendingApproval
 from engine.durable import history_sources
 from engine.durable.replay_check import replay_check
 from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunResult
+from engine.telemetry.setup import configure_from_environment
 
 EXIT_USAGE = 2
 
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
         if args.command == "graph":
             print(workflow.to_mermaid())
             return 0
+        configure_from_environment()
         return asyncio.run(_run(workflow, args, stdin or sys.stdin))
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "durable": {"core", "telemetry"},
     "agents": {"core", "telemetry"},
     "functions": {"core", "durable", "telemetry"},
-    "cli": {"core", "inmemory", "durable"},
+    "cli": {"core", "inmemory", "durable", "telemetry"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}
 

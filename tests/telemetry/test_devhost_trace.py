@@ -95,7 +95,10 @@ def test_a_durable_run_is_one_trace_across_episodes_steps_and_a_restart(
 
     second = DevHostProcess(ROOT, state, port=port, settings=settings).start()
     try:
-        answered = post(respond, {"approved": True, "comment": "fine"})
+        # A respond link issued to alice, so the decision names who took it.
+        link = post(f"{respond}/links", {"for": "alice"})
+        assert link.status == 201, link.body
+        answered = post(link.body["respond_uri"], {"approved": True, "comment": "fine"})
         assert answered.status == 202, answered.body
         done = get(f"{run_uri}?wait=30&until=finished").body
         assert done["runtimeStatus"] == "Completed", done
@@ -143,6 +146,7 @@ def test_a_durable_run_is_one_trace_across_episodes_steps_and_a_restart(
     closed = events[1][1]
     assert closed["workflow.approval.outcome"] == "answered"
     assert closed["workflow.approval.via"] == "endpoint"
+    assert closed["workflow.approval.decided_by"] == "alice"
     assert closed["workflow.approval.id"] == "manager"
     last = max(episodes, key=lambda e: e.end_ns)
     assert last.attributes["workflow.run.status"] == "completed"

@@ -4,7 +4,9 @@ OpenTelemetry SDK, exported over OTLP/HTTP to a loopback receiver."""
 
 from __future__ import annotations
 
-from engine import InMemoryRunner
+from datetime import timedelta
+
+from engine import InMemoryRunner, ManualClock
 from engine.telemetry.state import configure_telemetry
 from tests.agents.fake_openai import FakeOpenAI, completion
 from tests.telemetry.conftest import Exporting
@@ -142,3 +144,23 @@ async def test_with_telemetry_off_nothing_is_recorded(exporting: Exporting, fake
     assert result.status == "waiting_for_approval"
     received = exporting.flush()
     assert received.spans == [] and received.points == []
+
+
+async def test_an_approval_past_its_deadline_closes_as_timed_out(
+    exporting: Exporting, fake_openai: FakeOpenAI
+) -> None:
+    clock = ManualClock()
+    waiting = await InMemoryRunner(clock=clock).run(workflow, ORDER)
+    assert waiting.status == "waiting_for_approval"
+    clock.advance(timedelta(hours=2))
+    ended = await InMemoryRunner(clock=clock).resume(waiting.state.model_dump_json(), workflow=workflow)
+    assert ended.status == "failed" and ended.error is not None  # by default a lapsed approval fails the run
+    spans = exporting.flush().spans
+    resumed = _one(spans, "resume workflow tm_traced")
+    assert resumed.status == 2 and resumed.attributes["workflow.run.status"] == "failed"
+    assert resumed.attributes["error.type"] == ended.error.type
+    [closed] = [e for e in resumed.events if e.name == "approval.closed"]
+    assert closed.attributes["workflow.approval.outcome"] == "timed_out"
+    assert closed.attributes["workflow.approval.via"] == "timeout"
+    assert "workflow.approval.decided_by" not in closed.attributes
+    assert exporting.receiver.total("workflow.approvals.pending") == 0

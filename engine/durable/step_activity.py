@@ -56,6 +56,7 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
         idempotency_key=request.idempotency_key,
         version=request.version,
         traceparent=request.traceparent,
+        durable=True,
     ) as traced:
         result, policy = await _attempt(workflows, request)
         follows = False

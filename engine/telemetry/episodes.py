@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from engine.telemetry import names
 from engine.telemetry.approvals import approval_closed, approval_opened
-from engine.telemetry.propagation import context_of
+from engine.telemetry.propagation import run_context
 from engine.telemetry.state import Telemetry, current
 
 
@@ -160,7 +160,7 @@ class _Episode:
                 attributes[names.VERSION] = self.version
             self.span = self.telemetry.tracer.start_span(
                 f"orchestrator episode {self.workflow}",
-                context=context_of(self.traceparent),
+                context=run_context(self.traceparent, self.instance_id),
                 attributes=attributes,
                 start_time=self.started_ns,
             )

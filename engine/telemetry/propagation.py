@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from opentelemetry import trace
@@ -39,3 +40,22 @@ def context_from_headers(headers: Mapping[str, str]) -> Context | None:
         return None
     context = _PROPAGATOR.extract(carrier, context=Context())
     return context if trace.get_current_span(context).get_span_context().is_valid else None
+
+
+def derived_traceparent(instance_id: str) -> str:
+    """A ``traceparent`` made from a run's instance id alone, for a run started without one."""
+    digest = hashlib.sha256(f"workflow-run:{instance_id}".encode()).hexdigest()
+    trace_id, span_id = digest[:32], digest[32:48]
+    return f"00-{trace_id}-{span_id}-01"
+
+
+def run_context(traceparent: str | None, instance_id: str) -> Context:
+    """Where a durable run's episodes and steps hang: under its start's span, or, for a run started
+    without one (through the management API, or by an orchestrator client of the app's own), under a
+    parent derived from its instance id, so that run is still one trace, whichever process reports."""
+    found = context_of(traceparent)
+    if found is not None:
+        return found
+    derived = context_of(derived_traceparent(instance_id))
+    assert derived is not None
+    return derived

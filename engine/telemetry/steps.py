@@ -1,8 +1,9 @@
 """A span and the metrics of one step attempt, around the executor's run.
 
-The span is current while the executor runs, so an agent's model calls nest under it. Its parent is the
-run's ``traceparent`` when the step carries one (a durable step activity: whatever context the host runs
-the activity in is not consulted), else the current span (the in-memory runner's run span).
+The span is current while the executor runs, so an agent's model calls nest under it. A durable step's
+parent is the run's, from the ``traceparent`` its request carries (or the instance id, for a run started
+without one): whatever context the host runs the activity in is not consulted. An in-memory step's parent
+is the run span it is handed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, Status, StatusCode
 
 from engine.telemetry import names
-from engine.telemetry.propagation import context_of
+from engine.telemetry.propagation import run_context
 from engine.telemetry.state import Telemetry, current
 
 
@@ -101,10 +102,11 @@ def step_trace(
     idempotency_key: str | None = None,
     version: str | None = None,
     traceparent: str | None = None,
+    durable: bool = False,
     parent: Context | None = None,
 ) -> StepTrace | _Off:
-    """The attempt's span and metrics; its parent is ``traceparent``'s span if given, else ``parent``,
-    else the current span."""
+    """The attempt's span and metrics. A durable step's parent is the run's (``run_context``); an
+    in-memory step's is ``parent``, else the current span."""
     telemetry = current()
     if telemetry is None:
         return OFF
@@ -122,7 +124,7 @@ def step_trace(
         attributes[names.VERSION] = version
     span = telemetry.tracer.start_span(
         step_span_name(workflow, executor, superstep, item, attempt),
-        context=context_of(traceparent) if traceparent else parent,
+        context=run_context(traceparent, instance_id) if durable else parent,
         attributes=attributes,
     )
     return StepTrace(telemetry, span, {names.WORKFLOW: workflow, names.EXECUTOR: executor})

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from devhost.testing import run_devhost
+from engine.telemetry.propagation import derived_traceparent
 from tests.durable.http import get, post
 from tests.telemetry.conftest import Exporting
 
@@ -39,3 +40,21 @@ def test_a_run_that_continues_as_new_stays_one_trace(exporting: Exporting) -> No
     assert {s.parent_id for s in [*steps, *episodes]} == {start.span_id}
     # Three executions (supersteps 1-2, 3-4, 5-6, then 7): episodes beyond the first execution's.
     assert max(e.attributes["workflow.superstep"] for e in episodes) == 7
+
+
+def test_a_run_started_through_the_management_api_is_one_trace_too(exporting: Exporting) -> None:
+    """No HTTP start span and no traceparent in its input: its episodes and steps share the trace its
+    instance id gives."""
+    with run_devhost(APP, settings={"APPROVAL_SIGNING_KEY": "telemetry-test-key-not-a-secret"}) as host:
+        started = post(
+            f"{host.base_url}/runtime/webhooks/durabletask/orchestrators/tm_loop/plain-start",
+            {"input": {"left": 3}},
+        )
+        assert started.status == 202, started.body
+        done = get(f"{host.api_url}/workflows/tm_loop/runs/plain-start?wait=30&until=finished").body
+        assert done["runtimeStatus"] == "Completed", done
+        host.wait_until_idle()
+    spans = [s for s in exporting.flush().spans if not s.name.startswith("start ")]
+    assert len([s for s in spans if s.name.startswith("step ")]) == 4
+    derived = derived_traceparent("plain-start")
+    assert {f"00-{s.trace_id}-{s.parent_id}-01" for s in spans} == {derived}

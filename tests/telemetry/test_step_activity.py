@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from engine.durable.step_activity import run_step
 from engine.durable.step_messages import StepFailedForGood, StepRequest
+from engine.telemetry.propagation import derived_traceparent
 from tests.telemetry.conftest import Exporting
 from tests.telemetry.workflows import workflow
 
@@ -64,11 +65,17 @@ async def test_the_context_the_host_runs_the_activity_in_is_not_the_parent(expor
     assert (span.trace_id, span.parent_id) == (RUN_TRACE, RUN_SPAN)
 
 
-async def test_without_a_traceparent_a_step_starts_a_trace_of_its_own(exporting: Exporting) -> None:
+async def test_without_a_traceparent_the_run_is_still_one_trace(exporting: Exporting) -> None:
+    # A run started without one (the management API, an orchestrator client of the app's own): its
+    # steps share a trace made from the instance id alone, the same in every process.
     with _within(Context()):
         await run_step({"tm_traced": workflow}, _request("check_stock", traceparent=None))
-    [span] = exporting.flush().spans
-    assert span.parent_id == "" and span.trace_id != RUN_TRACE
+        await run_step({"tm_traced": workflow}, _request("check_fraud", attempt=2, traceparent=None))
+    spans = exporting.flush().spans
+    assert len(spans) == 2 and len({(s.trace_id, s.parent_id) for s in spans}) == 1
+    derived = derived_traceparent("run-7")
+    assert derived == f"00-{spans[0].trace_id}-{spans[0].parent_id}-01"
+    assert derived_traceparent("run-8") != derived
 
 
 async def test_a_failed_attempt_says_whether_another_follows(exporting: Exporting) -> None:

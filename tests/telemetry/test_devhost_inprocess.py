@@ -1,11 +1,12 @@
-"""The run's trace context is carried across continue-as-new: a loop that continues as new every 2
-supersteps is still one trace, every step a child of the start (devhost in this process, the engine
-reporting through the test's own SDK providers)."""
+"""Durable runs on devhost in this process, the engine reporting through the test's own SDK providers: the
+run's trace context is carried across continue-as-new, a run started through the management API is one
+trace too, and an approval that lapses closes on its episode span as timed out."""
 
 from __future__ import annotations
 
 import secrets
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 from devhost.testing import run_devhost
@@ -58,3 +59,26 @@ def test_a_run_started_through_the_management_api_is_one_trace_too(exporting: Ex
     assert len([s for s in spans if s.name.startswith("step ")]) == 4
     derived = derived_traceparent("plain-start")
     assert {f"00-{s.trace_id}-{s.parent_id}-01" for s in spans} == {derived}
+
+
+def test_a_lapsed_approval_closes_as_timed_out_on_the_episode_that_saw_it(exporting: Exporting) -> None:
+    with run_devhost(APP, settings={"APPROVAL_SIGNING_KEY": "telemetry-test-key-not-a-secret"}) as host:
+        started = post(f"{host.api_url}/workflows/tm_traced", {"order_id": "A-1", "amount": 100.0})
+        assert started.status == 202, started.body
+        run_uri = started.body["runUri"]
+        assert get(f"{run_uri}?wait=30").body["phase"] == "waiting_for_approval"
+        host.clock.advance(timedelta(hours=2))  # past the manager's one-hour deadline
+        done = get(f"{run_uri}?wait=30&until=finished").body
+        assert done["runtimeStatus"] == "Failed", done
+        host.wait_until_idle()
+    spans = exporting.flush().spans
+    episodes = [s for s in spans if s.name.startswith("orchestrator episode tm_traced")]
+    events = [(e.name, e.attributes) for s in episodes for e in s.events if e.name.startswith("approval.")]
+    assert [name for name, _ in events] == ["approval.opened", "approval.closed"]
+    closed = events[1][1]
+    assert (closed["workflow.approval.outcome"], closed["workflow.approval.via"]) == ("timed_out", "timeout")
+    last = max(episodes, key=lambda e: e.end_ns)
+    assert last.status == 2 and last.attributes["workflow.run.status"] == "failed"
+    assert last.attributes["error.type"] == "WorkflowFailed"
+    assert [e.name for e in last.events] == ["approval.closed", "exception"]
+    assert exporting.receiver.total("workflow.approvals.pending") == 0

@@ -4,6 +4,7 @@ Each suite (and each durable runner) runs in its own process of this interpreter
 so no peer's threads, servers or caches leak into another's numbers.
 
     python -m bench                 # everything (about 10-15 minutes on 2 cores)
+    python -m bench --suites telemetry --no-report   # one suite, printed only
     python -m bench --quick         # small sizes, for trying the harness out
     python -m bench --ours-only     # no peers (what CI's smoke test exercises, in tests/bench)
     python -m bench --suites map --merge   # one suite again; the other suites' rows kept in RESULTS.md
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
-        "--suites", default="inmemory,map,replay,throughput", help="comma-separated subset to run"
+        "--suites", default="inmemory,map,replay,throughput,telemetry", help="comma-separated subset to run"
     )
     parser.add_argument(
         "--merge",
@@ -110,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         for i, name in enumerate(RUNNERS):
             if peers or name not in PEERS:
                 rows += _throughput(name, runs, width, reps, tmp / f"throughput{i}.json")
+    if "telemetry" in suites:
+        print("Telemetry overhead (in-memory chain)", flush=True)
+        from bench.telemetry import MODES
+
+        n, reps = (200, 2) if quick else (1000, 7)
+        for i, mode in enumerate(MODES):
+            rows += _suite("telemetry", f"n={n}, reps={reps}, mode={mode!r}", tmp / f"telemetry{i}.json")
     elapsed = time.time() - began
     print(f"done in {elapsed / 60:.1f} min", flush=True)
     if args.no_report:

@@ -21,6 +21,7 @@ from engine.durable import history_sources
 from engine.durable.replay_check import replay_check
 from engine.functions.watch import WatchError, watch
 from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunResult
+from engine.telemetry.setup import configure_from_environment
 
 EXIT_USAGE = 2
 
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
         if args.command == "graph":
             print(workflow.to_mermaid())
             return 0
+        configure_from_environment()
         return asyncio.run(_run(workflow, args, stdin or sys.stdin))
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 
 from engine.agents.errors import AgentConfigurationError, AgentRef, AgentRequestError, AgentTransientError
+from engine.telemetry.genai import ChatTrace, chat_trace
 
 # Statuses a retry can cure: the ones the openai SDK itself would retry (it is told not to, see providers).
 _TRANSIENT_STATUS = frozenset({408, 409, 429})
@@ -67,10 +68,12 @@ async def complete(
     started = time.perf_counter()
     completion: ChatCompletion | None = None
     try:
-        # The SDK's timeout bounds each network phase; asyncio.timeout bounds the whole call, so a server
-        # trickling bytes cannot hold the step beyond its per-call budget.
-        async with asyncio.timeout(seconds):
-            completion = await client.chat.completions.create(**request, timeout=seconds)
+        with _traced(client, request, ref, usage) as call:
+            # The SDK's timeout bounds each network phase; asyncio.timeout bounds the whole call, so a
+            # server trickling bytes cannot hold the step beyond its per-call budget.
+            async with asyncio.timeout(seconds):
+                completion = await client.chat.completions.create(**request, timeout=seconds)
+            _answered(call, completion)
     except TimeoutError as err:
         raise AgentTransientError(ref, f"no answer within the per-call timeout of {seconds:g}s") from err
     except openai.APIStatusError as err:
@@ -87,6 +90,29 @@ async def complete(
     finally:
         usage.add(completion, round((time.perf_counter() - started) * 1000))
     return completion
+
+
+def _traced(client: AsyncOpenAI, request: dict[str, Any], ref: AgentRef, usage: Usage) -> ChatTrace | Any:
+    url = client.base_url
+    return chat_trace(
+        provider=usage.provider,
+        model=str(request.get("model") or usage.model),
+        agent=ref.agent_id,
+        temperature=request.get("temperature"),
+        server_address=url.host,
+        server_port=url.port,
+    )
+
+
+def _answered(call: ChatTrace | Any, completion: ChatCompletion) -> None:
+    usage = completion.usage
+    call.answered(
+        response_id=completion.id,
+        response_model=completion.model,
+        finish_reasons=[str(c.finish_reason) for c in completion.choices if c.finish_reason],
+        input_tokens=usage.prompt_tokens if usage is not None else None,
+        output_tokens=usage.completion_tokens if usage is not None else None,
+    )
 
 
 def _status_error(err: openai.APIStatusError, ref: AgentRef) -> Exception:

@@ -39,13 +39,18 @@ class OrchestratorInput(BaseModel):
             return Trail.model_validate(self.trail)
         except ValidationError:
             return Trail()
+    # W3C trace context of the run's start: every episode and step of the run joins that trace.
+    traceparent: str | None = None
 
     @classmethod
-    def start(cls, message: Any, *, workflow: Workflow | None = None) -> OrchestratorInput:
+    def start(
+        cls, message: Any, *, workflow: Workflow | None = None, traceparent: str | None = None
+    ) -> OrchestratorInput:
         return cls(
             input=message,
             strict_answers=True,
             signed_answers=True,
             version=workflow.version if workflow else None,
             fingerprint=workflow.fingerprint if workflow else None,
+            traceparent=traceparent,
         )

@@ -55,6 +55,7 @@ from engine.durable.partition import (
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
 from engine.durable.trail import Continuation, StepRecord, Trail, error_text
+from engine.telemetry.episodes import traced_episode
 
 STEP_ACTIVITY = "run_step"
 _TIMED_OUT = object()  # a step's timer won its race with the step
@@ -225,6 +226,7 @@ class Orchestration:
                 version=self.started.version,
                 fingerprint=self.started.fingerprint,
                 trail=self._trail().model_dump(mode="json"),
+                traceparent=self.started.traceparent,
             ).model_dump(mode="json")
         )
 
@@ -375,6 +377,7 @@ class Orchestration:
             workflow=self.workflow.name,
             version=self.started.version,
             fingerprint=self.started.fingerprint,
+            traceparent=self.started.traceparent,
             instance_id=self.state.instance_id,
             superstep=self.state.superstep,
             executor=executor_id,
@@ -468,7 +471,10 @@ class Orchestration:
         if instance_id not in self.children:
             self.children[instance_id] = child.name
         message = node.input_adapter.dump_python(step.delivery.message, mode="json")
-        started = OrchestratorInput.start(message, workflow=child).model_dump(mode="json")
+        # The child joins this run's trace.
+        started = OrchestratorInput.start(
+            message, workflow=child, traceparent=self.started.traceparent
+        ).model_dump(mode="json")
         return self.context.call_sub_orchestrator(child.name, started, instance_id)
 
     def _child_result(self, step: Step, reply: Any) -> StepResult:
@@ -512,6 +518,7 @@ class Orchestration:
                 workflow.name, state.instance_id, state.superstep, node.id, step.ordinal
             ),
             message=node.input_adapter.dump_python(step.delivery.message, mode="json"),
+            traceparent=self.started.traceparent,
         )
 
     def _result(self, step: Step, attempt: int, reply: Any) -> StepResult:
@@ -703,7 +710,22 @@ def orchestrate(
     orchestration = Orchestration(
         workflow, context, activity=activity, continue_every=continue_every, started=started
     )
-    return (yield from orchestration.run())
+    return (
+        yield from traced_episode(
+            orchestration.run(),
+            context,
+            workflow=workflow.name,
+            instance_id=context.instance_id,
+            version=started.version,
+            traceparent=started.traceparent,
+            progress=lambda: (
+                orchestration.state.superstep,
+                orchestration.state.status,
+                orchestration.state.approvals,
+                orchestration.closed,
+            ),
+        )
+    )
 
 
 def orchestrate_partition(
@@ -717,7 +739,9 @@ def orchestrate_partition(
     except VersionNotAvailable as exc:
         raise PartitionFailed(RunError(type="VersionNotAvailable", message=str(exc))) from None
     state = RunState(workflow=workflow.name, instance_id=data.instance_id, superstep=data.superstep)
-    started = OrchestratorInput(checkpoint=state, version=data.version, fingerprint=data.fingerprint)
+    started = OrchestratorInput(
+        checkpoint=state, version=data.version, fingerprint=data.fingerprint, traceparent=data.traceparent
+    )
     run = Orchestration(workflow, context, activity=activity, started=started)
     run.partitioning = False
     run.limits = {data.executor: data.max_parallel} if data.max_parallel is not None else {}

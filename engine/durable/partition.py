@@ -33,6 +33,7 @@ class PartitionInput(BaseModel):
     workflow: str
     version: str | None
     fingerprint: str | None
+    traceparent: str | None = None  # the run's: the items' steps join its trace
     instance_id: str  # the parent run's: step requests and idempotency keys are the parent's
     superstep: int
     executor: str

@@ -24,6 +24,7 @@ from engine.core.retry import FailureKind, RetryPolicy, retry_delay
 from engine.core.run_state import RunError
 from engine.core.versions import WorkflowVersions
 from engine.durable.step_messages import StepFailedForGood, StepRequest, StepResult
+from engine.telemetry.steps import step_trace
 
 log = logging.getLogger("engine.step")
 MAX_PAYLOAD = "WORKFLOW_MAX_PAYLOAD_BYTES"
@@ -37,19 +38,6 @@ def _failure(error: RunError, **fields: Any) -> StepResult:
 async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload: Any) -> dict[str, Any]:
     """Execute the step described by ``payload`` (a ``StepRequest`` as JSON) and describe the outcome;
     raises ``StepFailedForGood`` when the step failed and no attempt follows."""
-    result, policy, attempt = await _attempt(workflows, payload)
-    if not result.ok:
-        ms = result.retry_after_ms
-        retry_after = timedelta(milliseconds=ms) if ms is not None else None
-        if retry_delay(policy, FailureKind(result.retryable, retry_after), attempt) is None:
-            raise StepFailedForGood(result)
-    return result.model_dump(mode="json")
-
-
-async def _attempt(
-    workflows: WorkflowVersions | Mapping[str, Workflow], payload: Any
-) -> tuple[StepResult, RetryPolicy | None, int]:
-    """The attempt's result, the step's retry policy (None: not a step of this app) and attempt number."""
     try:
         request = (
             StepRequest.model_validate_json(payload)
@@ -57,7 +45,40 @@ async def _attempt(
             else StepRequest.model_validate(payload)
         )
     except ValidationError as exc:
-        return _failure(RunError(type="InvalidStepRequest", message=str(exc))), None, 1
+        raise StepFailedForGood(_failure(RunError(type="InvalidStepRequest", message=str(exc)))) from None
+    with step_trace(
+        workflow=request.workflow,
+        instance_id=request.instance_id,
+        executor=request.executor,
+        superstep=request.superstep,
+        item=request.ordinal,
+        attempt=request.attempt,
+        idempotency_key=request.idempotency_key,
+        version=request.version,
+        traceparent=request.traceparent,
+        durable=True,
+    ) as traced:
+        result, policy = await _attempt(workflows, request)
+        follows = False
+        if not result.ok:
+            ms = result.retry_after_ms
+            retry_after = timedelta(milliseconds=ms) if ms is not None else None
+            failure = FailureKind(result.retryable, retry_after)
+            follows = retry_delay(policy, failure, request.attempt) is not None
+        traced.finished(
+            error_type=result.error.type if result.error else None,
+            retried=follows,
+            duration_ms=result.duration_ms,
+        )
+    if not result.ok and not follows:
+        raise StepFailedForGood(result)
+    return result.model_dump(mode="json")
+
+
+async def _attempt(
+    workflows: WorkflowVersions | Mapping[str, Workflow], request: StepRequest
+) -> tuple[StepResult, RetryPolicy | None]:
+    """The attempt's result and the step's retry policy (None: not a step of this app)."""
     identity = request.identity()
     if isinstance(workflows, WorkflowVersions):
         versions = workflows.versions(request.workflow)
@@ -77,14 +98,14 @@ async def _attempt(
             ),
             step=identity,
         )
-        return failure, None, request.attempt
+        return failure, None
     try:
         message = node.input_adapter.validate_python(request.message)
     except ValidationError as exc:
         failure = _failure(
             RunError(executor_id=node.id, type="InvalidStepInput", message=str(exc)), step=identity
         )
-        return failure, None, request.attempt
+        return failure, None
     ctx = step_context(
         request.workflow, request.instance_id, node.id, request.attempt, request.idempotency_key
     )
@@ -107,7 +128,7 @@ async def _attempt(
             duration_ms=outcome.duration_ms,
             annotations=ctx.annotations,
         )
-        return failure, node.retry, request.attempt
+        return failure, node.retry
     dumped = None if outcome.output is None else node.output_adapter.dump_python(outcome.output, mode="json")
     size = 0 if dumped is None else len(json.dumps(dumped, separators=(",", ":")))
     limit = byte_size(MAX_PAYLOAD, DEFAULT_MAX_PAYLOAD_BYTES)
@@ -123,8 +144,8 @@ async def _attempt(
             duration_ms=outcome.duration_ms,
             step=identity,
         )
-        return failure, None, request.attempt
+        return failure, None
     result = StepResult(
         ok=True, step=identity, output=dumped, duration_ms=outcome.duration_ms, annotations=ctx.annotations
     )
-    return result, node.retry, request.attempt
+    return result, node.retry

@@ -44,6 +44,9 @@ class StepRequest(BaseModel):
     version: str | None = None  # the workflow version the run started on (None: runs from before)
     idempotency_key: str
     message: Any = None
+    # W3C trace context of the run (its start's span): the attempt's span joins the run's trace through
+    # it alone. Taken from the run's input, so every replay sends the same request.
+    traceparent: str | None = None
 
     @staticmethod
     def wire(
@@ -57,6 +60,7 @@ class StepRequest(BaseModel):
         version: str | None,
         idempotency_key: str,
         message: Any,
+        traceparent: str | None = None,
     ) -> dict[str, Any]:
         """The JSON form of a request built from the engine's own values, as ``model_dump`` gives it.
 
@@ -74,6 +78,7 @@ class StepRequest(BaseModel):
             "version": version,
             "idempotency_key": idempotency_key,
             "message": message,
+            "traceparent": traceparent,
         }
 
     def identity(self) -> StepIdentity:

@@ -33,6 +33,7 @@ from engine.functions.identity import check_identity_settings
 from engine.functions.public_url import is_cross_origin
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
+from engine.telemetry.setup import configure_from_environment
 
 log = logging.getLogger("engine.http")
 
@@ -63,6 +64,7 @@ class WorkflowApp:
         )
         check_signing_key()
         check_identity_settings()
+        configure_from_environment()
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
         for name in self.workflows:
             self._register_orchestrator(name)

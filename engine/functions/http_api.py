@@ -51,6 +51,7 @@ from engine.functions.run_view import (
 )
 from engine.functions.settings import engine_settings
 from engine.functions.timeline import run_timeline
+from engine.telemetry.runs import run_start
 
 MAX_CHILD_DEPTH = 4  # sub-workflows within sub-workflows listed in a parent's view
 MAX_CHILDREN_LISTED = 100  # child runs a view reads (childrenTotal counts them all)
@@ -157,14 +158,19 @@ class WorkflowApi:
             existing = await client.get_status(instance_id)
             if runtime_status_name(existing) is not None:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
-        payload = OrchestratorInput.start(
-            workflow.start_node.input_adapter.dump_python(message, mode="json"), workflow=workflow
-        )
-        # The run's graph is chosen by the version recorded in its input, not by the Durable Functions
-        # orchestration version: the extension's worker versioning (on by default: CurrentOrOlder and
-        # Reject, against host.json's defaultVersion) would leave every run with a version newer than
-        # defaultVersion Pending. host.json versioning stays the user's own, for their plain orchestrators.
-        instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
+        with run_start(workflow.name, workflow.version, req.headers) as traced:
+            payload = OrchestratorInput.start(
+                workflow.start_node.input_adapter.dump_python(message, mode="json"),
+                workflow=workflow,
+                traceparent=traced.traceparent,
+            )
+            # The run's graph is chosen by the version recorded in its input, not by the Durable Functions
+            # orchestration version: the extension's worker versioning (on by default: CurrentOrOlder and
+            # Reject, against host.json's defaultVersion) would leave every run with a version newer than
+            # defaultVersion Pending. host.json versioning stays the user's own, for their plain
+            # orchestrators.
+            instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
+            traced.started(instance_id)
         origin = public_origin(req)
         links = {
             k: rebased(v, origin) if k.endswith("Uri") else v

@@ -41,6 +41,8 @@ from engine.core.supersteps import (
     plan_superstep,
     superstep_limit_error,
 )
+from engine.telemetry.runs import RunTrace, run_trace
+from engine.telemetry.steps import step_trace
 
 _IMMUTABLE = frozenset({int, float, str, bool, bytes, type(None)})  # deepcopy returns these as they are
 
@@ -130,6 +132,7 @@ class _Run:
     outputs: list[Emission]
     events: list[_Recorded] = field(default_factory=list)
     sink: Callable[[RunEvent], None] | None = None
+    trace: RunTrace | None = None  # the run's span, when telemetry is on
 
 
 class RunStream:
@@ -193,6 +196,7 @@ class InMemoryRunner:
         state = RunState(workflow=workflow.name, instance_id=instance_id or uuid.uuid4().hex)
         router = Router(workflow)
         run = _Run(workflow, router, state, router.start(message), FanInBuffers(), [], sink=sink)
+        run.trace = run_trace(workflow.name, state.instance_id, resumed=False)
         self._emit(run, "run_started")
         return await self._drive(run)
 
@@ -225,6 +229,7 @@ class InMemoryRunner:
             buffers,
             [codec.load_emission(o) for o in state.outputs],
             sink=sink,
+            trace=run_trace(workflow.name, state.instance_id, resumed=True),
         )
         now = self.clock.now()
         own = {k: v for k, v in responses.items() if "/" not in k}
@@ -241,11 +246,27 @@ class InMemoryRunner:
             self._emit(
                 run, "approval_answered", executor_id=pending.approval_id, request_id=pending.request_id
             )
+            if run.trace is not None:
+                run.trace.approval_closed(
+                    pending.approval_id,
+                    pending.request_id,
+                    outcome="answered",
+                    via="runner",
+                    decided_by=decided_by,
+                )
         for pending in [a for a in state.approvals if a.deadline is not None and a.deadline <= now]:
             expiry = expire_approval(workflow, pending, now=now)
             self._emit(
                 run, "approval_timed_out", executor_id=pending.approval_id, request_id=pending.request_id
             )
+            if run.trace is not None:
+                run.trace.approval_closed(
+                    pending.approval_id,
+                    pending.request_id,
+                    outcome="timed_out",
+                    via="timeout",
+                    decided_by=None,
+                )
             if expiry.error is not None:
                 return self._finish(run, expiry.error)
             if expiry.emission is not None:
@@ -361,6 +382,8 @@ class InMemoryRunner:
                     request_id=pending.request_id,
                     data={"deadline": pending.deadline.isoformat() if pending.deadline else None},
                 )
+                if run.trace is not None:
+                    run.trace.approval_opened(pending.approval_id, pending.request_id, pending.deadline)
             steps = plan.steps
             if len(steps) == 1:  # no gather (and no task) for a superstep of one step
                 results = [await self._run_step(run, steps[0], superstep, inline_sync=True)]
@@ -452,8 +475,25 @@ class InMemoryRunner:
             message = step.delivery.message
             if type(message) not in _IMMUTABLE:
                 message = copy.deepcopy(message)
-            # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
-            outcome = await run_attempt(node, message, ctx, in_thread=not inline_sync)
+            with step_trace(
+                workflow=state.workflow,
+                instance_id=state.instance_id,
+                executor=node.id,
+                superstep=superstep,
+                item=step.ordinal,
+                attempt=attempt,
+                idempotency_key=key,
+                parent=run.trace.context if run.trace is not None else None,
+            ) as traced:
+                # Alone in its superstep, a sync executor has nobody to block but the caller's loop.
+                outcome = await run_attempt(node, message, ctx, in_thread=not inline_sync)
+                failure = outcome.failure
+                delay = None if failure is None else retry_delay(node.retry, failure, attempt)
+                traced.finished(
+                    error_type=outcome.error.type if outcome.error is not None else None,
+                    retried=delay is not None,
+                    duration_ms=outcome.duration_ms,
+                )
             annotations = dict(ctx.annotations) if ctx.annotations else None
             if outcome.error is None:
                 self._emit(
@@ -476,8 +516,6 @@ class InMemoryRunner:
                 error=f"{outcome.error.type}: {outcome.error.message}",
                 data=annotations,
             )
-            assert outcome.failure is not None
-            delay = retry_delay(node.retry, outcome.failure, attempt)
             if delay is None:
                 return item_failure(run.workflow, step, outcome.error) or outcome.error
             attempt += 1
@@ -531,6 +569,8 @@ class InMemoryRunner:
         else:
             state.status = "completed"
             self._emit(run, "run_completed")
+        if run.trace is not None:
+            run.trace.end(state.status, error.type if error is not None else None)
         result = RunResult(
             workflow=state.workflow,
             instance_id=state.instance_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import inmemory, maps, replay, throughput
+from bench import inmemory, maps, replay, telemetry, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
@@ -59,6 +59,15 @@ def test_devhost_throughput_produces_rows() -> None:
     assert {r.case for r in rows} == {"sequential", "fan_out"}
 
 
+def test_telemetry_suite_produces_rows_and_exports_every_span() -> None:
+    rows = []
+    for mode in telemetry.MODES:
+        rows += telemetry.run(n=12, reps=1, mode=mode, log=lambda _: None)
+    _well_formed(rows, "telemetry")
+    assert [r.runner for r in rows] == list(telemetry.MODES)
+    assert rows[-1].extra["spans_exported"] == 2 * 13  # the warm-up run and the timed one, 12 steps + the run
+
+
 def test_report_renders(tmp_path: Path) -> None:
     rows = [
         Row("inmemory", "chain", inmemory.OURS, 10, "us/step", [3.0, 4.0]),
@@ -70,6 +79,8 @@ def test_report_renders(tmp_path: Path) -> None:
         Row("replay", "sequential", replay.HAND, 50, "s", [0.4]),
         Row("throughput", "sequential", throughput.DEVHOST_OURS, 10, "runs/s", [120.0], True),
         Row("throughput", "fan_out", throughput.DEVHOST_OURS, 10, "s", [0.5]),
+        Row("telemetry", "chain", telemetry.OFF, 10, "us/step", [12.0]),
+        Row("telemetry", "chain", telemetry.OTLP, 10, "us/step", [40.0], extra={"spans_exported": 22}),
     ]
     meta = {"machine": machine(), "versions": versions(), "date": "today", "minutes": 0.1}
     write_report(rows, meta, tmp_path)
@@ -80,3 +91,4 @@ def test_report_renders(tmp_path: Path) -> None:
     target = "faster per item than every peer | ours 2.0 vs fastest peer (Peer) 30.0 µs/item (15.0x) | yes"
     assert target in text
     assert "Published Azure figures" in text and "not measured here" in text
+    assert "| SDK on, OTLP/HTTP to loopback | 10 | 40.0 | 40.0 | 1 | +28.0 µs | 22 |" in text

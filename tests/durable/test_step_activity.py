@@ -91,6 +91,7 @@ def test_the_wire_form_of_a_step_request_is_its_model_dump() -> None:
         "version": "2",
         "idempotency_key": "k" * 32,
         "message": {"left": 1, "tags": ["a"]},
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     }
     wire = StepRequest.wire(**values)
     assert wire == StepRequest(**values).model_dump(mode="json")

@@ -15,12 +15,13 @@ ENGINE = ROOT / "engine"
 
 # What each layer may import from ``engine`` (besides itself).
 ALLOWED: dict[str, set[str]] = {
+    "telemetry": set(),
     "core": set(),
-    "inmemory": {"core"},
-    "durable": {"core"},
-    "agents": {"core"},
-    "functions": {"core", "durable"},
-    "cli": {"core", "inmemory", "durable", "functions"},
+    "inmemory": {"core", "telemetry"},
+    "durable": {"core", "telemetry"},
+    "agents": {"core", "telemetry"},
+    "functions": {"core", "durable", "telemetry"},
+    "cli": {"core", "inmemory", "durable", "functions", "telemetry"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}
 

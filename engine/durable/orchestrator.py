@@ -13,6 +13,7 @@ on itself, so the history fold (``engine.durable.fold``) reads it after replayin
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,7 +48,6 @@ from engine.durable.partition import (
     PARTITION_ORCHESTRATOR,
     PartitionFailed,
     PartitionInput,
-    PartitionItem,
     PartitionOutput,
     partition_error,
     partition_instance_id,
@@ -285,7 +285,11 @@ class Orchestration:
                 self._publish()
             calls, timers = self._calls(steps, todo, attempts)
             # Partitions start with the first round and retry their items themselves.
-            started = [self._start_partition(steps, part, number) for number, part in enumerate(parts)]
+            per_node = Counter(steps[part[0]].executor_id for part in parts)
+            started = [
+                self._start_partition(steps, part, number, per_node[steps[part[0]].executor_id])
+                for number, part in enumerate(parts)
+            ]
             every = calls + started
             scheduled = self.round_started = context.current_utc_datetime
             try:
@@ -367,37 +371,45 @@ class Orchestration:
                 parts += [indexes[i : i + size] for i in range(0, len(indexes), size)]
         return parts
 
-    def _start_partition(self, steps: list[Step], part: list[int], number: int) -> DurableTask:
-        first = steps[part[0]]
-        executor_id = first.executor_id
-        node = self.workflow.nodes[executor_id]
+    def _start_partition(
+        self, steps: list[Step], part: list[int], number: int, partitions: int
+    ) -> DurableTask:
+        """Partition ``number`` of ``partitions`` of a map's items in this superstep, as a sub-orchestration.
+
+        Its input is built as plain JSON (``PartitionInput``'s fields; the partition validates it): the run
+        rebuilds every partition's input on every replay, where models cost several times the dicts.
+        """
+        executor_id = steps[part[0]].executor_id
+        dump = self.workflow.nodes[executor_id].input_adapter.dump_python
         limit = self.limits.get(executor_id)
-        partitions = max(1, -(-sum(1 for s in steps if s.executor_id == executor_id) // len(part)))
-        data = PartitionInput(
-            workflow=self.workflow.name,
-            version=self.started.version,
-            fingerprint=self.started.fingerprint,
-            traceparent=self.started.traceparent,
-            instance_id=self.state.instance_id,
-            superstep=self.state.superstep,
-            executor=executor_id,
+        items = []
+        for i in part:
+            delivery = steps[i].delivery
+            item = delivery.item
+            assert item is not None
+            items.append(
+                {
+                    "ordinal": steps[i].ordinal,
+                    "batch": item.batch,
+                    "index": item.index,
+                    "source": delivery.source,
+                    "message": dump(delivery.message, mode="json"),
+                }
+            )
+        data = {
+            "workflow": self.workflow.name,
+            "version": self.started.version,
+            "fingerprint": self.started.fingerprint,
+            "traceparent": self.started.traceparent,
+            "instance_id": self.state.instance_id,
+            "superstep": self.state.superstep,
+            "executor": executor_id,
             # The map's max_parallel holds across its partitions: each gets its share.
-            max_parallel=max(1, limit // partitions) if limit is not None else None,
-            items=[
-                PartitionItem(
-                    ordinal=steps[i].ordinal,
-                    batch=steps[i].delivery.item.batch,  # type: ignore[union-attr]
-                    index=steps[i].delivery.item.index,  # type: ignore[union-attr]
-                    source=steps[i].delivery.source,
-                    message=node.input_adapter.dump_python(steps[i].delivery.message, mode="json"),
-                )
-                for i in part
-            ],
-        )
+            "max_parallel": max(1, limit // partitions) if limit is not None else None,
+            "items": items,
+        }
         instance_id = partition_instance_id(self.state.instance_id, executor_id, self.state.superstep, number)
-        return self.context.call_sub_orchestrator(
-            PARTITION_ORCHESTRATOR, data.model_dump(mode="json"), instance_id
-        )
+        return self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
 
     def _take_partition(
         self, steps: list[Step], part: list[int], reply: Any, results: dict[int, Emission]

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
-        "--suites", default="inmemory,replay,throughput", help="comma-separated subset to run"
+        "--suites", default="inmemory,replay,throughput,maps", help="comma-separated subset to run"
     )
     parser.add_argument("--no-report", action="store_true", help="print only; keep RESULTS.md as it is")
     args = parser.parse_args(argv)
@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         for i, name in enumerate(RUNNERS):
             if peers or name not in PEERS:
                 rows += _throughput(name, runs, width, reps, tmp / f"throughput{i}.json")
+    if "maps" in suites:
+        print("Maps at scale (devhost, one map of N items)", flush=True)
+        from bench import maps_at_scale
+
+        width, sizes = (1000, (300, 1000, 3000)) if quick else (10_000, maps_at_scale.SIZES)
+        rows += maps_at_scale.run(width, sizes, reps=1 if quick else 3, peers=peers, folder=tmp)
     elapsed = time.time() - began
     print(f"done in {elapsed / 60:.1f} min", flush=True)
     if args.no_report:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bench import maps_at_scale
 from bench.common import Row
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
@@ -234,6 +235,7 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
         "## Targets",
         "",
         *targets(rows),
+        *maps_at_scale.targets(rows)[2:],
         "",
         "## 1. In-memory runner overhead",
         "",
@@ -280,6 +282,7 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
         "| --- | --- | --- | --- |",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in PUBLISHED],
         "",
+        *maps_at_scale.section(rows, folder),
     ]
     notes = folder / "NOTES.md"
     if notes.exists():

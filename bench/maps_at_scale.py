@@ -353,6 +353,9 @@ def run_case(case: str, n: int, reps: int, out: Path, timeout: float = 1800) -> 
         )
     except subprocess.TimeoutExpired:
         return row_of(case, n, [], timed_out=timeout)
+    except subprocess.CalledProcessError as exc:  # recorded, and the other cases still run
+        failed = {"failed": f"exit {exc.returncode}"}
+        return Row("maps", "fan_out", RUNNERS[case], n, "s", [0.0], extra=failed)
     return row_of(case, n, json.loads(out.read_text()))
 
 
@@ -366,6 +369,8 @@ def log_row(row: Row, log: Callable[[str], None] = print) -> None:
         )
     if x.get("timed_out"):
         more = "  (timed out)"
+    if x.get("failed"):
+        more = f"  (FAILED: {x['failed']})"
     log(f"  maps N={row.n:<7} {row.runner:56} best {row.best:8.2f} s  median {row.median:8.2f} s{more}")
 
 
@@ -410,6 +415,8 @@ def _pick(rows: list[Row], runner: str) -> list[Row]:
 def _cell(r: Row | None) -> str:
     if r is None:
         return "—"
+    if r.extra.get("failed"):
+        return f"failed ({r.extra['failed']})"
     if r.extra.get("timed_out"):
         return f"> {r.best:,.0f} s (timed out)"
     return f"{r.best:,.2f} s"
@@ -425,7 +432,7 @@ def table(rows: list[Row]) -> list[str]:
     for r in sorted((r for r in rows if r.bench == "maps"), key=lambda r: (r.n, order.index(r.runner))):
         x = r.extra
         name = f"**{r.runner}**" if r.runner == OURS else r.runner
-        median = "—" if x.get("timed_out") else f"{r.median:,.2f} s"
+        median = "—" if x.get("timed_out") or x.get("failed") else f"{r.median:,.2f} s"
         cpu = f"{x['devhost_cpu_s']:,.1f} s" if "devhost_cpu_s" in x else "—"
         history = (
             f"{x['largest_history']:,} / {x['largest_stored_history']:,}" if "largest_history" in x else "—"
@@ -436,6 +443,10 @@ def table(rows: list[Row]) -> list[str]:
             f"{x.get('instances', '—')} | {rss} |"
         )
     return out
+
+
+def _measured(r: Row) -> bool:
+    return not r.extra.get("failed") and not r.extra.get("timed_out")
 
 
 def targets(rows: list[Row], width: int | None = None) -> list[str]:
@@ -449,8 +460,8 @@ def targets(rows: list[Row], width: int | None = None) -> list[str]:
         out.append(f"| {what} | {measured} | {'yes' if ok else '**no**'} |")
 
     width = width or max((r.n for r in rows if r.bench == "maps" and r.runner != OURS), default=ours[-1].n)
-    at = next((r for r in ours if r.n == width), None)
-    hand = next((r for r in _pick(rows, HAND) if r.n == width), None)
+    at = next((r for r in ours if r.n == width and _measured(r)), None)
+    hand = next((r for r in _pick(rows, HAND) if r.n == width and _measured(r)), None)
     if at is not None and hand is not None:
         line(
             f"map of {width:,}: makespan ≤ the hand-written task_all's",
@@ -465,7 +476,7 @@ def targets(rows: list[Row], width: int | None = None) -> list[str]:
             at.extra["largest_history"] <= HISTORY_LIMIT,
         )
         for runner in (DURABLETASK, DBOS_SQLITE):
-            peer = next((r for r in _pick(rows, runner) if r.n == width), None)
+            peer = next((r for r in _pick(rows, runner) if r.n == width and not r.extra.get("failed")), None)
             if peer is not None:
                 line(
                     f"map of {width:,}: ≥ 5x faster than {runner}",
@@ -474,7 +485,7 @@ def targets(rows: list[Row], width: int | None = None) -> list[str]:
                 )
     big = ours[-1]
     if big.n > width:
-        done = not big.extra.get("timed_out")
+        done = not big.extra.get("timed_out") and not big.extra.get("failed")
         rss = big.extra.get("peak_rss_mib")
         line(
             f"map of {big.n:,} completes on devhost, peak RSS < 1.5 GiB",
@@ -487,7 +498,7 @@ def targets(rows: list[Row], width: int | None = None) -> list[str]:
 
 
 def plot(rows: list[Row], path: Path) -> bool:
-    ours = [r for r in _pick(rows, OURS) if not r.extra.get("timed_out")]
+    ours = [r for r in _pick(rows, OURS) if not r.extra.get("timed_out") and not r.extra.get("failed")]
     if len(ours) < 2:
         return False
     try:
@@ -499,7 +510,7 @@ def plot(rows: list[Row], path: Path) -> bool:
     except ImportError:
         print("matplotlib is not installed: no plot")
         return False
-    hand = [r for r in _pick(rows, HAND) if not r.extra.get("timed_out")]
+    hand = [r for r in _pick(rows, HAND) if not r.extra.get("timed_out") and not r.extra.get("failed")]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     mine = {"marker": "o", "linewidth": 2.2}
     theirs = {"marker": "s", "linestyle": "--"}

@@ -523,9 +523,11 @@ def plot(rows: list[Row], path: Path) -> bool:
         for r in _pick(rows, runner):
             left.plot([r.n], [r.best], marker="^", linestyle="none", label=runner)
     right.axhline(HISTORY_LIMIT, color="grey", linestyle=":", label=f"{HISTORY_LIMIT:,} events")
+    tallest = max(r.extra["largest_history"] for r in ours + hand)
+    right.set_ylim(min(r.extra["largest_history"] for r in ours) / 2, max(tallest, HISTORY_LIMIT) * 3)
     left.set(xscale="log", yscale="log", xlabel="items N", ylabel="makespan (s)")
-    left.set_title("Makespan of one N-wide map / fan-out (devhost)")
-    right.set(xscale="log", yscale="log", xlabel="items N", ylabel="events")
+    left.set_title("Makespan of one N-wide map / fan-out")
+    right.set(xscale="log", yscale="log", xlabel="items N", ylabel="events (status API history)")
     right.set_title("Largest single orchestration history")
     ns = sorted({r.n for r in ours + hand})
     for ax in (left, right):
@@ -534,7 +536,9 @@ def plot(rows: list[Row], path: Path) -> bool:
         ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+
+    left.legend(fontsize=7, loc="lower right")
+    right.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
-        "--suites", default="inmemory,map,replay,throughput,telemetry", help="comma-separated subset to run"
+        "--suites",
+        default="inmemory,map,replay,throughput,maps,telemetry",
+        help="comma-separated subset to run",
     )
     parser.add_argument(
         "--merge",
@@ -118,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         n, reps = (200, 2) if quick else (1000, 7)
         for i, mode in enumerate(MODES):
             rows += _suite("telemetry", f"n={n}, reps={reps}, mode={mode!r}", tmp / f"telemetry{i}.json")
+    if "maps" in suites:
+        print("Maps at scale (devhost, one map of N items)", flush=True)
+        from bench import maps_at_scale
+
+        width, sizes = (1000, (300, 1000, 3000)) if quick else (10_000, maps_at_scale.SIZES)
+        rows += maps_at_scale.run(width, sizes, reps=1 if quick else 3, peers=peers, folder=tmp)
     elapsed = time.time() - began
     print(f"done in {elapsed / 60:.1f} min", flush=True)
     if args.no_report:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bench import maps_at_scale
 from bench.common import Row
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
@@ -310,6 +311,7 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
         "## Targets",
         "",
         *targets(rows),
+        *maps_at_scale.targets(rows)[2:],
         "",
         "## 1. In-memory runner overhead",
         "",
@@ -369,10 +371,11 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
         "| --- | --- | --- | --- |",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in PUBLISHED],
         "",
+        *maps_at_scale.section(rows, folder),
     ]
     if _pick(rows, bench="telemetry"):
         lines += [
-            "## 4. Telemetry overhead",
+            "## 5. Telemetry overhead",
             "",
             "The in-memory chain of section 1 (ours only), each mode in a process of its own: telemetry "
             "off (no exporter setting: every telemetry entry point returns at its first check), the "

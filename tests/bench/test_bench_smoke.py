@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import inmemory, maps, replay, telemetry, throughput
+from bench import inmemory, maps, maps_at_scale, replay, telemetry, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
@@ -92,3 +92,15 @@ def test_report_renders(tmp_path: Path) -> None:
     assert target in text
     assert "Published Azure figures" in text and "not measured here" in text
     assert "| SDK on, OTLP/HTTP to loopback | 10 | 40.0 | 40.0 | 1 | +28.0 µs | 22 |" in text
+
+
+def test_maps_at_scale_runs_a_partitioned_map_on_devhost(tmp_path: Path) -> None:
+    settings = {"WORKFLOW_MAP_PARTITION_SIZE": "10"}  # 30 items: three partitions
+    got = maps_at_scale.devhost_case("ours", 30, 1, 120, settings)
+    assert got[0]["instances"] == 4 and got[0]["largest_history"] < got[0]["largest_stored_history"]
+    row = maps_at_scale.row_of("ours", 30, got)
+    _well_formed([row], "maps")
+    hand = maps_at_scale.row_of("hand", 30, maps_at_scale.devhost_case("hand", 30, 1, 120))
+    assert hand.extra["instances"] == 1 and hand.extra["peak_rss_mib"] > 0
+    text = "\n".join(maps_at_scale.section([row, hand], tmp_path))
+    assert "## 4. Maps at scale" in text and "| map of 30: makespan ≤ the hand-written" in text

@@ -67,6 +67,9 @@ class AppLogHandler(logging.Handler):
             self.handleError(record)
 
 
+AZURE_HTTP_LOGGER = "azure.core.pipeline.policies.http_logging_policy"
+
+
 def install(levels: LogLevels, environ: dict[str, str] | None = None) -> AppLogHandler:
     """Show the app's logs on the console (``python -m devhost``; in-process tests leave logging to pytest).
     ``warnings.warn`` goes through logging too, as a Warning, instead of raw text on stderr."""
@@ -76,5 +79,8 @@ def install(levels: LogLevels, environ: dict[str, str] | None = None) -> AppLogH
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if not isinstance(h, AppLogHandler)] + [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)
+    # The Azure SDK logs every HTTP request and response at Information; devhost's own Storage listeners
+    # poll Azurite through it, which would bury the app's lines (set the logger's level to see them).
+    logging.getLogger(AZURE_HTTP_LOGGER).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     return handler

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from engine.core.graph import Workflow
 from engine.core.run_state import PendingApproval
+from engine.core.subworkflow import with_subworkflows
 from engine.durable import history_sources
 from engine.durable.replay_check import replay_check
 from engine.functions.watch import WatchError, watch
@@ -54,7 +55,7 @@ def load_registry(module: str = "workflows") -> Registry:
         listed, broken = served()
     else:
         listed, broken = getattr(registry, "ALL", []), getattr(registry, "BROKEN", {})
-    every = tuple(listed)
+    every = tuple(with_subworkflows(listed))  # the sub-workflows too, as the app serves them
     return Registry({w.name: w for w in every}, dict(broken), every)
 
 

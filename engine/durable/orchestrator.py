@@ -277,8 +277,10 @@ class Orchestration:
         todo = [index for index in range(len(steps)) if index not in inside]
         while todo or parts:
             todo, later = self._window(steps, todo)
-            self.running = [steps[i] for i in todo]
-            self.in_flight = [(steps[i], attempts[i]) for i in todo]
+            # A partition's items run in its own orchestration: shown as running here until it is done.
+            partitioned = [i for part in parts for i in part]
+            self.running = [steps[i] for i in todo + partitioned]
+            self.in_flight = [(steps[i], attempts[i]) for i in todo + partitioned]
             if not context.is_replaying:
                 # Only the status set after replay survives the episode; building it for replayed
                 # supersteps would cost every episode time proportional to the whole history.
@@ -300,12 +302,12 @@ class Orchestration:
                 # A step failed for good (the activity raised) and task_all gave up at once. Its siblings
                 # are still awaited, so their results are in the history when a rewind runs it again.
                 replies = [exc] if len(every) == 1 else (yield from self._settle(every))
+            completed = context.current_utc_datetime
             for part, reply in zip(parts, replies[len(calls) :], strict=True):
-                self._take_partition(steps, part, reply, results)
+                self._take_partition(steps, part, reply, results, (scheduled, completed))
             parts, replies = [], replies[: len(calls)]
             wait = timedelta(0)
             again: list[int] = []
-            completed = context.current_utc_datetime
             for position, (index, reply) in enumerate(zip(todo, replies, strict=True)):
                 step = steps[index]
                 timer = timers.get(position)
@@ -412,10 +414,16 @@ class Orchestration:
         return self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
 
     def _take_partition(
-        self, steps: list[Step], part: list[int], reply: Any, results: dict[int, Emission]
+        self,
+        steps: list[Step],
+        part: list[int],
+        reply: Any,
+        results: dict[int, Emission],
+        times: tuple[datetime, datetime],
     ) -> None:
-        """A partition's item outputs, each in its item's place; a failed partition fails the run with the
-        item's error."""
+        """A partition's item outputs, each in its item's place, and each item's last attempt as one this
+        run took in (so map progress, the feed and the trail count them); a failed partition fails the run
+        with the item's error."""
         if isinstance(reply, Exception):
             text = str(reply)
             self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
@@ -433,6 +441,12 @@ class Orchestration:
             results[index] = Emission(step.executor_id, value, step.delivery.item)
             if not output.failed:
                 self.executed.add(step.executor_id)
+            outcome = (
+                StepResult(ok=False, error=value.error)
+                if isinstance(value, ItemFailed)
+                else StepResult(ok=True, output=output.value)
+            )
+            self.attempts_taken.append(Attempt(step, output.attempt, *times, outcome, self.state.superstep))
 
     def _window(self, steps: list[Step], todo: list[int]) -> tuple[list[int], list[int]]:
         """The steps to start now and those that wait for a slot: a map's ``max_parallel`` lets that many
@@ -493,10 +507,12 @@ class Orchestration:
         """A sub-workflow step's result: its run's last output, or its failure (final: the child already
         retried its own steps)."""
         if isinstance(reply, Exception):
+            # The SDK joins the failure's reason and details, which repeat each other: the reason.
+            reason = str(reply).split(" \n ")[0]
             error = RunError(
                 executor_id=step.executor_id,
                 type="SubWorkflowFailed",
-                message=f"sub-workflow {step.executor_id!r} failed: {reply}",
+                message=f"sub-workflow {step.executor_id!r} failed: {reason}",
             )
             return StepResult(ok=False, error=error)
         outputs = decoded(reply)
@@ -775,6 +791,7 @@ def orchestrate_partition(
     except WorkflowFailed as failed:
         raise PartitionFailed(failed.error) from None
     ordinals = {(s.delivery.item.batch, s.delivery.item.index): s.ordinal for s in steps}  # type: ignore[union-attr]
+    last_attempt = {taken.step.ordinal: taken.attempt for taken in run.attempts_taken}
     outputs = []
     for emission in emissions:
         item = emission.item
@@ -786,6 +803,11 @@ def orchestrate_partition(
             else node.output_adapter.dump_python(emission.message, mode="json")
         )
         outputs.append(
-            PartitionOutput(ordinal=ordinals[(item.batch, item.index)], value=value, failed=failed)
+            PartitionOutput(
+                ordinal=ordinals[(item.batch, item.index)],
+                value=value,
+                failed=failed,
+                attempt=last_attempt.get(ordinals[(item.batch, item.index)], 1),
+            )
         )
     return [o.model_dump(mode="json") for o in outputs]

@@ -45,6 +45,7 @@ class PartitionOutput(BaseModel):
     ordinal: int
     value: Any  # the item node's output (JSON), or an ItemFailed (JSON) when ``failed``
     failed: bool = False
+    attempt: int = 1  # its last attempt
 
 
 class PartitionFailed(Exception):

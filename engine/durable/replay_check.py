@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.core.graph import Workflow
 from engine.core.jsontext import unwrapped
+from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import fold
@@ -78,7 +79,11 @@ def replay_check(
 ) -> list[ReplayVerdict]:
     """One verdict per run that is a run of one of ``workflows`` (by name); other orchestrations of the
     app are not this engine's to judge."""
-    versions = workflows if isinstance(workflows, WorkflowVersions) else WorkflowVersions.of(workflows)
+    # Sub-workflows are served with the workflows that use them, and their runs replay like any run.
+    if isinstance(workflows, WorkflowVersions):
+        versions = workflows
+    else:
+        versions = WorkflowVersions.of(with_subworkflows(workflows))
     verdicts = []
     for run in runs:
         if versions.versions(run.name) or _is_workflow_run(run):

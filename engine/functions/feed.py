@@ -76,8 +76,11 @@ class Feed(BaseModel):
     finished: bool
 
 
+# Keys order the events of one time (one episode) as the orchestrator went: the results it took in (1),
+# the approvals it closed (2), a continue-as-new (3), then the next superstep's approvals (4) and steps (5).
 def _key_step(superstep: int, executor: str, ordinal: int, attempt: int, phase: str) -> str:
-    return f"step:{superstep:08d}:{executor}:{ordinal:06d}:{attempt:03d}:{phase}"
+    order = "5" if phase == "a" else "1"
+    return f"{order}step:{superstep:08d}:{executor}:{ordinal:06d}:{attempt:03d}:{phase}"
 
 
 def cursor_of(at: datetime, key: str) -> str:
@@ -120,7 +123,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
         for number, continued in enumerate(trail.continuations):
             add(
                 continued.at,
-                f"run:continued:{number:06d}",
+                f"3run:continued:{number:06d}",
                 "run_continued",
                 superstep=continued.after_superstep,
             )
@@ -135,10 +138,9 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                 error = f"{result.error.type}: {result.error.message}" if result.error else None
                 add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **_step(*ids))
         for closed in orchestration.closed:
-            key = f"approval:{closed.request_id}"
             add(
                 closed.requested_at,
-                f"{key}:a",
+                f"4approval:{closed.request_id}:a",
                 "approval_requested",
                 request_id=closed.request_id,
                 executor=closed.approval_id,
@@ -147,7 +149,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
             kind = "approval_answered" if closed.outcome == "answered" else "approval_timed_out"
             add(
                 closed.at,
-                f"{key}:b",
+                f"2approval:{closed.request_id}:b",
                 kind,
                 request_id=closed.request_id,
                 executor=closed.approval_id,
@@ -156,7 +158,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
         for pending in orchestration.state.approvals if runtime not in ENDS else []:
             add(
                 pending.requested_at,
-                f"approval:{pending.request_id}:a",
+                f"4approval:{pending.request_id}:a",
                 "approval_requested",
                 request_id=pending.request_id,
                 executor=pending.approval_id,
@@ -177,6 +179,29 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
         add(ended or last, "~end", ENDS[runtime])
     rows.sort(key=lambda row: (row[0], row[1]))
     return [FeedEvent(cursor=cursor_of(at, key), at=at, **fields) for at, key, fields in rows]
+
+
+def child_approvals(asked: list[dict[str, Any]]) -> list[FeedEvent]:
+    """The open approvals of the run's sub-workflow runs (as the run view lists them), as events of the run:
+    a person is asked, inside a child."""
+    events = []
+    for entry in asked:
+        at = iso_time(entry.get("requested_at"))
+        owner = (entry.get("run") or {}).get("instanceId", "")
+        if at is None:
+            continue
+        key = f"4approval:{owner}/{entry['request_id']}:a"
+        events.append(
+            FeedEvent(
+                cursor=cursor_of(at, key),
+                at=at,
+                kind="approval_requested",
+                executor=entry.get("approval_id"),
+                request_id=entry["request_id"],
+                detail=f"in sub-workflow run {owner}",
+            )
+        )
+    return events
 
 
 def _step(superstep: int, executor: str, ordinal: int, attempt: int) -> dict[str, Any]:

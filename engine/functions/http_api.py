@@ -32,7 +32,7 @@ from engine.durable.history import HistoryEvent, read_history
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
-from engine.functions.feed import Feed, after, parse_cursor, run_events, running_steps
+from engine.functions.feed import Feed, after, child_approvals, parse_cursor, run_events, running_steps
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver, with_link
 from engine.functions.instance_query import all_instances
@@ -69,6 +69,14 @@ class LinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     for_: str | None = Field(default=None, alias="for", min_length=1, max_length=200)
+
+
+class ReasonBody(BaseModel):
+    """The body of terminate and rewind (optional)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +387,11 @@ class WorkflowApi:
         while True:
             read = await self._read(workflow, client, status.instance_id)
             runtime = runtime_status_name(read.status)
-            fresh = after(run_events(read.folded, read.events, runtime), cursor)
+            events = run_events(read.folded, read.events, runtime)
+            if runtime not in FINISHED:
+                events += child_approvals((await self._children(req, client, read.folded, depth=0))[1])
+                events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
+            fresh = after(events, cursor)
             finished = runtime in FINISHED
             if fresh or finished or loop.time() >= deadline:
                 break
@@ -715,9 +727,12 @@ class WorkflowApi:
         workflow, status = await self._run_status(req, client)
         if runtime_status_name(status) in FINISHED:
             raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_status_name(status)})")
-        body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
-        reason = body.get("reason") if isinstance(body, dict) else None
-        await client.terminate(status.instance_id, str(reason or "terminated through the workflow API"))
+        reason = self._reason(req) or "terminated through the workflow API"
+        folded = (await self._read(workflow, client, status.instance_id)).folded
+        await client.terminate(status.instance_id, reason)
+        # Durable Functions leaves a terminated run's sub-orchestrations running: its sub-workflow runs go
+        # with it, so no one answers an approval for a run that no longer exists.
+        await self._terminate_children(client, folded, f"its parent run {status.instance_id} was terminated")
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {
@@ -727,6 +742,28 @@ class WorkflowApi:
             },
             status=202,
         )
+
+    @staticmethod
+    def _reason(req: func.HttpRequest) -> str | None:
+        """The optional ``{"reason": "..."}`` of terminate and rewind, validated strictly."""
+        body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
+        if body is None:
+            return None
+        return validated(ReasonBody.model_validate, body, "body").reason
+
+    async def _terminate_children(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None, reason: str, depth: int = 0
+    ) -> None:
+        if folded is None or depth > MAX_CHILD_DEPTH:
+            return
+        for instance_id, name in folded.orchestration.children.items():
+            child = self.workflows.get(name)
+            status = await client.get_status(instance_id)
+            if child is None or runtime_status_name(status) in (*FINISHED, None):
+                continue
+            grandchildren = (await self._read(child, client, instance_id)).folded
+            await client.terminate(instance_id, reason)
+            await self._terminate_children(client, grandchildren, reason, depth + 1)
 
     async def rewind(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -741,10 +778,9 @@ class WorkflowApi:
         if read.version_problem is not None:
             # Rewound now, it would fail again at once: the graph it started on must be deployed first.
             raise HttpError(409, f"deploy the run's version before rewinding it: {read.version_problem}")
-        body = read_json(req, required=False, limit=engine_settings().max_body_bytes)
-        reason = body.get("reason") if isinstance(body, dict) else None
+        reason = self._reason(req) or "rewound through the workflow API"
         # The SDK puts the reason into the query string as it is.
-        await client.rewind(status.instance_id, quote(str(reason or "rewound through the workflow API")))
+        await client.rewind(status.instance_id, quote(reason))
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {

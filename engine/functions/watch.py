@@ -67,19 +67,28 @@ def _line(event: FeedEvent) -> str | None:
 def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) -> int:
     """Follow the run at ``run_url`` (its view's URL) until it finishes."""
     run_url = run_url.rstrip("/")
+    if urlsplit(run_url).scheme not in ("http", "https"):
+        raise WatchError(
+            f"{run_url!r} is not a run's URL: give its runUri (http://.../api/workflows/<name>/runs/<id>)"
+        )
     key = {"code": code} if code else {}
     cursor: str | None = None
     items: Counter[str] = Counter()
+    shown: dict[str, int] = {}
     while True:
         params = {"wait": str(POLL_SECONDS), **key, **({"after": cursor} if cursor else {})}
         feed = Feed.model_validate(_get(f"{run_url}/events", params))
         for event in feed.events:
+            if event.item is not None and event.kind == "step_started":
+                continue  # a map's items are counted, not listed (a failed one is)
             if event.kind == "map_item_done" and event.executor:
                 items[event.executor] += 1
-                if items[event.executor] % 10 and not feed.finished:
-                    continue  # a progress line every ten items
-                done = items[event.executor]
-                print(f"{event.at:%H:%M:%S}  ▦ {event.executor}: {done} items done", file=out, flush=True)
+                if items[event.executor] % 10 == 0:  # a progress line every ten items
+                    shown[event.executor] = items[event.executor]
+                    print(
+                        f"{event.at:%H:%M:%S}  ▦ {event.executor}: {items[event.executor]} items done",
+                        file=out,
+                    )
                 continue
             line = _line(event)
             if line:
@@ -87,13 +96,20 @@ def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) ->
             if event.kind == "approval_requested":
                 _print_link(run_url, event.request_id, key, out)
         cursor = feed.cursor
+        for executor, done in items.items():  # the count reached since the last line, at each pause
+            if shown.get(executor) != done:
+                shown[executor] = done
+                print(f"          ▦ {executor}: {done} items done", file=out, flush=True)
         if feed.finished:
             break
     view = _get(run_url, key)
     if view.get("runtimeStatus") == "Completed":
         print(json.dumps(view.get("outputs"), indent=2), file=out)
         return 0
-    print(f"error: run {view.get('runtimeStatus', '?').lower()}: {view.get('error')}", file=out)
+    error = view.get("error") or {}
+    where = f"{error.get('executor_id')}: " if error.get("executor_id") else ""
+    what = f"{where}{error.get('type', '?')}: {error.get('message', '')}"
+    print(f"error: run {str(view.get('runtimeStatus', '?')).lower()}: {what}", file=out)
     return 1
 
 

@@ -58,6 +58,18 @@ def test_items_in_partitions_keep_their_keys_and_failures(host: DevHostHandle) -
     sizes = histories(host, "part-1")
     partitions = [i for i in sizes if ":p" in i]
     assert len(partitions) == 8, sizes
+    # Once its partitions are done, the run counts their items: in its map progress and its event feed.
+    (progress,) = get(run).body["maps"]
+    assert (progress["done"], progress["failed"]) == (395, 5), progress
+    events, cursor = [], None
+    while True:
+        page = get(f"{run}/events" + (f"?after={cursor}" if cursor else "")).body
+        if not page["events"]:
+            break
+        events += page["events"]
+        cursor = page["cursor"]
+    assert sum(e["kind"] == "map_item_done" for e in events) == 395
+    assert sorted(e["item"] for e in events if e["kind"] == "step_failed") == [0, 97, 194, 291, 388]
 
 
 def test_no_history_passes_3000_events_with_the_default_partition_size(host: DevHostHandle) -> None:

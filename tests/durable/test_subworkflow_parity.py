@@ -66,3 +66,34 @@ def test_the_parent_lists_its_child_runs_and_answers_an_approval_inside_one(api:
     assert get(child["runUri"]).body["runtimeStatus"] == "Completed"
     # The child run is pinned to its workflow's version like any run.
     assert get(child["runUri"]).body["version"] == subs.asking_child.version
+
+
+def test_the_parent_s_feed_asks_for_the_child_s_approval_and_replay_check_knows_the_child(api: str) -> None:
+    from engine.durable.history_sources import from_management_api
+    from engine.durable.replay_check import replay_check
+
+    run = post(f"{api}/t_sub_approval_inside", "feed?").body["runUri"]
+    view = wait_for(f"{run}?wait=30", lambda r: bool(r.body.get("pendingApprovals")), timeout=60).body
+    events = get(f"{run}/events").body["events"]
+    asked = [e for e in events if e["kind"] == "approval_requested"]
+    assert asked and asked[-1]["detail"].startswith("in sub-workflow run ")
+    # The child's run replays on the child's graph: served with its parent, not a drift.
+    base = api.split("/api/")[0]
+    verdicts = replay_check(subs.ALL, from_management_api(base))
+    assert verdicts and [v.describe() for v in verdicts if not v.ok] == []
+    post(view["pendingApprovals"][0]["respond_uri"], {"approved": True})
+    wait_for(f"{run}?wait=30", finished, timeout=60)
+
+
+def test_terminating_a_parent_terminates_its_child_runs(api: str) -> None:
+    run = post(f"{api}/t_sub_approval_inside", "stop?").body["runUri"]
+    view = wait_for(f"{run}?wait=30", lambda r: bool(r.body.get("pendingApprovals")), timeout=60).body
+    (child,) = view["children"]
+    bad = post(f"{run}/terminate", {"reason": 5})
+    assert bad.status == 400 and bad.body["errors"][0]["field"] == "reason", bad.body
+    assert post(f"{run}/terminate", {"why": "x"}).status == 400
+    assert post(f"{run}/terminate", {"reason": "not needed"}).status == 202
+    assert wait_for(f"{run}?wait=30", finished).body["runtimeStatus"] == "Terminated"
+    child_view = wait_for(f"{child['runUri']}?wait=30", finished).body
+    assert child_view["runtimeStatus"] == "Terminated"
+    assert "its parent run" in child_view["error"]["message"]

@@ -125,6 +125,7 @@ def test_engine_watch_follows_a_run_to_its_end(host: DevHostProcess) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "▶ split" in done.stdout and "✓ split" in done.stdout
     assert "review: 10 items done" in done.stdout  # a progress line every ten items
+    assert "review: 12 items done" in done.stdout and "▶ review[" not in done.stdout
     assert "● run completed" in done.stdout and '"d0:1,' in done.stdout
 
 

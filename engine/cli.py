@@ -10,12 +10,13 @@ import json
 import os
 import sys
 import traceback
+from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from pydantic import ValidationError
 
-from engine.core.graph import Workflow
+from engine.core.graph import Map, Workflow
 from engine.core.run_state import PendingApproval
 from engine.core.subworkflow import with_subworkflows
 from engine.durable import history_sources
@@ -175,11 +176,29 @@ async def _run(workflow: Workflow, args: argparse.Namespace, stdin: TextIO) -> i
         raise CliError(f"invalid input for {workflow.name!r}: {first_error(exc)}") from exc
     runner = InMemoryRunner([workflow])
     stream = runner.stream(workflow, message, instance_id=args.instance_id)
+    # A map's items are counted, as `engine watch` counts them: a line per ten (and the total), not four each.
+    per_item = {g.target for g in workflow.groups if isinstance(g, Map)}
+    items: Counter[str] = Counter()
     while True:
         try:
             async for event in stream:
-                if not args.quiet:
-                    print(f"· {event.describe()}", file=sys.stderr, flush=True)
+                if args.quiet:
+                    continue
+                if event.executor_id in per_item and event.kind != "executor_failed":
+                    if event.kind == "executor_completed":
+                        items[event.executor_id] += 1
+                        if items[event.executor_id] % 10 == 0:
+                            print(
+                                f"▦ {event.executor_id}: {items[event.executor_id]} items done",
+                                file=sys.stderr,
+                            )
+                    continue
+                if event.kind == "superstep_completed" and items:
+                    for node, done in items.items():
+                        if done % 10:
+                            print(f"▦ {node}: {done} items done", file=sys.stderr)
+                    items.clear()
+                print(f"· {event.describe()}", file=sys.stderr, flush=True)
         except ApprovalResponseError as exc:
             raise CliError(_answer_problem(exc)) from exc
         result = stream.result

@@ -118,3 +118,21 @@ def test_a_loose_answer_is_one_line_and_exit_2_not_a_traceback() -> None:
     assert lines[-1].startswith("error: invalid answer to approval request"), done.stderr
     assert "field 'approved'" in lines[-1] and "(and 1 more)" in lines[-1]
     assert "Traceback" not in done.stderr
+
+
+def test_run_counts_a_map_s_items_instead_of_listing_each() -> None:
+    documents = [{"title": f"D{i}", "text": f"Document {i}."} for i in range(23)]
+    done = engine(
+        "run",
+        "document_review",
+        "--input",
+        json.dumps({"batch_id": "b", "documents": documents}),
+        "--approve",
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "▦ review_document: 10 items done" in done.stderr
+        and "▦ review_document: 23 items done" in done.stderr
+    )
+    assert "executor=review_document" not in done.stderr
+    assert json.loads(done.stdout)[0]["documents"] == 23

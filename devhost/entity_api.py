@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from devhost.history import parse_time
+from devhost.paging import page_top
 from devhost.store import EntityRecord
 from devhost.task_hub import TaskHub, TaskHubError, input_text_from_body
 
@@ -108,14 +109,7 @@ def _list(request: web.Request, task_hub: TaskHub, name: str | None) -> web.Resp
     if token:
         after = _after(token)
         records = [r for r in records if r.instance_id > after]
-    top = DEFAULT_PAGE_SIZE
-    if q.get("top"):
-        try:
-            top = int(q["top"])
-        except ValueError:
-            raise ValueError("top must be an integer.") from None
-        if top < 1:
-            raise ValueError("top must be at least 1.")
+    top = page_top(q, DEFAULT_PAGE_SIZE)
     page = records[:top]
     headers = {}
     if len(page) < len(records):

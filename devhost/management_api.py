@@ -23,6 +23,7 @@ from devhost import check_status, entity_api
 from devhost.client_binding import WEBHOOK_PATH, management_urls
 from devhost.history import fmt_public_time, loads_or_text, parse_time, public_history
 from devhost.instances import TERMINAL
+from devhost.paging import page_top
 from devhost.store import InstanceRecord
 from devhost.task_hub import ListFilter, TaskHub, TaskHubError, input_text_from_body
 
@@ -261,14 +262,7 @@ class ManagementApi:
         if token:
             after = _after(token)
             records = [r for r in records if (r.created, r.instance_id) > after]
-        top = page_size
-        if q.get("top"):
-            try:
-                top = int(q["top"])
-            except ValueError:
-                raise ValueError("top must be an integer.") from None
-            if top < 1:
-                raise ValueError("top must be at least 1.")
+        top = page_top(q, page_size)
         page = records if top is None else records[:top]
         headers = {}
         if len(page) < len(records):

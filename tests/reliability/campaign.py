@@ -185,6 +185,8 @@ class CampaignResult:
     map_item_executions: int = 0  # executions of map items (ledger), retries and re-runs included
     map_item_re_executions: int = 0
     map_item_interrupted: int = 0  # cut short by a kill
+    instances: int = 0  # every orchestration instance in the state file (runs, map partitions)
+    largest_history: int = 0  # events of the largest stored history: a partitioned map keeps it bounded
     kills_mid_entity_batch: int = 0  # the entity host's log shows an entity function executing
     entity_runs: int = 0
     entity_lost_runs: int = 0
@@ -226,6 +228,8 @@ class CampaignResult:
             f"{self.map_items_duplicated} items twice or more, {self.map_items_missing} items never",
             f"  map item executions             {self.map_item_executions}: "
             f"{self.map_item_re_executions} re-executions, {self.map_item_interrupted} cut short",
+            f"  largest stored history          {self.largest_history} events "
+            f"(of {self.instances} instances; at most {MAX_HISTORY_EVENTS})",
             f"  entity runs                     {self.entity_runs} ({self.entity_lost_runs} lost), "
             f"{self.kills_mid_entity_batch} kills mid-entity-batch",
             f"  entity operations               {self.entity_operations_applied} applied, "
@@ -593,10 +597,21 @@ def audit(runs: list[Run], process: DevHostProcess, ledger: SideEffectLedger, re
         result.problems.append(f"{counts.running} side-effecting executions never ended")
 
 
+MAX_HISTORY_EVENTS = 3_000
+
+
 def audit_store(runs: list[Run], state: Path, log: Path, result: CampaignResult) -> None:
     """With the host stopped: the raw histories, and activity executions against scheduled tasks."""
     store = SqliteStore(state)
     try:
+        # Every instance, partitions included: none may outgrow the bound a partitioned map keeps.
+        instances = store.load().instances
+        result.instances = len(instances)
+        for instance_id in instances:
+            size = len(store.load_history(instance_id))
+            result.largest_history = max(result.largest_history, size)
+            if size > MAX_HISTORY_EVENTS:
+                result.problems.append(f"{instance_id}: a stored history of {size} events")
         for run in runs:
             events = store.load_history(run.instance_id)
             found = check_history(run.instance_id, events)

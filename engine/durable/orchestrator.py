@@ -122,8 +122,10 @@ class Orchestration:
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
         self.partitioning = True  # a partition runs its items itself
-        # The attempts of the round in flight, and when it started (what the event feed says is running).
-        self.in_flight: list[tuple[Step, int]] = []
+        self.subworkflows = {n.id for n in workflow.nodes.values() if isinstance(n, SubWorkflow)}
+        # The round in flight (steps, which of them, their attempts), and when it started: what the event
+        # feed says is running.
+        self._round: tuple[list[Step], list[int], dict[int, int]] = ([], [], {})
         self.round_started: datetime | None = None
         self.children: dict[str, str] = {}  # sub-workflow runs this execution started: instance id -> name
         self.timeouts = {
@@ -154,6 +156,12 @@ class Orchestration:
             self.state = RunState(workflow=workflow.name, instance_id=context.instance_id)
             self.deliveries, self.buffers, self.outputs = [], FanInBuffers(), []
         self.execution_started = context.current_utc_datetime  # the run's start, in its first execution
+
+    @property
+    def in_flight(self) -> list[tuple[Step, int]]:
+        """The attempts of the round in flight: each step and its attempt number."""
+        steps, shown, attempts = self._round
+        return [(steps[i], attempts[i]) for i in shown]
 
     @property
     def input(self) -> Any:
@@ -278,21 +286,21 @@ class Orchestration:
         while todo or parts:
             todo, later = self._window(steps, todo)
             # A partition's items run in its own orchestration: shown as running here until it is done.
-            partitioned = [i for part in parts for i in part]
-            self.running = [steps[i] for i in todo + partitioned]
-            self.in_flight = [(steps[i], attempts[i]) for i in todo + partitioned]
+            shown = todo + [i for part in parts for i in part] if parts else todo
+            self.running = [steps[i] for i in shown]
+            self._round = (steps, shown, attempts)  # what runs now, read (rarely) through in_flight
             if not context.is_replaying:
                 # Only the status set after replay survives the episode; building it for replayed
                 # supersteps would cost every episode time proportional to the whole history.
                 self._publish()
             calls, timers = self._calls(steps, todo, attempts)
-            # Partitions start with the first round and retry their items themselves.
-            per_node = Counter(steps[part[0]].executor_id for part in parts)
-            started = [
-                self._start_partition(steps, part, number, per_node[steps[part[0]].executor_id])
-                for number, part in enumerate(parts)
-            ]
-            every = calls + started
+            every = calls
+            if parts:  # partitions start with the first round and retry their items themselves
+                per_node = Counter(steps[part[0]].executor_id for part in parts)
+                every = calls + [
+                    self._start_partition(steps, part, number, per_node[steps[part[0]].executor_id])
+                    for number, part in enumerate(parts)
+                ]
             scheduled = self.round_started = context.current_utc_datetime
             try:
                 # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
@@ -315,7 +323,7 @@ class Orchestration:
                     reply = _TIMED_OUT if reply is timer else reply.result
                     if reply is not _TIMED_OUT:
                         timer.cancel()
-                if isinstance(self.workflow.nodes[step.executor_id], SubWorkflow):
+                if step.executor_id in self.subworkflows:
                     result = self._child_result(step, reply)
                 else:
                     result = self._result(step, attempts[index], reply)
@@ -353,7 +361,7 @@ class Orchestration:
             if again and wait > timedelta(0):
                 yield context.create_timer(context.current_utc_datetime + wait)
             todo = again + later
-        self.running, self.in_flight = [], []
+        self.running, self._round = [], ([], [], {})
         return [results[i] for i in sorted(results)]
 
     def _partitions(self, steps: list[Step]) -> list[list[int]]:
@@ -472,8 +480,11 @@ class Orchestration:
         """The step activities to await; a step whose executor has a timeout is raced with a durable timer
         (by position: the timer)."""
         context = self.context
-        calls: list[DurableTask] = []
         timers: dict[int, DurableTask] = {}
+        if not self.timeouts and not self.subworkflows:  # the common case, built on every replay
+            activity, request = self.activity, self._request
+            return [context.call_activity(activity, request(steps[i], attempts[i])) for i in todo], timers
+        calls: list[DurableTask] = []
         for position, index in enumerate(todo):
             step = steps[index]
             node = self.workflow.nodes[step.executor_id]
@@ -709,7 +720,7 @@ class Orchestration:
         state = self.state
         state.status, state.error = "failed", error
         state.approvals = []
-        self.running, self.in_flight = [], []
+        self.running, self._round = [], ([], [], {})
         self._publish()
         raise WorkflowFailed(error)
 

@@ -36,3 +36,18 @@ def iso_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def after_mark(text: Any, mark: str) -> Any:
+    """The JSON value that follows ``mark`` in ``text`` (a value carried in a failure's message, which a
+    host wraps in words of its own), or None when there is none."""
+    if not isinstance(text, str):
+        return None
+    at = text.find(mark)
+    if at < 0:
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, at + len(mark))
+    except ValueError:
+        return None
+    return value

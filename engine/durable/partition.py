@@ -10,11 +10,11 @@ the parent rewinds the partition and runs that item again.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.core.jsontext import after_mark
 from engine.core.run_state import RunError
 
 PARTITION_ORCHESTRATOR = "workflow_map_partition"
@@ -58,13 +58,12 @@ class PartitionFailed(Exception):
 
 def partition_error(text: str) -> RunError | None:
     """The item error a failed partition carried, found in the failure's text."""
-    at = text.find(_FAILED)
-    if at < 0:
+    value = after_mark(text, _FAILED)
+    if value is None:
         return None
     try:
-        value, _ = json.JSONDecoder().raw_decode(text, at + len(_FAILED))
         return RunError.model_validate(value)
-    except (ValueError, ValidationError):
+    except ValidationError:
         return None
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from engine.core.jsontext import after_mark
 from engine.core.run_state import RunError
 
 
@@ -121,14 +121,11 @@ class StepFailedForGood(Exception):
 def final_failure_in(*texts: Any) -> StepResult | None:
     """The ``StepResult`` a ``StepFailedForGood`` carried, found in a failure's text(s), or None."""
     for text in texts:
-        if not isinstance(text, str):
-            continue
-        at = text.find(FINAL_FAILURE_MARK)
-        if at < 0:
+        value = after_mark(text, FINAL_FAILURE_MARK)
+        if value is None:
             continue
         try:
-            value, _ = json.JSONDecoder().raw_decode(text, at + len(FINAL_FAILURE_MARK))
             return StepResult.model_validate(value)
-        except (ValueError, ValidationError):
+        except ValidationError:
             continue
     return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -272,19 +272,32 @@ class WorkflowApi:
     async def _child_pending(
         self, client: df.DurableOrchestrationClient, folded: Folded | None, depth: int = 0
     ) -> bool:
-        if folded is None or depth > MAX_CHILD_DEPTH:
-            return False
-        for instance_id, name in folded.orchestration.children.items():
-            child = self.workflows.get(name)
-            status = await client.get_status(instance_id)
-            if child is None or runtime_status_name(status) in (*FINISHED, None):
-                continue
-            read = await self._read(child, client, instance_id)
-            if pending_approvals(runtime_status_name(status), read.folded):
+        async for _, _, runtime, read in self._child_reads(client, folded, depth):
+            if read is not None and pending_approvals(runtime, read.folded):
                 return True
-            if await self._child_pending(client, read.folded, depth + 1):
+            if read is not None and await self._child_pending(client, read.folded, depth + 1):
                 return True
         return False
+
+    async def _child_reads(
+        self,
+        client: df.DurableOrchestrationClient,
+        folded: Folded | None,
+        depth: int,
+        limit: int | None = None,
+    ) -> AsyncIterator[tuple[str, str, str, RunRead | None]]:
+        """Each sub-workflow run the fold saw this run start (the first ``limit``): its instance id, its
+        workflow, its runtime status, and while it runs, its own read (for its approvals and children)."""
+        if folded is None or depth > MAX_CHILD_DEPTH:
+            return
+        for instance_id, name in list(folded.orchestration.children.items())[:limit]:
+            child = self.workflows.get(name)
+            status = await client.get_status(instance_id)
+            runtime = runtime_status_name(status)
+            if child is None or runtime is None:
+                continue
+            read = await self._read(child, client, instance_id) if runtime not in FINISHED else None
+            yield instance_id, name, runtime, read
 
     async def get_run(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
@@ -340,20 +353,14 @@ class WorkflowApi:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The sub-workflow runs the fold saw this run start, and their (and their children's) open
         approvals, each naming the run it belongs to."""
-        if folded is None or depth > MAX_CHILD_DEPTH:
-            return [], []
         children: list[dict[str, Any]] = []
         asked: list[dict[str, Any]] = []
         base = self._base(req)
         # Each child costs a status read (and a fold while it runs): a view lists the first ones only.
-        for instance_id, name in list(folded.orchestration.children.items())[:MAX_CHILDREN_LISTED]:
-            child = self.workflows.get(name)
-            status = await client.get_status(instance_id)
-            runtime = runtime_status_name(status)
-            if child is None or runtime is None:
-                continue
+        async for instance_id, name, runtime, read in self._child_reads(
+            client, folded, depth, MAX_CHILDREN_LISTED
+        ):
             uri = f"{base}/{name}/runs/{instance_id}"
-            read = await self._read(child, client, instance_id) if runtime not in FINISHED else None
             pending = pending_approvals(runtime, read.folded) if read is not None else []
             if read is not None and read.folded is not None:
                 may_answer = await self._viewer_may_answer(req, instance_id)
@@ -754,16 +761,11 @@ class WorkflowApi:
     async def _terminate_children(
         self, client: df.DurableOrchestrationClient, folded: Folded | None, reason: str, depth: int = 0
     ) -> None:
-        if folded is None or depth > MAX_CHILD_DEPTH:
-            return
-        for instance_id, name in folded.orchestration.children.items():
-            child = self.workflows.get(name)
-            status = await client.get_status(instance_id)
-            if child is None or runtime_status_name(status) in (*FINISHED, None):
-                continue
-            grandchildren = (await self._read(child, client, instance_id)).folded
+        async for instance_id, _, _, read in self._child_reads(client, folded, depth):
+            if read is None:
+                continue  # finished already
             await client.terminate(instance_id, reason)
-            await self._terminate_children(client, grandchildren, reason, depth + 1)
+            await self._terminate_children(client, read.folded, reason, depth + 1)
 
     async def rewind(
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient

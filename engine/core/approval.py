@@ -109,6 +109,7 @@ class Approval(Node, Generic[Req, Resp]):
         self.retry = None
         self._init_types(request, ApprovalOutcome[request, response])  # type: ignore[valid-type]
         self.response_adapter: TypeAdapter[Any] = TypeAdapter(response)
+        self._response_schema: dict[str, Any] | None = None
         if self.on_timeout.action == "default":
             # Fail at definition time, not at the deadline, when the default answer is not a valid one.
             self.default_response = self.response_adapter.validate_python(self.on_timeout.response)
@@ -123,7 +124,12 @@ class Approval(Node, Generic[Req, Resp]):
         return self.response_adapter.validate_json(text, strict=True, extra="forbid")  # type: ignore[no-any-return]
 
     def response_schema(self) -> dict[str, Any]:
-        return self.response_adapter.json_schema()
+        # Every request of the approval publishes it, and a durable run builds each request again on
+        # every replay: generating it once per node keeps a map of many approvals from spending its
+        # replays in pydantic's schema generator. Shared by every request: read it, never change it.
+        if self._response_schema is None:
+            self._response_schema = self.response_adapter.json_schema()
+        return self._response_schema
 
     def deadline_after(self, now: datetime) -> datetime | None:
         return now + self.timeout if self.timeout is not None else None

@@ -21,12 +21,21 @@ MAP_PARTITION_SIZE = "WORKFLOW_MAP_PARTITION_SIZE"
 # No orchestration history should pass 3,000 events; a margin is left for the episodes' own events.
 HISTORY_BUDGET = 2_800
 MAX_PARTITION = 1_000
+APPROVAL_PARTITION = 100
 
 
 def safe_partition_size(target: Node | None) -> int:
     """The most items one partition may run while its history stays under ``HISTORY_BUDGET`` events in
     the worst case: every attempt of every item, each in an episode of its own (4 events: scheduled,
-    completed, and the episode's start and end), twice that when each attempt also races a timeout."""
+    completed, and the episode's start and end), twice that when each attempt also races a timeout.
+
+    Approvals per item are bounded by replay time before history: each answer is an episode that replays
+    the partition's whole history (up to 6 events per request: the answer's event, the signature check,
+    the episode's start and end), so a partition's replays grow with the square of its requests.
+    ``APPROVAL_PARTITION`` requests keep a partition's replays to seconds of CPU all told (at 350, which
+    the history bound would allow, a 400-request map took several times longer to answer on devhost)."""
+    if isinstance(target, Approval):
+        return APPROVAL_PARTITION
     attempts = 1
     timed = False
     retry = getattr(target, "retry", None)
@@ -35,6 +44,8 @@ def safe_partition_size(target: Node | None) -> int:
     timed = getattr(target, "step_timeout", None) is not None
     per_item = 4 * attempts * (2 if timed else 1)
     return max(1, min(MAX_PARTITION, HISTORY_BUDGET // per_item))
+
+
 DEFAULT_MAX_MAP_ITEMS = 10_000
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

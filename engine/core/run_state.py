@@ -51,6 +51,9 @@ class ClosedApproval(BaseModel):
     # answer over ANSWER_KEPT_CHARS is left out (answer_cut) rather than carried on and on.
     answer: Any = None
     answer_cut: bool = False
+    # When the run learnt of it, if later than ``at``: a map partition closes its items' requests and
+    # reports them when it is done (the event feed gives it out then, so no cursor passes it unseen).
+    reported_at: datetime | None = None
 
     @staticmethod
     def kept(answer: Any) -> tuple[Any, bool]:

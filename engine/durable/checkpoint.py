@@ -39,6 +39,7 @@ class OrchestratorInput(BaseModel):
             return Trail.model_validate(self.trail)
         except ValidationError:
             return Trail()
+
     # W3C trace context of the run's start: every episode and step of the run joins that trace.
     traceparent: str | None = None
 

@@ -16,7 +16,7 @@ latency of an episode; a deadline is read from its recorded timer when there is 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,7 +31,9 @@ from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent
+from engine.durable.map_partition import MapPartition
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
+from engine.durable.partition import PartitionFailed, PartitionInput
 from engine.durable.step_messages import StepFailedForGood, StepIdentity, StepRequest, StepResult
 
 NEVER = float("inf")
@@ -288,7 +290,24 @@ def fold(
     orchestration = Orchestration(
         workflow, context, activity=activity, continue_every=continue_every, started=started
     )
-    body = orchestration.run()
+    return _driven(orchestration, orchestration.run(), context)
+
+
+def fold_partition(
+    workflows: WorkflowVersions, instance_id: str, events: Sequence[HistoryEvent], *, activity: str
+) -> Folded:
+    """A map partition (``engine.durable.map_partition``) replayed over ``events``: its orchestration
+    holds the requests it still waits for, and those it closed. Raises ``VersionNotAvailable`` as
+    ``fold`` does."""
+    context = HistoryContext(instance_id, events, activity)
+    data = PartitionInput.model_validate(context.get_input())
+    workflows.for_run(data.workflow, data.version, data.fingerprint)  # the run's graph, or why not
+    partition = MapPartition(workflows, context, activity=activity)
+    return _driven(partition.orchestration, partition.run(), context)
+
+
+def _driven(orchestration: Orchestration, body: Generator[Any, Any, Any], context: HistoryContext) -> Folded:
+    """The orchestrator body driven through the history until it runs out (or the body ends)."""
     try:
         task: _Task = body.send(None)
         while True:
@@ -301,9 +320,9 @@ def fold(
     except StopIteration:
         outcome: Outcome = "continued" if context.continued else "completed"
         return Folded(orchestration, outcome, context.unasked_steps(), context.requests)
-    except WorkflowFailed:
+    except (WorkflowFailed, PartitionFailed):
         return Folded(orchestration, "failed", context.unasked_steps(), context.requests)
-    _pin_deadlines(workflow, orchestration)
+    _pin_deadlines(orchestration.workflow, orchestration)
     return Folded(orchestration, "waiting", context.unasked_steps(), context.requests)
 
 
@@ -319,4 +338,4 @@ def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:
         pending.requested_at = fire_at - node.timeout
 
 
-__all__ = ["Folded", "HistoryContext", "fold"]
+__all__ = ["Folded", "HistoryContext", "fold", "fold_partition"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -46,8 +46,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.partition import (
     PARTITION_ORCHESTRATOR,
-    PartitionFailed,
-    PartitionInput,
+    AskedPartition,
     PartitionOutput,
     partition_error,
     partition_instance_id,
@@ -122,6 +121,12 @@ class Orchestration:
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
         self.partitioning = True  # a partition runs its items itself
+        # Partitions of map approvals this execution asked and waits for, by instance id: the run waits
+        # for each as for one approval (and never continues as new while one is out: its reply would go
+        # to an execution that no longer exists).
+        self.asking: dict[str, tuple[AskedPartition, DurableTask]] = {}
+        # Every partition this execution started (steps and approvals), by instance id: its map's node.
+        self.partitions: dict[str, str] = {}
         self.subworkflows = {n.id for n in workflow.nodes.values() if isinstance(n, SubWorkflow)}
         # The round in flight (steps, which of them, their attempts), and when it started: what the event
         # feed says is running.
@@ -181,7 +186,7 @@ class Orchestration:
             while self.deliveries:
                 if state.superstep >= workflow.max_supersteps:
                     self._fail(superstep_limit_error(workflow, self.deliveries))
-                if supersteps_here >= self.continue_every:
+                if supersteps_here >= self.continue_every and not self.asking:
                     self._continue_as_new()
                     return []
                 supersteps_here += 1
@@ -189,7 +194,7 @@ class Orchestration:
                 plan = plan_superstep(workflow, self.deliveries)
                 if plan.approvals:
                     now = self.context.current_utc_datetime
-                    for delivery, ordinal in plan.approvals:
+                    for delivery, ordinal in self._ask_in_partitions(plan.approvals, now):
                         state.approvals.append(
                             open_approval(
                                 workflow, delivery, superstep=state.superstep, ordinal=ordinal, now=now
@@ -197,7 +202,7 @@ class Orchestration:
                         )
                 emissions = yield from self._run_superstep(plan.steps)
                 self._route(emissions, [])
-            if not state.approvals:
+            if not state.approvals and not self.asking:
                 break
             self._publish()
             emitted, escalations = yield from self._await_approvals()
@@ -270,7 +275,12 @@ class Orchestration:
 
     def _publish(self) -> None:
         self.context.set_custom_status(
-            build_status(self.state, running=len(self.running), executed=len(self.executed))
+            build_status(
+                self.state,
+                running=len(self.running),
+                executed=len(self.executed),
+                asked=sum(len(asked.ordinals) for asked, _ in self.asking.values()),
+            )
         )
 
     # --- steps ---------------------------------------------------------------------------------------
@@ -384,29 +394,46 @@ class Orchestration:
     def _start_partition(
         self, steps: list[Step], part: list[int], number: int, partitions: int
     ) -> DurableTask:
-        """Partition ``number`` of ``partitions`` of a map's items in this superstep, as a sub-orchestration.
-
-        Its input is built as plain JSON (``PartitionInput``'s fields; the partition validates it): the run
-        rebuilds every partition's input on every replay, where models cost several times the dicts.
-        """
+        """Partition ``number`` of ``partitions`` of a map's items in this superstep: a sub-orchestration."""
         executor_id = steps[part[0]].executor_id
-        dump = self.workflow.nodes[executor_id].input_adapter.dump_python
+        node = self.workflow.nodes[executor_id]
         limit = self.limits.get(executor_id)
-        items = []
-        for i in part:
-            delivery = steps[i].delivery
+        # The map's max_parallel holds across its partitions: each gets its share.
+        share = max(1, limit // partitions) if limit is not None else None
+        items = [(steps[i].delivery, steps[i].ordinal) for i in part]
+        data = self._partition_input(executor_id, items, node.input_adapter.dump_python, share)
+        instance_id = partition_instance_id(self.state.instance_id, executor_id, self.state.superstep, number)
+        self.partitions[instance_id] = executor_id
+        if isinstance(node, SubWorkflow):
+            # Its items' sub-workflow runs are this run's children (their ids derive from this run).
+            for _, ordinal in items:
+                child = child_instance_id(self.state.instance_id, node.id, self.state.superstep, ordinal)
+                self.children.setdefault(child, node.workflow.name)
+        return self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
+
+    def _partition_input(
+        self,
+        executor_id: str,
+        items: list[tuple[Delivery, int]],
+        dump: Callable[..., Any],
+        max_parallel: int | None,
+    ) -> dict[str, Any]:
+        """A partition's ``PartitionInput``, built as plain JSON (the partition validates it): the run
+        rebuilds every partition's input on every replay, where models cost several times the dicts."""
+        listed = []
+        for delivery, ordinal in items:
             item = delivery.item
             assert item is not None
-            items.append(
+            listed.append(
                 {
-                    "ordinal": steps[i].ordinal,
+                    "ordinal": ordinal,
                     "batch": item.batch,
                     "index": item.index,
                     "source": delivery.source,
                     "message": dump(delivery.message, mode="json"),
                 }
             )
-        data = {
+        return {
             "workflow": self.workflow.name,
             "version": self.started.version,
             "fingerprint": self.started.fingerprint,
@@ -414,12 +441,9 @@ class Orchestration:
             "instance_id": self.state.instance_id,
             "superstep": self.state.superstep,
             "executor": executor_id,
-            # The map's max_parallel holds across its partitions: each gets its share.
-            "max_parallel": max(1, limit // partitions) if limit is not None else None,
-            "items": items,
+            "max_parallel": max_parallel,
+            "items": listed,
         }
-        instance_id = partition_instance_id(self.state.instance_id, executor_id, self.state.superstep, number)
-        return self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
 
     def _take_partition(
         self,
@@ -612,6 +636,59 @@ class Orchestration:
 
     # --- approvals -----------------------------------------------------------------------------------
 
+    def _ask_in_partitions(
+        self, approvals: list[tuple[Delivery, int]], now: datetime
+    ) -> list[tuple[Delivery, int]]:
+        """Start the partitions of the maps of approvals with more items than their partition size (each
+        a sub-orchestration that asks its items' people); the approvals left to ask here."""
+        if not self.partitioning:
+            return approvals
+        by_node: dict[str, list[int]] = {}
+        for index, (delivery, _) in enumerate(approvals):
+            if delivery.item is not None:
+                by_node.setdefault(delivery.target, []).append(index)
+        partitioned: set[int] = set()
+        for approval_id, indexes in by_node.items():
+            group = self.workflow.map_of(approval_id)
+            size = group.partition_size if group is not None else 0
+            if not size or len(indexes) <= size:
+                continue
+            partitioned.update(indexes)
+            dump = self.workflow.nodes[approval_id].input_adapter.dump_python
+            superstep = self.state.superstep
+            for number, start in enumerate(range(0, len(indexes), size)):
+                part = [approvals[i] for i in indexes[start : start + size]]
+                instance_id = partition_instance_id(self.state.instance_id, approval_id, superstep, number)
+                data = self._partition_input(approval_id, part, dump, None)
+                data["requested_at"] = now.isoformat()
+                data["strict_answers"] = self.strict_answers
+                data["signed_answers"] = self.signed_answers
+                task = self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
+                ordinals = tuple(o for _, o in part)
+                tags = tuple(d.item for d, _ in part if d.item is not None)
+                asked = AskedPartition(instance_id, approval_id, superstep, ordinals, tags, now)
+                self.asking[instance_id] = (asked, task)
+                self.partitions[instance_id] = approval_id
+        return [a for i, a in enumerate(approvals) if i not in partitioned]
+
+    def _take_answers(self, asked: AskedPartition, reply: Any, now: datetime) -> list[Emission]:
+        """A partition's approval outcomes (in its items' places) and how each request closed; a failed
+        partition (a request passed its deadline under ``fail_run()``) fails the run with its error."""
+        if isinstance(reply, Exception):
+            text = str(reply)
+            self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
+        node = self.workflow.nodes[asked.approval_id]
+        emitted = []
+        for raw in decoded(reply) or []:
+            output = PartitionOutput.model_validate(raw)
+            outcome = node.output_adapter.validate_python(output.value)
+            item = ItemTag(output.batch or "", output.index if output.index is not None else 0)
+            emitted.append(Emission(node.id, outcome, item))
+            if output.closed is not None:
+                # Known to the run from now on: the feed gives it out at this time, not before.
+                self.closed.append(output.closed.model_copy(update={"reported_at": now}))
+        return emitted
+
     def _await_approvals(self) -> Generator[Any, Any, tuple[list[Emission], list[Delivery]]]:
         """Wait until one pending approval is answered (validly) or passes its deadline."""
         context, state, waits, workflow = self.context, self.state, self.waits, self.workflow
@@ -622,8 +699,13 @@ class Orchestration:
                 waits.timers[pending.request_id] = context.create_timer(pending.deadline)
         contenders = [waits.events[p.request_id] for p in state.approvals]
         contenders += [waits.timers[p.request_id] for p in state.approvals if p.request_id in waits.timers]
+        contenders += [task for _, task in self.asking.values()]
         winner = yield context.task_any(contenders)
         now = context.current_utc_datetime
+        for instance_id, (asked, task) in list(self.asking.items()):
+            if winner is task:
+                del self.asking[instance_id]
+                return self._take_answers(asked, task.result, now), []
         for pending in list(state.approvals):
             request_id = pending.request_id
             if winner is waits.events[request_id]:
@@ -690,6 +772,18 @@ class Orchestration:
 
     def _close(self, pending: PendingApproval, now: Any, *, outcome: str, answer: _Answer | None) -> None:
         request_id = pending.request_id
+        self._closed(pending, now, outcome=outcome, answer=answer)
+        self.state.approvals = [a for a in self.state.approvals if a.request_id != request_id]
+        self.waits.events.pop(request_id, None)
+        timer = self.waits.timers.pop(request_id, None)
+        if timer is not None and not timer.is_completed:
+            timer.cancel()
+
+    def _closed(
+        self, pending: PendingApproval, now: Any, *, outcome: str, answer: _Answer | None
+    ) -> ClosedApproval:
+        """Record how a request closed (the caller stops waiting for it)."""
+        request_id = pending.request_id
         node = self.workflow.nodes[pending.approval_id]
         assert isinstance(node, Approval)
         answer_json, answer_cut = ClosedApproval.kept(
@@ -710,11 +804,7 @@ class Orchestration:
                 answer_cut=answer_cut,
             )
         )
-        self.state.approvals = [a for a in self.state.approvals if a.request_id != request_id]
-        self.waits.events.pop(request_id, None)
-        timer = self.waits.timers.pop(request_id, None)
-        if timer is not None and not timer.is_completed:
-            timer.cancel()
+        return self.closed[-1]
 
     def _fail(self, error: RunError) -> Any:
         state = self.state
@@ -765,60 +855,3 @@ def orchestrate(
             ),
         )
     )
-
-
-def orchestrate_partition(
-    workflows: WorkflowVersions, context: OrchestrationContext, *, activity: str = STEP_ACTIVITY
-) -> Generator[Any, Any, list[Any]]:
-    """The orchestrator body of one partition of a map (``engine.durable.partition``): its items run as
-    the parent would run them; returns their outputs (JSON), each with its step's ordinal."""
-    data = PartitionInput.model_validate(decoded(context.get_input()))
-    try:
-        workflow = workflows.for_run(data.workflow, data.version, data.fingerprint)
-    except VersionNotAvailable as exc:
-        raise PartitionFailed(RunError(type="VersionNotAvailable", message=str(exc))) from None
-    state = RunState(workflow=workflow.name, instance_id=data.instance_id, superstep=data.superstep)
-    started = OrchestratorInput(
-        checkpoint=state, version=data.version, fingerprint=data.fingerprint, traceparent=data.traceparent
-    )
-    run = Orchestration(workflow, context, activity=activity, started=started)
-    run.partitioning = False
-    run.limits = {data.executor: data.max_parallel} if data.max_parallel is not None else {}
-    node = workflow.nodes[data.executor]
-    steps = [
-        Step(
-            Delivery(
-                data.executor,
-                node.input_adapter.validate_python(i.message),
-                i.source,
-                ItemTag(i.batch, i.index),
-            ),
-            i.ordinal,
-        )
-        for i in data.items
-    ]
-    try:
-        emissions = yield from run._run_superstep(steps)
-    except WorkflowFailed as failed:
-        raise PartitionFailed(failed.error) from None
-    ordinals = {(s.delivery.item.batch, s.delivery.item.index): s.ordinal for s in steps}  # type: ignore[union-attr]
-    last_attempt = {taken.step.ordinal: taken.attempt for taken in run.attempts_taken}
-    outputs = []
-    for emission in emissions:
-        item = emission.item
-        assert item is not None
-        failed = isinstance(emission.message, ItemFailed)
-        value = (
-            emission.message.model_dump(mode="json")
-            if failed
-            else node.output_adapter.dump_python(emission.message, mode="json")
-        )
-        outputs.append(
-            PartitionOutput(
-                ordinal=ordinals[(item.batch, item.index)],
-                value=value,
-                failed=failed,
-                attempt=last_attempt.get(ordinals[(item.batch, item.index)], 1),
-            )
-        )
-    return [o.model_dump(mode="json") for o in outputs]

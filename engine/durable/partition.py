@@ -6,18 +6,32 @@ requests, retries, timeouts and ``max_parallel``), under the parent's instance i
 item keeps its step identity and idempotency key. It returns the items' outputs; an item that fails for
 good (without ``on_item_error="collect"``) fails the partition, naming the item's error, so a rewind of
 the parent rewinds the partition and runs that item again.
+
+A map whose per-item node is an approval asks its items' people in partitions too: the partition opens
+the requests (the parent's request ids, asked at the parent's time), waits for each answer or deadline,
+and returns each item's outcome with how its request closed. The answers reach it through the parent's
+approval route, which finds the partition from the request id (``AskedPartition.holds``) and raises
+them as ``ANSWERS_EVENT`` with the request id (``PartitionAnswer``).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.core.approval import request_id_for
 from engine.core.jsontext import after_mark
-from engine.core.run_state import RunError
+from engine.core.mapping import ItemTag
+from engine.core.run_state import ClosedApproval, RunError
 
 PARTITION_ORCHESTRATOR = "workflow_map_partition"
+# A partition waits for all its requests' answers on one event name, each answer naming its request: one
+# wait per answer instead of a race over every open request, which would cost each replay O(requests²).
+ANSWERS_EVENT = "approval-answers"
 _FAILED = "[workflow map partition failed] "
 
 
@@ -39,6 +53,11 @@ class PartitionInput(BaseModel):
     executor: str
     max_parallel: int | None = None
     items: list[PartitionItem]
+    # For a map of approvals: when the parent asked (each request's requested_at, and its deadline's start),
+    # and how the parent reads answers (a partition reads them exactly so).
+    requested_at: datetime | None = None
+    strict_answers: bool = True
+    signed_answers: bool = True
 
 
 class PartitionOutput(BaseModel):
@@ -46,6 +65,18 @@ class PartitionOutput(BaseModel):
     value: Any  # the item node's output (JSON), or an ItemFailed (JSON) when ``failed``
     failed: bool = False
     attempt: int = 1  # its last attempt
+    # For an approval item: its map item, and how its request closed.
+    batch: str | None = None
+    index: int | None = None
+    closed: ClosedApproval | None = None
+
+
+class PartitionAnswer(BaseModel):
+    """The body of an ``ANSWERS_EVENT``: which request it answers, and the answer as a run's approval
+    event would carry it (a signed envelope, or for an approval without approvers a bare response)."""
+
+    request_id: str
+    answer: Any = None
 
 
 class PartitionFailed(Exception):
@@ -67,12 +98,38 @@ def partition_error(text: str) -> RunError | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class AskedPartition:
+    """A partition of a map's approvals, as the parent run knows it: which requests it holds."""
+
+    instance_id: str
+    approval_id: str
+    superstep: int
+    ordinals: tuple[int, ...]  # in ascending order
+    items: tuple[ItemTag, ...]  # each ordinal's map item
+    requested_at: datetime
+
+    def request_ids(self) -> list[str]:
+        return [request_id_for(self.approval_id, self.superstep, o) for o in self.ordinals]
+
+    def holds(self, request_id: str) -> bool:
+        prefix = f"{self.approval_id}-s{self.superstep}-"
+        if not request_id.startswith(prefix) or not request_id[len(prefix) :].isdigit():
+            return False
+        ordinal = int(request_id[len(prefix) :])
+        at = bisect_left(self.ordinals, ordinal)
+        return at < len(self.ordinals) and self.ordinals[at] == ordinal
+
+
 def partition_instance_id(parent: str, executor: str, superstep: int, number: int) -> str:
     return f"{parent}:{executor}:{superstep}:p{number}"
 
 
 __all__ = [
+    "ANSWERS_EVENT",
     "PARTITION_ORCHESTRATOR",
+    "AskedPartition",
+    "PartitionAnswer",
     "PartitionFailed",
     "PartitionInput",
     "PartitionItem",

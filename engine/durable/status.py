@@ -40,22 +40,23 @@ class RunStatus(BaseModel):
             return None
 
 
-def phase_of(state: RunState, running: int) -> Phase:
-    if state.status in ("completed", "failed") or running or not state.approvals:
+def phase_of(state: RunState, running: int, asked: int = 0) -> Phase:
+    if state.status in ("completed", "failed") or running or not (state.approvals or asked):
         return state.status
     return "waiting_for_approval"
 
 
-def build_status(state: RunState, *, running: int, executed: int) -> dict[str, Any]:
+def build_status(state: RunState, *, running: int, executed: int, asked: int = 0) -> dict[str, Any]:
+    """``asked``: requests the run's map partitions asked and have not all reported (counted as open)."""
     error = state.error
     if error is not None and len(error.message) > ERROR_MESSAGE_LIMIT:
         error = error.model_copy(update={"message": error.message[:ERROR_MESSAGE_LIMIT] + "…"})
     return RunStatus(
         workflow=state.workflow,
-        phase=phase_of(state, running),
+        phase=phase_of(state, running, asked),
         superstep=state.superstep,
         running_count=running,
-        approvals_count=len(state.approvals),
+        approvals_count=len(state.approvals) + asked,
         executed_count=executed,
         error=error,
     ).model_dump(mode="json")

@@ -19,11 +19,11 @@ from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
 from engine.durable.context import AzureContext
+from engine.durable.map_partition import orchestrate_partition
 from engine.durable.orchestrator import (
     DEFAULT_CONTINUE_EVERY,
     STEP_ACTIVITY,
     orchestrate,
-    orchestrate_partition,
 )
 from engine.durable.partition import PARTITION_ORCHESTRATOR
 from engine.durable.step_activity import run_step

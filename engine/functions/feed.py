@@ -148,13 +148,24 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
             by = f"{closed.decided_by or 'someone'} via {closed.via}"
             kind = "approval_answered" if closed.outcome == "answered" else "approval_timed_out"
             add(
-                closed.at,
+                closed.reported_at or closed.at,
                 f"2approval:{closed.request_id}:b",
                 kind,
                 request_id=closed.request_id,
                 executor=closed.approval_id,
                 detail=by if closed.outcome == "answered" else None,
             )
+        for asked, _ in orchestration.asking.values() if runtime not in ENDS else []:
+            for request_id in asked.request_ids():
+                add(
+                    asked.requested_at,
+                    f"4approval:{request_id}:a",
+                    "approval_requested",
+                    request_id=request_id,
+                    executor=asked.approval_id,
+                    superstep=asked.superstep,
+                    detail=f"asked in map partition {asked.instance_id}",
+                )
         for pending in orchestration.state.approvals if runtime not in ENDS else []:
             add(
                 pending.requested_at,

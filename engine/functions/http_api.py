@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import unwrapped
-from engine.core.run_state import PendingApproval
+from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.core.subworkflow import SubWorkflow
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.core.viz import to_graph_json
@@ -29,6 +29,7 @@ from engine.durable.answers import AnswerEnvelope, SigningKeys, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
 from engine.durable.history import HistoryEvent, read_history
+from engine.durable.partition import PartitionAnswer
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
@@ -38,6 +39,7 @@ from engine.functions.identity import Caller, approver, with_link
 from engine.functions.instance_query import all_instances
 from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
+from engine.functions.partition_reads import PartitionReader, asks_in_partitions, entry_owner
 from engine.functions.public_url import public_origin, rebased
 from engine.functions.run_view import (
     FINISHED,
@@ -108,6 +110,7 @@ class WorkflowApi:
         self.workflows = versions.newest()  # what new runs start on, and what routes name
         self.route_prefix = route_prefix
         self.activity_name = activity_name
+        self.partition_reads = PartitionReader(versions, activity_name)
         self.continue_every = continue_every
 
     def _workflow(self, req: func.HttpRequest) -> Workflow:
@@ -250,11 +253,18 @@ class WorkflowApi:
                 return
             if wait.until == "settled" and summary is not None and summary.phase == "waiting_for_approval":
                 if not wait.answered:
-                    return
-                folded = (await self._read(workflow, client, status.instance_id)).folded
-                open_ids = {p.request_id for p in pending_approvals(runtime, folded)}
-                if not open_ids & wait.answered:
-                    return
+                    # Settled once every request is asked: a map's partitions ask theirs a moment later.
+                    if not asks_in_partitions(workflow):
+                        return
+                    folded = (await self._read(workflow, client, status.instance_id)).folded
+                    if await self.partition_reads.all_asking(client, folded):
+                        return
+                else:
+                    folded = (await self._read(workflow, client, status.instance_id)).folded
+                    open_ids = {p.request_id for p in pending_approvals(runtime, folded)}
+                    open_ids |= await self.partition_reads.open_ids(client, folded, wait.answered)
+                    if not open_ids & wait.answered:
+                        return
             if loop.time() >= deadline:
                 return
             await asyncio.sleep(WAIT_POLL_SECONDS)
@@ -330,6 +340,16 @@ class WorkflowApi:
         # route, where its respond link points).
         view["pendingApprovals"] += asked
         view["pendingApprovalsTotal"] += len(asked)
+        if runtime_status_name(read.status) not in FINISHED:
+            # A map's approvals asked in partitions come after the run's own, on the same pages.
+            own = view["pendingApprovalsTotal"]
+            listed, total = await self.partition_reads.page(
+                client, folded, max(0, page.skip - own), page.top - len(view["pendingApprovals"])
+            )
+            view["pendingApprovals"] += [
+                {**approval_entry(graph, p, run_uri, may_answer), **entry_owner(a)} for a, p in listed
+            ]
+            view["pendingApprovalsTotal"] += total
         if asked and view["phase"] == "running":
             view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
@@ -424,20 +444,31 @@ class WorkflowApi:
     async def _pending(
         self, workflow: Workflow, status: Any, client: df.DurableOrchestrationClient, request_id: str
     ) -> PendingApproval:
-        return self._pending_in(status, await self._read(workflow, client, status.instance_id), request_id)
+        read = await self._read(workflow, client, status.instance_id)
+        return (await self._pending_in(client, status, read, request_id))[0]
 
-    @staticmethod
-    def _pending_in(status: Any, read: RunRead, request_id: str) -> PendingApproval:
-        """The pending approval request: 404 when unknown, 409 when closed or when the run's version is
-        not served here. Read from the run's history, whatever the number of open requests."""
+    async def _pending_in(
+        self, client: df.DurableOrchestrationClient, status: Any, read: RunRead, request_id: str
+    ) -> tuple[PendingApproval, str, list[ClosedApproval]]:
+        """The pending approval request, the instance that waits for its answer (the run, or the map
+        partition that asked it), and the requests closed there: 404 when unknown, 409 when closed or
+        when the run's version is not served here. Read from histories, whatever the number of open
+        requests."""
         if read.version_problem is not None:
             raise HttpError(409, read.version_problem)
         folded = read.folded
         runtime = runtime_status_name(status)
+        closed = list(folded.orchestration.closed) if folded is not None else []
         pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
         if pending is not None:
-            return pending
-        if folded is not None and any(c.request_id == request_id for c in folded.orchestration.closed):
+            return pending, status.instance_id, closed
+        held = await self.partition_reads.holding(client, folded, request_id)
+        if held is not None:
+            pending = next((p for p in held.pending if p.request_id == request_id), None)
+            if pending is not None:
+                return pending, held.asked.instance_id, closed + held.closed
+            closed += held.closed
+        if any(c.request_id == request_id for c in closed):
             raise HttpError(409, f"approval request {request_id!r} has already been answered or timed out")
         raise HttpError(
             404,
@@ -450,18 +481,17 @@ class WorkflowApi:
     ) -> func.HttpResponse:
         workflow, status, request_id = await self._open_run(req, client)
         read = await self._read(workflow, client, status.instance_id)
-        pending = self._pending_in(status, read, request_id)
+        pending, waiting, _ = await self._pending_in(client, status, read, request_id)
         folded = read.folded
         assert folded is not None  # a pending approval comes from a fold
         base = self._run_uri(req, workflow, status.instance_id)
-        return json_response(
-            approval_entry(
-                folded.orchestration.workflow,
-                pending,
-                base,
-                await self._viewer_may_answer(req, status.instance_id),
-            )
+        entry = approval_entry(
+            folded.orchestration.workflow,
+            pending,
+            base,
+            await self._viewer_may_answer(req, status.instance_id),
         )
+        return json_response(entry if waiting == status.instance_id else {**entry, "partition": waiting})
 
     @staticmethod
     async def _caller(req: func.HttpRequest, link_subject: str | None = None) -> Caller:
@@ -626,12 +656,17 @@ class WorkflowApi:
                 raise HttpError(403, str(exc)) from exc
         read = await self._read(workflow, client, instance_id)
         folded = read.folded
-        closed = folded.orchestration.closed if folded is not None else []
-        if claims is not None and any(c.link == claims.n for c in closed):
-            # Replay protection that holds across restarts and instances: the run's history says which
-            # link an answer came through.
-            raise HttpError(403, "this approval link has already been used")
-        pending = self._pending_in(status, read, request_id)
+        try:
+            pending, waiting, _ = await self._pending_in(client, status, read, request_id)
+        except HttpError as refused:
+            # Replay protection that holds across restarts and instances: the histories say which link
+            # an answer came through (a link names its one request, so only a closed request's can be used).
+            if claims is not None and refused.status == 409 and read.version_problem is None:
+                closed = list(folded.orchestration.closed) if folded is not None else []
+                held = await self.partition_reads.holding(client, folded, request_id)
+                if any(c.link == claims.n for c in closed + (held.closed if held is not None else [])):
+                    raise HttpError(403, "this approval link has already been used") from None
+            raise
         assert folded is not None  # a pending approval comes from a fold
         approval = folded.orchestration.workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
@@ -656,9 +691,12 @@ class WorkflowApi:
             answer_id=uuid.uuid4().hex,
             link=claims.n if claims else None,
         )
+        # Signed for the run (a partition verifies it as the run would), raised where the answer is awaited.
         event = self._event_body(approval, instance_id, request_id, answer)
+        if waiting != instance_id:  # a map partition takes every answer on one event, named by request
+            event = PartitionAnswer(request_id=request_id, answer=event).model_dump(mode="json")
         try:
-            await client.raise_event(instance_id, pending.event_name, event)
+            await client.raise_event(waiting, pending.event_name, event)
         except Exception as exc:
             # A run finishing (terminated, timed out) while the answer was on its way.
             latest = await client.get_status(instance_id)
@@ -667,7 +705,7 @@ class WorkflowApi:
                     410, f"run {instance_id!r} has finished ({runtime_status_name(latest)})"
                 ) from exc
             raise
-        taken = await self._taken(workflow, client, instance_id, request_id, answer.answer_id)
+        taken = await self._taken(workflow, client, instance_id, request_id, answer.answer_id, waiting)
         if taken is False:
             raise HttpError(409, f"another answer to approval request {request_id!r} was taken first")
         run_uri = self._run_uri(req, workflow, instance_id)
@@ -711,19 +749,26 @@ class WorkflowApi:
         instance_id: str,
         request_id: str,
         answer_id: str,
+        waiting: str,
     ) -> bool | None:
-        """Whether the run took this answer (True), another one (False), or none yet (None) within a
-        short wait: concurrent answers learn which one decided."""
+        """Whether the run (or the partition ``waiting`` for the answer) took this answer (True), another
+        one (False), or none yet (None) within a short wait: concurrent answers learn which one decided."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ANSWER_WAIT_SECONDS
+        seen: Any = None
         while True:
-            folded = (await self._read(workflow, client, instance_id)).folded
-            closed = next(
-                (c for c in (folded.orchestration.closed if folded else []) if c.request_id == request_id),
-                None,
-            )
-            if closed is not None:
-                return closed.answer_id == answer_id
+            # A history is read (and folded) only once the instance awaiting the answer has moved on.
+            updated = getattr(await client.get_status(waiting), "last_updated_time", None)
+            if updated is None or updated != seen:
+                seen = updated
+                folded = (await self._read(workflow, client, instance_id)).folded
+                closed = list(folded.orchestration.closed) if folded is not None else []
+                if waiting != instance_id:
+                    held = await self.partition_reads.holding(client, folded, request_id)
+                    closed += held.closed if held is not None else []
+                found = next((c for c in closed if c.request_id == request_id), None)
+                if found is not None:
+                    return found.answer_id == answer_id
             if loop.time() >= deadline:
                 return None
             await asyncio.sleep(WAIT_POLL_SECONDS / 2)
@@ -740,6 +785,8 @@ class WorkflowApi:
         # Durable Functions leaves a terminated run's sub-orchestrations running: its sub-workflow runs go
         # with it, so no one answers an approval for a run that no longer exists.
         await self._terminate_children(client, folded, f"its parent run {status.instance_id} was terminated")
+        for partition in await self.partition_reads.unfinished(client, folded):
+            await client.terminate(partition, f"its run {status.instance_id} was terminated")
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {
@@ -767,9 +814,7 @@ class WorkflowApi:
             await client.terminate(instance_id, reason)
             await self._terminate_children(client, read.folded, reason, depth + 1)
 
-    async def rewind(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def rewind(self, req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
         runtime = runtime_status_name(status)
         if runtime != "Failed":

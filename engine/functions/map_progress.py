@@ -10,7 +10,8 @@ Everything comes from the history fold (``engine.durable.fold``), each fact from
 - within the wave in flight, the orchestrator takes results in only when the whole wave has finished, so
   an item that finished before its siblings is read where the fold reads it: its result in the history,
   matched to the attempt the fold asked for by the step identity it carries (``Folded.requests``);
-- the approvals open per item (``state.approvals``, each with its item tag);
+- the approvals open per item (``state.approvals``, each with its item tag, and the items asked in map
+  partitions that have not reported yet, ``asking``);
 - whether a failed attempt is the last one: ``engine.core.retry.retry_delay``, the runners' own decision.
 
 A batch collected in an earlier execution (before a continue-as-new) is counted (``batches_begun``) but not
@@ -119,6 +120,9 @@ class _Reader:
         self.asked = {
             (a.item.batch, a.item.index) for a in orchestration.state.approvals if a.item is not None
         }
+        # Items asked in partitions count as asked until their partition reports its answers.
+        for asked, _ in orchestration.asking.values():
+            self.asked.update((tag.batch, tag.index) for tag in asked.items)
 
     def state(self, key: Key, gathered: dict[int, object] | None) -> ItemState:
         if gathered is not None and key[1] in gathered:

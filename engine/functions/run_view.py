@@ -40,7 +40,7 @@ def phase(runtime: str | None, folded: Folded | None) -> str:
     if runtime == "Pending" or folded is None:
         return "pending" if runtime == "Pending" else "running"
     orchestration = folded.orchestration
-    if orchestration.state.approvals and not orchestration.running:
+    if (orchestration.state.approvals or orchestration.asking) and not orchestration.running:
         return "waiting_for_approval"
     return "running"
 
@@ -62,6 +62,8 @@ def executor_states(workflow: Workflow, folded: Folded | None, runtime: str | No
             states[step.executor_id] = "running"
         for pending in orchestration.state.approvals:
             states[pending.approval_id] = "waiting"
+        for asked, _ in orchestration.asking.values():
+            states[asked.approval_id] = "waiting"
     error = orchestration.state.error
     if runtime == "Failed" and error is not None and error.executor_id in states:
         states[error.executor_id] = "failed"

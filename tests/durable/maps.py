@@ -18,6 +18,8 @@ from engine import (
     StepContext,
     WorkflowBuilder,
     executor,
+    fail_run,
+    respond_with,
 )
 
 
@@ -179,3 +181,40 @@ partitioned_fail = (
     .build()
 )
 ALL.append(partitioned_fail)
+
+
+# --- approvals per item, asked in partitions ---------------------------------------------------------------
+
+ask_part = Approval("ask_part", request=str, response=ApprovalDecision)
+approvals_in_parts = (
+    WorkflowBuilder("t_map_approvals_parts", start=split)
+    .add_map(split, ask_part, collect=tally, partition_size=4)
+    .build()
+)
+# Unanswered by its deadline, an item's request takes the default answer (no): in its partition too.
+ask_soon = Approval(
+    "ask_soon",
+    request=str,
+    response=ApprovalDecision,
+    timeout=timedelta(seconds=2),
+    on_timeout=respond_with({"approved": False, "comment": "no answer"}),
+)
+approvals_expiring = (
+    WorkflowBuilder("t_map_approvals_expiring", start=split)
+    .add_map(split, ask_soon, collect=tally, partition_size=2)
+    .build()
+)
+ask_or_fail = Approval(
+    "ask_or_fail", request=str, response=ApprovalDecision, timeout=timedelta(seconds=2), on_timeout=fail_run()
+)
+approvals_failing = (
+    WorkflowBuilder("t_map_approvals_failing", start=split)
+    .add_map(split, ask_or_fail, collect=tally, partition_size=2)
+    .build()
+)
+# The default partition size for approvals (100): a map of 250 asks in three partitions.
+ask_many = Approval("ask_many", request=str, response=ApprovalDecision)
+approvals_large = (
+    WorkflowBuilder("t_map_approvals_large", start=split).add_map(split, ask_many, collect=tally).build()
+)
+ALL += [approvals_in_parts, approvals_expiring, approvals_failing, approvals_large]

@@ -1,0 +1,159 @@
+"""What a run's map partitions of approvals hold, read for the run's view and its approval route.
+
+A partition (``engine.durable.map_partition``) owns the requests it asks until it reports them to the
+run: which are still open, which closed and how. So the run's view lists them from the partition's own
+history, folded as a run's is; the run's fold only says which partitions are out and which request ids
+each holds. A partition's small status (``RunStatus``, its open-request count) serves for paging
+alone: a page folds only the partitions it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import azure.durable_functions as df
+
+from engine.core.approval import Approval
+from engine.core.graph import Map, Workflow
+from engine.core.run_state import ClosedApproval, PendingApproval
+from engine.core.versions import VersionNotAvailable, WorkflowVersions
+from engine.durable.fold import Folded, fold_partition
+from engine.durable.history import read_history
+from engine.durable.partition import AskedPartition
+from engine.durable.status import RunStatus
+from engine.functions.run_view import FINISHED, runtime_status_name
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionRead:
+    """A partition of asked approvals: what the run knows of it, and its own history folded."""
+
+    asked: AskedPartition
+    runtime: str | None
+    folded: Folded | None
+
+    @property
+    def pending(self) -> list[PendingApproval]:
+        if self.runtime in FINISHED or self.folded is None:
+            return []
+        return list(self.folded.orchestration.state.approvals)
+
+    @property
+    def closed(self) -> list[ClosedApproval]:
+        return list(self.folded.orchestration.closed) if self.folded is not None else []
+
+
+class PartitionReader:
+    """Reads the partitions of approvals a run has out (``Orchestration.asking``)."""
+
+    def __init__(self, versions: WorkflowVersions, activity: str) -> None:
+        self.versions = versions
+        self.activity = activity
+
+    @staticmethod
+    def out(folded: Folded | None) -> list[AskedPartition]:
+        """The partitions of approvals the run waits for, in the order it asked them."""
+        if folded is None:
+            return []
+        return [asked for asked, _ in folded.orchestration.asking.values()]
+
+    async def read(self, client: df.DurableOrchestrationClient, asked: AskedPartition) -> PartitionRead:
+        status = await client.get_status(
+            asked.instance_id, show_history=True, show_history_output=True, show_input=True
+        )
+        runtime = runtime_status_name(status)
+        events = read_history(status)
+        if runtime is None or not events:
+            return PartitionRead(asked, runtime, None)  # not started yet: nothing asked there so far
+        try:
+            folded = fold_partition(self.versions, asked.instance_id, events, activity=self.activity)
+        except VersionNotAvailable:
+            return PartitionRead(asked, runtime, None)  # the run itself says why (its version problem)
+        return PartitionRead(asked, runtime, folded)
+
+    async def open_counts(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None
+    ) -> list[tuple[AskedPartition, int]]:
+        """Each partition out, and how many of its requests are open as its status counts them."""
+        counts = []
+        for asked in self.out(folded):
+            status = await client.get_status(asked.instance_id)
+            summary = RunStatus.read(getattr(status, "custom_status", None))
+            runtime = runtime_status_name(status)
+            if runtime in FINISHED:
+                count = 0  # done: the run takes its answers in next
+            elif summary is None:
+                count = len(asked.ordinals)  # not started yet: every request is still to be asked
+            else:
+                count = summary.approvals_count
+            counts.append((asked, count))
+        return counts
+
+    async def all_asking(self, client: df.DurableOrchestrationClient, folded: Folded | None) -> bool:
+        """Whether every partition out has asked its requests (so a view lists each of them)."""
+        for asked in self.out(folded):
+            status = await client.get_status(asked.instance_id)
+            if RunStatus.read(getattr(status, "custom_status", None)) is None:
+                return runtime_status_name(status) in FINISHED
+        return True
+
+    async def page(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None, skip: int, top: int
+    ) -> tuple[list[tuple[AskedPartition, PendingApproval]], int]:
+        """The open requests of the run's partitions from ``skip`` on (at most ``top``), each read from
+        its partition's history, and how many are open in all."""
+        counts = await self.open_counts(client, folded)
+        listed: list[tuple[AskedPartition, PendingApproval]] = []
+        offset = 0
+        for asked, count in counts:
+            if len(listed) < top and count and offset + count > skip:
+                pending = (await self.read(client, asked)).pending
+                start = max(0, skip - offset)
+                listed += [(asked, p) for p in pending[start : start + top - len(listed)]]
+            offset += count
+        return listed, offset
+
+    async def holding(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None, request_id: str
+    ) -> PartitionRead | None:
+        """The partition out that holds ``request_id``, read; None when no partition out holds it."""
+        asked = next((a for a in self.out(folded) if a.holds(request_id)), None)
+        return await self.read(client, asked) if asked is not None else None
+
+    async def open_ids(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None, request_ids: frozenset[str]
+    ) -> set[str]:
+        """Which of ``request_ids`` are open in the run's partitions (each partition read once)."""
+        found: set[str] = set()
+        for asked in self.out(folded):
+            if any(asked.holds(r) for r in request_ids):
+                pending = (await self.read(client, asked)).pending
+                found |= {p.request_id for p in pending} & request_ids
+        return found
+
+    async def unfinished(self, client: df.DurableOrchestrationClient, folded: Folded | None) -> list[str]:
+        """Every partition the run started (steps and approvals) that has not finished."""
+        if folded is None:
+            return []
+        left = []
+        for instance_id in folded.orchestration.partitions:
+            status = await client.get_status(instance_id)
+            runtime = runtime_status_name(status)
+            if runtime is not None and runtime not in FINISHED:
+                left.append(instance_id)
+        return left
+
+
+def asks_in_partitions(workflow: Workflow) -> bool:
+    """Whether the graph has a map of approvals (which asks in partitions above its partition size)."""
+    return any(isinstance(g, Map) and isinstance(workflow.nodes[g.target], Approval) for g in workflow.groups)
+
+
+def entry_owner(asked: AskedPartition) -> dict[str, Any]:
+    """What a view adds to a request a partition holds: where the answer goes (the run's route finds it;
+    an SDK's raise_event must name this instance)."""
+    return {"partition": asked.instance_id}
+
+
+__all__ = ["PartitionRead", "PartitionReader", "asks_in_partitions", "entry_owner"]

@@ -360,6 +360,7 @@ class WorkflowApi:
                 closed=folded.orchestration.closed if folded is not None else (),
                 approval_ids=approval_ids(folded),
                 items=step_items(folded),
+                partition_steps=await self.partition_reads.step_rows(client, folded),
             ).model_dump(mode="json")
         return json_response(view)
 

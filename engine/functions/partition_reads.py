@@ -19,10 +19,13 @@ from engine.core.graph import Map, Workflow
 from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.fold import Folded, fold_partition
-from engine.durable.history import read_history
+from engine.durable.history import HistoryEvent, read_history
 from engine.durable.partition import AskedPartition
 from engine.durable.status import RunStatus
+from engine.functions.map_progress import step_items
 from engine.functions.run_view import FINISHED, runtime_status_name
+from engine.functions.timeline import run_timeline
+from engine.functions.timeline_model import StepEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +62,48 @@ class PartitionReader:
         return [asked for asked, _ in folded.orchestration.asking.values()]
 
     async def read(self, client: df.DurableOrchestrationClient, asked: AskedPartition) -> PartitionRead:
+        runtime, _, folded = await self._folded(client, asked.instance_id)
+        return PartitionRead(asked, runtime, folded)
+
+    async def _folded(
+        self, client: df.DurableOrchestrationClient, instance_id: str
+    ) -> tuple[str | None, list[HistoryEvent], Folded | None]:
+        """A partition's runtime status, history (with outputs) and fold (None before it has started, or
+        when its graph is not served: the run itself says why, as its version problem)."""
         status = await client.get_status(
-            asked.instance_id, show_history=True, show_history_output=True, show_input=True
+            instance_id, show_history=True, show_history_output=True, show_input=True
         )
         runtime = runtime_status_name(status)
         events = read_history(status)
         if runtime is None or not events:
-            return PartitionRead(asked, runtime, None)  # not started yet: nothing asked there so far
+            return runtime, events, None
         try:
-            folded = fold_partition(self.versions, asked.instance_id, events, activity=self.activity)
+            return runtime, events, fold_partition(self.versions, instance_id, events, activity=self.activity)
         except VersionNotAvailable:
-            return PartitionRead(asked, runtime, None)  # the run itself says why (its version problem)
-        return PartitionRead(asked, runtime, folded)
+            return runtime, events, None
+
+    async def step_rows(
+        self, client: df.DurableOrchestrationClient, folded: Folded | None
+    ) -> list[StepEntry]:
+        """The timeline rows of the steps the run's map partitions ran in this execution, each read from
+        its partition's history (with the item it worked on, its input and output)."""
+        if folded is None:
+            return []
+        nodes = folded.orchestration.workflow.nodes
+        rows: list[StepEntry] = []
+        for instance_id, node_id in folded.orchestration.partitions.items():
+            if isinstance(nodes[node_id], Approval):
+                continue  # a partition of approvals runs no steps
+            _, events, part = await self._folded(client, instance_id)
+            if part is None:
+                continue
+            timeline = run_timeline(events, self.activity, requests=part.requests, items=step_items(part))
+            rows += [
+                e.model_copy(update={"partition": instance_id})
+                for e in timeline.entries
+                if isinstance(e, StepEntry)
+            ]
+        return rows
 
     async def open_counts(
         self, client: df.DurableOrchestrationClient, folded: Folded | None

@@ -9,7 +9,7 @@ run's closed approvals.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -200,11 +200,12 @@ def run_timeline(
     closed: Sequence[ClosedApproval] = (),
     approval_ids: Mapping[str, str] | None = None,
     items: Mapping[StepKey, ItemTag] | None = None,
+    partition_steps: Sequence[StepEntry] = (),
 ) -> Timeline:
     """The run's timeline. ``events`` are the current execution's history with outputs; ``requests``
     (from the history fold) give each step's input and ``items`` the map item each step worked on;
     ``closed`` are the run's closed approvals and ``approval_ids`` name the approval of each open
-    request."""
+    request; ``partition_steps`` are the steps its map partitions ran (from their own histories)."""
     requests, items = requests or {}, items or {}
     entries: list[Entry] = []
     totals = Totals()
@@ -237,21 +238,46 @@ def run_timeline(
         elif event.type in RUN_ENDS:
             outcome = RUN_ENDS[event.type] or (event.orchestration_status or "Completed").lower()
             entries.append(RunEntry(event=outcome, at=at, elapsed_ms=_ms(started, at)))
-    for timed_out in (c for c in closed if c.outcome == "timed_out"):
-        if not any(isinstance(e, ApprovalEntry) and e.request_id == timed_out.request_id for e in entries):
-            _insert_by_time(entries, _closed_entry(timed_out).model_copy(update={"earlier": False}))
+    # A deadline passing has no event of its own in the history, and a request a map partition asked is
+    # answered in the partition's history: each goes where its time puts it.
+    shown = {e.request_id for e in entries if isinstance(e, ApprovalEntry)}
+    later: list[Entry] = [
+        _closed_entry(c).model_copy(update={"earlier": False})
+        for c in closed
+        if c.request_id not in shown
+        and (c.outcome == "timed_out" or c.reported_at is not None)
+        and (started is None or c.at >= started)
+    ]
+    later += [s.model_copy(update={"offset_ms": _ms(started, s.scheduled)}) for s in partition_steps]
+    entries = _merged(entries, sorted(later, key=_moment_key))
     _count(entries, totals)
     return Timeline(started=started, executions=executions, entries=entries, totals=totals)
 
 
-def _insert_by_time(entries: list[Entry], entry: ApprovalEntry) -> None:
-    """A deadline passing has no event of its own in the history: it goes where its time puts it."""
-    for index, other in enumerate(entries):
-        moment = other.completed if isinstance(other, StepEntry) else other.at
-        if entry.at is not None and moment is not None and moment > entry.at:
-            entries.insert(index, entry)
-            return
-    entries.append(entry)
+def _moment(entry: Entry) -> datetime | None:
+    return entry.completed if isinstance(entry, StepEntry) else entry.at
+
+
+def _moment_key(entry: Entry) -> datetime:
+    return _moment(entry) or datetime.max.replace(tzinfo=UTC)
+
+
+def _merged(entries: list[Entry], later: list[Entry]) -> list[Entry]:
+    """``later`` (in time order) merged into ``entries`` (history order): each before the first entry
+    that happened after it; entries without a time keep their place."""
+    merged: list[Entry] = []
+    pending = iter(later)
+    next_one = next(pending, None)
+    for entry in entries:
+        moment = _moment(entry)
+        while next_one is not None and moment is not None and _moment_key(next_one) < moment:
+            merged.append(next_one)
+            next_one = next(pending, None)
+        merged.append(entry)
+    if next_one is not None:
+        merged.append(next_one)
+        merged += pending
+    return merged
 
 
 def _count(entries: list[Entry], totals: Totals) -> None:

@@ -40,6 +40,9 @@ class StepEntry(BaseModel):
     idempotency_key: str | None = None
     agent: dict[str, Any] | None = Field(default=None, description="an agent step's model and token usage")
     earlier: bool = Field(default=False, description=EARLIER)
+    partition: str | None = Field(
+        default=None, description="the map partition (sub-orchestration) that ran this item's step"
+    )
 
 
 class ApprovalEntry(BaseModel):

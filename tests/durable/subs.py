@@ -84,9 +84,25 @@ def finish_up(answer: str) -> str:
 
 
 approval_inside = (
-    WorkflowBuilder("t_sub_approval_inside", start=begin)
-    .add_chain([begin, asking_child, finish_up])
+    WorkflowBuilder("t_sub_approval_inside", start=begin).add_chain([begin, asking_child, finish_up]).build()
+)
+
+
+@executor(id="whats")
+def whats(items: list[str]) -> list[str]:
+    return items
+
+
+@executor(id="all_decided")
+def all_decided(answers: list[str]) -> str:
+    return " | ".join(answers)
+
+
+# A child run per item, each asking a person, in partitions of two: the children are still the run's.
+asking_each = (
+    WorkflowBuilder("t_sub_asking_each", start=whats)
+    .add_map(whats, asking_child, collect=all_decided, partition_size=2)
     .build()
 )
 
-ALL = [map_inside, inside_map, approval_inside]
+ALL = [map_inside, inside_map, approval_inside, asking_each]

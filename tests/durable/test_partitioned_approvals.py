@@ -111,6 +111,10 @@ def test_requests_asked_in_partitions_are_listed_paged_and_answered_through_the_
     assert sorted(closed) == asked and closed[second["request_id"]]["decided_by"] == "dana@example.com"
     events = get(f"{run}/events").body["events"]
     assert sum(e["kind"] == "approval_answered" for e in events) == 10
+    timeline = get(f"{run}?timeline=true").body["timeline"]
+    decided = [e for e in timeline["entries"] if e["kind"] == "approval"]
+    assert sorted(e["request_id"] for e in decided) == asked
+    assert {e["outcome"] for e in decided} == {"answered"}
     sizes = {i: len(s["historyEvents"]) for i, s in instances(host, "asks-1").items()}
     assert len(sizes) == 4 and max(sizes.values()) <= 3000, sizes
 

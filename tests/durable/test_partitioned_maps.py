@@ -70,6 +70,15 @@ def test_items_in_partitions_keep_their_keys_and_failures(host: DevHostHandle) -
         cursor = page["cursor"]
     assert sum(e["kind"] == "map_item_done" for e in events) == 395
     assert sorted(e["item"] for e in events if e["kind"] == "step_failed") == [0, 97, 194, 291, 388]
+    # The run's timeline lists every item's attempt, read from its partition's history, in time order.
+    timeline = get(f"{run}?timeline=true").body["timeline"]
+    rows = [e for e in timeline["entries"] if e["kind"] == "step" and e["executor"] == "review"]
+    assert sorted(r["item"] for r in rows) == list(range(400))
+    assert {r["partition"] for r in rows} == {f"part-1:review:2:p{n}" for n in range(8)}
+    assert sum(not r["ok"] for r in rows) == 5 and all(r["input"] and r["idempotency_key"] for r in rows)
+    times = [e.get("completed") or e.get("at") for e in timeline["entries"]]
+    assert times == sorted(times), "the timeline is in time order"
+    assert timeline["totals"]["steps"] >= 402  # the split and the summary too
 
 
 def test_no_history_passes_3000_events_with_the_default_partition_size(host: DevHostHandle) -> None:

@@ -97,3 +97,28 @@ def test_terminating_a_parent_terminates_its_child_runs(api: str) -> None:
     child_view = wait_for(f"{child['runUri']}?wait=30", finished).body
     assert child_view["runtimeStatus"] == "Terminated"
     assert "its parent run" in child_view["error"]["message"]
+
+
+async def test_child_runs_of_a_partitioned_map_are_the_run_s_and_their_approvals_answered_from_it(
+    api: str,
+) -> None:
+    whats = ["a", "b", "c", "d", "e"]
+    answers = {w: w != "b" for w in whats}
+    runner = InMemoryRunner([subs.asking_each])
+    result = await runner.run(subs.asking_each, whats)
+    while result.status == "waiting_for_approval":
+        replies = {p.request_id: {"approved": answers[p.request["what"]]} for p in result.pending_approvals}
+        result = await runner.resume(result.state, replies)
+    run = post(f"{api}/t_sub_asking_each", whats).body["runUri"]
+    view = wait_for(
+        f"{run}?wait=30", lambda r: len(r.body.get("pendingApprovals") or []) == 5, timeout=60
+    ).body
+    parent_id = view["instanceId"]
+    assert sorted(c["instanceId"] for c in view["children"]) == sorted(
+        f"{parent_id}:t_sub_asking_child:2:{n}" for n in range(5)
+    ), view["children"]
+    for pending in view["pendingApprovals"]:
+        answer = answers[pending["request"]["what"]]
+        assert post(pending["respond_uri"], {"approved": answer}).status == 202
+    done = wait_for(f"{run}?wait=30", finished, timeout=60).body
+    assert done["runtimeStatus"] == "Completed" and done["outputs"] == result.outputs_json(), done

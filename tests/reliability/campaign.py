@@ -60,7 +60,15 @@ from tests.reliability.entity_campaign import (
     plan_entity_runs,
 )
 from tests.reliability.workflows import ALL as CAMPAIGN_WORKFLOWS
-from tests.reliability.workflows import EFFECT_PREFIX, MAP_ITEM, MAPS, Batch, failing_items
+from tests.reliability.workflows import (
+    ASKS,
+    EFFECT_PREFIX,
+    ITEM_SIGN_OFF,
+    MAP_ITEM,
+    MAPS,
+    Batch,
+    failing_items,
+)
 from workflows import ALL as APP_WORKFLOWS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +112,8 @@ class CampaignConfig:
     map_workflow: str = "r_map300"
     map_runs: int = 4
     map_fail_every: int = 97  # these items fail for good (3 of 300), collected as ItemFailed
+    asks_workflow: str = "r_asks150"  # an approval per item, in partitions
+    asks_runs: int = 2
     step_delay_ms: int = 400  # upper bound of each fan-out step's two sleeps
     min_uptime: float = 0.4  # seconds the host runs between a restart and the next kill ...
     max_uptime: float = 3.0  # ... drawn uniformly from the seeded RNG
@@ -126,6 +136,8 @@ class CampaignConfig:
             map_workflow="r_map30",
             map_runs=1,
             map_fail_every=13,
+            asks_workflow="r_asks30",
+            asks_runs=1,
             step_delay_ms=300,
             min_uptime=0.4,
             max_uptime=1.5,
@@ -185,6 +197,9 @@ class CampaignResult:
     map_item_executions: int = 0  # executions of map items (ledger), retries and re-runs included
     map_item_re_executions: int = 0
     map_item_interrupted: int = 0  # cut short by a kill
+    approval_map_runs: int = 0  # maps of one approval per item, asked in partitions
+    approval_map_runs_gathered: int = 0  # Completed with every sign-off, as in memory
+    approval_map_requests: int = 0
     instances: int = 0  # every orchestration instance in the state file (runs, map partitions)
     largest_history: int = 0  # events of the largest stored history: a partitioned map keeps it bounded
     kills_mid_entity_batch: int = 0  # the entity host's log shows an entity function executing
@@ -224,6 +239,8 @@ class CampaignResult:
             f"  missing side effects            {self.missing_side_effects}",
             f"  map runs                        {self.map_runs} ({self.map_runs_gathered} gathered the "
             f"in-memory output): {self.map_items} items, {self.map_items_failed} failed and collected",
+            f"  approval maps                   {self.approval_map_runs} ({self.approval_map_runs_gathered} "
+            f"gathered the in-memory output): {self.approval_map_requests} requests, in partitions",
             f"  map item side effects           {self.map_item_effects} recorded: "
             f"{self.map_items_duplicated} items twice or more, {self.map_items_missing} items never",
             f"  map item executions             {self.map_item_executions}: "
@@ -274,6 +291,10 @@ def plan_runs(config: CampaignConfig) -> list[Run]:
             "fail_every": config.map_fail_every,
         }
         runs.append(Run(config.map_workflow, body, {}, f"crash-{config.map_workflow}-{index}"))
+    for index in range(config.asks_runs):
+        body = {"seed": 200 + index, "items": ASKS[config.asks_workflow]}
+        answers = {ITEM_SIGN_OFF: {"approved": True, "comment": "signed off"}}
+        runs.append(Run(config.asks_workflow, body, answers, f"crash-{config.asks_workflow}-{index}"))
     random.Random(config.seed).shuffle(runs)
     return runs
 
@@ -311,6 +332,12 @@ def audit_maps(runs: list[Run], ledger: SideEffectLedger, result: CampaignResult
     result.map_item_re_executions = counts.re_executions
     result.map_item_interrupted = counts.interrupted
     for run in runs:
+        if run.workflow in ASKS:
+            result.approval_map_runs += 1
+            result.approval_map_requests += run.body["items"]
+            final = run.final or {}
+            if final.get("runtimeStatus") == "Completed" and final.get("outputs") == run.expected:
+                result.approval_map_runs_gathered += 1
         if run.workflow not in MAPS:
             continue
         result.map_runs += 1

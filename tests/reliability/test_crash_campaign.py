@@ -24,6 +24,8 @@ def test_quick_crash_campaign_loses_nothing_and_never_duplicates_a_side_effect_o
     assert result.map_runs == result.map_runs_gathered == config.map_runs > 0
     assert result.map_item_effects == result.map_items > result.map_items_failed > 0
     assert result.map_items_duplicated == result.map_items_missing == 0
+    # An approval per item, asked in partitions and answered through the run's links across kills.
+    assert result.approval_map_runs == result.approval_map_runs_gathered == config.asks_runs > 0
     assert result.instances > result.runs  # the map's partitions: sub-orchestrations of their runs
     assert 0 < result.largest_history <= 3_000
     assert result.entity_runs == config.entity_runs and result.entity_lost_runs == 0

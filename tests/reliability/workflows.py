@@ -11,6 +11,10 @@ side-effecting step, ``max_parallel`` at a time: each item records its effect un
 key with its index in the recorded result (so an audit tells which item had its effect, and how often),
 one item fails transiently once (retried), and the batch's ``fail_every``-th items fail for good after
 their effect, collected as ``ItemFailed``.
+
+``r_asks150`` (``r_asks30`` for CI) asks a person to sign off each item of a batch: 150 requests in
+partitions of the default size for approvals (100), or 30 in partitions of 10. The campaign answers them
+through the run's own links while the host is killed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from engine import (
+    Approval,
+    ApprovalDecision,
+    ApprovalOutcome,
     ItemFailed,
     NonRetryableError,
     RetryPolicy,
@@ -251,3 +258,41 @@ big = (
     WorkflowBuilder("r_big", start=grow, description="large inputs and outputs").add_edge(grow, relay).build()
 )
 ALL.append(big)
+
+
+class AskBatch(BaseModel):
+    seed: int
+    items: int = Field(ge=0, le=1_000)
+
+
+@executor(id="r_asks_batch")
+def list_asks(batch: AskBatch) -> list[int]:
+    return [batch.seed * 1_000 + i for i in range(batch.items)]
+
+
+ITEM_SIGN_OFF = "r_item_sign_off"
+item_sign_off = Approval(ITEM_SIGN_OFF, request=int, response=ApprovalDecision)
+
+
+@executor(id="r_asks_collect")
+def collect_asks(outcomes: list[ApprovalOutcome[int, ApprovalDecision]]) -> dict[str, Any]:
+    return {
+        "count": len(outcomes),
+        "approved": sum(o.response.approved for o in outcomes),
+        "requests": [o.request for o in outcomes],
+    }
+
+
+def approval_map(name: str, partition_size: int | None = None) -> Workflow:
+    """One sign-off per item, in partitions (of the default size unless given)."""
+    return (
+        WorkflowBuilder(name, start=list_asks, description="crash campaign: an approval per item")
+        .add_map(list_asks, item_sign_off, collect=collect_asks, partition_size=partition_size)
+        .build()
+    )
+
+
+asks150 = approval_map("r_asks150")
+asks30 = approval_map("r_asks30", partition_size=10)
+ASKS = {asks150.name: 150, asks30.name: 30}  # the batch size each is started with
+ALL += [asks150, asks30]

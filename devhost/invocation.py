@@ -39,6 +39,14 @@ def new_invocation_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
+def _after_gathered(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """A sync function in its thread: the console lines gathered so far (its Executing line among them)
+    are written first, so what it prints follows them; of many functions started in one loop turn, the
+    first to run writes them all."""
+    logs.write_gathered()
+    return fn(**kwargs)
+
+
 class FailedAttempt(_abc.RpcException):
     """The exception of the attempt a retry follows (the worker's RpcException)."""
 
@@ -144,11 +152,12 @@ class Invoker:
             # runs the call in a copy of this context, where the function is set.
             with app_logs.invocation(name):
                 if inspect.iscoroutinefunction(fn):
+                    logs.write_gathered()  # what the function prints follows its Executing line
                     result = await fn(**kwargs)
                 else:
                     loop = asyncio.get_running_loop()
                     context = contextvars.copy_context()
-                    result = await loop.run_in_executor(self.pool, context.run, lambda: fn(**kwargs))
+                    result = await loop.run_in_executor(self.pool, context.run, _after_gathered, fn, kwargs)
                     if inspect.isawaitable(result):
                         result = await result
             ok = True

@@ -3,13 +3,15 @@
 Every invocation prints two of these lines (``Executing`` / ``Executed``), so a map of 10,000 items
 prints 20,000: going through ``logging`` (a ``LogRecord``, the handler's lock and formatter, a
 ``strftime`` per line) cost more than the activities themselves. When the console is the one
-``configure_console`` installed and nothing else listens, the lines are formatted here and written to
-its stream directly, the same text ``logging`` would write; otherwise (tests under pytest's capture,
-another handler added) they go through ``logging`` as any record does.
+``configure_console`` installed and nothing else listens, the lines are formatted here, the same text
+``logging`` would write, and the console writes those of one event-loop turn together; otherwise (tests
+under pytest's capture, another handler added) they go through ``logging`` as any record does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import math
 import sys
@@ -57,14 +59,68 @@ class _CoreToolsFormatter(logging.Formatter):
         return text
 
 
-# The handler configure_console installed (None: logging is left to the caller, e.g. pytest).
-_console: logging.StreamHandler[TextIO] | None = None
+class _Console(logging.StreamHandler[TextIO]):
+    """The CLI's console. Besides the records any StreamHandler writes, it takes devhost's own lines
+    already formatted (``gather``) and writes those of one event-loop turn together: with stdout
+    unbuffered (PYTHONUNBUFFERED, as a crash campaign runs devhost) every line was a write system call,
+    and each gave up the GIL to the function threads and waited to get it back.
+
+    Gathered lines are written before anything else reaches the stream through devhost (records of
+    this handler, the app's logs), before a function's own code runs (``Invoker``), and before a commit
+    (``TaskHub``), so the console keeps their order and a result that is durable has its lines written.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._gathered: list[str] = []
+        self._write_scheduled = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write_gathered()
+        super().emit(record)
+
+    def gather(self, line: str) -> None:
+        with self.lock:  # type: ignore[union-attr]  # StreamHandler always creates its lock
+            self._gathered.append(line)
+            if self._write_scheduled:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not on the event loop: no turn of it would write the line
+                self.write_gathered()
+                return
+            self._write_scheduled = True
+        loop.call_soon(self._write_turn)
+
+    def _write_turn(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write_scheduled = False
+            self.write_gathered()
+
+    def write_gathered(self) -> None:
+        if not self._gathered:  # the common case, without the lock
+            return
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._gathered = self._gathered, []
+            if not lines:
+                return
+            try:
+                self.stream.write("".join(lines))
+                self.flush()
+            except Exception:
+                text = "".join(lines)
+                self.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, "%s", (text,), None))
+
+
+# The console configure_console installed (None: logging is left to the caller, e.g. pytest).
+_console: _Console | None = None
 
 
 def configure_console(level: int = logging.INFO) -> None:
     """Used by the CLI; tests leave logging to pytest's capture."""
     global _console
-    handler = logging.StreamHandler(sys.stdout)
+    write_gathered()  # a console configured again: what the old one gathered comes first
+    handler = _Console(sys.stdout)
     handler.setFormatter(_CoreToolsFormatter())
     logger.handlers[:] = [handler]
     logger.setLevel(level)
@@ -72,8 +128,20 @@ def configure_console(level: int = logging.INFO) -> None:
     _console = handler
 
 
+def write_gathered() -> None:
+    """Write the console lines gathered so far (nothing to do without the CLI's console)."""
+    console = _console
+    if console is not None:
+        console.write_gathered()
+
+
+# Lines still gathered when the process ends normally (the loop gone before its turn came).
+atexit.register(write_gathered)
+
+
 def _info(message: str, *args: Any) -> None:
-    """``logger.info(message, *args)``, written straight to the console when only it would see it."""
+    """``logger.info(message, *args)``; when the CLI's console is its only listener, the line is
+    formatted here (the text its formatter gives) and gathered there instead."""
     console = _console
     handlers = logger.handlers
     if (
@@ -87,16 +155,7 @@ def _info(message: str, *args: Any) -> None:
     ):
         logger.info(message, *args)
         return
-    line = f"[{stamp(time.time())}] {message % args}{console.terminator}"
-    # What StreamHandler.emit does for a record: write and flush under the handler's lock, so a line is
-    # on the console (and in a log file a test or a crash campaign reads) as soon as it is logged.
-    with console.lock:  # type: ignore[union-attr]  # StreamHandler always creates its lock
-        try:
-            stream = console.stream
-            stream.write(line)
-            stream.flush()
-        except Exception:
-            console.handleError(logger.makeRecord(logger.name, logging.INFO, "", 0, message, args, None))
+    console.gather(f"[{stamp(time.time())}] {message % args}{console.terminator}")
 
 
 def executing(name: str, reason: str, invocation_id: str) -> None:

@@ -4,9 +4,11 @@ path writes them; ids come from a generator seeded once and must still be unique
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from devhost import logs
-from devhost.invocation import new_invocation_id
+from devhost.invocation import Invoker, new_invocation_id
 from devhost.log_levels import LogLevels, parse_log_levels
 
 STAMP = r"\[\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\] "
@@ -30,18 +32,26 @@ def reference_stamp(created: float) -> str:
 
 @pytest.fixture
 def console(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """The CLI's console (logs.configure_console) on a buffer; the logger as it was afterwards."""
+    """The CLI's console (logs.configure_console) on a buffer; the logger as it was afterwards.
+
+    Each test configures it in its own phase (``_configure``): pytest hands every non-propagating logger
+    its capture handler, and sets sys.stdout, when a phase starts."""
     saved = (list(logs.logger.handlers), logs.logger.level, logs.logger.propagate, logs._console)
     stream = io.StringIO()
-    monkeypatch.setattr("sys.stdout", stream)
     monkeypatch.setattr(logs, "levels", LogLevels())
-    logs.configure_console()
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # put back after the test's _configure replaced it
     try:
         yield stream
     finally:
         handlers, level, logs.logger.propagate, logs._console = saved
         logs.logger.handlers[:] = handlers
         logs.logger.setLevel(level)  # setLevel, not .level: it clears the logger's cached verdicts
+
+
+def _configure(stream: io.StringIO) -> None:
+    """The CLI's console on ``stream``, which is sys.stdout too (until pytest's next phase)."""
+    sys.stdout = stream
+    logs.configure_console()
 
 
 def _log_all() -> None:
@@ -67,6 +77,7 @@ def _messages(text: str) -> list[str]:
 
 
 def test_console_lines_read_as_core_tools_prints_them(console: io.StringIO) -> None:
+    _configure(console)
     _log_all()
     assert _messages(console.getvalue()) == EXPECTED
 
@@ -74,6 +85,8 @@ def test_console_lines_read_as_core_tools_prints_them(console: io.StringIO) -> N
 def test_direct_lines_match_the_logging_path(console: io.StringIO) -> None:
     # A second handler makes the lines go through logging (its records, the console's formatter): the
     # console must show the same text either way.
+    _configure(console)
+    assert logs.logger.handlers == [logs._console]  # the console alone: its own, direct lines
     _log_all()
     direct = console.getvalue()
     seen: list[logging.LogRecord] = []
@@ -90,6 +103,7 @@ def test_direct_lines_match_the_logging_path(console: io.StringIO) -> None:
 
 
 def test_console_lines_follow_host_json_levels(console: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    _configure(console)
     rules = {"Function": "Warning", "Function.shown": "Information", "Host.Triggers.DurableTask": "None"}
     monkeypatch.setattr(logs, "levels", parse_log_levels({"logLevel": rules}, Path("host.json")))
     logs.executing("hidden", "(null)", ID)
@@ -104,6 +118,7 @@ def test_console_lines_follow_host_json_levels(console: io.StringIO, monkeypatch
 
 
 def test_a_logger_above_information_hides_the_lines(console: io.StringIO) -> None:
+    _configure(console)
     logs.logger.setLevel(logging.WARNING)
     _log_all()
     assert console.getvalue() == ""
@@ -139,3 +154,58 @@ def test_invocation_ids_are_unique_version_4_uuids() -> None:
         parsed = uuid.UUID(text)
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
         assert str(parsed) == text  # lower-case hex, dashes where uuid4's text has them
+
+
+def test_lines_of_a_loop_turn_are_written_in_order_before_anything_else(console: io.StringIO) -> None:
+    # On the event loop the console gathers a turn's lines and writes them together; a record through
+    # logging (a warning) and an explicit write_gathered both put them out first, in order.
+    _configure(console)
+
+    async def turn() -> tuple[str, str]:
+        logs.executing("add_one", "(null)", ID)
+        logs.executed("add_one", True, ID, 2.6)
+        before_the_turn_ends = console.getvalue()
+        logs.logger.warning("a warning after them")
+        after_the_warning = console.getvalue()
+        logs.orchestration("abc123", "fan_out", "started")
+        await asyncio.sleep(0)  # the loop's next turn writes what was gathered
+        return before_the_turn_ends, after_the_warning
+
+    before, after = asyncio.run(turn())
+    assert before == ""
+    assert _messages(after) == [*EXPECTED[:2], "a warning after them"]
+    assert _messages(console.getvalue())[-1] == EXPECTED[3]
+
+
+def test_a_functions_own_output_follows_its_executing_line(console: io.StringIO) -> None:
+    # The function's code runs after its Executing line is out (a sync one in its thread, an async one
+    # on the loop), so what it prints comes after it, as on func start.
+    _configure(console)
+    invoker = Invoker(".", threads=2)
+
+    def sync_fn() -> int:
+        sys.stdout.write("printed by sync_fn\n")
+        return 1
+
+    async def async_fn() -> int:
+        sys.stdout.write("printed by async_fn\n")
+        return 2
+
+    async def both() -> None:
+        for name, fn in (("sync_fn", sync_fn), ("async_fn", async_fn)):
+            await invoker.call(name, fn, {}, reason="(null)", wants_context=False)
+        await asyncio.sleep(0)
+
+    try:
+        asyncio.run(both())
+    finally:
+        invoker.close()
+    lines = [re.sub("^" + STAMP, "", line) for line in console.getvalue().splitlines()]
+    assert [line.split(" (")[0] for line in lines] == [
+        "Executing 'Functions.sync_fn'",
+        "printed by sync_fn",
+        "Executed 'Functions.sync_fn'",
+        "Executing 'Functions.async_fn'",
+        "printed by async_fn",
+        "Executed 'Functions.async_fn'",
+    ]

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from devhost.log_levels import LogLevels, level_name
-from devhost.logs import stamp
+from devhost.logs import stamp, write_gathered
 
 # The function whose invocation is running in this context (thread or task); None outside one.
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -60,6 +60,7 @@ class AppLogHandler(logging.Handler):
             text = f"[{stamp(record.created)}] [{level_name(record.levelno)}] {where}{message}"
             if record.exc_info:
                 text += "\n" + logging.Formatter().formatException(record.exc_info)
+            write_gathered()  # devhost's own lines logged before this one come first
             stream = self.stream or sys.stdout
             stream.write(text + "\n")
             stream.flush()

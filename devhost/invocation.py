@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import os
+import random
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +19,32 @@ import azure.functions as func
 from azure.functions import _abc
 
 from devhost import app_logs, logs
+
+# Invocation ids (context.invocation_id, the Id of the console lines) are GUIDs, as the host's are, and
+# only need to be unique: nothing relies on them being unguessable. uuid.uuid4() reads os.urandom for
+# each, a system call that was most of an id's cost on a busy VM (one id per activity of a 10,000-item
+# map). A generator seeded once from os.urandom gives the same 122 random bits per id, with no
+# likelier a repeat; its getrandbits is one C call under the GIL, safe from every thread.
+_id_bits = random.Random(os.urandom(32))
+if hasattr(os, "register_at_fork"):  # a forked child must not hand out its parent's next ids
+    os.register_at_fork(after_in_child=lambda: _id_bits.seed(os.urandom(32)))
+_VERSION_4 = 0x4000 << 64  # version nibble 4 ...
+_VARIANT_RFC_4122 = 0x8000 << 48  # ... and variant bits 10, as uuid.uuid4() sets them
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+
+
+def new_invocation_id() -> str:
+    """A random version-4 UUID in its usual text form (what ``str(uuid.uuid4())`` looks like)."""
+    digits = f"{_id_bits.getrandbits(128) & _CLEAR | _VERSION_4 | _VARIANT_RFC_4122:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def _after_gathered(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """A sync function in its thread: the console lines gathered so far (its Executing line among them)
+    are written first, so what it prints follows them; of many functions started in one loop turn, the
+    first to run writes them all."""
+    logs.write_gathered()
+    return fn(**kwargs)
 
 
 class FailedAttempt(_abc.RpcException):
@@ -113,7 +140,7 @@ class Invoker:
         retry: Retry | None = None,
     ) -> Any:
         """Run the function; its exception propagates after the "Failed" log line."""
-        invocation_id = str(uuid.uuid4())
+        invocation_id = new_invocation_id()
         if wants_context:
             kwargs = {**kwargs, "context": InvocationContext(invocation_id, name, self.app_dir, retry)}
         if log:
@@ -125,11 +152,12 @@ class Invoker:
             # runs the call in a copy of this context, where the function is set.
             with app_logs.invocation(name):
                 if inspect.iscoroutinefunction(fn):
+                    logs.write_gathered()  # what the function prints follows its Executing line
                     result = await fn(**kwargs)
                 else:
                     loop = asyncio.get_running_loop()
                     context = contextvars.copy_context()
-                    result = await loop.run_in_executor(self.pool, context.run, lambda: fn(**kwargs))
+                    result = await loop.run_in_executor(self.pool, context.run, _after_gathered, fn, kwargs)
                     if inspect.isawaitable(result):
                         result = await result
             ok = True

@@ -44,8 +44,18 @@ class LogLevels:
     """Category prefix (lower case) -> minimum level; "default" for every other category."""
 
     levels: dict[str, int] = field(default_factory=dict)
+    # Category -> its minimum, as worked out once: every invocation asks for its function's category
+    # twice, and the rules never change after host.json is read. Categories are function names and a
+    # few of the host's own, so this stays small.
+    _known: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def minimum(self, category: str) -> int:
+        known = self._known.get(category)
+        if known is None:
+            known = self._known[category] = self._rule_for(category)
+        return known
+
+    def _rule_for(self, category: str) -> int:
         parts = category.lower().split(".")
         for n in range(len(parts), 0, -1):
             found = self.levels.get(".".join(parts[:n]))

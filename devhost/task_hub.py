@@ -181,6 +181,9 @@ class TaskHub:
         self.settle()  # what is pending happened first; a purge must not be followed by it
         if batch.empty():
             return
+        # The console lines of what this commits (an activity's Executing/Executed) are written first:
+        # a kill -9 may lose a line of work that is still to be done again, never one of work done.
+        logs.write_gathered()
         self.store.commit(batch)
         for iid in batch.purge:
             self.records.pop(iid, None)

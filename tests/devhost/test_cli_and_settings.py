@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.cli import COLLECTOR_THRESHOLDS
 from devhost.errors import DevHostError
 from devhost.settings import load_host_json, load_local_settings
 from devhost.testing import DevHostProcess
@@ -97,3 +98,26 @@ def test_local_settings_errors(tmp_path):
     (tmp_path / "local.settings.json").write_text('{"Values": []}')
     with pytest.raises(DevHostError, match="Values"):
         load_local_settings(tmp_path)
+
+
+def test_the_cli_host_collects_garbage_less_often(tmp_path):
+    # python -m devhost keeps the task hub's state in the app's process (func start keeps it in the host):
+    # once started it freezes what start-up made and raises the collector's thresholds (cli.calm_collector).
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "function_app.py").write_text(
+        "import gc, json\n"
+        "import azure.functions as func\n\n"
+        "app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)\n\n\n"
+        "@app.route(route='gc')\n"
+        "def collector(req: func.HttpRequest) -> func.HttpResponse:\n"
+        "    body = {'thresholds': gc.get_threshold(), 'frozen': gc.get_freeze_count()}\n"
+        "    return func.HttpResponse(json.dumps(body), mimetype='application/json')\n"
+    )
+    proc = DevHostProcess(app, tmp_path / "state.sqlite").start()
+    try:
+        answer = call("GET", f"{proc.base_url}/api/gc", None).json
+    finally:
+        proc.stop()
+    assert tuple(answer["thresholds"]) == COLLECTOR_THRESHOLDS
+    assert answer["frozen"] > 0

@@ -73,7 +73,8 @@ class Feed(BaseModel):
     events: list[FeedEvent]
     cursor: str | None = Field(description="the last event's cursor (pass it as ?after=), or the one asked")
     running: list[RunningStep]
-    finished: bool
+    more: bool = Field(default=False, description="more events follow this page: ask again at once")
+    finished: bool = Field(description="the run has finished and this page holds its last events")
 
 
 # Keys order the events of one time (one episode) as the orchestrator went: the results it took in (1),

@@ -60,6 +60,8 @@ MAX_CHILDREN_LISTED = 100  # child runs a view reads (childrenTotal counts them 
 RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
 UNFINISHED = ("running", "pending", "suspended", "continuedasnew")
 MAX_WAIT_SECONDS = 60
+FEED_PAGE = 1_000  # events one feed answer gives unless ?limit= says otherwise
+MAX_FEED_PAGE = 10_000
 WAIT_POLL_SECONDS = 0.25
 ANSWER_WAIT_SECONDS = 5.0  # how long an answer waits to learn whether it decided the approval
 
@@ -353,6 +355,7 @@ class WorkflowApi:
         if asked and view["phase"] == "running":
             view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
+            partition_steps, not_listed = await self.partition_reads.step_rows(client, folded)
             view["timeline"] = run_timeline(
                 read.events,
                 self.activity_name,
@@ -360,7 +363,8 @@ class WorkflowApi:
                 closed=folded.orchestration.closed if folded is not None else (),
                 approval_ids=approval_ids(folded),
                 items=step_items(folded),
-                partition_steps=await self.partition_reads.step_rows(client, folded),
+                partition_steps=partition_steps,
+                partitions_not_listed=not_listed,
             ).model_dump(mode="json")
         return json_response(view)
 
@@ -410,6 +414,8 @@ class WorkflowApi:
         if cursor is not None and parse_cursor(cursor) is None:
             raise HttpError(400, f"{cursor!r} is not a cursor of this feed", field="after")
         wait = _int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS)
+        limit = _int_param(req, "limit", default=FEED_PAGE, low=1, high=MAX_FEED_PAGE)
+        latest = _choice(req, "latest", ("false", "true")) == "true"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
@@ -420,15 +426,19 @@ class WorkflowApi:
                 events += child_approvals((await self._children(req, client, read.folded, depth=0))[1])
                 events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
             fresh = after(events, cursor)
+            if latest:
+                fresh = fresh[-1:]
             finished = runtime in FINISHED
             if fresh or finished or loop.time() >= deadline:
                 break
             await asyncio.sleep(WAIT_POLL_SECONDS)
+        page, more = fresh[:limit], len(fresh) > limit
         feed = Feed(
-            events=fresh,
-            cursor=fresh[-1].cursor if fresh else cursor,
+            events=page,
+            cursor=page[-1].cursor if page else cursor,
             running=running_steps(read.folded, runtime),
-            finished=finished,
+            more=more,
+            finished=finished and not more,
         )
         return json_response(feed.model_dump(mode="json"))
 

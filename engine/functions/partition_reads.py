@@ -27,6 +27,10 @@ from engine.functions.run_view import FINISHED, runtime_status_name
 from engine.functions.timeline import run_timeline
 from engine.functions.timeline_model import StepEntry
 
+# A timeline lists the steps of the first partitions only: each costs a read of its history, and a map
+# of 100,000 items would list as many rows (the map's progress counts them all).
+MAX_PARTITION_ROWS = 2_000
+
 
 @dataclass(frozen=True, slots=True)
 class PartitionRead:
@@ -84,16 +88,20 @@ class PartitionReader:
 
     async def step_rows(
         self, client: df.DurableOrchestrationClient, folded: Folded | None
-    ) -> list[StepEntry]:
+    ) -> tuple[list[StepEntry], int]:
         """The timeline rows of the steps the run's map partitions ran in this execution, each read from
-        its partition's history (with the item it worked on, its input and output)."""
+        its partition's history (with the item it worked on, its input and output), partitions in the
+        order started until ``MAX_PARTITION_ROWS`` rows; and how many partitions were left unread."""
         if folded is None:
-            return []
+            return [], 0
         nodes = folded.orchestration.workflow.nodes
+        ran = [
+            i for i, node in folded.orchestration.partitions.items() if not isinstance(nodes[node], Approval)
+        ]
         rows: list[StepEntry] = []
-        for instance_id, node_id in folded.orchestration.partitions.items():
-            if isinstance(nodes[node_id], Approval):
-                continue  # a partition of approvals runs no steps
+        for read, instance_id in enumerate(ran):
+            if len(rows) >= MAX_PARTITION_ROWS:
+                return rows, len(ran) - read
             _, events, part = await self._folded(client, instance_id)
             if part is None:
                 continue
@@ -103,7 +111,7 @@ class PartitionReader:
                 for e in timeline.entries
                 if isinstance(e, StepEntry)
             ]
-        return rows
+        return rows, 0
 
     async def open_counts(
         self, client: df.DurableOrchestrationClient, folded: Folded | None

@@ -140,15 +140,18 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "get_events",
         "The run's events in order (every execution, from durable data), each with a cursor: ?after= gives "
-        "the newer ones, ?wait= long-polls for them",
+        "the newer ones, at most ?limit= a page (more says another page follows at once), ?wait= "
+        "long-polls for them, ?latest=true gives only the newest (a cursor to follow from)",
         {
             200: "the events after the cursor, and the steps running now",
-            400: "invalid cursor",
+            400: "invalid cursor, limit or latest",
             404: "unknown run",
         },
         params=(
             Param("after", "query", {"type": "string"}, "a cursor from an earlier answer: only newer events"),
             Param("wait", "query", _int(0, 60), "seconds to wait for a newer event (or the run's end)"),
+            Param("limit", "query", _int(1, 10_000), "the most events one answer gives (default 1,000)"),
+            Param("latest", "query", {"type": "boolean"}, "true: only the newest event, to follow from"),
         ),
         per_workflow=True,
         response=Feed,

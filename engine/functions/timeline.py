@@ -201,6 +201,7 @@ def run_timeline(
     approval_ids: Mapping[str, str] | None = None,
     items: Mapping[StepKey, ItemTag] | None = None,
     partition_steps: Sequence[StepEntry] = (),
+    partitions_not_listed: int = 0,
 ) -> Timeline:
     """The run's timeline. ``events`` are the current execution's history with outputs; ``requests``
     (from the history fold) give each step's input and ``items`` the map item each step worked on;
@@ -251,6 +252,7 @@ def run_timeline(
     later += [s.model_copy(update={"offset_ms": _ms(started, s.scheduled)}) for s in partition_steps]
     entries = _merged(entries, sorted(later, key=_moment_key))
     _count(entries, totals)
+    totals.partitions_not_listed = partitions_not_listed
     return Timeline(started=started, executions=executions, entries=entries, totals=totals)
 
 

@@ -109,6 +109,9 @@ class Totals(BaseModel):
     earlier_steps_dropped: int = Field(
         default=0, description="step attempts of earlier executions past the newest 100 kept, counted only"
     )
+    partitions_not_listed: int = Field(
+        default=0, description="map partitions whose steps are not listed (past the first 2,000 rows)"
+    )
 
 
 class Timeline(BaseModel):

@@ -10,6 +10,7 @@ import pytest
 
 from devhost.testing import DevHostHandle, run_devhost
 from engine import InMemoryRunner
+from engine.functions import partition_reads
 from tests.durable import maps
 from tests.durable.conftest import ROOT, SIGNING_KEY
 from tests.durable.http import finished, get, post, wait_for
@@ -79,6 +80,23 @@ def test_items_in_partitions_keep_their_keys_and_failures(host: DevHostHandle) -
     times = [e.get("completed") or e.get("at") for e in timeline["entries"]]
     assert times == sorted(times), "the timeline is in time order"
     assert timeline["totals"]["steps"] >= 402  # the split and the summary too
+
+
+def test_a_timeline_lists_the_first_partitions_steps_and_counts_the_rest(
+    host: DevHostHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(partition_reads, "MAX_PARTITION_ROWS", 100)  # the host runs in this process
+    api = f"{host.api_url}/workflows"
+    docs = [f"doc-{i}" for i in range(400)]
+    run = post(f"{api}/t_map_partitioned?instanceId=part-cap", {"name": "c", "docs": docs}).body["runUri"]
+    wait_for(f"{run}?wait=30", finished, timeout=180)
+    timeline = get(f"{run}?timeline=true").body["timeline"]
+    rows = [e for e in timeline["entries"] if e["kind"] == "step" and e["executor"] == "review"]
+    assert len(rows) == 100 and {r["partition"] for r in rows} == {
+        "part-cap:review:2:p0",
+        "part-cap:review:2:p1",
+    }
+    assert timeline["totals"]["partitions_not_listed"] == 6
 
 
 def test_no_history_passes_3000_events_with_the_default_partition_size(host: DevHostHandle) -> None:

@@ -60,6 +60,30 @@ def test_a_map_run_reports_each_item_and_its_end_in_order(host: DevHostProcess) 
     assert feed(run, events[-1]["cursor"])["events"] == []
 
 
+def test_the_feed_comes_in_pages_and_latest_gives_a_cursor_to_follow_from(host: DevHostProcess) -> None:
+    api = f"{host.base_url}/api/workflows"
+    run = post(f"{api}/t_map", {"name": "pages", "docs": [f"d{i}" for i in range(30)]}).body["runUri"]
+    wait_for(f"{run}?wait=30", finished)
+    whole = all_events(run)
+    assert len(whole) > 60  # started, done per item, and the run's own events
+    paged, cursor = [], None
+    while True:
+        page = get(f"{run}/events?limit=25" + (f"&after={cursor}" if cursor else "")).body
+        paged += page["events"]
+        assert len(page["events"]) <= 25
+        # A finished run's feed says finished only on the page that holds its last event.
+        assert page["finished"] is not page["more"]
+        if not page["more"]:
+            break
+        cursor = page["cursor"]
+    assert paged == whole
+    (newest,) = get(f"{run}/events?latest=true").body["events"]
+    assert newest == whole[-1] and newest["kind"] == "run_completed"
+    for bad, field in (("limit=0", "limit"), ("limit=10001", "limit"), ("latest=yes", "latest")):
+        reply = get(f"{run}/events?{bad}")
+        assert reply.status == 400 and reply.body["field"] == field, reply.body
+
+
 def test_the_feed_spans_every_continue_as_new_execution(host: DevHostProcess) -> None:
     api = f"{host.base_url}/api/workflows"
     run = post(f"{api}/t_loop", {"value": 45}).body["runUri"]

@@ -51,9 +51,11 @@ export const runUri = (name, id) =>
   `${WORKFLOWS}/${encodeURIComponent(name)}/runs/${encodeURIComponent(id)}`;
 export const getRun = (name, id) => get(`${runUri(name, id)}?timeline=true`);
 // The run's event feed: answers as soon as an event after `after` happens (or after `wait` seconds).
+// Without a cursor, only the newest event: the page follows from now (the view shows the rest).
 export function getEvents(name, id, after, wait) {
   const q = new URLSearchParams({ wait: String(wait) });
   if (after) q.set("after", after);
+  else q.set("latest", "true");
   return get(`${runUri(name, id)}/events?${q}`);
 }
 export const terminateRun = (name, id, reason) => post(`${runUri(name, id)}/terminate`, { reason });

@@ -327,7 +327,9 @@ def _driven(orchestration: Orchestration, body: Generator[Any, Any, Any], contex
 
 
 def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:
-    """Deadlines as recorded by their timers (the fold's clock may lag the orchestrator's by ms)."""
+    """Deadlines as recorded by their timers (the fold's clock may lag the orchestrator's by ms). The
+    request's ``requested_at`` stays the fold's: a request this fold closes records that time, and the
+    event feed gives the request at the same time (the same cursor) before and after it closes."""
     for pending in orchestration.state.approvals:
         timer = orchestration.waits.timers.get(pending.request_id)
         fire_at = timer.fire_at if isinstance(timer, _Task) else None
@@ -335,7 +337,6 @@ def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:
         if fire_at is None or not isinstance(node, Approval) or node.timeout is None:
             continue
         pending.deadline = fire_at
-        pending.requested_at = fire_at - node.timeout
 
 
 __all__ = ["Folded", "HistoryContext", "fold", "fold_partition"]

@@ -685,8 +685,12 @@ class Orchestration:
             item = ItemTag(output.batch or "", output.index if output.index is not None else 0)
             emitted.append(Emission(node.id, outcome, item))
             if output.closed is not None:
-                # Known to the run from now on: the feed gives it out at this time, not before.
-                self.closed.append(output.closed.model_copy(update={"reported_at": now}))
+                # Known to the run from now on: the feed gives it out at this time, not before; asked when
+                # the run's clock says (the feed listed it at that time while the partition had it).
+                closed = output.closed.model_copy(
+                    update={"reported_at": now, "requested_at": asked.requested_at}
+                )
+                self.closed.append(closed)
         return emitted
 
     def _await_approvals(self) -> Generator[Any, Any, tuple[list[Emission], list[Delivery]]]:

@@ -168,6 +168,15 @@ class WorkflowApi:
         instance_id = req.params.get("instanceId")
         if instance_id is not None:
             check_instance_id(instance_id)
+            if ":" in instance_id:
+                # A run's sub-workflow runs and map partitions are named "<run>:...": a run chosen so could
+                # take one's place, and the run it belongs to would fail when it starts it.
+                raise HttpError(
+                    400,
+                    "invalid instanceId: ':' is kept for the ids of a run's sub-workflow runs and map "
+                    "partitions; choose an id without it",
+                    field="instanceId",
+                )
             existing = await client.get_status(instance_id)
             if runtime_status_name(existing) is not None:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
@@ -767,11 +776,14 @@ class WorkflowApi:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ANSWER_WAIT_SECONDS
         seen: Any = None
+        folded_at = -1.0
         while True:
-            # A history is read (and folded) only once the instance awaiting the answer has moved on.
-            updated = getattr(await client.get_status(waiting), "last_updated_time", None)
-            if updated is None or updated != seen:
-                seen = updated
+            # A history is read (and folded) once the instance awaiting the answer shows a change, or a
+            # second after the last read: a host's update time may be kept to the second.
+            latest = await client.get_status(waiting)
+            mark = (getattr(latest, "last_updated_time", None), str(getattr(latest, "custom_status", None)))
+            if mark != seen or loop.time() - folded_at >= 1.0:
+                seen, folded_at = mark, loop.time()
                 folded = (await self._read(workflow, client, instance_id)).folded
                 closed = list(folded.orchestration.closed) if folded is not None else []
                 if waiting != instance_id:
@@ -838,7 +850,12 @@ class WorkflowApi:
             raise HttpError(409, f"deploy the run's version before rewinding it: {read.version_problem}")
         reason = self._reason(req) or "rewound through the workflow API"
         # The SDK puts the reason into the query string as it is.
-        await client.rewind(status.instance_id, quote(reason))
+        try:
+            await client.rewind(status.instance_id, quote(reason))
+        except Exception as exc:
+            # The host refused (a sub-orchestration of the run that is still running, or the run moved on
+            # meanwhile): the SDK raises a bare Exception with the host's reason.
+            raise HttpError(409, f"run {status.instance_id!r} cannot be rewound: {exc}") from exc
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {

@@ -218,3 +218,28 @@ approvals_large = (
     WorkflowBuilder("t_map_approvals_large", start=split).add_map(split, ask_many, collect=tally).build()
 )
 ALL += [approvals_in_parts, approvals_expiring, approvals_failing, approvals_large]
+
+
+# A run that fails while its map's partitions wait for people: another request passes its deadline.
+ask_leaky = Approval("ask_leaky", request=str, response=ApprovalDecision)
+quick_gate = Approval(
+    "quick_gate",
+    request=Batch,
+    response=ApprovalDecision,
+    timeout=timedelta(seconds=1),
+    on_timeout=fail_run(),
+)
+
+
+@executor(id="split_again")
+def split_again(batch: Batch) -> list[str]:
+    return batch.docs
+
+
+approvals_and_failure = (
+    WorkflowBuilder("t_map_approvals_and_failure", start=intake)
+    .add_fan_out(intake, [split_again, quick_gate])
+    .add_map(split_again, ask_leaky, collect=tally, partition_size=2)
+    .build()
+)
+ALL.append(approvals_and_failure)

@@ -40,6 +40,9 @@ def test_instance_id_in_use_is_409_and_a_bad_one_400(api: str) -> None:
     assert again.status == 409 and again.body["field"] == "instanceId"
     bad = post(f"{api}/t_chain?instanceId=../../etc", {"value": 1})
     assert bad.status == 400 and bad.body["field"] == "instanceId"
+    # ':' names a run's sub-workflow runs and map partitions: a chosen run id could take one's place.
+    taken = post(f"{api}/t_chain?instanceId=other:t_map:2:p1", {"value": 1})
+    assert taken.status == 400 and taken.body["field"] == "instanceId" and "':'" in taken.body["error"]
 
 
 def test_run_of_another_workflow_is_404(api: str) -> None:

@@ -85,6 +85,8 @@ def test_requests_asked_in_partitions_are_listed_paged_and_answered_through_the_
     feed = get(f"{run}/events").body
     assert sum(e["kind"] == "approval_requested" for e in feed["events"]) == 10
 
+    # A follower caught up now must get each request once: no request again when its partition reports.
+    followed = get(f"{run}/events?latest=true").body["cursor"]
     first, second, *rest = listed
     assert get(first["respond_uri"]).body["partition"] == first["partition"]
     # A decision is validated strictly, as anywhere: "yes" is not an approval.
@@ -104,13 +106,18 @@ def test_requests_asked_in_partitions_are_listed_paged_and_answered_through_the_
     assert first["request_id"] not in {p["request_id"] for p in view["pendingApprovals"]}
 
     for entry in rest:
-        assert post(entry["respond_uri"], {"approved": answers[entry["request"]]}).status == 202
+        # One after another: each answer learns promptly that it decided its request.
+        reply = post(entry["respond_uri"], {"approved": answers[entry["request"]]})
+        assert reply.status == 202 and reply.body["taken"] is True, reply.body
     view = wait_for(f"{run}?wait=30", finished, timeout=60).body
     assert view["runtimeStatus"] == "Completed" and view["outputs"] == expected, view
     closed = {c["request_id"]: c for c in view["closedApprovals"]}
     assert sorted(closed) == asked and closed[second["request_id"]]["decided_by"] == "dana@example.com"
     events = get(f"{run}/events").body["events"]
     assert sum(e["kind"] == "approval_answered" for e in events) == 10
+    later = get(f"{run}/events?after={followed}").body["events"]
+    assert not [e for e in later if e["kind"] == "approval_requested"], later
+    assert sum(e["kind"] == "approval_answered" for e in later) == 10
     timeline = get(f"{run}?timeline=true").body["timeline"]
     decided = [e for e in timeline["entries"] if e["kind"] == "approval"]
     assert sorted(e["request_id"] for e in decided) == asked
@@ -179,3 +186,22 @@ def test_a_map_of_250_approvals_at_the_default_partition_size(host: DevHostHandl
     sizes = {i: len(s["historyEvents"]) for i, s in instances(host, "asks-250").items()}
     assert sorted(sizes) == ["asks-250", *(f"asks-250:ask_many:2:p{n}" for n in range(3))], sizes
     assert max(sizes.values()) <= 3000, sizes
+
+
+def test_a_run_failed_while_its_partitions_wait_leaves_them_to_the_management_api(
+    host: DevHostHandle,
+) -> None:
+    """The limit the README states: a run that fails while partitions of approvals wait (here another
+    request passed its deadline under fail_run) cannot end them (an orchestrator cannot end other
+    instances); they stay listed in the task hub and the management API terminates them."""
+    api = f"{host.api_url}/workflows"
+    body = {"name": "leaky", "docs": ["a", "b", "c"]}
+    run = post(f"{api}/t_map_approvals_and_failure?instanceId=asks-leak", body).body["runUri"]
+    view = wait_for(f"{run}?wait=30&until=finished", finished, timeout=60).body
+    assert view["runtimeStatus"] == "Failed" and view["error"]["type"] == "ApprovalTimedOut", view
+    waiting = {i: s["runtimeStatus"] for i, s in instances(host, "asks-leak:").items()}
+    assert waiting == dict.fromkeys(["asks-leak:ask_leaky:3:p0", "asks-leak:ask_leaky:3:p1"], "Running")
+    for instance_id in waiting:
+        assert post(f"{host.base_url}{WEBHOOK}/{instance_id}/terminate?reason=cleanup").status == 202
+    for instance_id in waiting:
+        wait_for(f"{host.base_url}{WEBHOOK}/{instance_id}", lambda r: r.body["runtimeStatus"] == "Terminated")

@@ -54,6 +54,7 @@ class ClosedApproval(BaseModel):
     # When the run learnt of it, if later than ``at``: a map partition closes its items' requests and
     # reports them when it is done (the event feed gives it out then, so no cursor passes it unseen).
     reported_at: datetime | None = None
+    item: ItemTagJSON | None = None  # asked once per item of a map batch: which one
 
     @staticmethod
     def kept(answer: Any) -> tuple[Any, bool]:

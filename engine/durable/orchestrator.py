@@ -806,6 +806,7 @@ class Orchestration:
                 link=answer.link if answer else None,
                 answer=answer_json,
                 answer_cut=answer_cut,
+                item=pending.item,
             )
         )
         return self.closed[-1]

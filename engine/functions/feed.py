@@ -139,12 +139,14 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                 error = f"{result.error.type}: {result.error.message}" if result.error else None
                 add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **_step(*ids))
         for closed in orchestration.closed:
+            item = closed.item.index if closed.item is not None else None
             add(
                 closed.requested_at,
                 f"4approval:{closed.request_id}:a",
                 "approval_requested",
                 request_id=closed.request_id,
                 executor=closed.approval_id,
+                item=item,
             )
             by = f"{closed.decided_by or 'someone'} via {closed.via}"
             kind = "approval_answered" if closed.outcome == "answered" else "approval_timed_out"
@@ -154,10 +156,11 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                 kind,
                 request_id=closed.request_id,
                 executor=closed.approval_id,
+                item=item,
                 detail=by if closed.outcome == "answered" else None,
             )
         for asked, _ in orchestration.asking.values() if runtime not in ENDS else []:
-            for request_id in asked.request_ids():
+            for request_id, tag in zip(asked.request_ids(), asked.items, strict=True):
                 add(
                     asked.requested_at,
                     f"4approval:{request_id}:a",
@@ -165,6 +168,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                     request_id=request_id,
                     executor=asked.approval_id,
                     superstep=asked.superstep,
+                    item=tag.index,
                     detail=f"asked in map partition {asked.instance_id}",
                 )
         for pending in orchestration.state.approvals if runtime not in ENDS else []:
@@ -175,6 +179,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                 request_id=pending.request_id,
                 executor=pending.approval_id,
                 superstep=pending.superstep,
+                item=pending.item.index if pending.item is not None else None,
             )
     else:
         add(first, "0:run", "run_started")

@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import iso_time, unwrapped
 from engine.core.versions import WorkflowVersions
@@ -31,9 +30,9 @@ from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent
-from engine.durable.map_partition import MapPartition
+from engine.durable.map_partition import MapPartition, partition_workflow
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
-from engine.durable.partition import PartitionFailed, PartitionInput
+from engine.durable.partition import PartitionFailed
 from engine.durable.step_messages import StepFailedForGood, StepIdentity, StepRequest, StepResult
 
 NEVER = float("inf")
@@ -300,9 +299,8 @@ def fold_partition(
     holds the requests it still waits for, and those it closed. Raises ``VersionNotAvailable`` as
     ``fold`` does."""
     context = HistoryContext(instance_id, events, activity)
-    data = PartitionInput.model_validate(context.get_input())
-    workflows.for_run(data.workflow, data.version, data.fingerprint)  # the run's graph, or why not
-    partition = MapPartition(workflows, context, activity=activity)
+    workflow, data = partition_workflow(workflows, context)
+    partition = MapPartition(workflow, data, context, activity=activity)
     return _driven(partition.orchestration, partition.run(), context)
 
 
@@ -322,21 +320,19 @@ def _driven(orchestration: Orchestration, body: Generator[Any, Any, Any], contex
         return Folded(orchestration, outcome, context.unasked_steps(), context.requests)
     except (WorkflowFailed, PartitionFailed):
         return Folded(orchestration, "failed", context.unasked_steps(), context.requests)
-    _pin_deadlines(orchestration.workflow, orchestration)
+    _pin_deadlines(orchestration)
     return Folded(orchestration, "waiting", context.unasked_steps(), context.requests)
 
 
-def _pin_deadlines(workflow: Workflow, orchestration: Orchestration) -> None:
+def _pin_deadlines(orchestration: Orchestration) -> None:
     """Deadlines as recorded by their timers (the fold's clock may lag the orchestrator's by ms). The
     request's ``requested_at`` stays the fold's: a request this fold closes records that time, and the
     event feed gives the request at the same time (the same cursor) before and after it closes."""
     for pending in orchestration.state.approvals:
         timer = orchestration.waits.timers.get(pending.request_id)
         fire_at = timer.fire_at if isinstance(timer, _Task) else None
-        node = workflow.nodes[pending.approval_id]
-        if fire_at is None or not isinstance(node, Approval) or node.timeout is None:
-            continue
-        pending.deadline = fire_at
+        if fire_at is not None:
+            pending.deadline = fire_at
 
 
 __all__ = ["Folded", "HistoryContext", "fold", "fold_partition"]

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from engine.core.approval import Approval
 from engine.core.approval_requests import answer_approval, expire_approval, open_approval
+from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
 from engine.core.mapping import ItemFailed, ItemTag
 from engine.core.routing import Delivery, Emission
@@ -38,13 +39,15 @@ class MapPartition:
     """One partition. ``run()`` is the orchestrator body; ``orchestration`` holds its state."""
 
     def __init__(
-        self, workflows: WorkflowVersions, context: OrchestrationContext, *, activity: str = STEP_ACTIVITY
+        self,
+        workflow: Workflow,
+        data: PartitionInput,
+        context: OrchestrationContext,
+        *,
+        activity: str = STEP_ACTIVITY,
     ) -> None:
-        self.data = data = PartitionInput.model_validate(decoded(context.get_input()))
-        try:
-            workflow = workflows.for_run(data.workflow, data.version, data.fingerprint)
-        except VersionNotAvailable as exc:
-            raise PartitionFailed(RunError(type="VersionNotAvailable", message=str(exc))) from None
+        """``workflow``: the graph the partition's run started on (``partition_workflow``)."""
+        self.data = data
         self.workflow = workflow
         state = RunState(workflow=workflow.name, instance_id=data.instance_id, superstep=data.superstep)
         started = OrchestratorInput(
@@ -131,12 +134,8 @@ class MapPartition:
         outputs: list[PartitionOutput] = []
 
         def close(pending: PendingApproval, emission: Emission, closed: ClosedApproval) -> None:
-            batch, index = _item_of(emission)
             outcome = self.node.output_adapter.dump_python(emission.message, mode="json")
-            place = places[pending.request_id]
-            outputs.append(
-                PartitionOutput(ordinal=place, value=outcome, batch=batch, index=index, closed=closed)
-            )
+            outputs.append(PartitionOutput(ordinal=places[pending.request_id], value=outcome, closed=closed))
             del open_[pending.request_id]
 
         while open_:
@@ -188,11 +187,23 @@ def _item_of(emission: Emission) -> tuple[str, int]:
     return item.batch, item.index
 
 
+def partition_workflow(
+    workflows: WorkflowVersions, context: OrchestrationContext
+) -> tuple[Workflow, PartitionInput]:
+    """A partition's input, and the graph its run started on; raises ``VersionNotAvailable``."""
+    data = PartitionInput.model_validate(decoded(context.get_input()))
+    return workflows.for_run(data.workflow, data.version, data.fingerprint), data
+
+
 def orchestrate_partition(
     workflows: WorkflowVersions, context: OrchestrationContext, *, activity: str = STEP_ACTIVITY
 ) -> Generator[Any, Any, list[Any]]:
     """The orchestrator body of one partition of a map; returns its items' outputs (JSON)."""
-    return (yield from MapPartition(workflows, context, activity=activity).run())
+    try:
+        workflow, data = partition_workflow(workflows, context)
+    except VersionNotAvailable as exc:
+        raise PartitionFailed(RunError(type="VersionNotAvailable", message=str(exc))) from None
+    return (yield from MapPartition(workflow, data, context, activity=activity).run())
 
 
-__all__ = ["MapPartition", "orchestrate_partition"]
+__all__ = ["MapPartition", "orchestrate_partition", "partition_workflow"]

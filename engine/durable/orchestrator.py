@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -26,7 +26,7 @@ from engine.core.approval_requests import answer_approval, expire_approval, open
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
-from engine.core.mapping import ItemFailed, ItemTag
+from engine.core.mapping import ItemFailed
 from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
@@ -290,7 +290,7 @@ class Orchestration:
         context = self.context
         results: dict[int, Emission] = {}
         attempts = dict.fromkeys(range(len(steps)), 1)
-        parts = self._partitions(steps)
+        parts = self._partitions(step.delivery for step in steps)
         inside = {index for part in parts for index in part}
         todo = [index for index in range(len(steps)) if index not in inside]
         while todo or parts:
@@ -374,15 +374,15 @@ class Orchestration:
         self.running, self._round = [], ([], [], {})
         return [results[i] for i in sorted(results)]
 
-    def _partitions(self, steps: list[Step]) -> list[list[int]]:
-        """The item steps of maps with more items than their partition size, in partitions of that size
-        (in step order); none inside a partition itself."""
+    def _partitions(self, deliveries: Iterable[Delivery]) -> list[list[int]]:
+        """The positions of the item deliveries (steps or approvals) of maps with more items than their
+        partition size, in partitions of that size (in order); none inside a partition itself."""
         if not self.partitioning:
             return []
         by_node: dict[str, list[int]] = {}
-        for index, step in enumerate(steps):
-            if step.delivery.item is not None:
-                by_node.setdefault(step.executor_id, []).append(index)
+        for index, delivery in enumerate(deliveries):
+            if delivery.item is not None:
+                by_node.setdefault(delivery.target, []).append(index)
         parts: list[list[int]] = []
         for executor_id, indexes in by_node.items():
             group = self.workflow.map_of(executor_id)
@@ -456,9 +456,7 @@ class Orchestration:
         """A partition's item outputs, each in its item's place, and each item's last attempt as one this
         run took in (so map progress, the feed and the trail count them); a failed partition fails the run
         with the item's error."""
-        if isinstance(reply, Exception):
-            text = str(reply)
-            self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
+        self._fail_if_failed(reply)
         by_ordinal = {steps[i].ordinal: i for i in part}
         node = self.workflow.nodes[steps[part[0]].executor_id]
         for raw in decoded(reply) or []:
@@ -479,6 +477,12 @@ class Orchestration:
                 else StepResult(ok=True, output=output.value)
             )
             self.attempts_taken.append(Attempt(step, output.attempt, *times, outcome, self.state.superstep))
+
+    def _fail_if_failed(self, reply: Any) -> None:
+        """A partition that failed fails the run, with the error of the item (or request) that failed it."""
+        if isinstance(reply, Exception):
+            text = str(reply)
+            self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
 
     def _window(self, steps: list[Step], todo: list[int]) -> tuple[list[int], list[int]]:
         """The steps to start now and those that wait for a slot: a map's ``max_parallel`` lets that many
@@ -641,49 +645,42 @@ class Orchestration:
     ) -> list[tuple[Delivery, int]]:
         """Start the partitions of the maps of approvals with more items than their partition size (each
         a sub-orchestration that asks its items' people); the approvals left to ask here."""
-        if not self.partitioning:
-            return approvals
-        by_node: dict[str, list[int]] = {}
-        for index, (delivery, _) in enumerate(approvals):
-            if delivery.item is not None:
-                by_node.setdefault(delivery.target, []).append(index)
-        partitioned: set[int] = set()
-        for approval_id, indexes in by_node.items():
-            group = self.workflow.map_of(approval_id)
-            size = group.partition_size if group is not None else 0
-            if not size or len(indexes) <= size:
-                continue
-            partitioned.update(indexes)
+        parts = self._partitions(delivery for delivery, _ in approvals)
+        superstep = self.state.superstep
+        numbers: Counter[str] = Counter()  # partitions are numbered per map
+        for part in parts:
+            asks = [approvals[i] for i in part]
+            approval_id = asks[0][0].target
+            number = numbers[approval_id]
+            numbers[approval_id] += 1
+            instance_id = partition_instance_id(self.state.instance_id, approval_id, superstep, number)
             dump = self.workflow.nodes[approval_id].input_adapter.dump_python
-            superstep = self.state.superstep
-            for number, start in enumerate(range(0, len(indexes), size)):
-                part = [approvals[i] for i in indexes[start : start + size]]
-                instance_id = partition_instance_id(self.state.instance_id, approval_id, superstep, number)
-                data = self._partition_input(approval_id, part, dump, None)
-                data["requested_at"] = now.isoformat()
-                data["strict_answers"] = self.strict_answers
-                data["signed_answers"] = self.signed_answers
-                task = self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
-                ordinals = tuple(o for _, o in part)
-                tags = tuple(d.item for d, _ in part if d.item is not None)
-                asked = AskedPartition(instance_id, approval_id, superstep, ordinals, tags, now)
-                self.asking[instance_id] = (asked, task)
-                self.partitions[instance_id] = approval_id
+            data = self._partition_input(approval_id, asks, dump, None)
+            data["requested_at"] = now.isoformat()
+            data["strict_answers"] = self.strict_answers
+            data["signed_answers"] = self.signed_answers
+            task = self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
+            ordinals = tuple(o for _, o in asks)
+            tags = tuple(d.item for d, _ in asks if d.item is not None)
+            asked = AskedPartition(instance_id, approval_id, superstep, ordinals, tags, now)
+            self.asking[instance_id] = (asked, task)
+            self.partitions[instance_id] = approval_id
+        if not parts:
+            return approvals
+        partitioned = {i for part in parts for i in part}
         return [a for i, a in enumerate(approvals) if i not in partitioned]
 
     def _take_answers(self, asked: AskedPartition, reply: Any, now: datetime) -> list[Emission]:
         """A partition's approval outcomes (in its items' places) and how each request closed; a failed
         partition (a request passed its deadline under ``fail_run()``) fails the run with its error."""
-        if isinstance(reply, Exception):
-            text = str(reply)
-            self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
+        self._fail_if_failed(reply)
         node = self.workflow.nodes[asked.approval_id]
+        items = dict(zip(asked.ordinals, asked.items, strict=True))
         emitted = []
         for raw in decoded(reply) or []:
             output = PartitionOutput.model_validate(raw)
             outcome = node.output_adapter.validate_python(output.value)
-            item = ItemTag(output.batch or "", output.index if output.index is not None else 0)
-            emitted.append(Emission(node.id, outcome, item))
+            emitted.append(Emission(node.id, outcome, items[output.ordinal]))
             if output.closed is not None:
                 # Known to the run from now on: the feed gives it out at this time, not before; asked when
                 # the run's clock says (the feed listed it at that time while the partition had it).

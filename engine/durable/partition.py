@@ -65,10 +65,7 @@ class PartitionOutput(BaseModel):
     value: Any  # the item node's output (JSON), or an ItemFailed (JSON) when ``failed``
     failed: bool = False
     attempt: int = 1  # its last attempt
-    # For an approval item: its map item, and how its request closed.
-    batch: str | None = None
-    index: int | None = None
-    closed: ClosedApproval | None = None
+    closed: ClosedApproval | None = None  # for an approval item: how its request closed
 
 
 class PartitionAnswer(BaseModel):

@@ -358,7 +358,8 @@ class WorkflowApi:
                 client, folded, max(0, page.skip - own), page.top - len(view["pendingApprovals"])
             )
             view["pendingApprovals"] += [
-                {**approval_entry(graph, p, run_uri, may_answer), **entry_owner(a)} for a, p in listed
+                {**approval_entry(graph, p, run_uri, may_answer), **entry_owner(a.instance_id)}
+                for a, p in listed
             ]
             view["pendingApprovalsTotal"] += total
         if asked and view["phase"] == "running":
@@ -511,7 +512,7 @@ class WorkflowApi:
             base,
             await self._viewer_may_answer(req, status.instance_id),
         )
-        return json_response(entry if waiting == status.instance_id else {**entry, "partition": waiting})
+        return json_response(entry if waiting == status.instance_id else {**entry, **entry_owner(waiting)})
 
     @staticmethod
     async def _caller(req: func.HttpRequest, link_subject: str | None = None) -> Caller:

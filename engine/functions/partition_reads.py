@@ -191,10 +191,10 @@ def asks_in_partitions(workflow: Workflow) -> bool:
     return any(isinstance(g, Map) and isinstance(workflow.nodes[g.target], Approval) for g in workflow.groups)
 
 
-def entry_owner(asked: AskedPartition) -> dict[str, Any]:
+def entry_owner(partition: str) -> dict[str, Any]:
     """What a view adds to a request a partition holds: where the answer goes (the run's route finds it;
     an SDK's raise_event must name this instance)."""
-    return {"partition": asked.instance_id}
+    return {"partition": partition}
 
 
 __all__ = ["PartitionRead", "PartitionReader", "asks_in_partitions", "entry_owner"]

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -243,30 +243,10 @@ class InMemoryRunner:
             emitted.append(
                 answer_approval(workflow, pending, response, now=now, via="runner", decided_by=decided_by)
             )
-            self._emit(
-                run, "approval_answered", executor_id=pending.approval_id, request_id=pending.request_id
-            )
-            if run.trace is not None:
-                run.trace.approval_closed(
-                    pending.approval_id,
-                    pending.request_id,
-                    outcome="answered",
-                    via="runner",
-                    decided_by=decided_by,
-                )
+            self._closed(run, pending, outcome="answered", via="runner", decided_by=decided_by)
         for pending in [a for a in state.approvals if a.deadline is not None and a.deadline <= now]:
             expiry = expire_approval(workflow, pending, now=now)
-            self._emit(
-                run, "approval_timed_out", executor_id=pending.approval_id, request_id=pending.request_id
-            )
-            if run.trace is not None:
-                run.trace.approval_closed(
-                    pending.approval_id,
-                    pending.request_id,
-                    outcome="timed_out",
-                    via="timeout",
-                    decided_by=None,
-                )
+            self._closed(run, pending, outcome="timed_out", via="timeout", decided_by=None)
             if expiry.error is not None:
                 return self._finish(run, expiry.error)
             if expiry.emission is not None:
@@ -584,6 +564,23 @@ class InMemoryRunner:
         result._recorded = run.events
         result._built = run.sink is not None  # a streamed run recorded the events it yielded
         return result
+
+    def _closed(
+        self,
+        run: _Run,
+        pending: PendingApproval,
+        *,
+        outcome: Literal["answered", "timed_out"],
+        via: str,
+        decided_by: str | None,
+    ) -> None:
+        """An approval request closed: the run's event, and its trace's."""
+        kind: EventKind = "approval_answered" if outcome == "answered" else "approval_timed_out"
+        self._emit(run, kind, executor_id=pending.approval_id, request_id=pending.request_id)
+        if run.trace is not None:
+            run.trace.approval_closed(
+                pending.approval_id, pending.request_id, outcome=outcome, via=via, decided_by=decided_by
+            )
 
     def _emit(self, run: _Run, kind: EventKind, **fields: Any) -> None:
         if run.sink is None:

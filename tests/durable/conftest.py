@@ -2,22 +2,42 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devhost.testing import DevHostHandle, run_devhost
+from tests.durable.http import get
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNING_KEY = "test-signing-key-not-a-secret"
+WEBHOOK = "/runtime/webhooks/durabletask/instances"
 SETTINGS = {"WORKFLOW_MODULES": "tests.durable.graphs", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
+
+
+def host_with(tmp_path_factory: pytest.TempPathFactory, modules: str) -> Iterator[DevHostHandle]:
+    """devhost running the project's own function_app.py, on SQLite, with the workflows of ``modules``
+    (the WORKFLOW_MODULES setting) added and answers signed: a module-scoped fixture yields from it."""
+    state = tmp_path_factory.mktemp("devhost") / "state.sqlite"
+    settings = {"WORKFLOW_MODULES": modules, "APPROVAL_SIGNING_KEY": SIGNING_KEY}
+    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as handle:
+        yield handle
+
+
+def instances(host: DevHostHandle, prefix: str) -> dict[str, dict[str, Any]]:
+    """Every instance whose id starts with ``prefix`` (a run, its partitions and child runs), as the
+    management API shows it with its history."""
+    listed = get(f"{host.base_url}{WEBHOOK}?instanceIdPrefix={prefix}&top=1000").body
+    return {
+        item["instanceId"]: get(f"{host.base_url}{WEBHOOK}/{item['instanceId']}?showHistory=true").body
+        for item in listed
+    }
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostHandle]:
-    """devhost running the project's own function_app.py, on SQLite, with the test workflows added."""
-    state = tmp_path_factory.mktemp("devhost") / "state.sqlite"
-    with run_devhost(ROOT, state=state, in_memory=False, settings=SETTINGS) as handle:
-        yield handle
+    """devhost with the test workflows added."""
+    yield from host_with(tmp_path_factory, SETTINGS["WORKFLOW_MODULES"])
 
 
 @pytest.fixture

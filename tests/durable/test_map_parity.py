@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from devhost.testing import run_devhost
 from engine import InMemoryRunner
 from tests.durable import maps
-from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.conftest import host_with
 from tests.durable.http import finished, get, post, wait_for
 
 WORKFLOWS = {w.name: w for w in maps.ALL}
@@ -19,9 +18,7 @@ WORKFLOWS = {w.name: w for w in maps.ALL}
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    state = tmp_path_factory.mktemp("maps") / "state.sqlite"
-    settings = {"WORKFLOW_MODULES": "tests.durable.maps", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
-    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as host:
+    for host in host_with(tmp_path_factory, "tests.durable.maps"):
         yield f"{host.api_url}/workflows"
 
 

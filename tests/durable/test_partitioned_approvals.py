@@ -11,30 +11,16 @@ from typing import Any
 
 import pytest
 
-from devhost.testing import DevHostHandle, run_devhost
+from devhost.testing import DevHostHandle
 from engine import InMemoryRunner, Workflow
 from tests.durable import maps
-from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.conftest import WEBHOOK, host_with, instances
 from tests.durable.http import finished, get, post, wait_for
-
-WEBHOOK = "/runtime/webhooks/durabletask/instances"
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostHandle]:
-    state = tmp_path_factory.mktemp("asked") / "state.sqlite"
-    settings = {"WORKFLOW_MODULES": "tests.durable.maps", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
-    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as handle:
-        yield handle
-
-
-def instances(host: DevHostHandle, prefix: str) -> dict[str, dict[str, Any]]:
-    """Every instance of a run (the run and its partitions), with its history."""
-    listed = get(f"{host.base_url}{WEBHOOK}?instanceIdPrefix={prefix}&top=1000").body
-    return {
-        item["instanceId"]: get(f"{host.base_url}{WEBHOOK}/{item['instanceId']}?showHistory=true").body
-        for item in listed
-    }
+    yield from host_with(tmp_path_factory, "tests.durable.maps")
 
 
 def in_memory(

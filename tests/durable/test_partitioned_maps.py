@@ -8,32 +8,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from devhost.testing import DevHostHandle, run_devhost
+from devhost.testing import DevHostHandle
 from engine import InMemoryRunner
 from engine.functions import partition_reads
 from tests.durable import maps
-from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.conftest import host_with, instances
 from tests.durable.http import finished, get, post, wait_for
-
-WEBHOOK = "/runtime/webhooks/durabletask/instances"
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostHandle]:
-    state = tmp_path_factory.mktemp("partitions") / "state.sqlite"
-    settings = {"WORKFLOW_MODULES": "tests.durable.maps", "APPROVAL_SIGNING_KEY": SIGNING_KEY}
-    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as handle:
-        yield handle
+    yield from host_with(tmp_path_factory, "tests.durable.maps")
 
 
 def histories(host: DevHostHandle, prefix: str) -> dict[str, int]:
     """Every instance of this run (the run, its partitions) and the size of its history."""
-    listed = get(f"{host.base_url}{WEBHOOK}?instanceIdPrefix={prefix}&top=1000").body
-    sizes = {}
-    for item in listed:
-        status = get(f"{host.base_url}{WEBHOOK}/{item['instanceId']}?showHistory=true").body
-        sizes[item["instanceId"]] = len(status["historyEvents"])
-    return sizes
+    return {i: len(status["historyEvents"]) for i, status in instances(host, prefix).items()}
 
 
 def test_items_in_partitions_keep_their_keys_and_failures(host: DevHostHandle) -> None:

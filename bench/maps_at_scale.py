@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Row
+from bench.dbos_peer import fan_out_workflows, launched
 
 OURS = "devhost, ours (partitioned map)"
 HAND = "devhost, hand-written azure-functions-durable task_all"
@@ -271,43 +272,17 @@ def durabletask_case(n: int, reps: int = 1, timeout: float = 1800) -> list[dict[
 def dbos_case(n: int, reps: int = 1, timeout: float = 1800) -> list[dict[str, Any]]:
     from dbos import DBOS
 
-    logging.getLogger("dbos").setLevel(logging.WARNING)
-
-    @DBOS.step()
-    def add_one(value: int) -> int:
-        return value + 1
-
-    @DBOS.workflow()
-    def branch(value: int) -> int:
-        return add_one(value)
-
-    @DBOS.workflow()
-    def fan_out(count: int) -> int:
-        handles = [DBOS.start_workflow(branch, i) for i in range(count)]
-        return sum(h.get_result() for h in handles)
-
+    _, fan_out = fan_out_workflows()
     out = []
     for rep in range(reps + 1):
-        with tempfile.TemporaryDirectory() as folder:
-            DBOS(
-                config={
-                    "name": "bench",
-                    "system_database_url": f"sqlite:///{folder}/dbos.sqlite",
-                    "log_level": "WARNING",
-                    "run_admin_server": False,
-                }
-            )
-            DBOS.launch()
-            try:
-                count = n if rep else 10
-                started = time.perf_counter()
-                total = DBOS.start_workflow(fan_out, count).get_result()
-                elapsed = time.perf_counter() - started
-                assert total == sum(range(1, count + 1))
-                if rep:
-                    out.append({"makespan": elapsed})
-            finally:
-                DBOS.destroy(destroy_registry=False)
+        with launched():
+            count = n if rep else 10
+            started = time.perf_counter()
+            total = DBOS.start_workflow(fan_out, count).get_result()
+            elapsed = time.perf_counter() - started
+            assert total == sum(range(1, count + 1))
+            if rep:
+                out.append({"makespan": elapsed})
     return out
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Row
+from bench.dbos_peer import fan_out_workflows, launched
 
 DEVHOST_PLAIN = "devhost, plain azure-functions-durable app"
 DEVHOST_OURS = "devhost, ours (WorkflowApp)"
@@ -167,12 +168,8 @@ def durabletask(runs: int, width: int, reps: int) -> dict[str, list[float]]:
 def dbos(runs: int, width: int, reps: int) -> dict[str, list[float]]:
     from dbos import DBOS
 
-    logging.getLogger("dbos").setLevel(logging.WARNING)
     out: dict[str, list[float]] = {"sequential": [], "fan_out": []}
-
-    @DBOS.step()
-    def add_one(value: int) -> int:
-        return value + 1
+    add_one, fan_out = fan_out_workflows()
 
     @DBOS.workflow()
     def five_steps(value: int) -> int:
@@ -180,43 +177,22 @@ def dbos(runs: int, width: int, reps: int) -> dict[str, list[float]]:
             value = add_one(value)
         return value
 
-    @DBOS.workflow()
-    def branch(value: int) -> int:
-        return add_one(value)
-
-    @DBOS.workflow()
-    def fan_out(count: int) -> int:
-        handles = [DBOS.start_workflow(branch, i) for i in range(count)]
-        return sum(h.get_result() for h in handles)
-
     for rep in range(reps + 1):
-        with tempfile.TemporaryDirectory() as folder:
-            DBOS(
-                config={
-                    "name": "bench",
-                    "system_database_url": f"sqlite:///{folder}/dbos.sqlite",
-                    "log_level": "WARNING",
-                    "run_admin_server": False,
-                }
-            )
-            DBOS.launch()
-            try:
-                count = runs if rep else min(runs, 20)
-                started = time.perf_counter()
-                handles = [DBOS.start_workflow(five_steps, 0) for _ in range(count)]
-                results = [h.get_result() for h in handles]
-                elapsed = time.perf_counter() - started
-                assert results[0] == 5
-                if rep:
-                    out["sequential"].append(count / elapsed)
-                started = time.perf_counter()
-                total = DBOS.start_workflow(fan_out, width).get_result()
-                elapsed = time.perf_counter() - started
-                assert total == sum(range(1, width + 1))
-                if rep:
-                    out["fan_out"].append(elapsed)
-            finally:
-                DBOS.destroy(destroy_registry=False)
+        with launched():
+            count = runs if rep else min(runs, 20)
+            started = time.perf_counter()
+            handles = [DBOS.start_workflow(five_steps, 0) for _ in range(count)]
+            results = [h.get_result() for h in handles]
+            elapsed = time.perf_counter() - started
+            assert results[0] == 5
+            if rep:
+                out["sequential"].append(count / elapsed)
+            started = time.perf_counter()
+            total = DBOS.start_workflow(fan_out, width).get_result()
+            elapsed = time.perf_counter() - started
+            assert total == sum(range(1, width + 1))
+            if rep:
+                out["fan_out"].append(elapsed)
     return out
 
 

@@ -5,9 +5,12 @@ taken from its payload. The endpoint signs what it raises (an HMAC over the inst
 response, who decided, how, when, the answer's id and the link used) with the app's signing key, naming
 the key by its id. The orchestrator has the signature checked by ``verify_answer`` - an activity, so the
 verdict is recorded in the run's history and every replay reads the same verdict, even after the key is
-rotated or the state moves to another machine. Keys: ``APPROVAL_SIGNING_KEY`` signs;
-``APPROVAL_SIGNING_KEYS_RETIRED`` (comma-separated) still verify. There is no per-process fallback key:
-without a configured key nothing is signed, and an unsigned envelope counts as a raw event.
+rotated or the state moves to another machine. The keys come from ``engine.durable.signing_keys``
+(retired keys still verify). There is no per-process fallback key: without a configured key nothing is
+signed, and an unsigned envelope counts as a raw event.
+
+An envelope is bound to one request of one run (``Binding``): the run's instance id and its nonce, so
+an answer captured from a run never counts for another run that reuses the instance id after a purge.
 """
 
 from __future__ import annotations
@@ -15,37 +18,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-SIGNING_KEY = "APPROVAL_SIGNING_KEY"
-RETIRED_KEYS = "APPROVAL_SIGNING_KEYS_RETIRED"
+from engine.durable.signing_keys import SIGNING_KEY, SigningKeys
+
 VERIFY_ACTIVITY = "verify_approval_answer"
 ENVELOPE = "$approval"
 Via = Literal["endpoint", "event", "timeout", "runner"]
-
-
-def key_id(secret: bytes) -> str:
-    """A public name for a key: names it without revealing it."""
-    return hashlib.sha256(b"approval-signing-key-id\x00" + secret).hexdigest()[:16]
-
-
-@dataclass(frozen=True, slots=True)
-class SigningKeys:
-    """The key that signs (if any) and every key that verifies, by key id."""
-
-    signing: tuple[str, bytes] | None
-    verifying: dict[str, bytes]
-
-    @classmethod
-    def from_env(cls) -> SigningKeys:
-        current = os.environ.get(SIGNING_KEY, "").strip().encode()
-        retired = [k.strip().encode() for k in os.environ.get(RETIRED_KEYS, "").split(",") if k.strip()]
-        verifying = {key_id(k): k for k in [*retired, *([current] if current else [])]}
-        return cls((key_id(current), current) if current else None, verifying)
 
 
 class AnswerEnvelope(BaseModel):
@@ -61,10 +42,10 @@ class AnswerEnvelope(BaseModel):
     sig: str | None = None
 
 
-def _mac(secret: bytes, instance_id: str, request_id: str, envelope: AnswerEnvelope) -> str:
+def _mac(secret: bytes, binding: Binding, envelope: AnswerEnvelope) -> str:
     signed = [
-        instance_id,
-        request_id,
+        binding.instance_id,
+        binding.request_id,
         envelope.response,
         envelope.decided_by,
         envelope.via,
@@ -72,27 +53,37 @@ def _mac(secret: bytes, instance_id: str, request_id: str, envelope: AnswerEnvel
         envelope.answer_id,
         envelope.link,
     ]
+    if binding.run_nonce is not None:
+        signed.append(binding.run_nonce)  # runs started before runs had a nonce sign as they always did
     text = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
+    # "surrogatepass": a lone surrogate (valid JSON, "\ud800") must be refused by the comparison, not
+    # raise here and fail the run; every other text encodes exactly as plain UTF-8.
+    return hmac.new(secret, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
-def signed_envelope(
-    keys: SigningKeys, *, instance_id: str, request_id: str, answer: AnswerEnvelope
-) -> dict[str, Any]:
+class Binding(BaseModel):
+    """What an answer is for: one request of one run. ``run_nonce`` tells the run from any other run that
+    had (or will have) the same instance id: a purged run's answers and links never count for a new run
+    started under its id (``engine.durable.checkpoint.OrchestratorInput.run_nonce``)."""
+
+    instance_id: str
+    request_id: str
+    run_nonce: str | None = None
+
+
+def signed_envelope(keys: SigningKeys, binding: Binding, answer: AnswerEnvelope) -> dict[str, Any]:
     """The event body for ``answer``, signed with the current key; raises when no key is configured."""
     if keys.signing is None:
         raise LookupError(f"{SIGNING_KEY} is not set: approval answers cannot be signed")
     kid, secret = keys.signing
     signed = answer.model_copy(update={"kid": kid, "sig": None})
-    signed.sig = _mac(secret, instance_id, request_id, signed)
+    signed.sig = _mac(secret, binding, signed)
     return {ENVELOPE: signed.model_dump(mode="json")}
 
 
-class VerifyRequest(BaseModel):
+class VerifyRequest(Binding):
     """The ``sequence``-th envelope received for ``request_id`` in this execution, to be verified."""
 
-    instance_id: str
-    request_id: str
     sequence: int
     envelope: Any
 
@@ -111,6 +102,20 @@ class Verdict(BaseModel):
 
 
 def verify(keys: SigningKeys, request: VerifyRequest) -> Verdict:
+    """The verdict on one envelope. Never raises, whatever JSON the envelope is: an attacker who could
+    make verification fail would fail the run."""
+    try:
+        return _verdict(keys, request)
+    except (TypeError, ValueError, RecursionError):  # JSON nested past any limit, and what we missed
+        return Verdict(
+            request_id=request.request_id,
+            sequence=request.sequence,
+            valid=False,
+            reason="the envelope is malformed",
+        )
+
+
+def _verdict(keys: SigningKeys, request: VerifyRequest) -> Verdict:
     def refuse(reason: str) -> Verdict:
         return Verdict(request_id=request.request_id, sequence=request.sequence, valid=False, reason=reason)
 
@@ -122,9 +127,11 @@ def verify(keys: SigningKeys, request: VerifyRequest) -> Verdict:
         return refuse("the envelope is not signed")
     secret = keys.verifying.get(envelope.kid)
     if secret is None:
-        return refuse(f"the envelope is signed with an unknown key {envelope.kid!r}")
-    expected = _mac(secret, request.instance_id, request.request_id, envelope)
-    if not hmac.compare_digest(expected, envelope.sig):
+        return refuse("the envelope is signed with an unknown key")
+    if not envelope.sig.isascii():
+        return refuse("the envelope's signature does not match")
+    expected = _mac(secret, request, envelope)
+    if not hmac.compare_digest(expected.encode(), envelope.sig.encode()):
         return refuse("the envelope's signature does not match")
     return Verdict(
         request_id=request.request_id,

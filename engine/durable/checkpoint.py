@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -16,7 +17,14 @@ class OrchestratorInput(BaseModel):
 
     ``strict_answers`` and ``signed_answers`` are set when a run starts, and carried on: runs started
     before answers were validated strictly, or signed, keep the rules their recorded answers were accepted
-    by, so a replay never takes another path.
+    by, so a replay never takes another path. A run whose first episode finds them unset (or false) was
+    started by the current code around the workflow API: ``engine.durable.admission`` makes it a new run
+    (see there); the old reading is kept only for runs whose history says older code started them.
+
+    ``run_nonce`` is random, chosen when the run starts and carried on: it tells this run from every
+    other run that had or will have the same instance id (after a purge), and approval links and signed
+    answers name it, so they count only for the run that asked. Runs started before it existed have
+    none; their links and answers name none.
     """
 
     input: Any = None
@@ -42,11 +50,18 @@ class OrchestratorInput(BaseModel):
 
     # W3C trace context of the run's start: every episode and step of the run joins that trace.
     traceparent: str | None = None
+    run_nonce: str | None = None
 
     @classmethod
     def start(
-        cls, message: Any, *, workflow: Workflow | None = None, traceparent: str | None = None
+        cls,
+        message: Any,
+        *,
+        workflow: Workflow | None = None,
+        traceparent: str | None = None,
+        run_nonce: str | None = None,
     ) -> OrchestratorInput:
+        """A new run's input (``run_nonce``: given only where a start must be reproducible)."""
         return cls(
             input=message,
             strict_answers=True,
@@ -54,4 +69,5 @@ class OrchestratorInput(BaseModel):
             version=workflow.version if workflow else None,
             fingerprint=workflow.fingerprint if workflow else None,
             traceparent=traceparent,
+            run_nonce=run_nonce or secrets.token_hex(16),
         )

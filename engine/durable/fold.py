@@ -26,8 +26,8 @@ from pydantic import ValidationError
 from engine.core.graph import Workflow
 from engine.core.jsontext import iso_time, unwrapped
 from engine.core.versions import WorkflowVersions
+from engine.durable.admission import started_input
 from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
-from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent
 from engine.durable.map_partition import MapPartition, partition_workflow
@@ -282,7 +282,7 @@ def fold(
     """The run replayed over ``events``. Raises ``VersionNotAvailable`` when the graph it started on is
     not served (its version is gone): the orchestrator fails such a run, saying so."""
     context = HistoryContext(instance_id, events, activity)
-    started = OrchestratorInput.model_validate(context.get_input() or {})
+    started = started_input(context.get_input())
     if isinstance(workflow, WorkflowVersions):
         assert name is not None
         workflow = workflow.for_run(name, started.version, started.fingerprint)

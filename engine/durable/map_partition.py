@@ -57,6 +57,7 @@ class MapPartition:
             traceparent=data.traceparent,
             strict_answers=data.strict_answers,
             signed_answers=data.signed_answers,
+            run_nonce=data.run_nonce,
         )
         self.orchestration = run = Orchestration(workflow, context, activity=activity, started=started)
         run.partitioning = False

@@ -41,6 +41,7 @@ from engine.core.supersteps import (
     superstep_limit_error,
 )
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
+from engine.durable.admission import admitted, child_run_nonce, needs_admission, started_input
 from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Verdict, VerifyRequest
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
@@ -139,7 +140,7 @@ class Orchestration:
             if isinstance(node, Executor) and node.step_timeout is not None
         }
         self.codec = RoutingCodec(workflow)
-        self.started = started or OrchestratorInput.model_validate(context.get_input() or {})
+        self.started = started or started_input(context.get_input())
         self.strict_answers = self.started.strict_answers
         self.signed_answers = self.started.signed_answers
         self.answers_seen: dict[str, int] = {}  # envelopes verified per request, in this execution
@@ -240,6 +241,7 @@ class Orchestration:
                 fingerprint=self.started.fingerprint,
                 trail=self._trail().model_dump(mode="json"),
                 traceparent=self.started.traceparent,
+                run_nonce=self.started.run_nonce,
             ).model_dump(mode="json")
         )
 
@@ -538,7 +540,10 @@ class Orchestration:
         message = node.input_adapter.dump_python(step.delivery.message, mode="json")
         # The child joins this run's trace.
         started = OrchestratorInput.start(
-            message, workflow=child, traceparent=self.started.traceparent
+            message,
+            workflow=child,
+            traceparent=self.started.traceparent,
+            run_nonce=child_run_nonce(self.started, instance_id, self.context),
         ).model_dump(mode="json")
         return self.context.call_sub_orchestrator(child.name, started, instance_id)
 
@@ -659,6 +664,7 @@ class Orchestration:
             data["requested_at"] = now.isoformat()
             data["strict_answers"] = self.strict_answers
             data["signed_answers"] = self.signed_answers
+            data["run_nonce"] = self.started.run_nonce
             task = self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
             ordinals = tuple(o for _, o in asks)
             tags = tuple(d.item for d, _ in asks if d.item is not None)
@@ -747,6 +753,7 @@ class Orchestration:
                 request = VerifyRequest(
                     instance_id=self.state.instance_id,
                     request_id=pending.request_id,
+                    run_nonce=self.started.run_nonce,
                     sequence=sequence,
                     envelope=data[ENVELOPE],
                 )
@@ -827,7 +834,7 @@ def orchestrate(
 ) -> Generator[Any, Any, list[Any]]:
     """The orchestrator body for one workflow (or for workflow ``name`` among several versions: the run
     replays on the graph it started on); returns the run's outputs (JSON)."""
-    started = OrchestratorInput.model_validate(context.get_input() or {})
+    started = started_input(context.get_input())
     if isinstance(workflow, WorkflowVersions):
         assert name is not None
         try:
@@ -838,6 +845,10 @@ def orchestrate(
                 RunStatus(workflow=name, phase="failed", error=error).model_dump(mode="json")
             )
             raise WorkflowFailed(error) from None
+    if needs_admission(started, context):
+        # Started around the workflow API: become the run a start through it would have made, first.
+        context.continue_as_new(admitted(started, workflow, context).model_dump(mode="json"))
+        return []
     orchestration = Orchestration(
         workflow, context, activity=activity, continue_every=continue_every, started=started
     )

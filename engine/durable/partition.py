@@ -16,6 +16,7 @@ them as ``ANSWERS_EVENT`` with the request id (``PartitionAnswer``).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ PARTITION_ORCHESTRATOR = "workflow_map_partition"
 # wait per answer instead of a race over every open request, which would cost each replay O(requests²).
 ANSWERS_EVENT = "approval-answers"
 _FAILED = "[workflow map partition failed] "
+_ORDINAL = re.compile(r"[0-9]{1,9}")
 
 
 class PartitionItem(BaseModel):
@@ -58,6 +60,7 @@ class PartitionInput(BaseModel):
     requested_at: datetime | None = None
     strict_answers: bool = True
     signed_answers: bool = True
+    run_nonce: str | None = None  # the run's: answers raised here are signed for the run
 
 
 class PartitionOutput(BaseModel):
@@ -111,9 +114,12 @@ class AskedPartition:
 
     def holds(self, request_id: str) -> bool:
         prefix = f"{self.approval_id}-s{self.superstep}-"
-        if not request_id.startswith(prefix) or not request_id[len(prefix) :].isdigit():
+        tail = request_id[len(prefix) :]
+        # ASCII digits only, and few: str.isdigit() admits "²" and "٣", which int() refuses, and int()
+        # refuses more than 4,300 digits. No superstep asks a billion requests.
+        if not request_id.startswith(prefix) or _ORDINAL.fullmatch(tail) is None:
             return False
-        ordinal = int(request_id[len(prefix) :])
+        ordinal = int(tail)
         at = bisect_left(self.ordinals, ordinal)
         return at < len(self.ordinals) and self.ordinals[at] == ordinal
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
@@ -25,11 +25,13 @@ from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.core.subworkflow import SubWorkflow
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.core.viz import to_graph_json
-from engine.durable.answers import AnswerEnvelope, SigningKeys, signed_envelope
+from engine.durable.admission import started_input
+from engine.durable.answers import AnswerEnvelope, Binding, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.fold import Folded, fold
 from engine.durable.history import HistoryEvent, read_history
 from engine.durable.partition import PartitionAnswer
+from engine.durable.signing_keys import SigningKeys
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
 from engine.functions.dashboard import serve as serve_dashboard
@@ -91,6 +93,17 @@ class RunRead:
     events: list[HistoryEvent]
     folded: Folded | None
     version_problem: str | None = None  # why the graph the run started on is not served here
+
+    @property
+    def run_nonce(self) -> str | None:
+        """The nonce of the run this read found under its instance id (its links and answers name it)."""
+        started = next((e for e in self.events if e.type == "ExecutionStarted"), None)
+        if started is None:
+            return None
+        try:
+            return started_input(unwrapped(started.input)).run_nonce
+        except ValidationError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +352,7 @@ class WorkflowApi:
         folded = read.folded
         run_uri = self._run_uri(req, workflow, status.instance_id)
         graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
-        may_answer = await self._viewer_may_answer(req, status.instance_id)
+        may_answer = await self._viewer_may_answer(req, read)
         view = run_view(
             graph, read.status, folded, run_uri, may_answer, page, read.events, self.activity_name
         )
@@ -398,7 +411,7 @@ class WorkflowApi:
             uri = f"{base}/{name}/runs/{instance_id}"
             pending = pending_approvals(runtime, read.folded) if read is not None else []
             if read is not None and read.folded is not None:
-                may_answer = await self._viewer_may_answer(req, instance_id)
+                may_answer = await self._viewer_may_answer(req, read)
                 graph = read.folded.orchestration.workflow
                 for p in pending:
                     entry = approval_entry(graph, p, uri, may_answer)
@@ -462,12 +475,6 @@ class WorkflowApi:
             raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime})")
         return workflow, status, req.route_params.get("requestId", "")
 
-    async def _pending(
-        self, workflow: Workflow, status: Any, client: df.DurableOrchestrationClient, request_id: str
-    ) -> PendingApproval:
-        read = await self._read(workflow, client, status.instance_id)
-        return (await self._pending_in(client, status, read, request_id))[0]
-
     async def _pending_in(
         self, client: df.DurableOrchestrationClient, status: Any, read: RunRead, request_id: str
     ) -> tuple[PendingApproval, str, list[ClosedApproval]]:
@@ -510,7 +517,7 @@ class WorkflowApi:
             folded.orchestration.workflow,
             pending,
             base,
-            await self._viewer_may_answer(req, status.instance_id),
+            await self._viewer_may_answer(req, read),
         )
         return json_response(entry if waiting == status.instance_id else {**entry, **entry_owner(waiting)})
 
@@ -521,10 +528,10 @@ class WorkflowApi:
         return await asyncio.to_thread(approver, req.headers, link_subject)
 
     async def _viewer_may_answer(
-        self, req: func.HttpRequest, instance_id: str
+        self, req: func.HttpRequest, read: RunRead
     ) -> Callable[[PendingApproval], bool]:
         """``can_answer`` for whoever views: their verified identity, and - opened through a respond
-        link (``?token=``) - the person the link names, for that one request."""
+        link (``?token=``) - the person the link names, for that one request of this run."""
         caller = await self._caller(req)
         token = req.params.get("token")
         if not token:
@@ -532,9 +539,10 @@ class WorkflowApi:
         try:
             claims = peek_claims(token)
             verify(
-                engine_settings().signing_key,
+                SigningKeys.for_links(),
                 token,
-                instance_id=instance_id,
+                instance_id=read.status.instance_id,
+                run_nonce=read.run_nonce,
                 request_id=claims.r,
                 now=datetime.now(UTC),
             )
@@ -557,7 +565,8 @@ class WorkflowApi:
         workflow, status, request_id = await self._open_run(req, client)
         body = read_json(req, limit=engine_settings().max_body_bytes)
         wanted = validated(LinkRequest.model_validate, body, "link request")
-        pending = await self._pending(workflow, status, client, request_id)
+        read = await self._read(workflow, client, status.instance_id)
+        pending = (await self._pending_in(client, status, read, request_id))[0]
         if pending.approvers and wanted.for_ not in pending.approvers:
             raise HttpError(
                 400,
@@ -567,8 +576,9 @@ class WorkflowApi:
             )
         now = datetime.now(UTC)
         token = issue(
-            engine_settings().signing_key,
+            SigningKeys.for_links(),
             instance_id=status.instance_id,
+            run_nonce=read.run_nonce,
             request_id=request_id,
             expires=pending.deadline,
             now=now,
@@ -663,19 +673,20 @@ class WorkflowApi:
         instance_id = status.instance_id
         settings = engine_settings()
         token = req.params.get("token")
+        read = await self._read(workflow, client, instance_id)
         claims = None
         if settings.require_approval_token or token:
             try:
                 claims = verify(
-                    settings.signing_key,
+                    SigningKeys.for_links(),
                     token,
                     instance_id=instance_id,
+                    run_nonce=read.run_nonce,
                     request_id=request_id,
                     now=datetime.now(UTC),
                 )
             except TokenError as exc:
                 raise HttpError(403, str(exc)) from exc
-        read = await self._read(workflow, client, instance_id)
         folded = read.folded
         try:
             pending, waiting, _ = await self._pending_in(client, status, read, request_id)
@@ -713,7 +724,11 @@ class WorkflowApi:
             link=claims.n if claims else None,
         )
         # Signed for the run (a partition verifies it as the run would), raised where the answer is awaited.
-        event = self._event_body(approval, instance_id, request_id, answer)
+        event = self._event_body(
+            approval,
+            Binding(instance_id=instance_id, request_id=request_id, run_nonce=read.run_nonce),
+            answer,
+        )
         if waiting != instance_id:  # a map partition takes every answer on one event, named by request
             event = PartitionAnswer(request_id=request_id, answer=event).model_dump(mode="json")
         try:
@@ -746,14 +761,10 @@ class WorkflowApi:
         )
 
     @staticmethod
-    def _event_body(
-        approval: Approval[Any, Any], instance_id: str, request_id: str, answer: AnswerEnvelope
-    ) -> Any:
+    def _event_body(approval: Approval[Any, Any], binding: Binding, answer: AnswerEnvelope) -> Any:
         """The signed envelope; without a signing key, a raw answer (which carries no identity)."""
         try:
-            return signed_envelope(
-                SigningKeys.from_env(), instance_id=instance_id, request_id=request_id, answer=answer
-            )
+            return signed_envelope(SigningKeys.from_env(), binding, answer)
         except LookupError as exc:
             if approval.approvers:
                 raise HttpError(

@@ -6,12 +6,14 @@ One owner per fact: everything about one run comes from the fold of its history
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
+from engine.core.run_error import RunError
 from engine.core.run_state import PendingApproval
 from engine.durable.fold import Folded
 from engine.durable.history import HistoryEvent
@@ -129,11 +131,7 @@ def run_view(
     error: dict[str, Any] | None = None
     if runtime == "Failed":
         failed = orchestration.state.error if orchestration is not None else None
-        error = (
-            failed.model_dump()
-            if failed is not None
-            else {"executor_id": None, "type": "OrchestrationFailed", "message": str(status.output)}
-        )
+        error = (failed if failed is not None else unexpected_failure(status.output)).model_dump()
     elif runtime == "Terminated":
         error = {"executor_id": None, "type": "Terminated", "message": str(status.output or "terminated")}
     pending = pending_approvals(runtime, folded)
@@ -172,6 +170,26 @@ def run_view(
             )
         ],
     }
+
+
+_HOST_PREFIX = re.compile(r"^Orchestrator function '[^']*' failed: ")
+_TYPED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failed|Failure|Exit|Interrupt)): (.*)$", re.DOTALL)
+MAX_ERROR_MESSAGE = 2000
+
+
+def unexpected_failure(output: Any) -> RunError:
+    """A failure the run did not record itself (the orchestrator raised something unforeseen), as callers
+    see it: the exception's type and message. The host's text goes on with the traceback and server paths;
+    operators read that in the log and in the management API's output, callers never do."""
+    text = _HOST_PREFIX.sub("", str(output if output is not None else "the orchestration failed"))
+    # Hosts join a failure's reason and its details (the traceback) with " \n ", or start it on a line.
+    head = text.split(" \n ", 1)[0].split("\nTraceback (most recent call last)", 1)[0]
+    head = head.split("Traceback (most recent call last)", 1)[0].strip() or "the orchestration failed"
+    typed = _TYPED.match(head)
+    kind, message = (
+        (typed.group(1).rsplit(".", 1)[-1], typed.group(2)) if typed else ("OrchestrationFailed", head)
+    )
+    return RunError(type=kind, message=message[:MAX_ERROR_MESSAGE])
 
 
 def duration_ms(status: Any, runtime: str | None) -> float | None:

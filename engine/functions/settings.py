@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import urlparse
 
 from engine.core.app_settings import byte_size, flag
+from engine.durable.signing_keys import SIGNING_KEY, SigningKeys
 
 log = logging.getLogger("engine.settings")
 
-SIGNING_KEY = "APPROVAL_SIGNING_KEY"
 REQUIRE_TOKEN = "APPROVAL_REQUIRE_TOKEN"
 MAX_BODY = "WORKFLOW_MAX_BODY_BYTES"
 EXPOSE_KEYS = "WORKFLOW_EXPOSE_SYSTEM_KEYS"
@@ -21,7 +19,6 @@ EXPOSE_KEYS = "WORKFLOW_EXPOSE_SYSTEM_KEYS"
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
-    signing_key: bytes
     require_approval_token: bool
     max_body_bytes: int
     expose_system_keys: bool
@@ -31,11 +28,6 @@ class EngineSettings:
 ON_AZURE = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME")
 
 
-@lru_cache(maxsize=1)
-def _ephemeral_key() -> bytes:
-    return secrets.token_bytes(32)
-
-
 def check_signing_key() -> None:
     """Say at start-up when approval links are signed with a per-process key.
 
@@ -43,7 +35,7 @@ def check_signing_key() -> None:
     ERROR; elsewhere (tests, a host that sets no key) as a warning. devhost sets a key it keeps under
     ``.devhost/``, so ``make serve`` links survive restarts.
     """
-    if os.environ.get(SIGNING_KEY, "").strip():
+    if SigningKeys.from_env().configured:
         return
     on_azure = any(os.environ.get(name) for name in ON_AZURE)
     log.log(
@@ -58,9 +50,7 @@ def check_signing_key() -> None:
 
 def engine_settings() -> EngineSettings:
     """Read on each call (cheap) so tests and hosts that change settings at run time are honoured."""
-    configured = os.environ.get(SIGNING_KEY, "").strip()
     return EngineSettings(
-        signing_key=configured.encode() if configured else _ephemeral_key(),
         require_approval_token=flag(REQUIRE_TOKEN, False),
         max_body_bytes=byte_size(MAX_BODY, 1024 * 1024),
         expose_system_keys=flag(EXPOSE_KEYS, False),

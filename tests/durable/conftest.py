@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devhost.testing import DevHostHandle, run_devhost
+from devhost.testing import DevHostHandle, DevHostProcess, run_devhost
+from engine.durable.signing_keys import SigningKeys, key_id
+from engine.functions.approval_tokens import issue
 from tests.durable.http import get
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +27,24 @@ def host_with(tmp_path_factory: pytest.TempPathFactory, modules: str) -> Iterato
     settings = {"WORKFLOW_MODULES": modules, "APPROVAL_SIGNING_KEY": SIGNING_KEY}
     with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as handle:
         yield handle
+
+
+@contextmanager
+def signing_host(state: Path, key: str, settings: dict[str, str] | None = None) -> Iterator[DevHostProcess]:
+    """devhost as a process (so it can be restarted with other settings), signing with ``key``."""
+    process = DevHostProcess(ROOT, state, settings={**(settings or SETTINGS), "APPROVAL_SIGNING_KEY": key})
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def restart_with(process: DevHostProcess, **settings: str) -> None:
+    """Restart ``process`` with ``settings`` changed (a deploy that changes app settings)."""
+    process.stop()
+    process.settings |= settings
+    process.start()
 
 
 def instances(host: DevHostHandle, prefix: str) -> dict[str, dict[str, Any]]:
@@ -45,18 +68,37 @@ def api(host: DevHostHandle) -> str:
     return f"{host.api_url}/workflows"
 
 
-def token_for(instance_id: str, request_id: str, subject: str | None = None) -> str:
-    """A valid approval token, as the app would issue it (tests know the signing key)."""
-    from datetime import UTC, datetime
+def keys_of(secret: str) -> SigningKeys:
+    """The app's keys when ``secret`` is its signing key (tests know it)."""
+    return SigningKeys((key_id(secret.encode()), secret.encode()), {key_id(secret.encode()): secret.encode()})
 
-    from engine.functions.approval_tokens import issue
 
-    now = datetime.now(UTC)
+def run_nonce(run_uri: str) -> str | None:
+    """The nonce of the run at ``run_uri`` (``.../runs/{id}``), read from its input as an operator can."""
+    base, instance_id = run_uri.partition("/api/")[0], run_uri.rsplit("/", 1)[1]
+    status = get(f"{base}/runtime/webhooks/durabletask/instances/{instance_id}?showInput=true").body
+    started = status["input"]
+    started = json.loads(started) if isinstance(started, str) else started
+    return started.get("run_nonce")
+
+
+def token_for(
+    run_uri: str,
+    request_id: str,
+    subject: str | None = None,
+    *,
+    secret: str = SIGNING_KEY,
+    expires: datetime | None = None,
+    now: datetime | None = None,
+    instance_id: str | None = None,
+) -> str:
+    """A valid approval token for a request of the run at ``run_uri``, as the app would issue it."""
     return issue(
-        SIGNING_KEY.encode(),
-        instance_id=instance_id,
+        keys_of(secret),
+        instance_id=instance_id or run_uri.rsplit("/", 1)[1],
+        run_nonce=run_nonce(run_uri),
         request_id=request_id,
-        expires=None,
-        now=now,
+        expires=expires,
+        now=now or datetime.now(UTC),
         subject=subject,
     )

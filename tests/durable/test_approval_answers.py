@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from devhost.testing import DevHostProcess
-from engine.durable.answers import AnswerEnvelope, SigningKeys, key_id, signed_envelope
-from tests.durable.conftest import ROOT, SETTINGS, SIGNING_KEY
+from engine.durable.answers import AnswerEnvelope, Binding, signed_envelope
+from engine.durable.signing_keys import key_id
+from tests.durable.conftest import SIGNING_KEY, keys_of, restart_with, run_nonce, signing_host
 from tests.durable.http import finished, get, post, wait_for
 from tests.durable.test_e2e import start
 
@@ -70,7 +70,7 @@ def test_an_envelope_signed_with_the_apps_key_is_taken_with_its_identity(api: st
     started = post(f"{api}/t_approval", REQUEST).body
     run = started["runUri"]
     pending = get(f"{run}?wait=30").body["pendingApprovals"][0]
-    keys = SigningKeys(signing=(key_id(SIGNING_KEY.encode()), SIGNING_KEY.encode()), verifying={})
+    keys = keys_of(SIGNING_KEY)
     answer = AnswerEnvelope(
         response={"approved": True, "comment": ""},
         decided_by="dana",
@@ -79,7 +79,8 @@ def test_an_envelope_signed_with_the_apps_key_is_taken_with_its_identity(api: st
         answer_id="a1",
     )
     instance = started["id"]
-    body = signed_envelope(keys, instance_id=instance, request_id=pending["request_id"], answer=answer)
+    binding = Binding(instance_id=instance, request_id=pending["request_id"], run_nonce=run_nonce(run))
+    body = signed_envelope(keys, binding, answer)
     # The same envelope for another run or request is not valid there.
     other = post(f"{api}/t_approval", REQUEST).body
     other_pending = get(f"{other['runUri']}?wait=30").body["pendingApprovals"][0]
@@ -118,12 +119,8 @@ def test_concurrent_answers_learn_which_one_decided(api: str) -> None:
 
 def test_a_rotated_key_changes_no_recorded_verdict_and_retired_keys_still_verify(tmp_path: Path) -> None:
     old, new = "the-old-signing-key", "the-new-signing-key"
-    process = DevHostProcess(
-        ROOT, tmp_path / "state.sqlite", settings={**SETTINGS, "APPROVAL_SIGNING_KEY": old}
-    )
-    api = f"{process.base_url}/api/workflows"
-    process.start()
-    try:
+    with signing_host(tmp_path / "state.sqlite", old) as process:
+        api = f"{process.base_url}/api/workflows"
         first = post(f"{api}/t_two_approvals", REQUEST).body
         run = first["runUri"]
         ask = get(f"{run}?wait=30").body["pendingApprovals"][0]
@@ -131,27 +128,20 @@ def test_a_rotated_key_changes_no_recorded_verdict_and_retired_keys_still_verify
         assert taken.status == 202 and taken.body["taken"] is True
         second = get(taken.body["waitUri"]).body["pendingApprovals"][0]
         # An answer signed with the old key, delivered after the rotation: the retired key verifies it.
-        keys = SigningKeys(signing=(key_id(old.encode()), old.encode()), verifying={})
+        binding = Binding(instance_id=first["id"], request_id=second["request_id"], run_nonce=run_nonce(run))
         late = signed_envelope(
-            keys,
-            instance_id=first["id"],
-            request_id=second["request_id"],
-            answer=AnswerEnvelope(response={"approved": True}, decided_by="erin", answer_id="late"),
+            keys_of(old),
+            binding,
+            AnswerEnvelope(response={"approved": True}, decided_by="erin", answer_id="late"),
         )
-        process.stop()
-        process.settings |= {"APPROVAL_SIGNING_KEY": new, "APPROVAL_SIGNING_KEYS_RETIRED": old}
-        process.start()
+        restart_with(process, APPROVAL_SIGNING_KEY=new, APPROVAL_SIGNING_KEYS_RETIRED=old)
         assert post(event_uri(first, second["event_name"]), late).status == 202
         done = wait_for(run, finished).body
         assert [c["decided_by"] for c in done["closedApprovals"]] == [None, "erin"]
         # With the old key gone altogether, the recorded verdicts still read the same.
-        process.stop()
-        process.settings |= {"APPROVAL_SIGNING_KEYS_RETIRED": ""}
-        process.start()
+        restart_with(process, APPROVAL_SIGNING_KEYS_RETIRED="")
         again = get(run).body
         assert again["closedApprovals"] == done["closedApprovals"] and again["outputs"] == done["outputs"]
-    finally:
-        process.stop()
 
 
 def _race(calls: list) -> list:
@@ -177,17 +167,37 @@ def test_answers_racing_terminate_get_410_or_409_never_500(api: str) -> None:
 
 
 def test_a_used_link_stays_used_after_a_restart(tmp_path: Path) -> None:
-    process = DevHostProcess(ROOT, tmp_path / "state.sqlite", settings=SETTINGS)
-    api = f"{process.base_url}/api/workflows"
-    process.start()
-    try:
+    with signing_host(tmp_path / "state.sqlite", SIGNING_KEY) as process:
+        api = f"{process.base_url}/api/workflows"
         run = start(api, "t_two_approvals", REQUEST)
         pending = get(f"{run}?wait=30").body["pendingApprovals"][0]
         link = post(pending["links_uri"], {"for": "dana"}).body["respond_uri"]
         assert post(link, {"approved": True}).status == 202
-        process.stop()
-        process.start()
+        restart_with(process)
         replay = post(link, {"approved": True})
         assert replay.status == 403 and "already been used" in replay.body["error"]
-    finally:
-        process.stop()
+
+
+def test_links_already_sent_survive_a_key_rotation_until_their_key_is_dropped(tmp_path: Path) -> None:
+    old, new = "the-old-link-key", "the-new-link-key"
+    with signing_host(tmp_path / "state.sqlite", old) as process:
+        api = f"{process.base_url}/api/workflows"
+        runs = [post(f"{api}/t_restricted", REQUEST).body["runUri"] for _ in range(2)]
+        asked = [get(f"{run}?wait=30").body["pendingApprovals"][0] for run in runs]
+        links = [post(a["links_uri"], {"for": "alice"}).body["respond_uri"] for a in asked]
+        # Rotated: the new key signs, the old one only verifies. The links in people's inboxes still work.
+        restart_with(process, APPROVAL_SIGNING_KEY=new, APPROVAL_SIGNING_KEYS_RETIRED=old)
+        answered = post(links[0], {"approved": True})
+        assert answered.status == 202 and answered.body["decidedBy"] == "alice", answered.body
+        assert wait_for(runs[0], finished).body["closedApprovals"][0]["decided_by"] == "alice"
+        # Opened through a link signed with the retired key, the view lets its holder answer.
+        token = links[1].split("token=")[1]
+        assert get(f"{runs[1]}?token={token}").body["pendingApprovals"][0]["can_answer"] is True
+        # Once the old key is dropped from the retired list, what it signed is refused.
+        restart_with(process, APPROVAL_SIGNING_KEYS_RETIRED="")
+        refused = post(links[1], {"approved": True})
+        assert refused.status == 403 and "signature" in refused.body["error"], refused.body
+        # Links issued now are signed with the new key and work.
+        fresh = post(asked[1]["links_uri"], {"for": "alice"}).body["respond_uri"]
+        assert post(fresh, {"approved": True}).status == 202
+        assert wait_for(runs[1], finished).body["runtimeStatus"] == "Completed"

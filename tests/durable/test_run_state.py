@@ -7,7 +7,11 @@ import json
 import urllib.request
 
 from devhost.testing import DevHostHandle
+from engine.core.versions import WorkflowVersions
+from engine.durable.fold import fold
+from engine.durable.history import HistoryEvent, typed_events
 from engine.durable.status import RunStatus
+from tests.durable import graphs
 from tests.durable.http import finished, get, post, wait_for, waiting
 from tests.durable.test_e2e import start
 
@@ -134,20 +138,38 @@ def test_a_loose_raw_event_is_dropped_and_the_run_keeps_waiting(api: str) -> Non
     assert wait_for(run, finished).body["outputs"][0]["via"] == "event"
 
 
-def test_a_run_started_before_strict_answers_replays_its_lax_answers_as_before(
+def test_a_run_started_by_older_code_replays_its_lax_unsigned_answers_as_before(
     api: str, host: DevHostHandle
 ) -> None:
-    # An input without ``strict_answers`` is what runs started by earlier versions carry.
-    webhook = f"{host.base_url}/runtime/webhooks/durabletask/orchestrators/t_approval"
-    started = post(webhook, {"input": REQUEST})
-    assert started.status == 202, started.body
-    instance = started.body["id"]
-    run = f"{api}/t_approval/runs/{instance}"
+    """A run whose first episode ran on code from before strict or signed answers: its input lacks the
+    flags and its history is already there when this code first replays it. Its recorded answers read as
+    they were accepted: a lax one ("yes" for a bool) and an unsigned envelope's name both stand."""
+    run = start(api, "t_approval", REQUEST)
     pending = get(f"{run}?wait=30").body["pendingApprovals"][0]
-    event_uri = started.body["sendEventPostUri"].replace("{eventName}", pending["event_name"])
-    assert post(event_uri, {"approved": "yes"}).status == 202
-    done = wait_for(run, finished).body
-    assert done["outputs"][0]["approved"] is True
+    instance = run.rsplit("/", 1)[1]
+    url = f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}"
+    events = typed_events(
+        get(f"{url}?showHistory=true&showHistoryOutput=true&showInput=true").body["historyEvents"]
+    )
+    older = {"input": REQUEST, "checkpoint": None, "executed": [], "closed": []}  # as old code wrote it
+    history = [
+        e.model_copy(update={"input": json.dumps(older)}) if e.type == "ExecutionStarted" else e
+        for e in events
+    ]
+    answer = {"$approval": {"response": {"approved": "yes"}, "decided_by": "ceo", "via": "endpoint"}}
+    raised = HistoryEvent(
+        type="EventRaised",
+        timestamp=history[-1].timestamp,
+        name=pending["event_name"],
+        input=json.dumps(answer),
+    )
+    folded = fold(
+        WorkflowVersions.of(graphs.ALL), instance, [*history, raised], continue_every=20, name="t_approval"
+    )
+    assert folded.orchestration.state.error is None and folded.orchestration.state.approvals == []
+    closed = folded.orchestration.closed[0]  # and the run goes on to its next step
+    assert closed.decided_by == "ceo" and closed.answer == {"approved": True, "comment": ""}
+    post(f"{run}/terminate")
 
 
 def test_wait_must_be_a_bounded_whole_number(api: str) -> None:

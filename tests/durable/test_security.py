@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from engine.functions.approval_tokens import issue
-from tests.durable.conftest import SIGNING_KEY, token_for
+from tests.durable.conftest import token_for
 from tests.durable.http import finished, get, post, wait_for, waiting
 
 
@@ -34,17 +33,15 @@ def test_views_hand_out_no_tokens_and_the_decision_is_recorded(api: str) -> None
 
 def test_wrong_expired_and_foreign_tokens_are_403(api: str) -> None:
     run, pending = pending_of(api, "t_approval", {"item": "b", "amount": 1})
-    instance, request_id = run.rsplit("/", 1)[1], pending["request_id"]
+    request_id = pending["request_id"]
     bare = f"{run}/approvals/{request_id}"
-    forged = issue(
-        b"another-key", instance_id=instance, request_id=request_id, expires=None, now=datetime.now(UTC)
-    )
+    forged = token_for(run, request_id, secret="another-key")
     assert post(f"{bare}?token={forged}", {"approved": True}).status == 403
     old = datetime.now(UTC) - timedelta(days=30)
-    expired = issue(SIGNING_KEY.encode(), instance_id=instance, request_id=request_id, expires=old, now=old)
+    expired = token_for(run, request_id, expires=old, now=old)
     reply = post(f"{bare}?token={expired}", {"approved": True})
     assert reply.status == 403 and "expired" in reply.body["error"]
-    foreign = token_for("some-other-run", request_id)
+    foreign = token_for(run, request_id, instance_id="some-other-run")
     assert post(f"{bare}?token={foreign}", {"approved": True}).status == 403
     assert post(f"{bare}?token=garbage", {"approved": True}).status == 403
     assert get(run).body["pendingApprovals"], "a refused answer must leave the approval pending"

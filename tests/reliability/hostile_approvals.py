@@ -4,9 +4,13 @@ against a real devhost (``python -m devhost`` as a subprocess), with and without
 Each attempt targets a fresh pending approval of the test workflows in ``tests/durable/graphs.py``:
 ``t_restricted`` (approvers alice and the finance role) and ``t_approval`` (no named approvers). After
 each, the run is read back through the workflow API: an attempt is *wrongly accepted* when the
-approval closed, a forged name shows up as the decider, or the run changed state. The campaign also
-rotates the signing key between an answer and its replay, and checks that recorded decisions read the
-same with the old key gone.
+approval closed, a forged name shows up as the decider, or the run changed state; and the attempt
+*failed or stuck* the run when a rightful answer afterwards does not complete it. Attacks include the
+run's lifecycle: a link or a captured envelope replayed on a new run that reuses a purged run's id, a run
+started through the Durable management API with unsigned envelopes raised into it, and malformed
+envelopes naming the app's real key id. The campaign also rotates the signing key between an answer and
+its replay, checks that recorded decisions read the same with the old key gone, and that links already
+sent keep working across a rotation until their key is dropped.
 
     python -m tests.reliability.hostile_approvals [--json]
 """
@@ -27,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from devhost.testing import DevHostProcess
-from engine.durable.answers import AnswerEnvelope, SigningKeys, key_id, signed_envelope
+from engine.durable.answers import AnswerEnvelope, Binding, signed_envelope
+from engine.durable.signing_keys import SigningKeys, key_id
 from engine.functions.approval_tokens import issue
-from tests.durable.http import Reply, call, get, post
+from tests.durable.conftest import restart_with, signing_host
+from tests.durable.http import Reply, call, get, post, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "hostile-campaign-signing-key"
@@ -53,6 +59,7 @@ class Report:
     mode: str
     attempts: int = 0
     wrongly_accepted: int = 0
+    failed_or_stuck: int = 0  # runs an attacker failed, or left unable to take a rightful answer
     failures: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
 
@@ -61,9 +68,14 @@ class Report:
             "mode": self.mode,
             "attempts": self.attempts,
             "wrongly_accepted": self.wrongly_accepted,
+            "failed_or_stuck": self.failed_or_stuck,
             "failures": self.failures,
             "attempt_names": self.names,
         }
+
+
+def keys_of(secret: bytes) -> SigningKeys:
+    return SigningKeys((key_id(secret), secret), {key_id(secret): secret})
 
 
 def principal(name: str, roles: tuple[str, ...] = ()) -> dict[str, str]:
@@ -89,8 +101,9 @@ class Campaign:
             return url
         return f"{url}{'&' if '?' in url else '?'}code={key}"
 
-    def target(self, workflow: str) -> Target:
-        started = post(self.url(f"{self.api}/{workflow}"), REQUEST)
+    def target(self, workflow: str, instance_id: str | None = None) -> Target:
+        query = f"?instanceId={instance_id}" if instance_id else ""
+        started = post(self.url(f"{self.api}/{workflow}{query}"), REQUEST)
         assert started.status == 202, started.body
         run = started.body["runUri"]
         view = get(self.url(f"{run}?wait=30")).body
@@ -131,7 +144,28 @@ class Campaign:
         )
         if refused and (moved or (isinstance(reply, Reply) and reply.status < 300 and reply.status != 202)):
             self.breach(f"{name}: {reply!r:.300} -> {view['runtimeStatus']} {view['closedApprovals']}")
+        if refused and not moved:
+            self.rightful_answer_decides(name, target)
         post(self.url(f"{target.run}/terminate"))
+
+    def rightful_answer_decides(self, name: str, target: Target) -> None:
+        """After an attempt, the run still takes a rightful answer and completes: nothing an attacker sent
+        failed it or left it stuck."""
+        view = get(self.url(target.run)).body
+        pending = view["pendingApprovals"][0]
+        respond = pending["respond_uri"]
+        if pending["approvers"]:
+            issued = post(self.url(pending["links_uri"], master=True), {"for": pending["approvers"][0]})
+            respond = issued.body["respond_uri"] if issued.status == 201 else respond
+        answered = post(self.url(respond), {"approved": True})
+        done = get(self.url(f"{target.run}?wait=30&until=finished")).body
+        if answered.status != 202 or done["runtimeStatus"] != "Completed":
+            with self.lock:
+                self.report.failed_or_stuck += 1
+                self.report.failures.append(
+                    f"{name}: a rightful answer afterwards got {answered.status}, the run is "
+                    f"{done['runtimeStatus']} {done.get('error')}"
+                )
 
     # --- the attempts ------------------------------------------------------------------------------
 
@@ -276,14 +310,135 @@ class Campaign:
             "a used link, replayed", "t_two_approvals", lambda t: self.replayed_link(t), refused=False
         )
         self.attempt("six concurrent answers", "t_approval", lambda t: self.concurrent(t), refused=False)
+        self.queue_lifecycle()
+        self.queue_malformed()
+
+    def queue_lifecycle(self) -> None:
+        """Links and answers of a run, used on a new run that reuses its id after a purge; runs started
+        around the workflow API."""
+        restricted = "t_restricted"
+        self.attempt(
+            "reused id: a used link replayed on the new run", restricted, lambda t: self.reused(t, "used")
+        )
+        self.attempt("reused id: an unused link carried over", restricted, lambda t: self.reused(t, "unused"))
+        self.attempt(
+            "reused id: a captured envelope raised into the new run",
+            restricted,
+            lambda t: self.reused(t, "envelope"),
+        )
+        for label, body in (
+            ("bare message", REQUEST),
+            ("input without flags", {"input": REQUEST}),
+            ("signed_answers false", {"input": REQUEST, "strict_answers": True, "signed_answers": False}),
+        ):
+            for workflow in (restricted, "t_approval"):
+                self.attempt(
+                    f"{workflow}: management-API start ({label}), unsigned envelope with the system key",
+                    workflow,
+                    lambda t, b=body: self.management_started(t, b),
+                )
+
+    def queue_malformed(self) -> None:
+        """Envelopes the app's own key id names, malformed as JSON allows and UTF-8 or HMAC do not."""
+        kid = key_id(KEY.encode())
+        envelopes = {
+            "non-ASCII sig": {
+                "response": {"approved": True},
+                "decided_by": "ceo",
+                "kid": kid,
+                "sig": "é" * 64,
+            },
+            "lone surrogate in response": {
+                "response": {"approved": True, "comment": "\ud800"},
+                "kid": kid,
+                "sig": "0" * 64,
+            },
+            "lone surrogate in decided_by": {
+                "response": {"approved": True},
+                "decided_by": "\udfff",
+                "kid": kid,
+                "sig": "0" * 64,
+            },
+            "surrogate sig": {"response": {"approved": True}, "kid": kid, "sig": "\ud800"},
+            "sig of another type": {"response": {"approved": True}, "kid": kid, "sig": {"a": 1}},
+        }
+        bodies = {label: json.dumps({"$approval": e}).encode() for label, e in envelopes.items()}
+        # JSON text deeper than any parser's recursion limit (json.dumps cannot even build it).
+        deep = "[" * 5000 + "]" * 5000
+        bodies["nested past any limit"] = (
+            f'{{"$approval": {{"response": {deep}, "kid": "{kid}", "sig": "0"}}}}'.encode()
+        )
+        for label, raw in bodies.items():
+            for workflow in ("t_restricted", "t_approval"):
+                self.attempt(
+                    f"{workflow}: malformed envelope with the app's key id ({label})",
+                    workflow,
+                    lambda t, body=raw: post(
+                        self.url(self.management(t, f"/raiseEvent/{t.pending['event_name']}"), master=True),
+                        raw=body,
+                    ),
+                )
+
+    def reused(self, target: Target, what: str) -> Reply:
+        """The run is answered through a link to alice (or terminated), purged, and a new run starts under
+        its id (with a function key); then the old link, or the envelope the old answer raised, is used."""
+        link = post(self.url(target.pending["links_uri"], master=True), {"for": "alice"}).body["respond_uri"]
+        if what == "unused":
+            post(self.url(f"{target.run}/terminate"))
+        else:
+            assert post(self.url(link), {"approved": True}).status == 202
+        wait_for(self.url(target.run), lambda r: r.body["runtimeStatus"] in ("Completed", "Terminated"))
+        envelope = self.recorded_envelope(target) if what == "envelope" else None
+        purged = call("DELETE", self.url(self.management(target, ""), master=True))
+        assert purged.status == 200, purged.body
+        again = self.target(target.workflow, target.instance)
+        target.pending, target.started = again.pending, again.started
+        if envelope is not None:
+            return self.raw(target, envelope)
+        return post(self.url(link), {"approved": True})
+
+    def recorded_envelope(self, target: Target) -> Any:
+        history = get(
+            self.url(self.management(target, "?showHistory=true&showHistoryOutput=true"), master=True)
+        )
+        raised = next(e for e in history.body["historyEvents"] if e["EventType"] == "EventRaised")
+        return json.loads(raised["Input"]) if isinstance(raised["Input"], str) else raised["Input"]
+
+    def management_started(self, target: Target, body: Any) -> Reply:
+        """Replaces the target with a run started through the management API (the system key), then
+        raises an unsigned envelope naming the CEO into it."""
+        post(self.url(f"{target.run}/terminate"))
+        wait_for(self.url(target.run), lambda r: r.body["runtimeStatus"] == "Terminated")
+        call("DELETE", self.url(self.management(target, ""), master=True))
+        started = post(
+            self.url(
+                f"{self.host.base_url}/runtime/webhooks/durabletask/orchestrators/{target.workflow}/{target.instance}",
+                master=True,
+            ),
+            body,
+        )
+        assert started.status == 202, started.body
+        view = wait_for(self.url(target.run), lambda r: bool(r.body.get("pendingApprovals"))).body
+        target.pending = view["pendingApprovals"][0]
+        forged = {"response": {"approved": True}, "decided_by": "ceo", "via": "endpoint"}
+        return post(
+            self.url(self.management(target, f"/raiseEvent/{target.pending['event_name']}"), master=True),
+            {"$approval": forged},
+        )
 
     # --- attempt helpers ---------------------------------------------------------------------------
+
+    def run_nonce(self, target: Target) -> str | None:
+        status = get(self.url(self.management(target, "?showInput=true"), master=True)).body
+        started = json.loads(status["input"]) if isinstance(status["input"], str) else status["input"]
+        return started.get("run_nonce")
 
     def token(self, target: Target, key: bytes, subject: str | None = None, **kw: Any) -> str:
         now = kw.pop("now", datetime.now(UTC))
         return issue(
-            key,
+            keys_of(key),
             instance_id=kw.pop("instance", target.instance),
+            run_nonce=kw.pop("run_nonce", self.run_nonce(target)),
             request_id=kw.pop("request", target.pending["request_id"]),
             expires=kw.pop("expires", None),
             now=now,
@@ -295,6 +450,11 @@ class Campaign:
         key = KEY.encode()
         return {
             "token for another run": lambda t: self.token(t, key, instance="another-run"),
+            "token for an earlier run of the id": lambda t: self.token(t, key, "alice", run_nonce="earlier"),
+            "token naming no run": lambda t: self.token(t, key, "alice", run_nonce=None),
+            "token with a non-ASCII signature": lambda t: (
+                self.token(t, key, "alice").split(".")[0] + ".%C3%A9"
+            ),
             "token for another request": lambda t: self.token(t, key, request="other-s9-0"),
             "expired token": lambda t: self.token(t, key, expires=old, now=old),
             "token re-signed with another key": lambda t: self.token(t, b"another-key", "alice"),
@@ -304,19 +464,18 @@ class Campaign:
         }
 
     def signed(self, target: Target, secret: bytes, who: str) -> dict[str, Any]:
-        keys = SigningKeys(signing=(key_id(secret), secret), verifying={})
         answer = AnswerEnvelope(response={"approved": True}, decided_by=who, answer_id="forged")
-        return signed_envelope(
-            keys, instance_id=target.instance, request_id=target.pending["request_id"], answer=answer
+        binding = Binding(
+            instance_id=target.instance,
+            request_id=target.pending["request_id"],
+            run_nonce=self.run_nonce(target),
         )
+        return signed_envelope(keys_of(secret), binding, answer)
 
     def signed_for_other_run(self, target: Target) -> dict[str, Any]:
-        secret = KEY.encode()
-        keys = SigningKeys(signing=(key_id(secret), secret), verifying={})
         answer = AnswerEnvelope(response={"approved": True}, decided_by="ceo", answer_id="replayed")
-        return signed_envelope(
-            keys, instance_id="another-run", request_id=target.pending["request_id"], answer=answer
-        )
+        binding = Binding(instance_id="another-run", request_id=target.pending["request_id"])
+        return signed_envelope(keys_of(KEY.encode()), binding, answer)
 
     def issue_with_function_key(self, target: Target) -> Reply:
         reply = post(self.url(target.pending["links_uri"]), {"for": "alice"})
@@ -374,21 +533,17 @@ def rotate_between_answer_and_replay(workdir: Path, report: Report) -> None:
     decision reads the same, and the answer's envelope replayed decides nothing more."""
     report.attempts += 1
     report.names.append("key rotated between an answer and its replay")
-    host = DevHostProcess(
-        ROOT, workdir / "rotate.sqlite", settings={**SETTINGS, "APPROVAL_SIGNING_KEY": "key-a"}
-    )
-    host.start()
-    try:
+    with signing_host(workdir / "rotate.sqlite", "key-a", SETTINGS) as host:
         api = f"{host.base_url}/api/workflows"
         started = post(f"{api}/t_two_approvals", REQUEST).body
         run = started["runUri"]
         first = get(f"{run}?wait=30").body["pendingApprovals"][0]
-        secret = b"key-a"
+        status = get(f"{host.base_url}/runtime/webhooks/durabletask/instances/{started['id']}?showInput=true")
+        nonce = json.loads(status.body["input"]).get("run_nonce")
         envelope = signed_envelope(
-            SigningKeys(signing=(key_id(secret), secret), verifying={}),
-            instance_id=started["id"],
-            request_id=first["request_id"],
-            answer=AnswerEnvelope(response={"approved": True}, decided_by="alice", answer_id="a"),
+            keys_of(b"key-a"),
+            Binding(instance_id=started["id"], request_id=first["request_id"], run_nonce=nonce),
+            AnswerEnvelope(response={"approved": True}, decided_by="alice", answer_id="a"),
         )
         event = started["sendEventPostUri"].replace("{eventName}", first["event_name"])
         assert post(event, envelope).status == 202
@@ -397,16 +552,38 @@ def rotate_between_answer_and_replay(workdir: Path, report: Report) -> None:
             {"APPROVAL_SIGNING_KEY": "key-b", "APPROVAL_SIGNING_KEYS_RETIRED": "key-a"},
             {"APPROVAL_SIGNING_KEY": "key-b", "APPROVAL_SIGNING_KEYS_RETIRED": ""},
         ):
-            host.stop()
-            host.settings |= settings
-            host.start()
+            restart_with(host, **settings)
             assert post(event, envelope).status == 202  # the same answer again: a stale event
             after = get(f"{run}?wait=3&answered=x").body
             if after["closedApprovals"] != before["closedApprovals"] or after["pendingApprovalsTotal"] != 1:
                 report.wrongly_accepted += 1
                 report.failures.append(f"rotation changed the run: {before['closedApprovals']} -> {after}")
-    finally:
-        host.stop()
+
+
+def rotate_links(workdir: Path, report: Report) -> None:
+    """Links sent under key A keep answering once B signs and A is retired; once A is dropped, they are
+    refused (then a link issued under B answers)."""
+    report.attempts += 1
+    report.names.append("links already sent, across a key rotation")
+    with signing_host(workdir / "rotate-links.sqlite", "key-a", SETTINGS) as host:
+        api = f"{host.base_url}/api/workflows"
+        runs = [post(f"{api}/t_restricted", REQUEST).body["runUri"] for _ in range(2)]
+        asked = [get(f"{run}?wait=30").body["pendingApprovals"][0] for run in runs]
+        links = [post(a["links_uri"], {"for": "alice"}).body["respond_uri"] for a in asked]
+        restart_with(host, APPROVAL_SIGNING_KEY="key-b", APPROVAL_SIGNING_KEYS_RETIRED="key-a")
+        kept = post(links[0], {"approved": True})
+        if kept.status != 202:
+            report.failed_or_stuck += 1
+            report.failures.append(f"a link signed with a retired key answered {kept.status} {kept.body}")
+        restart_with(host, APPROVAL_SIGNING_KEYS_RETIRED="")
+        dropped = post(links[1], {"approved": True})
+        if dropped.status != 403:
+            report.wrongly_accepted += 1
+            report.failures.append(f"a link signed with a dropped key answered {dropped.status}")
+        fresh = post(asked[1]["links_uri"], {"for": "alice"}).body["respond_uri"]
+        if post(fresh, {"approved": True}).status != 202:
+            report.failed_or_stuck += 1
+            report.failures.append("a link issued after the rotation did not answer")
 
 
 def campaign(workdir: Path, *, require_keys: bool) -> Report:
@@ -439,14 +616,19 @@ def main(argv: list[str] | None = None) -> int:
         reports = [campaign(Path(folder), require_keys=False), campaign(Path(folder), require_keys=True)]
         rotation = Report("key rotation")
         rotate_between_answer_and_replay(Path(folder), rotation)
+        rotate_links(Path(folder), rotation)
         reports.append(rotation)
     if args.json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     for r in reports:
-        print(f"{r.mode}: {r.attempts} attempts, {r.wrongly_accepted} wrongly accepted", file=sys.stderr)
+        print(
+            f"{r.mode}: {r.attempts} attempts, {r.wrongly_accepted} wrongly accepted, "
+            f"{r.failed_or_stuck} runs failed or stuck",
+            file=sys.stderr,
+        )
         for failure in r.failures:
             print(f"  {failure}", file=sys.stderr)
-    return 1 if any(r.wrongly_accepted for r in reports) else 0
+    return 1 if any(r.wrongly_accepted or r.failed_or_stuck for r in reports) else 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from devhost.history import EventType, event, fmt_time
 from devhost.indexing import FunctionIndex, index_app
 from devhost.settings import HostSettings
 from devhost.store import InstanceRecord, WorkItem
+from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 
 OURS = f"ours (WorkflowApp, continue-as-new every {DEFAULT_CONTINUE_EVERY})"
@@ -172,7 +173,8 @@ def run(
     hand = hand_app() if peers else None
     for n in sizes:
         cases: list[tuple[str, FunctionIndex, str, Any, int]] = [
-            (OURS, ours, "bench_loop", {"input": {"left": n - 1}}, reps)
+            # The input a start through the workflow API writes (a bare one would be admitted first).
+            (OURS, ours, "bench_loop", OrchestratorInput.start({"left": n - 1}).model_dump(mode="json"), reps)
         ]
         if hand is not None:
             cases.append((HAND, hand, "hand_chain", {"n": n}, reps if n < large else hand_reps_large))

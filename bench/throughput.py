@@ -26,6 +26,7 @@ from typing import Any
 
 from bench.common import ROOT, Row
 from bench.dbos_peer import fan_out_workflows, launched
+from engine.durable.checkpoint import OrchestratorInput
 
 DEVHOST_PLAIN = "devhost, plain azure-functions-durable app"
 DEVHOST_OURS = "devhost, ours (WorkflowApp)"
@@ -60,8 +61,10 @@ def devhost(app: str, runs: int, width: int, reps: int) -> dict[str, list[float]
     plain = app == "plain"
     seq_name = "five_steps" if plain else "bench_five"
     fan_name = "fan_out" if plain else f"bench_fan{width}"
-    seq_input = json.dumps(0 if plain else {"input": 0})
-    fan_input = json.dumps(width if plain else {"input": 0})
+    # Ours start with the input the workflow API writes (a bare one would be admitted first).
+    ours = OrchestratorInput.start(0).model_dump(mode="json")
+    seq_input = json.dumps(0 if plain else ours)
+    fan_input = json.dumps(width if plain else ours)
     expected_fan = sum(range(1, width + 1)) if plain else [width]
     out: dict[str, list[float]] = {"sequential": [], "fan_out": []}
     logging.getLogger("devhost").setLevel(logging.WARNING)

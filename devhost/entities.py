@@ -45,12 +45,8 @@ NOT_AN_ENTITY = "The function '{}' doesn't exist, is disabled, or is not an enti
 
 
 def find_entity(index: FunctionIndex, name: str) -> TriggeredFunction | None:
-    """The entity function for a name; entity names are case-insensitive (the extension's FunctionName)."""
-    lowered = name.lower()
-    for ename, target in index.entities.items():
-        if ename.lower() == lowered:
-            return target
-    return None
+    """The entity function for a name, in any case (function_names): entity ids keep names lower-cased."""
+    return index.entities.get(name)
 
 
 def request_item(

@@ -130,12 +130,14 @@ class ManagementApi:
         is the instance list's page when the request names no ``top`` (None: the whole list)."""
         parts = [p for p in rel.split("/") if p]
         method = request.method.upper()
+        # The extension's routes match their literal segments (orchestrators, raiseEvent, ...) in any case.
+        kind = parts[0].lower() if parts else ""
         try:
-            if parts and parts[0] == "orchestrators" and len(parts) in (2, 3) and method == "POST":
+            if kind == "orchestrators" and len(parts) in (2, 3) and method == "POST":
                 return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
-            if parts and parts[0] == "entities":
+            if kind == "entities":
                 return await entity_api.handle(request, self.task_hub, parts[1:])
-            if parts and parts[0] == "instances":
+            if kind == "instances":
                 if len(parts) == 1:
                     if method == "GET":
                         return self._list(request, page_size)
@@ -154,8 +156,8 @@ class ManagementApi:
                     return _error(405, f"{method} is not supported on an instance.")
                 if method != "POST":
                     return _error(405, f"Instance operations need POST, not {method}.")
-                op = parts[2]
-                if op == "raiseEvent" and len(parts) == 4:
+                op = parts[2].lower()
+                if op == "raiseevent" and len(parts) == 4:
                     return await self._raise(request, iid, parts[3])
                 if op in ("terminate", "suspend", "resume") and len(parts) == 3:
                     self.task_hub.control(iid, op, request.query.get("reason", ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,28 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def load_host_json(app_dir: Path) -> HostSettings:
-    """Read host.json; a missing file means defaults (as the host does), a broken one is an error."""
+def _hub_name(value: Any, path: Path, environ: Mapping[str, str]) -> str:
+    """extensions.durableTask.hubName, a ``%setting%`` resolved from the app settings: the extension
+    resolves a name that is one ``%...%`` as a whole (DurableTaskOptions.ResolveAppSettingOptions,
+    INameResolver.TryResolveWholeString), as the Durable Task Scheduler template's ``%TASKHUB_NAME%``."""
+    if not isinstance(value, str) or not value:
+        raise DevHostError(f"{path}: extensions.durableTask.hubName must be a non-empty string")
+    if not (len(value) > 2 and value[0] == value[-1] == "%" and "%" not in value[1:-1]):
+        return value
+    setting = value[1:-1]
+    resolved = environ.get(setting, "").strip()
+    if not resolved:
+        # Unresolved, the extension keeps the text, which no storage provider takes as a task hub name.
+        raise DevHostError(
+            f"{path}: extensions.durableTask.hubName is '{value}', but the app setting {setting} is not set: "
+            "add it to local.settings.json Values (or the environment)"
+        )
+    return resolved
+
+
+def load_host_json(app_dir: Path, environ: Mapping[str, str] | None = None) -> HostSettings:
+    """Read host.json; a missing file means defaults (as the host does), a broken one is an error.
+    ``environ``: the app settings ``%setting%`` values resolve from (default: the environment)."""
     path = app_dir / "host.json"
     if not path.exists():
         return HostSettings()
@@ -102,9 +123,7 @@ def load_host_json(app_dir: Path) -> HostSettings:
     prefix = http.get("routePrefix", "api")
     if not isinstance(prefix, str):
         raise DevHostError(f"{path}: extensions.http.routePrefix must be a string")
-    hub = durable.get("hubName", DEFAULT_HUB)
-    if not isinstance(hub, str) or not hub:
-        raise DevHostError(f"{path}: extensions.durableTask.hubName must be a non-empty string")
+    hub = _hub_name(durable.get("hubName", DEFAULT_HUB), path, os.environ if environ is None else environ)
     defaults = HostSettings()
     return HostSettings(
         route_prefix=prefix.strip("/"),

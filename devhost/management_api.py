@@ -167,8 +167,7 @@ class ManagementApi:
                     hub.control(iid, op, request.query.get("reason", ""))
                     return web.Response(status=202)
                 if op == "restart" and len(parts) == 3:
-                    new_id = request.query.get("restartWithNewInstanceId", "true").lower() in TRUE
-                    return web.json_response(hub.restart(iid, new_id), status=202)
+                    return await self._restart(request, hub, iid)
                 if op == "rewind" and len(parts) == 3:
                     hub.rewind(iid, request.query.get("reason", ""))
                     return web.Response(status=202)
@@ -197,6 +196,25 @@ class ManagementApi:
         if wait is not None:
             return await self._wait_or_check_status(request, hub, rec.instance_id, wait)
         return self._check_status_response(rec.instance_id)
+
+    async def _restart(self, request: web.Request, hub: TaskHubClient, iid: str) -> web.Response:
+        """HttpApiHandler.HandleRestartInstanceRequestAsync: the restarted instance's check-status response,
+        or, with ``timeout`` and ``pollingInterval``, its output once it completes, as a start answers."""
+        new_id = check_status.query_bool(request.query.get("restartWithNewInstanceId"))
+        try:
+            restarted = hub.restart(iid, True if new_id is None else new_id)
+        except TaskHubError as exc:
+            if exc.status != 404:
+                raise
+            # DurableClient.RestartAsync throws an ArgumentException, which the handler answers 400.
+            raise TaskHubError(
+                400, f"InstanceId does not match a valid orchestration instance: {exc.message}"
+            ) from None
+        # As the extension, the wait is read once the instance has restarted.
+        wait = check_status.requested_wait(request.query.get("timeout"), request.query.get("pollingInterval"))
+        if wait is not None:
+            return await self._wait_or_check_status(request, hub, restarted, wait)
+        return self._check_status_response(restarted)
 
     def _check_status_response(self, iid: str) -> web.Response:
         """The extension's CreateCheckStatusResponse: 202, the instance's links, Location and Retry-After."""

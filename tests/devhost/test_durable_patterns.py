@@ -155,8 +155,11 @@ def test_terminate_suspend_resume_purge_via_sdk_client(basic):
     assert client(basic, "purge", other) == 1
     assert status(basic, other).status == 404
     assert client(basic, "purge", other) == 0
-    restarted = client(basic, "restart", iid)
-    assert restarted != iid
+    # The SDK's restart returns the body of the extension's answer as it is: the new instance's
+    # check-status payload (HttpApiHandler.HandleRestartInstanceRequestAsync), not a bare id.
+    payload = client(basic, "restart", iid)
+    restarted = payload["id"]
+    assert restarted != iid and payload["statusQueryGetUri"].split("?")[0].endswith(f"/instances/{restarted}")
     basic.wait_until_idle()
     again = status(basic, restarted)
     assert again.status == 202 and again.json["name"] == "waiter" and again.json["runtimeStatus"] == "Running"

@@ -266,9 +266,16 @@ class ManagementApi:
         return web.json_response(body, status=code, headers=check_status.status_headers(code, location))
 
     async def _raise(self, request: web.Request, hub: TaskHubClient, iid: str, name: str) -> web.Response:
-        text = await _json_body(
-            request, "Only application/json request content is supported: the body is not valid JSON."
-        )
+        """HttpApiHandler.HandleRaiseEventRequestAsync, in its order: the instance (404, 410 once it has
+        finished), the media type (only application/json), the body (one JSON value; empty is none)."""
+        hub.require(iid, live=True)
+        # aiohttp reads a missing Content-Type as application/octet-stream: only the header itself counts.
+        media_type = request.content_type if "Content-Type" in request.headers else None
+        if media_type is None or media_type.lower() != "application/json":
+            raise TaskHubError(400, "Only application/json request content is supported.")
+        text = await _json_body(request, "Invalid JSON content: the body is not valid JSON.")
+        if text is None:
+            raise TaskHubError(400, "Invalid JSON content: the body is empty, not a JSON value.")
         hub.raise_event(iid, name, text)
         return web.Response(status=202)
 

@@ -31,6 +31,9 @@ class HostSettings:
     default_version: str | None = None
     version_match_strategy: str = "CurrentOrOlder"
     version_failure_strategy: str = "Reject"
+    # extensions.durableTask.tracing.traceInputsAndOutputs: the durable trace lines show inputs and errors
+    # as they are; off (the extension's default), as "(Redacted N characters)".
+    trace_inputs_and_outputs: bool = False
     log_levels: LogLevels = field(default_factory=LogLevels)  # logging.logLevel
     queues: QueueSettings = field(default_factory=QueueSettings)  # extensions.queues
 
@@ -71,6 +74,23 @@ def _version_setting(value: Any, path: Path) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise DevHostError(f"{path}: extensions.durableTask.defaultVersion must be a string, got {value!r}")
     return str(value) or None
+
+
+def _trace_inputs_and_outputs(tracing: Any, path: Path) -> bool:
+    if tracing is None:
+        return False
+    if not isinstance(tracing, dict):
+        raise DevHostError(f"{path}: extensions.durableTask.tracing must be an object")
+    value = tracing.get("traceInputsAndOutputs", False)
+    # The host's configuration binder reads a boolean from JSON true/false or their text, in any case.
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise DevHostError(
+            f"{path}: extensions.durableTask.tracing.traceInputsAndOutputs must be true or false, "
+            f"got {value!r}"
+        )
+    return value
 
 
 def _read_json(path: Path) -> Any:
@@ -153,6 +173,7 @@ def load_host_json(app_dir: Path, environ: Mapping[str, str] | None = None) -> H
             defaults.version_failure_strategy,
             path,
         ),
+        trace_inputs_and_outputs=_trace_inputs_and_outputs(durable.get("tracing"), path),
         log_levels=parse_log_levels(data.get("logging"), path),
         queues=parse_queue_settings(extensions.get("queues"), path),
     )

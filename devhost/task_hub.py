@@ -116,6 +116,8 @@ class TaskHub:
             self.alloc_work_id,
             self._defer,
             lambda iid: iid in self.records,
+            settings.hub_name,
+            settings.trace_inputs_and_outputs,
         )
 
     # ---- lifecycle ----------------------------------------------------------------------

@@ -204,6 +204,9 @@ class DevHost:
             os.environ[HOSTNAME_SETTING] = f"localhost:{self.port}"
         if opts.simulate_easy_auth:
             logs.logger.warning("%s", EASY_AUTH_WARNING)
+        provider_note = self.settings.storage_provider.note()
+        if provider_note is not None:
+            logs.logger.warning("%s", provider_note)
         for name, refused in sorted(self.index.refused.items()):
             logs.logger.warning("%s", refusal_message(name, refused))
         for warning in storage_warnings(self.index):

@@ -12,6 +12,7 @@ from typing import Any
 from devhost.errors import DevHostError
 from devhost.log_levels import LogLevels, parse_log_levels
 from devhost.queue_settings import QueueSettings, parse_queue_settings
+from devhost.storage_provider import StorageProvider, parse_storage_provider
 
 DEFAULT_HUB = "TestHubName"
 # The Functions host's request body cap: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, 100 MB by default
@@ -34,6 +35,7 @@ class HostSettings:
     # extensions.durableTask.tracing.traceInputsAndOutputs: the durable trace lines show inputs and errors
     # as they are; off (the extension's default), as "(Redacted N characters)".
     trace_inputs_and_outputs: bool = False
+    storage_provider: StorageProvider = field(default_factory=StorageProvider)  # devhost's store stands in
     log_levels: LogLevels = field(default_factory=LogLevels)  # logging.logLevel
     queues: QueueSettings = field(default_factory=QueueSettings)  # extensions.queues
 
@@ -174,6 +176,7 @@ def load_host_json(app_dir: Path, environ: Mapping[str, str] | None = None) -> H
             path,
         ),
         trace_inputs_and_outputs=_trace_inputs_and_outputs(durable.get("tracing"), path),
+        storage_provider=parse_storage_provider(durable.get("storageProvider"), path),
         log_levels=parse_log_levels(data.get("logging"), path),
         queues=parse_queue_settings(extensions.get("queues"), path),
     )

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from devhost.errors import DevHostError
-from devhost.testing import DevHostHandle, run_devhost
+from devhost.testing import DevHostHandle, DevHostProcess, run_devhost
 from tests.devhost.helpers import APPS, call, finished, start_raw, status
 
 APP = APPS / "scheduler_template"
@@ -98,3 +98,21 @@ def test_starting_or_signalling_in_another_hub_is_refused_naming_both_hubs(host)
     assert signalled.status == 501
     listed = call("GET", f"{host.base_url}{WEBHOOK}/instances?taskHub=SomeOtherHub")
     assert listed.json == []
+
+
+def test_the_scheduler_provider_is_named_at_start_up_as_not_used(tmp_path):
+    # The Durable Task Scheduler template names storageProvider type azureManaged: the extension would
+    # keep the task hub in the scheduler its connection string names. devhost keeps it in its own store
+    # and says so in one line, rather than ignore the setting without a word. `python -m devhost` as the
+    # user runs it: the hub name resolves from local.settings.json there too.
+    process = DevHostProcess(APP, tmp_path / "state.sqlite").start()
+    try:
+        assert start_raw(process, "greet").status == 202
+    finally:
+        process.stop()
+    log = process.log_path.read_text()
+    lines = [line for line in log.splitlines() if "storageProvider" in line]
+    assert len(lines) == 1, log
+    assert "azureManaged (the Durable Task Scheduler)" in lines[0] and "its own store instead" in lines[0]
+    assert "DURABLE_TASK_SCHEDULER_CONNECTION_STRING" in lines[0]
+    assert "\tgreet: orchestrationTrigger" in log  # the banner: the host started

@@ -63,7 +63,8 @@ def build(args: argparse.Namespace) -> DevHost:
         simulate_easy_auth=args.simulate_easy_auth,
         module_name=WORKER_MODULE_NAME,
     )
-    logs.logger.info("%s", app.signing_key_note)
+    if app.signing_key_note is not None:  # only an app that serves workflows signs approval links
+        logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
         app_dir,
         args.port,

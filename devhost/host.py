@@ -21,6 +21,7 @@ from devhost.http_server import HttpServer, InternalServer
 from devhost.indexing import FunctionIndex, load_and_index
 from devhost.invocation import Invoker
 from devhost.keys import Keys, load_or_create_keys
+from devhost.malformed_requests import JsonErrorsAppRunner
 from devhost.management_api import ManagementApi
 from devhost.settings import (
     HostSettings,
@@ -188,8 +189,9 @@ class DevHost:
             simulate_easy_auth=opts.simulate_easy_auth,
         )
         internal = InternalServer(management, max_body_bytes=body_limit)
-        self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
-        self._internal_runner = web.AppRunner(internal.app, access_log=None, handle_signals=False)
+        # Requests aiohttp cannot parse are answered as JSON too, never quoting them (malformed_requests).
+        self._runner = JsonErrorsAppRunner(server.app, access_log=None, handle_signals=False)
+        self._internal_runner = JsonErrorsAppRunner(internal.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await self._internal_runner.setup()
         try:

@@ -86,8 +86,9 @@ class ActivityRunner:
             kwargs: dict[str, Any] = {target.trigger_param: value}
             for client in target.client_params:
                 kwargs[client] = self.client_binding()
+            # Logged under the function's own name: the call may name it in another case.
             output = await self.invoker.call(
-                name, target.fn, kwargs, reason="(null)", wants_context=target.wants_context
+                target.name, target.fn, kwargs, reason="(null)", wants_context=target.wants_context
             )
             text = ActivityTriggerConverter.encode(output, expected_type=None).value
         except asyncio.CancelledError:

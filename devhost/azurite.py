@@ -79,12 +79,13 @@ class Azurite:
     def process(self) -> subprocess.Popen[str] | None:
         return self._proc
 
-    def start(self, timeout: float = 60.0) -> Endpoints:
-        # Port 0 everywhere: Azurite binds free ports itself and prints them, so there is no window in
-        # which another process can take a port devhost picked.
+    def start(self, timeout: float = 60.0, ports: tuple[int, int, int] = (0, 0, 0)) -> Endpoints:
+        """``ports``: blob, queue, table. 0 (the default) everywhere: Azurite binds free ports itself and
+        prints them, so there is no window in which another process can take a port devhost picked."""
+        blob, queue, table = (str(p) for p in ports)
         args = [self.executable, "--silent", "--skipApiVersionCheck", "--disableProductStyleUrl"]
         args += ["--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost", "127.0.0.1"]
-        args += ["--blobPort", "0", "--queuePort", "0", "--tablePort", "0"]
+        args += ["--blobPort", blob, "--queuePort", queue, "--tablePort", table]
         if self.location is None:
             args.append("--inMemoryPersistence")
         else:

@@ -52,9 +52,10 @@ def build(args: argparse.Namespace) -> DevHost:
     state = None if args.in_memory else Path(args.state or app_dir / ".devhost" / "state.sqlite").resolve()
     # The app's own logs on the console from its import on, filtered as host.json says; the worker's
     # debug switch is an app setting, so local.settings.json counts (the environment wins).
-    levels = load_host_json(app_dir).log_levels
+    app_settings = {**load_local_settings(app_dir), **os.environ}
+    levels = load_host_json(app_dir, app_settings).log_levels
     logs.levels = levels
-    app_logs.install(levels, {**load_local_settings(app_dir), **os.environ})
+    app_logs.install(levels, app_settings)
     # Its own process, one app: the app is imported as the worker imports it, `function_app`.
     app = load_app(
         app_dir,
@@ -62,7 +63,8 @@ def build(args: argparse.Namespace) -> DevHost:
         simulate_easy_auth=args.simulate_easy_auth,
         module_name=WORKER_MODULE_NAME,
     )
-    logs.logger.info("%s", app.signing_key_note)
+    if app.signing_key_note is not None:  # only an app that serves workflows signs approval links
+        logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
         app_dir,
         args.port,

@@ -45,12 +45,8 @@ NOT_AN_ENTITY = "The function '{}' doesn't exist, is disabled, or is not an enti
 
 
 def find_entity(index: FunctionIndex, name: str) -> TriggeredFunction | None:
-    """The entity function for a name; entity names are case-insensitive (the extension's FunctionName)."""
-    lowered = name.lower()
-    for ename, target in index.entities.items():
-        if ename.lower() == lowered:
-            return target
-    return None
+    """The entity function for a name, in any case (function_names): entity ids keep names lower-cased."""
+    return index.entities.get(name)
 
 
 def request_item(
@@ -74,6 +70,8 @@ class Entities:
         alloc_work_id: Callable[[], int],
         defer: Callable[[Batch], None],
         is_live: Callable[[str], bool],
+        hub: str,
+        trace_payloads: bool = False,
     ) -> None:
         self.index = index
         self.invoker = invoker
@@ -82,6 +80,8 @@ class Entities:
         self.alloc_work_id = alloc_work_id
         self.defer = defer  # stages a batch for the task hub's next group commit
         self.is_live = is_live  # whether an orchestration instance exists (answers go only to those)
+        self.hub = hub  # named in the log line of a failed operation
+        self.trace_payloads = trace_payloads  # that line shows inputs and errors (traceInputsAndOutputs)
         self.records: dict[str, EntityRecord] = {}
         self.queued: dict[str, list[WorkItem]] = {}
         self.running: set[str] = set()
@@ -137,6 +137,8 @@ class Entities:
         batch = Batch(del_work=[i.id for i in items])
         batch.entities[eid] = after
         for request, outcome in zip(requests, _padded(result.results, len(requests)), strict=True):
+            if outcome.is_error:
+                self._log_failure(eid, name, request, outcome)
             self._answer(batch, request, outcome)
         for signal in result.signals:
             item, _ = request_item(
@@ -176,6 +178,14 @@ class Entities:
             message = f"Entity function '{target.name}' failed: {type(exc).__name__}: {exc}"
             logs.logger.error("devhost: %s", message)
             return _all_failed(before, len(requests), message)
+
+    def _log_failure(self, eid: str, name: str, request: RequestMessage, outcome: OperationResult) -> None:
+        """As the extension, one Error line per failed operation: the caller gets the error, the log says
+        it happened (a signal's failure is seen nowhere else)."""
+        operation = logs.EntityOperation(eid, name, request.op, request.id, request.input)
+        logs.entity_operation_failed(
+            operation, outcome.result, outcome.duration, self.hub, raw=self.trace_payloads
+        )
 
     def _answer(self, batch: Batch, request: RequestMessage, outcome: OperationResult) -> None:
         """A call's answer goes back to the calling orchestration, as an event named by the request id."""

@@ -24,7 +24,8 @@ from aiohttp import web
 from devhost.history import parse_time
 from devhost.paging import page_top
 from devhost.store import EntityRecord
-from devhost.task_hub import TaskHub, TaskHubError, input_text_from_body
+from devhost.task_hub import TaskHubError, input_text_from_body
+from devhost.task_hub_client import TaskHubClient
 
 DEFAULT_PAGE_SIZE = 100  # the extension's EntityQuery.PageSize
 CONTINUATION = "x-ms-continuation-token"
@@ -34,7 +35,7 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"Message": message, "ExceptionMessage": message}, status=status)
 
 
-async def handle(request: web.Request, task_hub: TaskHub, parts: list[str]) -> web.Response:
+async def handle(request: web.Request, task_hub: TaskHubClient, parts: list[str]) -> web.Response:
     """``parts``: the path segments after ``entities``."""
     method = request.method.upper()
     if len(parts) > 2:
@@ -59,7 +60,7 @@ async def handle(request: web.Request, task_hub: TaskHub, parts: list[str]) -> w
         return _error(400, str(exc))
 
 
-def _state(task_hub: TaskHub, name: str, key: str) -> web.Response:
+def _state(task_hub: TaskHubClient, name: str, key: str) -> web.Response:
     record = task_hub.entity(name, key)
     if record is None or not record.exists:
         return _error(404, f"No entity '@{name.lower()}@{key}' found.")
@@ -94,7 +95,7 @@ def _when(request: web.Request, name: str) -> datetime | None:
         return None  # the extension ignores a value it cannot parse as a date
 
 
-def _list(request: web.Request, task_hub: TaskHub, name: str | None) -> web.Response:
+def _list(request: web.Request, task_hub: TaskHubClient, name: str | None) -> web.Response:
     q = request.query
     since, until = _when(request, "lastOperationTimeFrom"), _when(request, "lastOperationTimeTo")
     records = [

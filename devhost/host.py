@@ -21,6 +21,7 @@ from devhost.http_server import HttpServer, InternalServer
 from devhost.indexing import FunctionIndex, load_and_index
 from devhost.invocation import Invoker
 from devhost.keys import Keys, load_or_create_keys
+from devhost.malformed_requests import JsonErrorsAppRunner
 from devhost.management_api import ManagementApi
 from devhost.settings import (
     HostSettings,
@@ -30,7 +31,7 @@ from devhost.settings import (
     request_body_limit,
     restore_environment,
 )
-from devhost.signing_key import provide_signing_key
+from devhost.signing_key import offer_signing_key, serves_workflows
 from devhost.store import MemoryStore, SqliteStore, Store
 from devhost.task_hub import TaskHub
 from devhost.triggers import Triggers, storage_warnings, wrap_storage_bindings
@@ -40,7 +41,8 @@ from devhost.triggers import Triggers, storage_warnings, wrap_storage_bindings
 class LoadedApp:
     settings: HostSettings
     index: FunctionIndex
-    signing_key_note: str  # where the approval signing key comes from, for the start-up log
+    # Where the approval signing key comes from, for the start-up log; None: the app serves no workflows.
+    signing_key_note: str | None
     previous_environment: dict[str, str | None]  # what loading the app changed, to restore it
     simulate_easy_auth: bool = False  # the flag, else DEVHOST_SIMULATE_EASY_AUTH (see easy_auth)
     # The settings devhost itself provided for this app (not the app's settings): the kept signing key,
@@ -56,22 +58,28 @@ def load_app(
     module_name: str | None = None,
 ) -> LoadedApp:
     """What the host does before it starts: export local.settings.json Values (the environment wins),
-    provide the approval signing key (kept in ``state_folder``; None: in memory), decide whether Easy Auth
+    offer the approval signing key (kept in ``state_folder``; None: in memory), decide whether Easy Auth
     is simulated (``simulate_easy_auth``, else the DEVHOST_SIMULATE_EASY_AUTH setting; simulated, it sets
     WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py (as ``module_name``; None: a name of
-    its own) and index its functions. On an error the environment is restored."""
+    its own), index its functions, and keep the key only if the app serves workflows (signing_key). On an
+    error the environment is restored."""
     previous = apply_environment(load_local_settings(app_dir))
+    offer = None
     try:
-        note, previous_key = provide_signing_key(state_folder)
-        previous = {**previous_key, **previous}  # the older value of a key set twice is the one to restore
+        offer = offer_signing_key(state_folder)
         easy_auth = easy_auth_simulated(simulate_easy_auth)
         previous_auth = apply_easy_auth(easy_auth)
-        previous = {**previous_auth, **previous}
+        previous = {**previous_auth, **previous}  # the older value of a key set twice is the one to restore
+        settings = load_host_json(app_dir)
+        index = load_and_index(app_dir, module_name)
+        note, previous_key = offer.settle(serves_workflows(index.activities))
+        offer = None
+        previous = {**previous_key, **previous}
         provided = frozenset(previous_key) | frozenset(previous_auth)
-        return LoadedApp(
-            load_host_json(app_dir), load_and_index(app_dir, module_name), note, previous, easy_auth, provided
-        )
+        return LoadedApp(settings, index, note, previous, easy_auth, provided)
     except BaseException:
+        if offer is not None:
+            restore_environment(offer.previous)
         restore_environment(previous)
         raise
 
@@ -181,8 +189,9 @@ class DevHost:
             simulate_easy_auth=opts.simulate_easy_auth,
         )
         internal = InternalServer(management, max_body_bytes=body_limit)
-        self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
-        self._internal_runner = web.AppRunner(internal.app, access_log=None, handle_signals=False)
+        # Requests aiohttp cannot parse are answered as JSON too, never quoting them (malformed_requests).
+        self._runner = JsonErrorsAppRunner(server.app, access_log=None, handle_signals=False)
+        self._internal_runner = JsonErrorsAppRunner(internal.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await self._internal_runner.setup()
         try:
@@ -204,6 +213,9 @@ class DevHost:
             os.environ[HOSTNAME_SETTING] = f"localhost:{self.port}"
         if opts.simulate_easy_auth:
             logs.logger.warning("%s", EASY_AUTH_WARNING)
+        provider_note = self.settings.storage_provider.note()
+        if provider_note is not None:
+            logs.logger.warning("%s", provider_note)
         for name, refused in sorted(self.index.refused.items()):
             logs.logger.warning("%s", refusal_message(name, refused))
         for warning in storage_warnings(self.index):

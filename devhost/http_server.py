@@ -22,6 +22,7 @@ from typing import Any
 
 import azure.functions as func
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from devhost import logs
 from devhost.bindings import UnsupportedBindingError
@@ -30,6 +31,7 @@ from devhost.http_routes import RouteMatch, RouteMiss, RouteTable
 from devhost.indexing import HttpFunction
 from devhost.invocation import Invoker
 from devhost.keys import Keys
+from devhost.malformed_requests import refusal_response
 from devhost.management_api import ManagementApi
 from devhost.request_guards import (
     cross_origin_refusal,
@@ -259,6 +261,10 @@ def _errors_as_json(
             if exc.status < 400:
                 raise
             return json_error(exc.status, f"{exc.reason}: {where}.")
+        except HttpProcessingError as exc:
+            # A body the parser refused once the request was under way (bad chunked encoding arriving
+            # after the headers): the parser's 400, never quoting the body.
+            return refusal_response(exc)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -18,6 +18,7 @@ import azure.functions as func
 from devhost.bindings import RUN_TRIGGERS, Refused, refusing
 from devhost.bindings import refused_bindings as bindings_refused
 from devhost.errors import DevHostError
+from devhost.function_names import FunctionsByName
 from devhost.listened import ListenedFunction
 from devhost.retry_policy import retry_policy
 from devhost.storage_bindings import STORAGE_TRIGGERS, StorageSpec, storage_specs
@@ -50,12 +51,16 @@ class TriggeredFunction:
     storage: list[StorageSpec] = field(default_factory=list)
 
 
+ByName = FunctionsByName[TriggeredFunction]
+
+
 @dataclass
 class FunctionIndex:
     http: list[HttpFunction] = field(default_factory=list)
-    orchestrators: dict[str, TriggeredFunction] = field(default_factory=dict)
-    activities: dict[str, TriggeredFunction] = field(default_factory=dict)
-    entities: dict[str, TriggeredFunction] = field(default_factory=dict)
+    # Looked up without regard to case, as the host and the extension do (function_names).
+    orchestrators: ByName = field(default_factory=lambda: ByName("orchestrator"))
+    activities: ByName = field(default_factory=lambda: ByName("activity"))
+    entities: ByName = field(default_factory=lambda: ByName("entity"))
     # Functions whose trigger devhost listens for: timers, queues, blobs.
     listened: list[ListenedFunction] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run

@@ -14,8 +14,10 @@ import asyncio
 import atexit
 import logging
 import math
+import os
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -180,3 +182,46 @@ def orchestration(instance_id: str, name: str, what: str) -> None:
     if not levels.allows(DURABLE_CATEGORY, logging.INFO):
         return
     _info("%s: Orchestration '%s' %s.", instance_id, name, what)
+
+
+@dataclass(frozen=True)
+class EntityOperation:
+    """One operation of an entity batch, as the extension's entity trace lines name it."""
+
+    instance_id: str  # @name@key
+    name: str  # the entity's name, lower-cased as in its id
+    operation: str
+    operation_id: str
+    input: str | None  # the operation's input, JSON text
+
+
+def _shown_payload(text: str | None, raw: bool) -> str:
+    """A payload as the extension's trace lines show it (EndToEndTraceHelper.SanitizeString): its length
+    only, unless host.json asks for the payloads themselves (tracing.traceInputsAndOutputs)."""
+    payload = text or ""
+    return payload if raw else f"(Redacted {len(payload)} characters)"
+
+
+def entity_operation_failed(
+    entity: EntityOperation, exception: str | None, duration_ms: float, hub: str, *, raw: bool
+) -> None:
+    """The extension's line for an entity operation that failed (EndToEndTraceHelper.OperationFailed,
+    logged by TaskEntityShim for each failed result of a batch): an Error of Host.Triggers.DurableTask.
+    devhost is not the extension and has no extension version or trace sequence: the line ends at the
+    slot name."""
+    if not levels.allows(DURABLE_CATEGORY, logging.ERROR):
+        return
+    logger.error(
+        "%s: Function '%s (Entity)' failed '%s' operation %s after %sms with exception %s. Input: %s. "
+        "IsReplay: False. HubName: %s. AppName: %s. SlotName: %s.",
+        entity.instance_id,
+        entity.name,
+        entity.operation,
+        entity.operation_id,
+        f"{duration_ms:g}",
+        _shown_payload(exception, raw),
+        _shown_payload(entity.input, raw),
+        hub,
+        os.environ.get("WEBSITE_SITE_NAME", ""),
+        os.environ.get("WEBSITE_SLOT_NAME", ""),
+    )

@@ -23,9 +23,11 @@ from devhost import check_status, entity_api
 from devhost.client_binding import WEBHOOK_PATH, management_urls
 from devhost.history import fmt_public_time, loads_or_text, parse_time, public_history
 from devhost.instances import TERMINAL
+from devhost.other_task_hubs import OtherTaskHub, is_other_task_hub, requested_task_hub
 from devhost.paging import page_top
 from devhost.store import InstanceRecord
 from devhost.task_hub import ListFilter, TaskHub, TaskHubError, input_text_from_body
+from devhost.task_hub_client import TaskHubClient
 
 STATUSES = {
     "Pending",
@@ -130,41 +132,44 @@ class ManagementApi:
         is the instance list's page when the request names no ``top`` (None: the whole list)."""
         parts = [p for p in rel.split("/") if p]
         method = request.method.upper()
+        # The extension's routes match their literal segments (orchestrators, raiseEvent, ...) in any case.
+        kind = parts[0].lower() if parts else ""
         try:
-            if parts and parts[0] == "orchestrators" and len(parts) in (2, 3) and method == "POST":
-                return await self._start(request, parts[1], parts[2] if len(parts) == 3 else None)
-            if parts and parts[0] == "entities":
-                return await entity_api.handle(request, self.task_hub, parts[1:])
-            if parts and parts[0] == "instances":
+            hub = self._task_hub_for(request)
+            if kind == "orchestrators" and len(parts) in (2, 3) and method == "POST":
+                return await self._start(request, hub, parts[1], parts[2] if len(parts) == 3 else None)
+            if kind == "entities":
+                return await entity_api.handle(request, hub, parts[1:])
+            if kind == "instances":
                 if len(parts) == 1:
                     if method == "GET":
-                        return self._list(request, page_size)
+                        return self._list(request, hub, page_size)
                     if method == "DELETE":
-                        return await self._purge_by(request)
+                        return await self._purge_by(request, hub)
                     return _error(405, f"{method} is not supported on the instances collection.")
                 iid = parts[1]
                 if len(parts) == 2:
                     if method == "GET":
-                        return self._status(request, iid)
+                        return self._status(request, hub, iid)
                     if method == "DELETE":
-                        deleted = await self.task_hub.purge([iid])
+                        deleted = await hub.purge([iid])
                         if not deleted:
+                            hub.require(iid, live=False)  # its 404, naming the hub's reason
                             return _error(404, f"No instance with ID '{iid}' found.")
                         return web.json_response({"instancesDeleted": deleted})
                     return _error(405, f"{method} is not supported on an instance.")
                 if method != "POST":
                     return _error(405, f"Instance operations need POST, not {method}.")
-                op = parts[2]
-                if op == "raiseEvent" and len(parts) == 4:
-                    return await self._raise(request, iid, parts[3])
+                op = parts[2].lower()
+                if op == "raiseevent" and len(parts) == 4:
+                    return await self._raise(request, hub, iid, parts[3])
                 if op in ("terminate", "suspend", "resume") and len(parts) == 3:
-                    self.task_hub.control(iid, op, request.query.get("reason", ""))
+                    hub.control(iid, op, request.query.get("reason", ""))
                     return web.Response(status=202)
                 if op == "restart" and len(parts) == 3:
-                    new_id = request.query.get("restartWithNewInstanceId", "true").lower() in TRUE
-                    return web.json_response(self.task_hub.restart(iid, new_id), status=202)
+                    return await self._restart(request, hub, iid)
                 if op == "rewind" and len(parts) == 3:
-                    self.task_hub.rewind(iid, request.query.get("reason", ""))
+                    hub.rewind(iid, request.query.get("reason", ""))
                     return web.Response(status=202)
             return _error(404, f"Unknown durable task API path '/{rel}'.")
         except TaskHubError as exc:
@@ -172,16 +177,44 @@ class ManagementApi:
         except ValueError as exc:
             return _error(400, str(exc))
 
-    async def _start(self, request: web.Request, name: str, iid: str | None) -> web.Response:
+    def _task_hub_for(self, request: web.Request) -> TaskHubClient:
+        """The app's task hub, unless the request's ``taskHub`` names another (other_task_hubs)."""
+        requested = requested_task_hub(request.query)
+        if requested is not None and is_other_task_hub(requested, self.hub):
+            return OtherTaskHub(requested, self.hub)
+        return self.task_hub
+
+    async def _start(
+        self, request: web.Request, hub: TaskHubClient, name: str, iid: str | None
+    ) -> web.Response:
         if iid is not None:
             _check_new_instance_id(iid)
         text = await _json_body(request, "The request body is not valid JSON.")
         wait = check_status.requested_wait(request.query.get("timeout"), request.query.get("pollingInterval"))
         # ?version= is the version the SDK client's start_new(..., version=) sends; none: defaultVersion.
-        rec = self.task_hub.start_new(name, iid, text, request.query.get("version") or None)
+        rec = hub.start_new(name, iid, text, request.query.get("version") or None)
         if wait is not None:
-            return await self._wait_or_check_status(request, rec.instance_id, wait)
+            return await self._wait_or_check_status(request, hub, rec.instance_id, wait)
         return self._check_status_response(rec.instance_id)
+
+    async def _restart(self, request: web.Request, hub: TaskHubClient, iid: str) -> web.Response:
+        """HttpApiHandler.HandleRestartInstanceRequestAsync: the restarted instance's check-status response,
+        or, with ``timeout`` and ``pollingInterval``, its output once it completes, as a start answers."""
+        new_id = check_status.query_bool(request.query.get("restartWithNewInstanceId"))
+        try:
+            restarted = hub.restart(iid, True if new_id is None else new_id)
+        except TaskHubError as exc:
+            if exc.status != 404:
+                raise
+            # DurableClient.RestartAsync throws an ArgumentException, which the handler answers 400.
+            raise TaskHubError(
+                400, f"InstanceId does not match a valid orchestration instance: {exc.message}"
+            ) from None
+        # As the extension, the wait is read once the instance has restarted.
+        wait = check_status.requested_wait(request.query.get("timeout"), request.query.get("pollingInterval"))
+        if wait is not None:
+            return await self._wait_or_check_status(request, hub, restarted, wait)
+        return self._check_status_response(restarted)
 
     def _check_status_response(self, iid: str) -> web.Response:
         """The extension's CreateCheckStatusResponse: 202, the instance's links, Location and Retry-After."""
@@ -192,31 +225,34 @@ class ManagementApi:
         )
 
     async def _wait_or_check_status(
-        self, request: web.Request, iid: str, wait: check_status.Wait
+        self, request: web.Request, hub: TaskHubClient, iid: str, wait: check_status.Wait
     ) -> web.Response:
         """A start with ``timeout`` and ``pollingInterval``: the output (200) if the instance completes in
         time, its status if it fails or is terminated, else the check-status response."""
-        rec = await check_status.wait_until_finished(lambda: self.task_hub.record(iid), wait)
+        rec = await check_status.wait_until_finished(lambda: hub.record(iid), wait)
         if rec is None or rec.status not in check_status.FINISHED:
             return self._check_status_response(iid)
         if rec.status == "Completed":
             return web.json_response(loads_or_text(rec.output))
         # The extension answers these with its status query, a failure as 200 (it passes false for
         # returnInternalServerErrorOnFailure).
-        return self._status(request, iid, server_error_on_failure=False)
+        return self._status(request, hub, iid, server_error_on_failure=False)
 
     def _status(
-        self, request: web.Request, iid: str, *, server_error_on_failure: bool | None = None
+        self,
+        request: web.Request,
+        hub: TaskHubClient,
+        iid: str,
+        *,
+        server_error_on_failure: bool | None = None,
     ) -> web.Response:
-        rec = self.task_hub.record(iid)
-        if rec is None:
-            return _error(404, f"No instance with ID '{iid}' found.")
+        rec = hub.require(iid, live=False)  # 404 naming the hub's reason when there is none
         q = request.query
         show_history = q.get("showHistory", "").lower() in TRUE
         body = status_json(
             rec,
             show_input=q.get("showInput", "true").lower() in TRUE,
-            history=self.task_hub.history(iid) if show_history else None,
+            history=hub.history(iid) if show_history else None,
             show_history_output=q.get("showHistoryOutput", "").lower() in TRUE,
         )
         if server_error_on_failure is None:
@@ -229,11 +265,18 @@ class ManagementApi:
             location += "?" + request.query_string
         return web.json_response(body, status=code, headers=check_status.status_headers(code, location))
 
-    async def _raise(self, request: web.Request, iid: str, name: str) -> web.Response:
-        text = await _json_body(
-            request, "Only application/json request content is supported: the body is not valid JSON."
-        )
-        self.task_hub.raise_event(iid, name, text)
+    async def _raise(self, request: web.Request, hub: TaskHubClient, iid: str, name: str) -> web.Response:
+        """HttpApiHandler.HandleRaiseEventRequestAsync, in its order: the instance (404, 410 once it has
+        finished), the media type (only application/json), the body (one JSON value; empty is none)."""
+        hub.require(iid, live=True)
+        # aiohttp reads a missing Content-Type as application/octet-stream: only the header itself counts.
+        media_type = request.content_type if "Content-Type" in request.headers else None
+        if media_type is None or media_type.lower() != "application/json":
+            raise TaskHubError(400, "Only application/json request content is supported.")
+        text = await _json_body(request, "Invalid JSON content: the body is not valid JSON.")
+        if text is None:
+            raise TaskHubError(400, "Invalid JSON content: the body is empty, not a JSON value.")
+        hub.raise_event(iid, name, text)
         return web.Response(status=202)
 
     def _filter(self, request: web.Request) -> ListFilter:
@@ -255,8 +298,8 @@ class ManagementApi:
 
         return ListFilter(statuses, when("createdTimeFrom"), when("createdTimeTo"), q.get("instanceIdPrefix"))
 
-    def _list(self, request: web.Request, page_size: int | None) -> web.Response:
-        records = self.task_hub.list(self._filter(request))
+    def _list(self, request: web.Request, hub: TaskHubClient, page_size: int | None) -> web.Response:
+        records = hub.list(self._filter(request))
         q = request.query
         token = request.headers.get(CONTINUATION)
         if token:
@@ -270,11 +313,11 @@ class ManagementApi:
         show_input = q.get("showInput", "true").lower() in TRUE
         return web.json_response([status_json(r, show_input=show_input) for r in page], headers=headers)
 
-    async def _purge_by(self, request: web.Request) -> web.Response:
+    async def _purge_by(self, request: web.Request, hub: TaskHubClient) -> web.Response:
         flt = self._filter(request)
         if flt.runtime_status is None:
             flt.runtime_status = set(TERMINAL)
-        deleted = await self.task_hub.purge([r.instance_id for r in self.task_hub.list(flt)])
+        deleted = await hub.purge([r.instance_id for r in hub.list(flt)])
         if not deleted:
             return _error(404, "No instances matched the purge filter.")
         return web.json_response({"instancesDeleted": deleted})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from devhost.errors import DevHostError
 from devhost.log_levels import LogLevels, parse_log_levels
 from devhost.queue_settings import QueueSettings, parse_queue_settings
+from devhost.storage_provider import StorageProvider, parse_storage_provider
 
 DEFAULT_HUB = "TestHubName"
 # The Functions host's request body cap: the FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, 100 MB by default
@@ -30,6 +32,10 @@ class HostSettings:
     default_version: str | None = None
     version_match_strategy: str = "CurrentOrOlder"
     version_failure_strategy: str = "Reject"
+    # extensions.durableTask.tracing.traceInputsAndOutputs: the durable trace lines show inputs and errors
+    # as they are; off (the extension's default), as "(Redacted N characters)".
+    trace_inputs_and_outputs: bool = False
+    storage_provider: StorageProvider = field(default_factory=StorageProvider)  # devhost's store stands in
     log_levels: LogLevels = field(default_factory=LogLevels)  # logging.logLevel
     queues: QueueSettings = field(default_factory=QueueSettings)  # extensions.queues
 
@@ -72,6 +78,23 @@ def _version_setting(value: Any, path: Path) -> str | None:
     return str(value) or None
 
 
+def _trace_inputs_and_outputs(tracing: Any, path: Path) -> bool:
+    if tracing is None:
+        return False
+    if not isinstance(tracing, dict):
+        raise DevHostError(f"{path}: extensions.durableTask.tracing must be an object")
+    value = tracing.get("traceInputsAndOutputs", False)
+    # The host's configuration binder reads a boolean from JSON true/false or their text, in any case.
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise DevHostError(
+            f"{path}: extensions.durableTask.tracing.traceInputsAndOutputs must be true or false, "
+            f"got {value!r}"
+        )
+    return value
+
+
 def _read_json(path: Path) -> Any:
     """A settings file's JSON (a UTF-8 BOM allowed, as the host does); else one clear error line."""
     try:
@@ -84,8 +107,28 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def load_host_json(app_dir: Path) -> HostSettings:
-    """Read host.json; a missing file means defaults (as the host does), a broken one is an error."""
+def _hub_name(value: Any, path: Path, environ: Mapping[str, str]) -> str:
+    """extensions.durableTask.hubName, a ``%setting%`` resolved from the app settings: the extension
+    resolves a name that is one ``%...%`` as a whole (DurableTaskOptions.ResolveAppSettingOptions,
+    INameResolver.TryResolveWholeString), as the Durable Task Scheduler template's ``%TASKHUB_NAME%``."""
+    if not isinstance(value, str) or not value:
+        raise DevHostError(f"{path}: extensions.durableTask.hubName must be a non-empty string")
+    if not (len(value) > 2 and value[0] == value[-1] == "%" and "%" not in value[1:-1]):
+        return value
+    setting = value[1:-1]
+    resolved = environ.get(setting, "").strip()
+    if not resolved:
+        # Unresolved, the extension keeps the text, which no storage provider takes as a task hub name.
+        raise DevHostError(
+            f"{path}: extensions.durableTask.hubName is '{value}', but the app setting {setting} is not set: "
+            "add it to local.settings.json Values (or the environment)"
+        )
+    return resolved
+
+
+def load_host_json(app_dir: Path, environ: Mapping[str, str] | None = None) -> HostSettings:
+    """Read host.json; a missing file means defaults (as the host does), a broken one is an error.
+    ``environ``: the app settings ``%setting%`` values resolve from (default: the environment)."""
     path = app_dir / "host.json"
     if not path.exists():
         return HostSettings()
@@ -102,9 +145,7 @@ def load_host_json(app_dir: Path) -> HostSettings:
     prefix = http.get("routePrefix", "api")
     if not isinstance(prefix, str):
         raise DevHostError(f"{path}: extensions.http.routePrefix must be a string")
-    hub = durable.get("hubName", DEFAULT_HUB)
-    if not isinstance(hub, str) or not hub:
-        raise DevHostError(f"{path}: extensions.durableTask.hubName must be a non-empty string")
+    hub = _hub_name(durable.get("hubName", DEFAULT_HUB), path, os.environ if environ is None else environ)
     defaults = HostSettings()
     return HostSettings(
         route_prefix=prefix.strip("/"),
@@ -134,6 +175,8 @@ def load_host_json(app_dir: Path) -> HostSettings:
             defaults.version_failure_strategy,
             path,
         ),
+        trace_inputs_and_outputs=_trace_inputs_and_outputs(durable.get("tracing"), path),
+        storage_provider=parse_storage_provider(durable.get("storageProvider"), path),
         log_levels=parse_log_levels(data.get("logging"), path),
         queues=parse_queue_settings(extensions.get("queues"), path),
     )

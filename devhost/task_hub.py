@@ -116,6 +116,8 @@ class TaskHub:
             self.alloc_work_id,
             self._defer,
             lambda iid: iid in self.records,
+            settings.hub_name,
+            settings.trace_inputs_and_outputs,
         )
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -171,6 +173,7 @@ class TaskHub:
         return self.records.get(instance_id)
 
     def has_orchestrator(self, name: str) -> bool:
+        """In any case: a start or sub-orchestration named "Hello" reaches the function "hello"."""
         return name in self.index.orchestrators
 
     def has_entity(self, name: str) -> bool:
@@ -306,8 +309,9 @@ class TaskHub:
             if target is None:
                 ep.finish(None, LookupError(NOT_AN_ORCHESTRATOR.format(rec.name)))
             else:
+                # The function's own name (the record keeps the name it was started by, in its case).
                 result, error = await self._run_orchestrator(
-                    rec.name, target.fn, target.trigger_param, ep.context_json or ""
+                    target.name, target.fn, target.trigger_param, ep.context_json or ""
                 )
                 ep.finish(result, error)
         self._defer(ep.batch)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from devhost import logs, storage_account
+from devhost import development_storage, logs, storage_account
 from devhost.azurite import HOW_TO_GET, Azurite, Endpoints, find_azurite
 from devhost.blob_trigger import BlobListener
 from devhost.clock import Clock
@@ -70,8 +70,9 @@ class Triggers:
         self.previous_environment: dict[str, str | None] = {}
 
     def start_azurite(self) -> None:
-        """Run Azurite when a storage connection the app uses is UseDevelopmentStorage=true, and point
-        those settings at it (the app's own Storage SDK calls reach the same emulator)."""
+        """Run Azurite when a storage connection the app uses is UseDevelopmentStorage=true: its Storage
+        bindings' (those settings then point at it), or AzureWebJobsStorage for the app's own Storage calls
+        (on the emulator's well-known ports, where that setting points already: development_storage)."""
         users = list(storage_users(self.index))
         for _, connection in users:
             # As the host does when it starts a listener or indexes a binding: an unset connection is an
@@ -80,32 +81,66 @@ class Triggers:
         dev_settings = sorted(
             {storage_account.setting_name(c) for _, c in users if storage_account.uses_development_storage(c)}
         )
-        if not dev_settings:
+        for_app = development_storage.app_uses_development_storage()
+        if not dev_settings and not for_app:
             return
-        functions = ", ".join(sorted({f for f, c in users if storage_account.uses_development_storage(c)}))
         executable = find_azurite(self.app_dir)
         if executable is None:
+            if not dev_settings:
+                logs.logger.warning("%s", development_storage.not_installed_note())
+                return
+            functions = ", ".join(
+                sorted({f for f, c in users if storage_account.uses_development_storage(c)})
+            )
             raise DevHostError(
                 f"{functions} use Storage bindings on UseDevelopmentStorage=true "
                 f"({', '.join(dev_settings)}), which needs Azurite, the Storage emulator, and it is not "
                 f"installed. {HOW_TO_GET}"
             )
+        well_known = for_app and development_storage.well_known_ports_free()
+        if not dev_settings and not well_known:
+            logs.logger.warning("%s", development_storage.in_use_note())
+            return
         location = None if self.state_folder is None else self.state_folder / "azurite"
-        self.azurite = Azurite(executable, location)
-        self.endpoints = self.azurite.start()
+        azurite = Azurite(executable, location)
+        endpoints = self._start(azurite, well_known, fall_back=bool(dev_settings))
+        if endpoints is None:
+            logs.logger.warning("%s", development_storage.in_use_note())
+            return
+        self.azurite, self.endpoints = azurite, endpoints
         for name in dev_settings:
             self.previous_environment[name] = os.environ.get(name)
-            os.environ[name] = self.endpoints.connection_string()
+            os.environ[name] = endpoints.connection_string()
+        served = dev_settings
+        on_well_known = (
+            endpoints.blob,
+            endpoints.queue,
+            endpoints.table,
+        ) == development_storage.WELL_KNOWN_PORTS
+        if for_app and on_well_known and development_storage.SETTING not in served:
+            served = [*served, development_storage.SETTING]  # reached as it is, on the well-known ports
         logs.logger.info(
             "Azurite: blob 127.0.0.1:%d, queue 127.0.0.1:%d, table 127.0.0.1:%d (data: %s) for %s",
-            self.endpoints.blob,
-            self.endpoints.queue,
-            self.endpoints.table,
+            endpoints.blob,
+            endpoints.queue,
+            endpoints.table,
             location or "in memory",
-            ", ".join(dev_settings),
+            ", ".join(served),
         )
         # Azurite's well-known development key, not a secret: tools (Storage Explorer, az storage) need it.
-        logs.logger.info("Azurite connection string: %s", self.endpoints.connection_string())
+        logs.logger.info("Azurite connection string: %s", endpoints.connection_string())
+
+    @staticmethod
+    def _start(azurite: Azurite, well_known: bool, *, fall_back: bool) -> Endpoints | None:
+        """Azurite on the well-known ports, or free ones. Ports taken between the check and the start (a
+        host starting beside this one): free ports when Storage bindings need it (their settings are pointed
+        at it), else none (None), as when they were taken before."""
+        if not well_known:
+            return azurite.start()
+        try:
+            return azurite.start(ports=development_storage.WELL_KNOWN_PORTS)
+        except DevHostError:
+            return azurite.start() if fall_back else None
 
     async def start_listeners(
         self, clock: Clock, invoker: Invoker, client_binding: Callable[[], str]

@@ -1,7 +1,8 @@
 """devhost runs Azurite for apps whose Storage connections say UseDevelopmentStorage=true: with its data
 in the state folder, stopped with the host, and a clear error when it is missing. (`func start` expects
-the developer to run Azurite on its default ports; devhost runs it itself, on free ports.) No other host
-runs in this module: the connection setting devhost rewrites is process-wide."""
+the developer to run Azurite on its default ports; devhost runs it itself: on those ports when
+AzureWebJobsStorage names development storage and they are free, see test_development_storage.py, else on
+free ports.) No other host runs in this module: the connection setting devhost rewrites is process-wide."""
 
 from __future__ import annotations
 

@@ -114,3 +114,60 @@ def test_sdk_start_new_inputs_still_arrive_as_sent(host):
     for value, kind in (("hello", "str"), ({"a": [1]}, "dict"), (7, "int"), ('{"looks": "json"}', "str")):
         iid = start(host, "echo_input", value)
         assert finished(host, iid)["output"] == {"value": value, "type": kind}
+
+
+CHECK_STATUS_LINKS = {
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+}
+
+
+def test_restart_answers_the_check_status_response(host):
+    # HttpApiHandler.HandleRestartInstanceRequestAsync: RestartAsync (restartWithNewInstanceId, true when
+    # absent or not a boolean), then client.CreateCheckStatusResponse for the new instance: 202, the
+    # instance's links (as a start's: every one but rewind), Location = statusQueryGetUri, Retry-After 10.
+    old = start_raw(host, "echo_input", "again").json["id"]
+    finished(host, old)
+    reply = call("POST", f"{host.base_url}{WEBHOOK}/instances/{old}/restart")
+    assert reply.status == 202, reply.text
+    assert set(reply.json) == CHECK_STATUS_LINKS
+    new = reply.json["id"]
+    assert new != old and reply.json["statusQueryGetUri"].startswith(
+        f"{host.base_url}{WEBHOOK}/instances/{new}?"
+    )
+    assert (
+        reply.headers["Location"] == reply.json["statusQueryGetUri"] and reply.headers["Retry-After"] == "10"
+    )
+    assert finished(host, new)["output"] == {"value": "again", "type": "str"}
+    same = call("POST", f"{host.base_url}{WEBHOOK}/instances/{old}/restart?restartWithNewInstanceId=false")
+    assert same.status == 202 and same.json["id"] == old
+    host.wait_until_idle()
+    fresh = call("POST", f"{host.base_url}{WEBHOOK}/instances/{old}/restart?restartWithNewInstanceId=maybe")
+    assert fresh.status == 202 and fresh.json["id"] not in (old, new)  # not a boolean: the default
+    host.wait_until_idle()
+
+
+def test_restart_waits_with_timeout_and_polling_interval(host):
+    # HandleRestartInstanceRequestAsync with both `timeout` and `pollingInterval`:
+    # WaitForCompletionOrCreateCheckStatusResponseAsync, as a start does: the output (200) if the restarted
+    # instance completes in time, else the 202 check-status response.
+    old = start_raw(host, "slow", 0.3).json["id"]
+    finished(host, old)
+    done = call("POST", f"{host.base_url}{WEBHOOK}/instances/{old}/restart?timeout=10&pollingInterval=0.05")
+    assert done.status == 200 and done.json == "slept 0.3"
+    late = call("POST", f"{host.base_url}{WEBHOOK}/instances/{old}/restart?timeout=0.1&pollingInterval=0.05")
+    assert late.status == 202 and late.headers["Location"] == late.json["statusQueryGetUri"]
+    host.wait_until_idle()
+
+
+def test_restart_of_an_unknown_instance_is_a_400(host):
+    # DurableClient.RestartAsync throws ArgumentException for an instance it does not find; the handler
+    # answers it 400 "InstanceId does not match a valid orchestration instance."
+    reply = call("POST", f"{host.base_url}{WEBHOOK}/instances/no-such-instance/restart")
+    assert reply.status == 400 and "does not match a valid orchestration instance" in reply.json["Message"]

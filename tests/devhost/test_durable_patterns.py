@@ -3,10 +3,12 @@ own starter functions) and through the public management API."""
 
 from __future__ import annotations
 
+import http.client
 import json
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from tests.devhost.helpers import call, finished, start, start_raw, status
+from tests.devhost.helpers import Reply, call, finished, start, start_raw, status
 
 WEBHOOK = "/runtime/webhooks/durabletask"
 
@@ -155,8 +157,11 @@ def test_terminate_suspend_resume_purge_via_sdk_client(basic):
     assert client(basic, "purge", other) == 1
     assert status(basic, other).status == 404
     assert client(basic, "purge", other) == 0
-    restarted = client(basic, "restart", iid)
-    assert restarted != iid
+    # The SDK's restart returns the body of the extension's answer as it is: the new instance's
+    # check-status payload (HttpApiHandler.HandleRestartInstanceRequestAsync), not a bare id.
+    payload = client(basic, "restart", iid)
+    restarted = payload["id"]
+    assert restarted != iid and payload["statusQueryGetUri"].split("?")[0].endswith(f"/instances/{restarted}")
     basic.wait_until_idle()
     again = status(basic, restarted)
     assert again.status == 202 and again.json["name"] == "waiter" and again.json["runtimeStatus"] == "Running"
@@ -199,6 +204,53 @@ def test_management_api_errors_are_clear_4xx(basic):
     assert call("GET", f"{base}/instances", headers={"x-ms-continuation-token": "???"}).status == 400
     call("POST", f"{base}/instances/bad-json/terminate?reason=done")
     basic.wait_until_idle()
+
+
+def test_raise_event_takes_only_json_content(basic):
+    # HttpApiHandler.HandleRaiseEventRequestAsync: the instance first (none: 404; completed, failed,
+    # terminated or canceled: 410), then the media type, compared with OrdinalIgnoreCase: anything but
+    # application/json (a charset parameter is fine; text/plain, none at all) is a 400 "Only
+    # application/json request content is supported"; a body that is not one JSON value (empty too:
+    # JToken.Load reads nothing) is a 400 "Invalid JSON content". Neither raises the event.
+    base = f"{basic.base_url}{WEBHOOK}/instances"
+    start_raw(basic, "waiter", None, instance_id="typed-1")
+    basic.wait_until_idle()
+    url = f"{base}/typed-1/raiseEvent/Continue"
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/jsonx", None):
+        headers = {"Content-Type": content_type} if content_type else {}
+        reply = call("POST", url, raw=b'"v"', headers=headers) if content_type else _without_type(url, b'"v"')
+        assert reply.status == 400, (content_type, reply.status, reply.text)
+        assert "Only application/json request content is supported" in reply.json["Message"]
+    for body in (b"", b"  ", b"{not json"):
+        reply = call("POST", url, raw=body)
+        assert reply.status == 400 and "Invalid JSON content" in reply.json["Message"], (body, reply.text)
+    basic.wait_until_idle()
+    assert status(basic, "typed-1").json["runtimeStatus"] == "Running"  # nothing was raised
+    assert (
+        call(
+            "POST", f"{base}/nope/raiseEvent/Continue", raw=b"x", headers={"Content-Type": "text/plain"}
+        ).status
+        == 404
+    )
+    ok = call("POST", url, raw=b'"v1"', headers={"Content-Type": "Application/JSON; charset=utf-8"})
+    assert ok.status == 202, ok.text
+    assert finished(basic, "typed-1")["output"] == "Hello v1!"
+    gone = call("POST", url, raw=b"x", headers={"Content-Type": "text/plain"})
+    assert gone.status == 410  # the instance's state is checked before the content
+
+
+def _without_type(url: str, body: bytes) -> Reply:
+    """A POST with a body and no Content-Type header at all (urllib adds a form type by default)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", f"{parts.path}?{parts.query}" if parts.query else parts.path)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        answer = connection.getresponse()
+        return Reply(answer.status, dict(answer.getheaders()), answer.read().decode())
+    finally:
+        connection.close()
 
 
 def test_list_filters_and_paging(basic):

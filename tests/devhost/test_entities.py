@@ -7,6 +7,9 @@ src/WebJobs.Extensions.DurableTask, unless said otherwise)."""
 from __future__ import annotations
 
 import json
+import logging
+import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,6 +127,57 @@ def test_signals_of_the_last_episode_are_sent(host):
     assert run(host, "signal_and_finish", "last")["output"] == "sent"
     host.wait_until_idle()
     assert read(host, "last") == {"exists": True, "state": 11}
+
+
+def _failure_lines(caplog: pytest.LogCaptureFixture, operation: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if f"failed '{operation}' operation" in r.getMessage()]
+
+
+FAILED_LINE = (
+    r"(@counter@\w+): Function 'counter \(Entity\)' failed 'fail' operation [0-9a-f-]{36} after [\d.]+ms "
+    r"with exception (.*)\. Input: (.*)\. IsReplay: False\. HubName: EntityHub\. AppName: .*\. SlotName: .*\."
+)
+
+
+def test_a_failed_operation_is_logged_as_the_extension_logs_it(host, caplog):
+    # Mirrors: TaskEntityShim.ExecuteOutOfProcBatch traces each failed result with
+    # EndToEndTraceHelper.OperationFailed: an Error of Host.Triggers.DurableTask, "{instanceId}: Function
+    # '{name} (Entity)' failed '{operation}' operation {id} after {duration}ms with exception {exception}.
+    # Input: {input}. ...", the payloads redacted to their length (SanitizeString) unless
+    # tracing.traceInputsAndOutputs is on. A call's failure and a signal's (which nobody else sees) alike.
+    caplog.set_level(logging.INFO, logger="devhost")
+    run(host, "call_that_fails")
+    [called] = _failure_lines(caplog, "fail")
+    assert called.levelno == logging.ERROR
+    match = re.fullmatch(FAILED_LINE, called.getMessage())
+    assert match is not None, called.getMessage()
+    assert match.group(1) == "@counter@f"
+    assert re.fullmatch(r"\(Redacted \d+ characters\)", match.group(2))
+    assert re.fullmatch(r"\(Redacted \d+ characters\)", match.group(3))  # the input "divide", as sent
+    caplog.clear()
+    assert webhook(host, "POST", "entities/Counter/sig?op=fail", "swim").status == 202
+    host.wait_until_idle()
+    [signalled] = _failure_lines(caplog, "fail")
+    assert re.fullmatch(FAILED_LINE, signalled.getMessage()).group(1) == "@counter@sig"
+
+
+def test_trace_inputs_and_outputs_shows_the_failed_operations_payloads(tmp_path: Path, caplog):
+    # Mirrors: with host.json extensions.durableTask.tracing.traceInputsAndOutputs the ILogger gets the
+    # raw input and exception (EndToEndTraceHelper's shouldTraceRawData).
+    app = tmp_path / "app"
+    shutil.copytree(APP, app, ignore=shutil.ignore_patterns("__pycache__", ".devhost"))
+    host_json = json.loads((APP / "host.json").read_text())
+    host_json["extensions"]["durableTask"]["tracing"] = {"traceInputsAndOutputs": True}
+    (app / "host.json").write_text(json.dumps(host_json))
+    caplog.set_level(logging.INFO, logger="devhost")
+    with run_devhost(app) as raw_host:
+        assert webhook(raw_host, "POST", "entities/Counter/k?op=fail", "swim").status == 202
+        raw_host.wait_until_idle()
+    [line] = _failure_lines(caplog, "fail")
+    match = re.fullmatch(FAILED_LINE, line.getMessage())
+    assert match is not None, line.getMessage()
+    # The error the SDK reported for the operation, and the input as the webhook queued it.
+    assert match.group(2) and "Redacted" not in match.group(2) and match.group(3) == '"swim"'
 
 
 # --- the SDK client -------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """devhost keeps an approval signing key in its state folder, so links signed before a restart are
-accepted after it; a key the app settings set wins, and in-memory state keeps none."""
+accepted after it; a key the app settings set wins, and in-memory state keeps none. Only an app that serves
+workflows (it indexes the engine's approval-answer verifier) gets a key, a key file and the start-up line:
+any other app runs as under `func start`, which knows nothing of approval links."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 
 from devhost.host import load_app
 from devhost.settings import restore_environment
-from devhost.signing_key import SETTING
+from devhost.signing_key import SETTING, WORKFLOW_ACTIVITY
 from devhost.testing import DevHostProcess, run_devhost
 from tests.devhost.helpers import APPS, call
 
@@ -132,3 +134,49 @@ def test_an_approval_link_of_the_workflow_app_outlives_a_restart(tmp_path):
         assert reply.status == 202, reply.text
     finally:
         again.stop()
+
+
+def test_devhost_tells_a_workflow_app_by_the_engines_verifier_activity():
+    # devhost imports no engine module: it names the engine's activity itself, and this keeps them equal.
+    from engine.durable.answers import VERIFY_ACTIVITY
+
+    assert WORKFLOW_ACTIVITY == VERIFY_ACTIVITY
+
+
+def test_an_app_that_serves_no_workflows_gets_no_key_no_file_and_no_line(tmp_path, monkeypatch):
+    # A third-party app (apps/durable_basic, no approval verifier): nothing of this project's approval
+    # links reaches it, as with `func start`.
+    process = DevHostProcess(APPS / "durable_basic", tmp_path / "state.sqlite", settings=UNSET).start()
+    try:
+        assert call("POST", f"{process.base_url}/api/start/chaining").status == 202
+    finally:
+        process.stop()
+    assert not (tmp_path / "signing-key").exists()
+    log = process.log_path.read_text()
+    assert "Approval links" not in log and "signing" not in log.lower(), log
+    # In the app's environment the setting stays as the app settings left it (empty, here).
+    monkeypatch.setenv(SETTING, "")
+    loaded = load_app(APPS / "durable_basic", tmp_path / "state")
+    try:
+        assert os.environ[SETTING] == "" and loaded.signing_key_note is None
+        assert SETTING not in loaded.provided
+    finally:
+        restore_environment(loaded.previous_environment)
+    assert not (tmp_path / "state" / "signing-key").exists()
+
+
+def test_a_subprocess_host_keeps_a_key_of_its_own(tmp_path, monkeypatch):
+    """The key an in-process host keeps is that host's: a DevHostProcess started meanwhile keeps its own
+    (inherited, it would sign with the other host's key and keep none)."""
+    monkeypatch.delenv(SETTING, raising=False)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with run_devhost(APPS / "signed_links", state=tmp_path / "a" / "state.sqlite") as host:
+        in_process = call("GET", f"{host.api_url}/links/x").json["respond_uri"]
+        process = DevHostProcess(APPS / "signed_links", tmp_path / "b" / "state.sqlite").start()
+        try:
+            in_subprocess = _link(process, "x")
+        finally:
+            process.stop()
+    assert (tmp_path / "b" / "signing-key").exists()
+    assert in_process.split("token=")[1] != in_subprocess.split("token=")[1]

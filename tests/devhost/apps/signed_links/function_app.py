@@ -1,5 +1,6 @@
 """Links signed with the APPROVAL_SIGNING_KEY app setting, as the workflow app signs approval links (HMAC),
-and a per-process key when it is not set: devhost must provide a key that outlives a restart."""
+and a per-process key when it is not set: devhost must provide a key that outlives a restart. It serves
+"workflows" as devhost tells them: it indexes the activity named as the engine's approval-answer verifier."""
 
 from __future__ import annotations
 
@@ -32,3 +33,10 @@ def link(req: func.HttpRequest) -> func.HttpResponse:
 def answer(req: func.HttpRequest) -> func.HttpResponse:
     valid = hmac.compare_digest(req.params.get("token", ""), _signature(req.route_params["item"]))
     return func.HttpResponse(status_code=202 if valid else 403)
+
+
+@app.function_name("verify_approval_answer")
+@app.activity_trigger(input_name="request")
+def verify_approval_answer(request: str) -> bool:
+    """Stands in for the engine's verifier of signed approval answers (by name only)."""
+    return False

@@ -4,7 +4,8 @@ The state of a run (pending approvals, decisions, executors done and in flight) 
 of its history, so the run view and the approval endpoint read it here instead of trusting a trimmed
 copy. ``HistoryContext`` implements the SDK seam (``OrchestrationContext``) over the status API's
 ``historyEvents`` (the current execution; a checkpoint carries earlier ones), and ``fold`` drives an
-``Orchestration`` through it until the history runs out.
+``Orchestration`` through it until the history runs out, then takes its snapshot (``RunSnapshot``): the
+read model every view reads.
 
 Results are matched to what the orchestrator asks for by identity, not by task ids (the status API's
 history has none): a step result by the step identity it carries, the k-th timer by the k-th recorded
@@ -17,9 +18,9 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -33,11 +34,10 @@ from engine.durable.history import HistoryEvent
 from engine.durable.map_partition import MapPartition, partition_workflow
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
 from engine.durable.partition import PartitionFailed
+from engine.durable.run_snapshot import Outcome, RunSnapshot, StepKey
 from engine.durable.step_messages import StepFailedForGood, StepIdentity, StepRequest, StepResult
 
 NEVER = float("inf")
-Outcome = Literal["waiting", "completed", "failed", "continued"]
-StepKey = tuple[str, int, int, int]
 
 
 class _Task:
@@ -241,35 +241,6 @@ class HistoryContext:
         return [step for _, step in sorted(left, key=lambda item: item[0]) if step is not None]
 
 
-@dataclass(slots=True)
-class Folded:
-    """The orchestration after the history ran out, how far it got, and the recorded steps it never
-    asked for (none, when the history is one this code would have written)."""
-
-    orchestration: Orchestration
-    outcome: Outcome
-    unasked: list[StepIdentity] = field(default_factory=list)
-    # The step requests asked for, by (executor, superstep, ordinal, attempt).
-    requests: dict[StepKey, StepRequest] = field(default_factory=dict)
-
-    def drift(self) -> tuple[str | None, str] | None:
-        """(the step, why) when the code that replayed the history is not the code that wrote it: a
-        recorded result belongs to another step than the code expects, or the history holds steps the
-        code does not run there. None when the history is one this code would have written."""
-        error = self.orchestration.state.error
-        if self.outcome == "failed" and error is not None and error.type == "NonDeterministicReplay":
-            return error.executor_id, error.message
-        if not self.unasked:
-            return None
-        first = self.unasked[0]
-        more = f" (and {len(self.unasked) - 1} more recorded steps)" if len(self.unasked) > 1 else ""
-        return first.executor, (
-            f"the history ran step {first.executor!r} in superstep {first.superstep} (attempt "
-            f"{first.attempt}) but this code does not run it there{more}: the workflow changed under a run "
-            "in flight"
-        )
-
-
 def fold(
     workflow: Workflow | WorkflowVersions,
     instance_id: str,
@@ -278,7 +249,7 @@ def fold(
     activity: str = STEP_ACTIVITY,
     continue_every: int,
     name: str | None = None,
-) -> Folded:
+) -> RunSnapshot:
     """The run replayed over ``events``. Raises ``VersionNotAvailable`` when the graph it started on is
     not served (its version is gone): the orchestrator fails such a run, saying so."""
     context = HistoryContext(instance_id, events, activity)
@@ -294,7 +265,7 @@ def fold(
 
 def fold_partition(
     workflows: WorkflowVersions, instance_id: str, events: Sequence[HistoryEvent], *, activity: str
-) -> Folded:
+) -> RunSnapshot:
     """A map partition (``engine.durable.map_partition``) replayed over ``events``: its orchestration
     holds the requests it still waits for, and those it closed. Raises ``VersionNotAvailable`` as
     ``fold`` does."""
@@ -304,8 +275,11 @@ def fold_partition(
     return _driven(partition.orchestration, partition.run(), context)
 
 
-def _driven(orchestration: Orchestration, body: Generator[Any, Any, Any], context: HistoryContext) -> Folded:
+def _driven(
+    orchestration: Orchestration, body: Generator[Any, Any, Any], context: HistoryContext
+) -> RunSnapshot:
     """The orchestrator body driven through the history until it runs out (or the body ends)."""
+    outcome: Outcome = "waiting"
     try:
         task: _Task = body.send(None)
         while True:
@@ -316,12 +290,41 @@ def _driven(orchestration: Orchestration, body: Generator[Any, Any, Any], contex
             error = task.failure()
             task = body.throw(error) if error is not None else body.send(task.result)
     except StopIteration:
-        outcome: Outcome = "continued" if context.continued else "completed"
-        return Folded(orchestration, outcome, context.unasked_steps(), context.requests)
+        outcome = "continued" if context.continued else "completed"
     except (WorkflowFailed, PartitionFailed):
-        return Folded(orchestration, "failed", context.unasked_steps(), context.requests)
-    _pin_deadlines(orchestration)
-    return Folded(orchestration, "waiting", context.unasked_steps(), context.requests)
+        outcome = "failed"
+    if outcome == "waiting":
+        _pin_deadlines(orchestration)
+    return snapshot(orchestration, outcome, context)
+
+
+def snapshot(orchestration: Orchestration, outcome: Outcome, context: HistoryContext) -> RunSnapshot:
+    """The frozen read model of where the replay left ``orchestration`` (the replay is over: nothing
+    changes what it holds any more)."""
+    state = orchestration.state
+    buffers = orchestration.buffers
+    return RunSnapshot(
+        workflow=orchestration.workflow,
+        outcome=outcome,
+        started=orchestration.started,
+        superstep=state.superstep,
+        error=state.error,
+        open_approvals=tuple(state.approvals),
+        closed_approvals=tuple(orchestration.closed),
+        executed=frozenset(orchestration.executed),
+        running=tuple(orchestration.running),
+        in_flight=tuple(orchestration.in_flight),
+        round_started=orchestration.round_started,
+        attempts=tuple(orchestration.attempts_taken),
+        asking=tuple(asked for asked, _ in orchestration.asking.values()),
+        partitions=MappingProxyType(dict(orchestration.partitions)),
+        children=MappingProxyType(dict(orchestration.children)),
+        requests=MappingProxyType(dict(context.requests)),
+        map_batches=MappingProxyType(dict(buffers.batches)),
+        gathering=MappingProxyType(dict(buffers.gathering)),
+        execution_started=orchestration.execution_started,
+        unasked=tuple(context.unasked_steps()),
+    )
 
 
 def _pin_deadlines(orchestration: Orchestration) -> None:
@@ -335,4 +338,4 @@ def _pin_deadlines(orchestration: Orchestration) -> None:
             pending.deadline = fire_at
 
 
-__all__ = ["Folded", "HistoryContext", "fold", "fold_partition"]
+__all__ = ["HistoryContext", "RunSnapshot", "fold", "fold_partition"]

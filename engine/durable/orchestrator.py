@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -52,6 +52,7 @@ from engine.durable.partition import (
     partition_error,
     partition_instance_id,
 )
+from engine.durable.run_snapshot import Attempt
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
 from engine.durable.trail import Continuation, StepRecord, Trail, error_text
@@ -71,17 +72,6 @@ class WorkflowFailed(Exception):
     def __init__(self, error: RunError) -> None:
         self.error = error
         super().__init__(str(error))
-
-
-class Attempt(NamedTuple):
-    """One step attempt this execution took in: the timeline's trail and the event feed read them."""
-
-    step: Step
-    attempt: int
-    scheduled: datetime
-    completed: datetime
-    result: StepResult
-    superstep: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,8 +602,11 @@ class Orchestration:
                 if found is not None
                 else StepResult(
                     ok=False,
+                    # The SDK joins the host's reason and details (the traceback): callers get the reason.
                     error=RunError(
-                        executor_id=step.executor_id, type="StepActivityFailed", message=str(reply)
+                        executor_id=step.executor_id,
+                        type="StepActivityFailed",
+                        message=str(reply).split(" \n ", 1)[0],
                     ),
                 )
             )

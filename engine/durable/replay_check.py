@@ -27,7 +27,7 @@ from engine.core.graph import Workflow
 from engine.core.jsontext import unwrapped
 from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
-from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.admission import started_input
 from engine.durable.fold import fold
 from engine.durable.history import HistoryEvent, typed_events
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY
@@ -101,7 +101,7 @@ def _is_workflow_run(run: RecordedRun) -> bool:
 def _check(versions: WorkflowVersions, run: RecordedRun, activity: str, every: int) -> ReplayVerdict:
     started = next((e for e in run.history if e.type == "ExecutionStarted"), None)
     try:
-        pinned = OrchestratorInput.model_validate(unwrapped(started.input) or {}) if started else None
+        pinned = started_input(unwrapped(started.input)) if started else None
     except ValueError:
         pinned = None
     verdict = ReplayVerdict(

@@ -8,13 +8,13 @@ lists of runs, where folding every run would cost too much.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from engine.core.run_state import RunError, RunState
+from engine.durable.phase import Phase, phase_of
 
-Phase = Literal["pending", "running", "waiting_for_approval", "completed", "failed", "terminated"]
 ERROR_MESSAGE_LIMIT = 2_000
 
 
@@ -40,12 +40,6 @@ class RunStatus(BaseModel):
             return None
 
 
-def phase_of(state: RunState, running: int, asked: int = 0) -> Phase:
-    if state.status in ("completed", "failed") or running or not (state.approvals or asked):
-        return state.status
-    return "waiting_for_approval"
-
-
 def build_status(state: RunState, *, running: int, executed: int, asked: int = 0) -> dict[str, Any]:
     """``asked``: requests the run's map partitions asked and have not all reported (counted as open)."""
     error = state.error
@@ -53,7 +47,7 @@ def build_status(state: RunState, *, running: int, executed: int, asked: int = 0
         error = error.model_copy(update={"message": error.message[:ERROR_MESSAGE_LIMIT] + "…"})
     return RunStatus(
         workflow=state.workflow,
-        phase=phase_of(state, running, asked),
+        phase=phase_of(None, ended=state.status, running=running, asking=bool(state.approvals or asked)),
         superstep=state.superstep,
         running_count=running,
         approvals_count=len(state.approvals) + asked,

@@ -20,8 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from engine.core.jsontext import iso_time
-from engine.durable.fold import Folded
 from engine.durable.history import HistoryEvent
+from engine.durable.run_snapshot import RunSnapshot
 
 EventKind = Literal[
     "run_started",
@@ -95,7 +95,7 @@ def parse_cursor(text: str) -> tuple[datetime, str] | None:
     return (moment, key) if moment is not None and key else None
 
 
-def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str | None) -> list[FeedEvent]:
+def run_events(run: RunSnapshot | None, history: list[HistoryEvent], runtime: str | None) -> list[FeedEvent]:
     """Every event of the run, in feed order."""
     rows: list[tuple[datetime, str, dict[str, Any]]] = []
 
@@ -104,10 +104,9 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
             rows.append((at, key, {"kind": kind, **fields}))
 
     first = next((e.timestamp for e in history if e.type == "ExecutionStarted"), None)
-    if folded is not None:
-        orchestration = folded.orchestration
-        trail = orchestration.started.read_trail()
-        started = trail.started_at or orchestration.execution_started or first
+    if run is not None:
+        trail = run.started.read_trail()
+        started = trail.started_at or run.execution_started or first
         add(started, "0:run", "run_started")
         if trail.dropped_steps:
             add(
@@ -128,7 +127,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                 "run_continued",
                 superstep=continued.after_superstep,
             )
-        for step, attempt, scheduled, completed, result, superstep in orchestration.attempts_taken:
+        for step, attempt, scheduled, completed, result, superstep in run.attempts:
             ids = (superstep, step.executor_id, step.ordinal, attempt)
             item = step.delivery.item.index if step.delivery.item is not None else None
             add(scheduled, _key_step(*ids, "a"), "step_started", item=item, **_step(*ids))
@@ -138,7 +137,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
             else:
                 error = f"{result.error.type}: {result.error.message}" if result.error else None
                 add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **_step(*ids))
-        for closed in orchestration.closed:
+        for closed in run.closed_approvals:
             item = closed.item.index if closed.item is not None else None
             add(
                 closed.requested_at,
@@ -159,7 +158,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                 item=item,
                 detail=by if closed.outcome == "answered" else None,
             )
-        for asked, _ in orchestration.asking.values() if runtime not in ENDS else []:
+        for asked in run.asking if runtime not in ENDS else ():
             for request_id, tag in zip(asked.request_ids(), asked.items, strict=True):
                 add(
                     asked.requested_at,
@@ -171,7 +170,7 @@ def run_events(folded: Folded | None, history: list[HistoryEvent], runtime: str 
                     item=tag.index,
                     detail=f"asked in map partition {asked.instance_id}",
                 )
-        for pending in orchestration.state.approvals if runtime not in ENDS else []:
+        for pending in run.open_approvals if runtime not in ENDS else ():
             add(
                 pending.requested_at,
                 f"4approval:{pending.request_id}:a",
@@ -225,11 +224,10 @@ def _step(superstep: int, executor: str, ordinal: int, attempt: int) -> dict[str
     return {"superstep": superstep, "executor": executor, "ordinal": ordinal, "attempt": attempt}
 
 
-def running_steps(folded: Folded | None, runtime: str | None) -> list[RunningStep]:
-    if folded is None or runtime in ENDS:
+def running_steps(run: RunSnapshot | None, runtime: str | None) -> list[RunningStep]:
+    if run is None or runtime in ENDS:
         return []
-    orchestration = folded.orchestration
-    superstep = orchestration.state.superstep
+    superstep = run.superstep
     return [
         RunningStep(
             executor=step.executor_id,
@@ -237,9 +235,9 @@ def running_steps(folded: Folded | None, runtime: str | None) -> list[RunningSte
             ordinal=step.ordinal,
             attempt=attempt,
             item=step.delivery.item.index if step.delivery.item is not None else None,
-            since=orchestration.round_started,
+            since=run.round_started,
         )
-        for step, attempt in orchestration.in_flight
+        for step, attempt in run.in_flight
     ]
 
 

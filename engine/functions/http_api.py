@@ -28,9 +28,11 @@ from engine.core.viz import to_graph_json
 from engine.durable.admission import started_input
 from engine.durable.answers import AnswerEnvelope, Binding, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
-from engine.durable.fold import Folded, fold
+from engine.durable.fold import fold
 from engine.durable.history import HistoryEvent, read_history
 from engine.durable.partition import PartitionAnswer
+from engine.durable.phase import FINISHED, runtime_name
+from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.signing_keys import SigningKeys
 from engine.durable.status import RunStatus
 from engine.functions.approval_tokens import TokenError, issue, peek_claims, token_expiry, verify
@@ -44,14 +46,12 @@ from engine.functions.openapi import openapi_document
 from engine.functions.partition_reads import PartitionReader, asks_in_partitions, entry_owner
 from engine.functions.public_url import public_origin, rebased
 from engine.functions.run_view import (
-    FINISHED,
     Page,
     approval_entry,
     approval_ids,
     pending_approvals,
     run_summary,
     run_view,
-    runtime_status_name,
 )
 from engine.functions.settings import engine_settings
 from engine.functions.timeline import run_timeline
@@ -91,7 +91,7 @@ class RunRead:
 
     status: Any
     events: list[HistoryEvent]
-    folded: Folded | None
+    folded: RunSnapshot | None
     version_problem: str | None = None  # why the graph the run started on is not served here
 
     @property
@@ -191,7 +191,7 @@ class WorkflowApi:
                     field="instanceId",
                 )
             existing = await client.get_status(instance_id)
-            if runtime_status_name(existing) is not None:
+            if runtime_name(existing) is not None:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
         with run_start(workflow.name, workflow.version, req.headers) as traced:
             payload = OrchestratorInput.start(
@@ -224,7 +224,7 @@ class WorkflowApi:
         workflow = self._workflow(req)
         instance_id = check_instance_id(req.route_params.get("instanceId", ""))
         status = await client.get_status(instance_id)
-        if runtime_status_name(status) is None or status.name != workflow.name:
+        if runtime_name(status) is None or status.name != workflow.name:
             raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
         return workflow, status
 
@@ -255,7 +255,7 @@ class WorkflowApi:
         except VersionNotAvailable as exc:
             return RunRead(full, events, None, str(exc))
         drift = folded.drift()
-        if drift is not None and runtime_status_name(full) != "Failed":
+        if drift is not None and runtime_name(full) != "Failed":
             # The code changed under the run (same version and fingerprint): the orchestrator fails it as
             # soon as it replays; until then it is shown, and its approvals refused, for that reason.
             return RunRead(full, events, None, drift[1])
@@ -269,7 +269,7 @@ class WorkflowApi:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait.seconds
         while True:
-            runtime = runtime_status_name(status)
+            runtime = runtime_name(status)
             if runtime in FINISHED:
                 return
             summary = RunStatus.read(status.custom_status)
@@ -304,7 +304,7 @@ class WorkflowApi:
         return await self._child_pending(client, read.folded)
 
     async def _child_pending(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None, depth: int = 0
+        self, client: df.DurableOrchestrationClient, folded: RunSnapshot | None, depth: int = 0
     ) -> bool:
         async for _, _, runtime, read in self._child_reads(client, folded, depth):
             if read is not None and pending_approvals(runtime, read.folded):
@@ -316,7 +316,7 @@ class WorkflowApi:
     async def _child_reads(
         self,
         client: df.DurableOrchestrationClient,
-        folded: Folded | None,
+        folded: RunSnapshot | None,
         depth: int,
         limit: int | None = None,
     ) -> AsyncIterator[tuple[str, str, str, RunRead | None]]:
@@ -324,10 +324,10 @@ class WorkflowApi:
         workflow, its runtime status, and while it runs, its own read (for its approvals and children)."""
         if folded is None or depth > MAX_CHILD_DEPTH:
             return
-        for instance_id, name in list(folded.orchestration.children.items())[:limit]:
+        for instance_id, name in list(folded.children.items())[:limit]:
             child = self.workflows.get(name)
             status = await client.get_status(instance_id)
-            runtime = runtime_status_name(status)
+            runtime = runtime_name(status)
             if child is None or runtime is None:
                 continue
             read = await self._read(child, client, instance_id) if runtime not in FINISHED else None
@@ -351,7 +351,7 @@ class WorkflowApi:
         read = await self._read(workflow, client, status.instance_id)
         folded = read.folded
         run_uri = self._run_uri(req, workflow, status.instance_id)
-        graph = folded.orchestration.workflow if folded is not None else workflow  # the run's own version
+        graph = folded.workflow if folded is not None else workflow  # the run's own version
         may_answer = await self._viewer_may_answer(req, read)
         view = run_view(
             graph, read.status, folded, run_uri, may_answer, page, read.events, self.activity_name
@@ -359,12 +359,12 @@ class WorkflowApi:
         view["versionProblem"] = read.version_problem
         children, asked = await self._children(req, client, folded, depth=0)
         view["children"] = children
-        view["childrenTotal"] = len(folded.orchestration.children) if folded is not None else 0
+        view["childrenTotal"] = len(folded.children) if folded is not None else 0
         # An approval inside a sub-workflow is the parent's to see and answer too (through the child's
         # route, where its respond link points).
         view["pendingApprovals"] += asked
         view["pendingApprovalsTotal"] += len(asked)
-        if runtime_status_name(read.status) not in FINISHED:
+        if runtime_name(read.status) not in FINISHED:
             # A map's approvals asked in partitions come after the run's own, on the same pages.
             own = view["pendingApprovalsTotal"]
             listed, total = await self.partition_reads.page(
@@ -383,7 +383,7 @@ class WorkflowApi:
                 read.events,
                 self.activity_name,
                 requests=folded.requests if folded is not None else None,
-                closed=folded.orchestration.closed if folded is not None else (),
+                closed=folded.closed_approvals if folded is not None else (),
                 approval_ids=approval_ids(folded),
                 items=step_items(folded),
                 partition_steps=partition_steps,
@@ -395,7 +395,7 @@ class WorkflowApi:
         self,
         req: func.HttpRequest,
         client: df.DurableOrchestrationClient,
-        folded: Folded | None,
+        folded: RunSnapshot | None,
         *,
         depth: int,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -412,7 +412,7 @@ class WorkflowApi:
             pending = pending_approvals(runtime, read.folded) if read is not None else []
             if read is not None and read.folded is not None:
                 may_answer = await self._viewer_may_answer(req, read)
-                graph = read.folded.orchestration.workflow
+                graph = read.folded.workflow
                 for p in pending:
                     entry = approval_entry(graph, p, uri, may_answer)
                     owner = {"workflow": name, "instanceId": instance_id, "runUri": uri}
@@ -443,7 +443,7 @@ class WorkflowApi:
         deadline = loop.time() + wait
         while True:
             read = await self._read(workflow, client, status.instance_id)
-            runtime = runtime_status_name(read.status)
+            runtime = runtime_name(read.status)
             events = run_events(read.folded, read.events, runtime)
             if runtime not in FINISHED:
                 events += child_approvals((await self._children(req, client, read.folded, depth=0))[1])
@@ -470,7 +470,7 @@ class WorkflowApi:
     ) -> tuple[Workflow, Any, str]:
         """The run and request id named in the route; 410 when the run has finished."""
         workflow, status = await self._run_status(req, client)
-        runtime = runtime_status_name(status)
+        runtime = runtime_name(status)
         if runtime in FINISHED:
             raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime})")
         return workflow, status, req.route_params.get("requestId", "")
@@ -485,8 +485,8 @@ class WorkflowApi:
         if read.version_problem is not None:
             raise HttpError(409, read.version_problem)
         folded = read.folded
-        runtime = runtime_status_name(status)
-        closed = list(folded.orchestration.closed) if folded is not None else []
+        runtime = runtime_name(status)
+        closed = list(folded.closed_approvals) if folded is not None else []
         pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
         if pending is not None:
             return pending, status.instance_id, closed
@@ -514,7 +514,7 @@ class WorkflowApi:
         assert folded is not None  # a pending approval comes from a fold
         base = self._run_uri(req, workflow, status.instance_id)
         entry = approval_entry(
-            folded.orchestration.workflow,
+            folded.workflow,
             pending,
             base,
             await self._viewer_may_answer(req, read),
@@ -694,13 +694,13 @@ class WorkflowApi:
             # Replay protection that holds across restarts and instances: the histories say which link
             # an answer came through (a link names its one request, so only a closed request's can be used).
             if claims is not None and refused.status == 409 and read.version_problem is None:
-                closed = list(folded.orchestration.closed) if folded is not None else []
+                closed = list(folded.closed_approvals) if folded is not None else []
                 held = await self.partition_reads.holding(client, folded, request_id)
                 if any(c.link == claims.n for c in closed + (held.closed if held is not None else [])):
                     raise HttpError(403, "this approval link has already been used") from None
             raise
         assert folded is not None  # a pending approval comes from a fold
-        approval = folded.orchestration.workflow.nodes[pending.approval_id]
+        approval = folded.workflow.nodes[pending.approval_id]
         assert isinstance(approval, Approval)
         caller = await self._caller(req, claims.sub if claims else None)
         if not self._may_answer(caller)(pending):
@@ -736,10 +736,8 @@ class WorkflowApi:
         except Exception as exc:
             # A run finishing (terminated, timed out) while the answer was on its way.
             latest = await client.get_status(instance_id)
-            if runtime_status_name(latest) in FINISHED:
-                raise HttpError(
-                    410, f"run {instance_id!r} has finished ({runtime_status_name(latest)})"
-                ) from exc
+            if runtime_name(latest) in FINISHED:
+                raise HttpError(410, f"run {instance_id!r} has finished ({runtime_name(latest)})") from exc
             raise
         taken = await self._taken(workflow, client, instance_id, request_id, answer.answer_id, waiting)
         if taken is False:
@@ -797,7 +795,7 @@ class WorkflowApi:
             if mark != seen or loop.time() - folded_at >= 1.0:
                 seen, folded_at = mark, loop.time()
                 folded = (await self._read(workflow, client, instance_id)).folded
-                closed = list(folded.orchestration.closed) if folded is not None else []
+                closed = list(folded.closed_approvals) if folded is not None else []
                 if waiting != instance_id:
                     held = await self.partition_reads.holding(client, folded, request_id)
                     closed += held.closed if held is not None else []
@@ -812,8 +810,8 @@ class WorkflowApi:
         self, req: func.HttpRequest, client: df.DurableOrchestrationClient
     ) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
-        if runtime_status_name(status) in FINISHED:
-            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_status_name(status)})")
+        if runtime_name(status) in FINISHED:
+            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_name(status)})")
         reason = self._reason(req) or "terminated through the workflow API"
         folded = (await self._read(workflow, client, status.instance_id)).folded
         await client.terminate(status.instance_id, reason)
@@ -841,7 +839,7 @@ class WorkflowApi:
         return validated(ReasonBody.model_validate, body, "body").reason
 
     async def _terminate_children(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None, reason: str, depth: int = 0
+        self, client: df.DurableOrchestrationClient, folded: RunSnapshot | None, reason: str, depth: int = 0
     ) -> None:
         async for instance_id, _, _, read in self._child_reads(client, folded, depth):
             if read is None:
@@ -851,7 +849,7 @@ class WorkflowApi:
 
     async def rewind(self, req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
-        runtime = runtime_status_name(status)
+        runtime = runtime_name(status)
         if runtime != "Failed":
             code = 410 if runtime in FINISHED else 409
             message = f"run {status.instance_id!r} is {runtime}: only a failed run can be rewound"

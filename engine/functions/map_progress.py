@@ -9,7 +9,7 @@ Everything comes from the history fold (``engine.durable.fold``), each fact from
   superstep has finished, so the items finished in the current superstep are read from its attempts;
 - within the wave in flight, the orchestrator takes results in only when the whole wave has finished, so
   an item that finished before its siblings is read where the fold reads it: its result in the history,
-  matched to the attempt the fold asked for by the step identity it carries (``Folded.requests``);
+  matched to the attempt the fold asked for by the step identity it carries (``RunSnapshot.requests``);
 - the approvals open per item (``state.approvals``, each with its item tag, and the items asked in map
   partitions that have not reported yet, ``asking``);
 - whether a failed attempt is the last one: ``engine.core.retry.retry_delay``, the runners' own decision.
@@ -21,7 +21,7 @@ listed item by item: its gathering buffer is gone and the compact trail of earli
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -31,9 +31,9 @@ from engine.core.graph import Map, Workflow
 from engine.core.mapping import Gather, ItemFailed, ItemTag
 from engine.core.retry import FailureKind, retry_delay
 from engine.core.supersteps import Step
-from engine.durable.fold import Folded, StepKey
 from engine.durable.history import HistoryEvent
-from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration
+from engine.durable.orchestrator import STEP_ACTIVITY
+from engine.durable.run_snapshot import RunSnapshot, StepKey
 from engine.durable.step_messages import StepResult
 from engine.functions.view_models import MapBatch, MapProgress
 
@@ -49,10 +49,10 @@ class _Attempt:
     result: StepResult
 
 
-def _last_attempts(orchestration: Orchestration) -> dict[Key, _Attempt]:
+def _last_attempts(run: RunSnapshot) -> dict[Key, _Attempt]:
     """The latest attempt of each item step this execution has taken (the list is in the order taken)."""
     last: dict[Key, _Attempt] = {}
-    for step, attempt, _scheduled, _completed, result, _superstep in orchestration.attempts_taken:
+    for step, attempt, _scheduled, _completed, result, _superstep in run.attempts:
         item = step.delivery.item
         if item is not None:
             last[(item.batch, item.index)] = _Attempt(step, attempt, result)
@@ -93,35 +93,32 @@ class _Reader:
     def __init__(
         self,
         workflow: Workflow,
-        folded: Folded,
+        run: RunSnapshot,
         finished: bool,
         events: Sequence[HistoryEvent],
         activity: str,
     ) -> None:
-        orchestration = folded.orchestration
         self.workflow = workflow
         self.finished = finished
-        self.attempts = _last_attempts(orchestration)
-        superstep = orchestration.state.superstep
+        self.attempts = _last_attempts(run)
+        superstep = run.superstep
         asked: dict[tuple[str, int], int] = {}  # the latest attempt asked of each step of this superstep
-        for executor_id, at, ordinal, attempt in folded.requests:
+        for executor_id, at, ordinal, attempt in run.requests:
             if at == superstep:
                 asked[(executor_id, ordinal)] = max(attempt, asked.get((executor_id, ordinal), 0))
-        settled = _settled(events, activity, superstep) if orchestration.running else {}
+        settled = _settled(events, activity, superstep) if run.running else {}
         # Each item step of the wave in flight, and how its attempt ended if the history says so already
         # ("retry" too while its result is not in: it runs).
         self.running: dict[Key, Settled] = {}
-        for step in orchestration.running:
+        for step in run.running:
             item = step.delivery.item
             if item is not None:
                 attempt = asked.get((step.executor_id, step.ordinal), 0)
                 outcome = settled.get((step.executor_id, step.ordinal, attempt), "retry")
                 self.running[(item.batch, item.index)] = outcome
-        self.asked = {
-            (a.item.batch, a.item.index) for a in orchestration.state.approvals if a.item is not None
-        }
+        self.asked = {(a.item.batch, a.item.index) for a in run.open_approvals if a.item is not None}
         # Items asked in partitions count as asked until their partition reports its answers.
-        for asked, _ in orchestration.asking.values():
+        for asked in run.asking:
             self.asked.update((tag.batch, tag.index) for tag in asked.items)
 
     def state(self, key: Key, gathered: dict[int, object] | None) -> ItemState:
@@ -161,7 +158,7 @@ def _number(batch: str) -> int:
 
 def map_progress(
     workflow: Workflow,
-    folded: Folded | None,
+    run: RunSnapshot | None,
     *,
     finished: bool,
     events: Sequence[HistoryEvent] = (),
@@ -173,11 +170,10 @@ def map_progress(
     groups = [g for g in workflow.groups if isinstance(g, Map)]
     listed: dict[int, list[MapBatch]] = {i: [] for i in range(len(groups))}
     begun: dict[int, int] = {}
-    if folded is not None:
-        reader = _Reader(workflow, folded, finished, events, activity)
-        buffers = folded.orchestration.buffers
-        begun = dict(buffers.batches)
-        gathering: dict[str, Gather] = buffers.gathering
+    if run is not None:
+        reader = _Reader(workflow, run, finished, events, activity)
+        begun = dict(run.map_batches)
+        gathering: Mapping[str, Gather] = run.gathering
         for batch, gather in gathering.items():
             states = Counter(reader.state((batch, i), gather.results) for i in range(gather.count))
             listed[gather.map_index].append(_batch(batch, states, gather.count, collected=False))
@@ -213,26 +209,23 @@ def _entry(group: Map, batches: list[MapBatch], begun: int) -> MapProgress:
     )
 
 
-def step_items(folded: Folded | None) -> dict[StepKey, ItemTag]:
+def step_items(run: RunSnapshot | None) -> dict[StepKey, ItemTag]:
     """The item each step attempt of this execution worked on, by (executor, superstep, ordinal, attempt):
     the timeline's rows say "item i" from it. An attempt its timeout cut short carries no step identity
     and is left out (its row shows its ordinal)."""
-    if folded is None:
+    if run is None:
         return {}
-    orchestration = folded.orchestration
     items: dict[StepKey, ItemTag] = {}
-    for step, attempt, _scheduled, _completed, result, _superstep in orchestration.attempts_taken:
+    for step, attempt, _scheduled, _completed, result, _superstep in run.attempts:
         item = step.delivery.item
         if item is not None and result.step is not None:
             items[(step.executor_id, result.step.superstep, step.ordinal, attempt)] = item
     # The wave in flight: attempts whose results the history may hold before the orchestrator takes them in.
-    superstep = orchestration.state.superstep
+    superstep = run.superstep
     running = {
-        (s.executor_id, s.ordinal): s.delivery.item
-        for s in orchestration.running
-        if s.delivery.item is not None
+        (s.executor_id, s.ordinal): s.delivery.item for s in run.running if s.delivery.item is not None
     }
-    for key in folded.requests:
+    for key in run.requests:
         executor_id, at, ordinal, _attempt = key
         item = running.get((executor_id, ordinal)) if at == superstep else None
         if item is not None:

@@ -18,12 +18,13 @@ from engine.core.approval import Approval
 from engine.core.graph import Map, Workflow
 from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
-from engine.durable.fold import Folded, fold_partition
+from engine.durable.fold import fold_partition
 from engine.durable.history import HistoryEvent, read_history
 from engine.durable.partition import AskedPartition
+from engine.durable.phase import FINISHED, runtime_name
+from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
 from engine.functions.map_progress import step_items
-from engine.functions.run_view import FINISHED, runtime_status_name
 from engine.functions.timeline import run_timeline
 from engine.functions.timeline_model import StepEntry
 
@@ -38,17 +39,17 @@ class PartitionRead:
 
     asked: AskedPartition
     runtime: str | None
-    folded: Folded | None
+    snapshot: RunSnapshot | None
 
     @property
     def pending(self) -> list[PendingApproval]:
-        if self.runtime in FINISHED or self.folded is None:
+        if self.runtime in FINISHED or self.snapshot is None:
             return []
-        return list(self.folded.orchestration.state.approvals)
+        return list(self.snapshot.open_approvals)
 
     @property
     def closed(self) -> list[ClosedApproval]:
-        return list(self.folded.orchestration.closed) if self.folded is not None else []
+        return list(self.snapshot.closed_approvals) if self.snapshot is not None else []
 
 
 class PartitionReader:
@@ -59,25 +60,23 @@ class PartitionReader:
         self.activity = activity
 
     @staticmethod
-    def out(folded: Folded | None) -> list[AskedPartition]:
+    def out(run: RunSnapshot | None) -> list[AskedPartition]:
         """The partitions of approvals the run waits for, in the order it asked them."""
-        if folded is None:
-            return []
-        return [asked for asked, _ in folded.orchestration.asking.values()]
+        return list(run.asking) if run is not None else []
 
     async def read(self, client: df.DurableOrchestrationClient, asked: AskedPartition) -> PartitionRead:
-        runtime, _, folded = await self._folded(client, asked.instance_id)
-        return PartitionRead(asked, runtime, folded)
+        runtime, _, snapshot = await self._folded(client, asked.instance_id)
+        return PartitionRead(asked, runtime, snapshot)
 
     async def _folded(
         self, client: df.DurableOrchestrationClient, instance_id: str
-    ) -> tuple[str | None, list[HistoryEvent], Folded | None]:
+    ) -> tuple[str | None, list[HistoryEvent], RunSnapshot | None]:
         """A partition's runtime status, history (with outputs) and fold (None before it has started, or
         when its graph is not served: the run itself says why, as its version problem)."""
         status = await client.get_status(
             instance_id, show_history=True, show_history_output=True, show_input=True
         )
-        runtime = runtime_status_name(status)
+        runtime = runtime_name(status)
         events = read_history(status)
         if runtime is None or not events:
             return runtime, events, None
@@ -87,17 +86,15 @@ class PartitionReader:
             return runtime, events, None
 
     async def step_rows(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None
+        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None
     ) -> tuple[list[StepEntry], int]:
         """The timeline rows of the steps the run's map partitions ran in this execution, each read from
         its partition's history (with the item it worked on, its input and output), partitions in the
         order started until ``MAX_PARTITION_ROWS`` rows; and how many partitions were left unread."""
-        if folded is None:
+        if run is None:
             return [], 0
-        nodes = folded.orchestration.workflow.nodes
-        ran = [
-            i for i, node in folded.orchestration.partitions.items() if not isinstance(nodes[node], Approval)
-        ]
+        nodes = run.workflow.nodes
+        ran = [i for i, node in run.partitions.items() if not isinstance(nodes[node], Approval)]
         rows: list[StepEntry] = []
         for read, instance_id in enumerate(ran):
             if len(rows) >= MAX_PARTITION_ROWS:
@@ -114,14 +111,14 @@ class PartitionReader:
         return rows, 0
 
     async def open_counts(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None
+        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None
     ) -> list[tuple[AskedPartition, int]]:
         """Each partition out, and how many of its requests are open as its status counts them."""
         counts = []
-        for asked in self.out(folded):
+        for asked in self.out(run):
             status = await client.get_status(asked.instance_id)
             summary = RunStatus.read(getattr(status, "custom_status", None))
-            runtime = runtime_status_name(status)
+            runtime = runtime_name(status)
             if runtime in FINISHED:
                 count = 0  # done: the run takes its answers in next
             elif summary is None:
@@ -131,20 +128,20 @@ class PartitionReader:
             counts.append((asked, count))
         return counts
 
-    async def all_asking(self, client: df.DurableOrchestrationClient, folded: Folded | None) -> bool:
+    async def all_asking(self, client: df.DurableOrchestrationClient, run: RunSnapshot | None) -> bool:
         """Whether every partition out has asked its requests (so a view lists each of them)."""
-        for asked in self.out(folded):
+        for asked in self.out(run):
             status = await client.get_status(asked.instance_id)
             if RunStatus.read(getattr(status, "custom_status", None)) is None:
-                return runtime_status_name(status) in FINISHED
+                return runtime_name(status) in FINISHED
         return True
 
     async def page(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None, skip: int, top: int
+        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None, skip: int, top: int
     ) -> tuple[list[tuple[AskedPartition, PendingApproval]], int]:
         """The open requests of the run's partitions from ``skip`` on (at most ``top``), each read from
         its partition's history, and how many are open in all."""
-        counts = await self.open_counts(client, folded)
+        counts = await self.open_counts(client, run)
         listed: list[tuple[AskedPartition, PendingApproval]] = []
         offset = 0
         for asked, count in counts:
@@ -156,31 +153,31 @@ class PartitionReader:
         return listed, offset
 
     async def holding(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None, request_id: str
+        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None, request_id: str
     ) -> PartitionRead | None:
         """The partition out that holds ``request_id``, read; None when no partition out holds it."""
-        asked = next((a for a in self.out(folded) if a.holds(request_id)), None)
+        asked = next((a for a in self.out(run) if a.holds(request_id)), None)
         return await self.read(client, asked) if asked is not None else None
 
     async def open_ids(
-        self, client: df.DurableOrchestrationClient, folded: Folded | None, request_ids: frozenset[str]
+        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None, request_ids: frozenset[str]
     ) -> set[str]:
         """Which of ``request_ids`` are open in the run's partitions (each partition read once)."""
         found: set[str] = set()
-        for asked in self.out(folded):
+        for asked in self.out(run):
             if any(asked.holds(r) for r in request_ids):
                 pending = (await self.read(client, asked)).pending
                 found |= {p.request_id for p in pending} & request_ids
         return found
 
-    async def unfinished(self, client: df.DurableOrchestrationClient, folded: Folded | None) -> list[str]:
+    async def unfinished(self, client: df.DurableOrchestrationClient, run: RunSnapshot | None) -> list[str]:
         """Every partition the run started (steps and approvals) that has not finished."""
-        if folded is None:
+        if run is None:
             return []
         left = []
-        for instance_id in folded.orchestration.partitions:
+        for instance_id in run.partitions:
             status = await client.get_status(instance_id)
-            runtime = runtime_status_name(status)
+            runtime = runtime_name(status)
             if runtime is not None and runtime not in FINISHED:
                 left.append(instance_id)
         return left

@@ -15,19 +15,14 @@ from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.run_error import RunError
 from engine.core.run_state import PendingApproval
-from engine.durable.fold import Folded
 from engine.durable.history import HistoryEvent
 from engine.durable.orchestrator import STEP_ACTIVITY
+from engine.durable.phase import FINISHED, phase_of, runtime_name
+from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
 from engine.functions.map_progress import map_progress
 
-FINISHED = {"Completed", "Failed", "Terminated"}
 CLOSED_SHOWN = 100
-
-
-def runtime_status_name(status: Any) -> str | None:
-    value = getattr(status, "runtime_status", None)
-    return getattr(value, "value", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,37 +31,31 @@ class Page:
     top: int = 100
 
 
-def phase(runtime: str | None, folded: Folded | None) -> str:
-    if runtime in FINISHED:
-        return str(runtime).lower()
-    if runtime == "Pending" or folded is None:
-        return "pending" if runtime == "Pending" else "running"
-    orchestration = folded.orchestration
-    if (orchestration.state.approvals or orchestration.asking) and not orchestration.running:
-        return "waiting_for_approval"
-    return "running"
+def phase(runtime: str | None, run: RunSnapshot | None) -> str:
+    if run is None:
+        return phase_of(runtime)
+    return phase_of(runtime, running=len(run.running), asking=run.asks_people)
 
 
-def executor_states(workflow: Workflow, folded: Folded | None, runtime: str | None) -> dict[str, str]:
+def executor_states(workflow: Workflow, run: RunSnapshot | None, runtime: str | None) -> dict[str, str]:
     """Each node's state: pending (not reached), running, done, failed, or waiting (for a person)."""
     states = dict.fromkeys(workflow.nodes, "pending")
-    if folded is None:
+    if run is None:
         return states
-    orchestration = folded.orchestration
-    for node_id in orchestration.executed:
+    for node_id in run.executed:
         if node_id in states:
             states[node_id] = "done"
-    for closed in orchestration.closed:
+    for closed in run.closed_approvals:
         if closed.approval_id in states:
             states[closed.approval_id] = "done"
     if runtime not in FINISHED:
-        for step in orchestration.running:
+        for step in run.running:
             states[step.executor_id] = "running"
-        for pending in orchestration.state.approvals:
+        for pending in run.open_approvals:
             states[pending.approval_id] = "waiting"
-        for asked, _ in orchestration.asking.values():
+        for asked in run.asking:
             states[asked.approval_id] = "waiting"
-    error = orchestration.state.error
+    error = run.error
     if runtime == "Failed" and error is not None and error.executor_id in states:
         states[error.executor_id] = "failed"
     return states
@@ -102,23 +91,23 @@ def approval_entry(
     }
 
 
-def pending_approvals(runtime: str | None, folded: Folded | None) -> list[PendingApproval]:
-    if runtime in FINISHED or folded is None:
+def pending_approvals(runtime: str | None, run: RunSnapshot | None) -> list[PendingApproval]:
+    if runtime in FINISHED or run is None:
         return []
-    return list(folded.orchestration.state.approvals)
+    return list(run.open_approvals)
 
 
-def approval_ids(folded: Folded | None) -> dict[str, str]:
+def approval_ids(run: RunSnapshot | None) -> dict[str, str]:
     """The approval each open request belongs to (closed ones say it themselves)."""
-    if folded is None:
+    if run is None:
         return {}
-    return {p.request_id: p.approval_id for p in folded.orchestration.state.approvals}
+    return {p.request_id: p.approval_id for p in run.open_approvals}
 
 
 def run_view(
     workflow: Workflow,
     status: Any,
-    folded: Folded | None,
+    run: RunSnapshot | None,
     respond_base: str,
     may_answer: Callable[[PendingApproval], bool],
     page: Page,
@@ -126,31 +115,30 @@ def run_view(
     activity: str = STEP_ACTIVITY,
 ) -> dict[str, Any]:
     """``events``: the current execution's history (the map items finished in the wave in flight)."""
-    runtime = runtime_status_name(status)
-    orchestration = folded.orchestration if folded is not None else None
+    runtime = runtime_name(status)
     error: dict[str, Any] | None = None
     if runtime == "Failed":
-        failed = orchestration.state.error if orchestration is not None else None
+        failed = run.error if run is not None else None
         error = (failed if failed is not None else unexpected_failure(status.output)).model_dump()
     elif runtime == "Terminated":
         error = {"executor_id": None, "type": "Terminated", "message": str(status.output or "terminated")}
-    pending = pending_approvals(runtime, folded)
-    closed = orchestration.closed if orchestration is not None else []
-    running = [] if runtime in FINISHED or orchestration is None else orchestration.running
+    pending = pending_approvals(runtime, run)
+    closed = run.closed_approvals if run is not None else ()
+    running = () if runtime in FINISHED or run is None else run.running
     return {
         "workflow": workflow.name,
         "instanceId": status.instance_id,
         "runtimeStatus": runtime,
-        "phase": phase(runtime, folded),
+        "phase": phase(runtime, run),
         "createdTime": status.created_time.isoformat() if status.created_time else None,
         "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
         "durationMs": duration_ms(status, runtime),
-        "input": orchestration.input if orchestration is not None else None,
+        "input": run.input if run is not None else None,
         # The graph the run started on; a run from before versions were recorded says null.
-        "version": orchestration.started.version if orchestration is not None else None,
-        "fingerprint": orchestration.started.fingerprint if orchestration is not None else None,
-        "superstep": orchestration.state.superstep if orchestration is not None else 0,
-        "executors": executor_states(workflow, folded, runtime),
+        "version": run.started.version if run is not None else None,
+        "fingerprint": run.started.fingerprint if run is not None else None,
+        "superstep": run.superstep if run is not None else 0,
+        "executors": executor_states(workflow, run, runtime),
         "running": sorted({s.executor_id for s in running}),
         "pendingApprovals": [
             approval_entry(workflow, p, respond_base, may_answer)
@@ -166,7 +154,7 @@ def run_view(
         "maps": [
             m.model_dump(mode="json")
             for m in map_progress(
-                workflow, folded, finished=runtime in FINISHED, events=events, activity=activity
+                workflow, run, finished=runtime in FINISHED, events=events, activity=activity
             )
         ],
     }
@@ -200,7 +188,7 @@ def duration_ms(status: Any, runtime: str | None) -> float | None:
 
 
 def run_summary(status: Any) -> dict[str, Any]:
-    runtime = runtime_status_name(status)
+    runtime = runtime_name(status)
     summary = RunStatus.read(status.custom_status)
     return {
         "instanceId": status.instance_id,

@@ -19,8 +19,8 @@ from engine.core.mapping import ItemTag
 from engine.core.run_state import ClosedApproval, RunError
 from engine.durable.answers import ENVELOPE, AnswerEnvelope
 from engine.durable.checkpoint import OrchestratorInput
-from engine.durable.fold import StepKey
 from engine.durable.history import HistoryEvent
+from engine.durable.run_snapshot import StepKey
 from engine.durable.step_messages import StepRequest
 from engine.durable.trail import StepRecord, Trail
 from engine.functions.timeline_model import (

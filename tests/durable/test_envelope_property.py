@@ -121,8 +121,8 @@ def test_a_run_replayed_with_any_envelope_still_waits(
     body = {ENVELOPE: envelope}
     replayed = answered_with(events, pending["event_name"], body, pending["request_id"], envelope)
     folded = fold(VERSIONS, "prop-run", replayed, continue_every=20, name="t_approval")
-    assert folded.outcome == "waiting", folded.orchestration.state.error
-    assert [p.request_id for p in folded.orchestration.state.approvals] == [pending["request_id"]]
+    assert folded.outcome == "waiting", folded.error
+    assert [p.request_id for p in folded.open_approvals] == [pending["request_id"]]
 
 
 @PROPERTY
@@ -134,8 +134,8 @@ def test_a_partition_replayed_with_any_answer_still_waits(
     for body in (answer, {"request_id": pending["request_id"], "answer": {ENVELOPE: answer}}):
         replayed = answered_with(events, ANSWERS_EVENT, body, pending["request_id"], answer)
         folded = fold_partition(VERSIONS, partition, replayed, activity="run_step")
-        assert folded.outcome == "waiting", folded.orchestration.state.error
-        assert pending["request_id"] in [p.request_id for p in folded.orchestration.state.approvals]
+        assert folded.outcome == "waiting", folded.error
+        assert pending["request_id"] in [p.request_id for p in folded.open_approvals]
 
 
 def test_a_real_run_and_partition_keep_waiting_through_a_sample_of_envelopes(

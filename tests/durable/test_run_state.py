@@ -166,8 +166,8 @@ def test_a_run_started_by_older_code_replays_its_lax_unsigned_answers_as_before(
     folded = fold(
         WorkflowVersions.of(graphs.ALL), instance, [*history, raised], continue_every=20, name="t_approval"
     )
-    assert folded.orchestration.state.error is None and folded.orchestration.state.approvals == []
-    closed = folded.orchestration.closed[0]  # and the run goes on to its next step
+    assert folded.error is None and folded.open_approvals == ()
+    closed = folded.closed_approvals[0]  # and the run goes on to its next step
     assert closed.decided_by == "ceo" and closed.answer == {"approved": True, "comment": ""}
     post(f"{run}/terminate")
 

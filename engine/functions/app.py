@@ -27,6 +27,7 @@ from engine.durable.orchestrator import (
 )
 from engine.durable.partition import PARTITION_ORCHESTRATOR
 from engine.durable.step_activity import run_step
+from engine.functions.azure_client import AzureDurableClient
 from engine.functions.http_api import WorkflowApi
 from engine.functions.http_json import HttpError, request_path
 from engine.functions.identity import check_identity_settings
@@ -129,7 +130,8 @@ class WorkflowApp:
             async def endpoint(
                 req: func.HttpRequest, client: df.DurableOrchestrationClient
             ) -> func.HttpResponse:
-                return await _guarded(handler, req, client)
+                # Handlers reach the task hub through the client seam only.
+                return await _guarded(handler, req, AzureDurableClient(client))
 
             wrapped = bp.durable_client_input(client_name="client")(endpoint)
         else:

@@ -12,9 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
-import azure.durable_functions as df
 import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,10 +26,12 @@ from engine.core.viz import to_graph_json
 from engine.durable.admission import started_input
 from engine.durable.answers import AnswerEnvelope, Binding, signed_envelope
 from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.client import DurableClient, InstanceStatus, RefusedByBackend, all_instances
 from engine.durable.fold import fold
-from engine.durable.history import HistoryEvent, read_history
+from engine.durable.history import HistoryEvent
 from engine.durable.partition import PartitionAnswer
-from engine.durable.phase import FINISHED, runtime_name
+from engine.durable.phase import FINISHED, UNFINISHED
+from engine.durable.phase import RUNTIME_STATUSES as ALL_RUNTIME_STATUSES
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.signing_keys import SigningKeys
 from engine.durable.status import RunStatus
@@ -40,7 +40,6 @@ from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.feed import Feed, after, child_approvals, parse_cursor, run_events, running_steps
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver, with_link
-from engine.functions.instance_query import all_instances
 from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
 from engine.functions.partition_reads import PartitionReader, asks_in_partitions, entry_owner
@@ -59,8 +58,7 @@ from engine.telemetry.runs import run_start
 
 MAX_CHILD_DEPTH = 4  # sub-workflows within sub-workflows listed in a parent's view
 MAX_CHILDREN_LISTED = 100  # child runs a view reads (childrenTotal counts them all)
-RUNTIME_STATUSES = {s.value.lower(): s for s in df.OrchestrationRuntimeStatus}
-UNFINISHED = ("running", "pending", "suspended", "continuedasnew")
+RUNTIME_STATUSES = {s.lower(): s for s in ALL_RUNTIME_STATUSES}  # as ?status= names them, any case
 MAX_WAIT_SECONDS = 60
 FEED_PAGE = 1_000  # events one feed answer gives unless ?limit= says otherwise
 MAX_FEED_PAGE = 10_000
@@ -163,9 +161,7 @@ class WorkflowApi:
             }
         )
 
-    async def start_run(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def start_run(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow = self._workflow(req)
         wanted = req.params.get("version")
         if wanted is not None:
@@ -190,8 +186,7 @@ class WorkflowApi:
                     "partitions; choose an id without it",
                     field="instanceId",
                 )
-            existing = await client.get_status(instance_id)
-            if runtime_name(existing) is not None:
+            if await client.status(instance_id) is not None:
                 raise HttpError(409, f"instance id {instance_id!r} is already in use", field="instanceId")
         with run_start(workflow.name, workflow.version, req.headers) as traced:
             payload = OrchestratorInput.start(
@@ -204,12 +199,12 @@ class WorkflowApi:
             # Reject, against host.json's defaultVersion) would leave every run with a version newer than
             # defaultVersion Pending. host.json versioning stays the user's own, for their plain
             # orchestrators.
-            instance_id = await client.start_new(workflow.name, instance_id, payload.model_dump(mode="json"))
+            instance_id = await client.start(workflow.name, instance_id, payload.model_dump(mode="json"))
             traced.started(instance_id)
         origin = public_origin(req)
         links = {
             k: rebased(v, origin) if k.endswith("Uri") else v
-            for k, v in client.get_client_response_links(req, instance_id).items()
+            for k, v in client.management_links(instance_id).items()
         }
         if not engine_settings().expose_system_keys:
             links = {k: _without_key(v) for k, v in links.items()}
@@ -219,28 +214,26 @@ class WorkflowApi:
         )
 
     async def _run_status(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> tuple[Workflow, Any]:
+        self, req: func.HttpRequest, client: DurableClient
+    ) -> tuple[Workflow, InstanceStatus]:
         workflow = self._workflow(req)
         instance_id = check_instance_id(req.route_params.get("instanceId", ""))
-        status = await client.get_status(instance_id)
-        if runtime_name(status) is None or status.name != workflow.name:
+        status = await client.status(instance_id)
+        if status is None or status.name != workflow.name:
             raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
         return workflow, status
 
-    async def _read(
-        self, workflow: Workflow, client: df.DurableOrchestrationClient, instance_id: str
-    ) -> RunRead:
+    async def _read(self, workflow: Workflow, client: DurableClient, instance_id: str) -> RunRead:
         """The run's status and history, and the history folded through the orchestrator on the graph
         the run started on (or why that graph is not served here)."""
-        full = await client.get_status(
-            instance_id, show_history=True, show_history_output=True, show_input=True
-        )
-        events = read_history(full)
-        if not events and full.input_ is not None:
+        read = await client.history(instance_id)
+        if read is None:  # purged meanwhile
+            raise HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
+        full, events = read.status, read.events
+        if not events and full.input is not None:
             # Not started yet, or between a continue-as-new and its next execution: its input is all
             # there is, and folding it gives the run as it stands.
-            events = [HistoryEvent(type="ExecutionStarted", timestamp=full.created_time, input=full.input_)]
+            events = [HistoryEvent(type="ExecutionStarted", timestamp=full.created, input=full.input)]
         if not events:
             return RunRead(full, events, None)
         try:
@@ -255,21 +248,19 @@ class WorkflowApi:
         except VersionNotAvailable as exc:
             return RunRead(full, events, None, str(exc))
         drift = folded.drift()
-        if drift is not None and runtime_name(full) != "Failed":
+        if drift is not None and full.runtime != "Failed":
             # The code changed under the run (same version and fingerprint): the orchestrator fails it as
             # soon as it replays; until then it is shown, and its approvals refused, for that reason.
             return RunRead(full, events, None, drift[1])
         return RunRead(full, events, folded)
 
-    async def _settled(
-        self, workflow: Workflow, client: df.DurableOrchestrationClient, status: Any, wait: Wait
-    ) -> None:
+    async def _settled(self, workflow: Workflow, client: DurableClient, status: Any, wait: Wait) -> None:
         """Wait (up to ``wait.seconds``) until the run has finished or, unless ``wait.until`` is
         ``finished``, waits for a person on no request of ``wait.answered`` (answers not yet processed)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait.seconds
         while True:
-            runtime = runtime_name(status)
+            runtime = status.runtime
             if runtime in FINISHED:
                 return
             summary = RunStatus.read(status.custom_status)
@@ -292,20 +283,19 @@ class WorkflowApi:
             if loop.time() >= deadline:
                 return
             await asyncio.sleep(WAIT_POLL_SECONDS)
-            status = await client.get_status(status.instance_id)
+            latest = await client.status(status.instance_id)
+            if latest is None:
+                return  # purged meanwhile: the view says so
+            status = latest
 
-    async def _child_asks(
-        self, workflow: Workflow, client: df.DurableOrchestrationClient, status: Any
-    ) -> bool:
+    async def _child_asks(self, workflow: Workflow, client: DurableClient, status: Any) -> bool:
         """Whether a sub-workflow of this run waits for a person (only graphs with sub-workflows look)."""
         if not any(isinstance(n, SubWorkflow) for n in workflow.nodes.values()):
             return False
         read = await self._read(workflow, client, status.instance_id)
         return await self._child_pending(client, read.folded)
 
-    async def _child_pending(
-        self, client: df.DurableOrchestrationClient, folded: RunSnapshot | None, depth: int = 0
-    ) -> bool:
+    async def _child_pending(self, client: DurableClient, folded: RunSnapshot | None, depth: int = 0) -> bool:
         async for _, _, runtime, read in self._child_reads(client, folded, depth):
             if read is not None and pending_approvals(runtime, read.folded):
                 return True
@@ -315,7 +305,7 @@ class WorkflowApi:
 
     async def _child_reads(
         self,
-        client: df.DurableOrchestrationClient,
+        client: DurableClient,
         folded: RunSnapshot | None,
         depth: int,
         limit: int | None = None,
@@ -326,16 +316,14 @@ class WorkflowApi:
             return
         for instance_id, name in list(folded.children.items())[:limit]:
             child = self.workflows.get(name)
-            status = await client.get_status(instance_id)
-            runtime = runtime_name(status)
-            if child is None or runtime is None:
+            status = await client.status(instance_id)
+            if child is None or status is None:
                 continue
+            runtime = status.runtime
             read = await self._read(child, client, instance_id) if runtime not in FINISHED else None
             yield instance_id, name, runtime, read
 
-    async def get_run(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def get_run(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
         wait = Wait(
             seconds=_int_param(req, "wait", default=0, low=0, high=MAX_WAIT_SECONDS),
@@ -364,7 +352,7 @@ class WorkflowApi:
         # route, where its respond link points).
         view["pendingApprovals"] += asked
         view["pendingApprovalsTotal"] += len(asked)
-        if runtime_name(read.status) not in FINISHED:
+        if read.status.runtime not in FINISHED:
             # A map's approvals asked in partitions come after the run's own, on the same pages.
             own = view["pendingApprovalsTotal"]
             listed, total = await self.partition_reads.page(
@@ -394,7 +382,7 @@ class WorkflowApi:
     async def _children(
         self,
         req: func.HttpRequest,
-        client: df.DurableOrchestrationClient,
+        client: DurableClient,
         folded: RunSnapshot | None,
         *,
         depth: int,
@@ -429,9 +417,7 @@ class WorkflowApi:
             )
         return children, asked
 
-    async def get_events(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def get_events(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
         cursor = req.params.get("after") or None
         if cursor is not None and parse_cursor(cursor) is None:
@@ -443,7 +429,7 @@ class WorkflowApi:
         deadline = loop.time() + wait
         while True:
             read = await self._read(workflow, client, status.instance_id)
-            runtime = runtime_name(read.status)
+            runtime = read.status.runtime
             events = run_events(read.folded, read.events, runtime)
             if runtime not in FINISHED:
                 events += child_approvals((await self._children(req, client, read.folded, depth=0))[1])
@@ -465,18 +451,16 @@ class WorkflowApi:
         )
         return json_response(feed.model_dump(mode="json"))
 
-    async def _open_run(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> tuple[Workflow, Any, str]:
+    async def _open_run(self, req: func.HttpRequest, client: DurableClient) -> tuple[Workflow, Any, str]:
         """The run and request id named in the route; 410 when the run has finished."""
         workflow, status = await self._run_status(req, client)
-        runtime = runtime_name(status)
+        runtime = status.runtime
         if runtime in FINISHED:
             raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime})")
         return workflow, status, req.route_params.get("requestId", "")
 
     async def _pending_in(
-        self, client: df.DurableOrchestrationClient, status: Any, read: RunRead, request_id: str
+        self, client: DurableClient, status: Any, read: RunRead, request_id: str
     ) -> tuple[PendingApproval, str, list[ClosedApproval]]:
         """The pending approval request, the instance that waits for its answer (the run, or the map
         partition that asked it), and the requests closed there: 404 when unknown, 409 when closed or
@@ -485,7 +469,7 @@ class WorkflowApi:
         if read.version_problem is not None:
             raise HttpError(409, read.version_problem)
         folded = read.folded
-        runtime = runtime_name(status)
+        runtime = status.runtime
         closed = list(folded.closed_approvals) if folded is not None else []
         pending = next((p for p in pending_approvals(runtime, folded) if p.request_id == request_id), None)
         if pending is not None:
@@ -504,9 +488,7 @@ class WorkflowApi:
             field="requestId",
         )
 
-    async def get_approval(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def get_approval(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow, status, request_id = await self._open_run(req, client)
         read = await self._read(workflow, client, status.instance_id)
         pending, waiting, _ = await self._pending_in(client, status, read, request_id)
@@ -557,9 +539,7 @@ class WorkflowApi:
         approvers needs an identity among them."""
         return lambda pending: not pending.approvers or caller.is_one_of(pending.approvers)
 
-    async def issue_link(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def issue_link(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """A respond link for one person (for a notification): the token names them and expires with the
         approval's deadline. For an approval with named approvers, the person must be one of them."""
         workflow, status, request_id = await self._open_run(req, client)
@@ -593,17 +573,15 @@ class WorkflowApi:
     def _run_uri(self, req: func.HttpRequest, workflow: Workflow, instance_id: str) -> str:
         return f"{self._base(req)}/{workflow.name}/runs/{instance_id}"
 
-    async def list_versions(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def list_versions(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """Every version of a workflow this app serves, with its unfinished runs: an old version can go
         once none is left."""
         workflow = self._workflow(req)
-        unfinished = await all_instances(client, [RUNTIME_STATUSES[s] for s in UNFINISHED], show_input=True)
+        unfinished = await all_instances(client, UNFINISHED, with_input=True)
         counts: dict[str | None, int] = {}
         for status in unfinished:
             if status.name == workflow.name:
-                started = OrchestratorInput.model_validate(unwrapped(status.input_) or {})
+                started = started_input(status.input)
                 counts[started.version] = counts.get(started.version, 0) + 1
         listed = self.versions.versions(workflow.name)
         return json_response(
@@ -628,15 +606,11 @@ class WorkflowApi:
             }
         )
 
-    async def list_runs(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def list_runs(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """``GET /api/workflows/{name}/runs?status=&top=&skip=``: recent runs of one workflow."""
         return await self._runs_page(req, client, {self._workflow(req).name})
 
-    async def list_all_runs(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def list_all_runs(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         """``GET /api/runs?workflow=&status=&top=&skip=``: recent runs of every workflow of this app."""
         name = req.params.get("workflow") or None
         if name is not None and name not in self.workflows:
@@ -644,21 +618,19 @@ class WorkflowApi:
         return await self._runs_page(req, client, {name} if name else set(self.workflows))
 
     async def _runs_page(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient, names: set[str]
+        self, req: func.HttpRequest, client: DurableClient, names: set[str]
     ) -> func.HttpResponse:
         wanted = [s.strip().lower() for s in req.params.get("status", "").split(",") if s.strip()]
         bad = next((s for s in wanted if s not in RUNTIME_STATUSES), None)
         if bad is not None:
-            allowed = sorted(s.value for s in RUNTIME_STATUSES.values())
+            allowed = sorted(RUNTIME_STATUSES.values())
             raise HttpError(400, f"unknown status {bad!r}", field="status", allowed=allowed)
         top = _int_param(req, "top", default=50, low=1, high=1000)
         skip = _int_param(req, "skip", default=0, low=0, high=1_000_000)
         statuses = await all_instances(client, [RUNTIME_STATUSES[s] for s in wanted])
         search = req.params.get("search", "").strip().lower()
         ours = [s for s in statuses if s.name in names and search in (s.instance_id or "").lower()]
-        ours.sort(
-            key=lambda s: (s.created_time or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True
-        )
+        ours.sort(key=lambda s: (s.created or datetime.min.replace(tzinfo=UTC), s.instance_id), reverse=True)
         runs = []
         for status in ours[skip : skip + top]:
             summary = run_summary(status)
@@ -666,9 +638,7 @@ class WorkflowApi:
             runs.append(summary)
         return json_response({"runs": runs, "total": len(ours), "skip": skip, "top": top})
 
-    async def approve(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def approve(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow, status, request_id = await self._open_run(req, client)
         instance_id = status.instance_id
         settings = engine_settings()
@@ -733,11 +703,12 @@ class WorkflowApi:
             event = PartitionAnswer(request_id=request_id, answer=event).model_dump(mode="json")
         try:
             await client.raise_event(waiting, pending.event_name, event)
-        except Exception as exc:
+        except RefusedByBackend as exc:
             # A run finishing (terminated, timed out) while the answer was on its way.
-            latest = await client.get_status(instance_id)
-            if runtime_name(latest) in FINISHED:
-                raise HttpError(410, f"run {instance_id!r} has finished ({runtime_name(latest)})") from exc
+            latest = await client.status(instance_id)
+            if latest is None or latest.finished:
+                ended = latest.runtime if latest is not None else "purged"
+                raise HttpError(410, f"run {instance_id!r} has finished ({ended})") from exc
             raise
         taken = await self._taken(workflow, client, instance_id, request_id, answer.answer_id, waiting)
         if taken is False:
@@ -775,7 +746,7 @@ class WorkflowApi:
     async def _taken(
         self,
         workflow: Workflow,
-        client: df.DurableOrchestrationClient,
+        client: DurableClient,
         instance_id: str,
         request_id: str,
         answer_id: str,
@@ -790,8 +761,8 @@ class WorkflowApi:
         while True:
             # A history is read (and folded) once the instance awaiting the answer shows a change, or a
             # second after the last read: a host's update time may be kept to the second.
-            latest = await client.get_status(waiting)
-            mark = (getattr(latest, "last_updated_time", None), str(getattr(latest, "custom_status", None)))
+            latest = await client.status(waiting)
+            mark = (latest.updated, str(latest.custom_status)) if latest is not None else None
             if mark != seen or loop.time() - folded_at >= 1.0:
                 seen, folded_at = mark, loop.time()
                 folded = (await self._read(workflow, client, instance_id)).folded
@@ -806,12 +777,10 @@ class WorkflowApi:
                 return None
             await asyncio.sleep(WAIT_POLL_SECONDS / 2)
 
-    async def terminate(
-        self, req: func.HttpRequest, client: df.DurableOrchestrationClient
-    ) -> func.HttpResponse:
+    async def terminate(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
-        if runtime_name(status) in FINISHED:
-            raise HttpError(410, f"run {status.instance_id!r} has finished ({runtime_name(status)})")
+        if status.runtime in FINISHED:
+            raise HttpError(410, f"run {status.instance_id!r} has finished ({status.runtime})")
         reason = self._reason(req) or "terminated through the workflow API"
         folded = (await self._read(workflow, client, status.instance_id)).folded
         await client.terminate(status.instance_id, reason)
@@ -839,7 +808,7 @@ class WorkflowApi:
         return validated(ReasonBody.model_validate, body, "body").reason
 
     async def _terminate_children(
-        self, client: df.DurableOrchestrationClient, folded: RunSnapshot | None, reason: str, depth: int = 0
+        self, client: DurableClient, folded: RunSnapshot | None, reason: str, depth: int = 0
     ) -> None:
         async for instance_id, _, _, read in self._child_reads(client, folded, depth):
             if read is None:
@@ -847,9 +816,9 @@ class WorkflowApi:
             await client.terminate(instance_id, reason)
             await self._terminate_children(client, read.folded, reason, depth + 1)
 
-    async def rewind(self, req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def rewind(self, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
         workflow, status = await self._run_status(req, client)
-        runtime = runtime_name(status)
+        runtime = status.runtime
         if runtime != "Failed":
             code = 410 if runtime in FINISHED else 409
             message = f"run {status.instance_id!r} is {runtime}: only a failed run can be rewound"
@@ -859,12 +828,11 @@ class WorkflowApi:
             # Rewound now, it would fail again at once: the graph it started on must be deployed first.
             raise HttpError(409, f"deploy the run's version before rewinding it: {read.version_problem}")
         reason = self._reason(req) or "rewound through the workflow API"
-        # The SDK puts the reason into the query string as it is.
         try:
-            await client.rewind(status.instance_id, quote(reason))
-        except Exception as exc:
+            await client.rewind(status.instance_id, reason)
+        except RefusedByBackend as exc:
             # The host refused (a sub-orchestration of the run that is still running, or the run moved on
-            # meanwhile): the SDK raises a bare Exception with the host's reason.
+            # meanwhile), with its reason.
             raise HttpError(409, f"run {status.instance_id!r} cannot be rewound: {exc}") from exc
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(

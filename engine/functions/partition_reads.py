@@ -12,16 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import azure.durable_functions as df
-
 from engine.core.approval import Approval
 from engine.core.graph import Map, Workflow
 from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
+from engine.durable.client import DurableClient
 from engine.durable.fold import fold_partition
-from engine.durable.history import HistoryEvent, read_history
+from engine.durable.history import HistoryEvent
 from engine.durable.partition import AskedPartition
-from engine.durable.phase import FINISHED, runtime_name
+from engine.durable.phase import FINISHED
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
 from engine.functions.map_progress import step_items
@@ -64,20 +63,18 @@ class PartitionReader:
         """The partitions of approvals the run waits for, in the order it asked them."""
         return list(run.asking) if run is not None else []
 
-    async def read(self, client: df.DurableOrchestrationClient, asked: AskedPartition) -> PartitionRead:
+    async def read(self, client: DurableClient, asked: AskedPartition) -> PartitionRead:
         runtime, _, snapshot = await self._folded(client, asked.instance_id)
         return PartitionRead(asked, runtime, snapshot)
 
     async def _folded(
-        self, client: df.DurableOrchestrationClient, instance_id: str
+        self, client: DurableClient, instance_id: str
     ) -> tuple[str | None, list[HistoryEvent], RunSnapshot | None]:
         """A partition's runtime status, history (with outputs) and fold (None before it has started, or
         when its graph is not served: the run itself says why, as its version problem)."""
-        status = await client.get_status(
-            instance_id, show_history=True, show_history_output=True, show_input=True
-        )
-        runtime = runtime_name(status)
-        events = read_history(status)
+        read = await client.history(instance_id)
+        runtime = read.status.runtime if read is not None else None
+        events = read.events if read is not None else []
         if runtime is None or not events:
             return runtime, events, None
         try:
@@ -85,9 +82,7 @@ class PartitionReader:
         except VersionNotAvailable:
             return runtime, events, None
 
-    async def step_rows(
-        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None
-    ) -> tuple[list[StepEntry], int]:
+    async def step_rows(self, client: DurableClient, run: RunSnapshot | None) -> tuple[list[StepEntry], int]:
         """The timeline rows of the steps the run's map partitions ran in this execution, each read from
         its partition's history (with the item it worked on, its input and output), partitions in the
         order started until ``MAX_PARTITION_ROWS`` rows; and how many partitions were left unread."""
@@ -111,14 +106,14 @@ class PartitionReader:
         return rows, 0
 
     async def open_counts(
-        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None
+        self, client: DurableClient, run: RunSnapshot | None
     ) -> list[tuple[AskedPartition, int]]:
         """Each partition out, and how many of its requests are open as its status counts them."""
         counts = []
         for asked in self.out(run):
-            status = await client.get_status(asked.instance_id)
-            summary = RunStatus.read(getattr(status, "custom_status", None))
-            runtime = runtime_name(status)
+            status = await client.status(asked.instance_id)
+            summary = RunStatus.read(status.custom_status) if status is not None else None
+            runtime = status.runtime if status is not None else None
             if runtime in FINISHED:
                 count = 0  # done: the run takes its answers in next
             elif summary is None:
@@ -128,16 +123,16 @@ class PartitionReader:
             counts.append((asked, count))
         return counts
 
-    async def all_asking(self, client: df.DurableOrchestrationClient, run: RunSnapshot | None) -> bool:
+    async def all_asking(self, client: DurableClient, run: RunSnapshot | None) -> bool:
         """Whether every partition out has asked its requests (so a view lists each of them)."""
         for asked in self.out(run):
-            status = await client.get_status(asked.instance_id)
-            if RunStatus.read(getattr(status, "custom_status", None)) is None:
-                return runtime_name(status) in FINISHED
+            status = await client.status(asked.instance_id)
+            if status is None or RunStatus.read(status.custom_status) is None:
+                return status is not None and status.finished
         return True
 
     async def page(
-        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None, skip: int, top: int
+        self, client: DurableClient, run: RunSnapshot | None, skip: int, top: int
     ) -> tuple[list[tuple[AskedPartition, PendingApproval]], int]:
         """The open requests of the run's partitions from ``skip`` on (at most ``top``), each read from
         its partition's history, and how many are open in all."""
@@ -153,14 +148,14 @@ class PartitionReader:
         return listed, offset
 
     async def holding(
-        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None, request_id: str
+        self, client: DurableClient, run: RunSnapshot | None, request_id: str
     ) -> PartitionRead | None:
         """The partition out that holds ``request_id``, read; None when no partition out holds it."""
         asked = next((a for a in self.out(run) if a.holds(request_id)), None)
         return await self.read(client, asked) if asked is not None else None
 
     async def open_ids(
-        self, client: df.DurableOrchestrationClient, run: RunSnapshot | None, request_ids: frozenset[str]
+        self, client: DurableClient, run: RunSnapshot | None, request_ids: frozenset[str]
     ) -> set[str]:
         """Which of ``request_ids`` are open in the run's partitions (each partition read once)."""
         found: set[str] = set()
@@ -170,15 +165,14 @@ class PartitionReader:
                 found |= {p.request_id for p in pending} & request_ids
         return found
 
-    async def unfinished(self, client: df.DurableOrchestrationClient, run: RunSnapshot | None) -> list[str]:
+    async def unfinished(self, client: DurableClient, run: RunSnapshot | None) -> list[str]:
         """Every partition the run started (steps and approvals) that has not finished."""
         if run is None:
             return []
         left = []
         for instance_id in run.partitions:
-            status = await client.get_status(instance_id)
-            runtime = runtime_name(status)
-            if runtime is not None and runtime not in FINISHED:
+            status = await client.status(instance_id)
+            if status is not None and not status.finished:
                 left.append(instance_id)
         return left
 

@@ -15,9 +15,10 @@ from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.run_error import RunError
 from engine.core.run_state import PendingApproval
+from engine.durable.client import InstanceStatus
 from engine.durable.history import HistoryEvent
 from engine.durable.orchestrator import STEP_ACTIVITY
-from engine.durable.phase import FINISHED, phase_of, runtime_name
+from engine.durable.phase import FINISHED, phase_of
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
 from engine.functions.map_progress import map_progress
@@ -106,7 +107,7 @@ def approval_ids(run: RunSnapshot | None) -> dict[str, str]:
 
 def run_view(
     workflow: Workflow,
-    status: Any,
+    status: InstanceStatus,
     run: RunSnapshot | None,
     respond_base: str,
     may_answer: Callable[[PendingApproval], bool],
@@ -115,7 +116,7 @@ def run_view(
     activity: str = STEP_ACTIVITY,
 ) -> dict[str, Any]:
     """``events``: the current execution's history (the map items finished in the wave in flight)."""
-    runtime = runtime_name(status)
+    runtime = status.runtime
     error: dict[str, Any] | None = None
     if runtime == "Failed":
         failed = run.error if run is not None else None
@@ -130,8 +131,8 @@ def run_view(
         "instanceId": status.instance_id,
         "runtimeStatus": runtime,
         "phase": phase(runtime, run),
-        "createdTime": status.created_time.isoformat() if status.created_time else None,
-        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "createdTime": status.created.isoformat() if status.created else None,
+        "lastUpdatedTime": status.updated.isoformat() if status.updated else None,
         "durationMs": duration_ms(status, runtime),
         "input": run.input if run is not None else None,
         # The graph the run started on; a run from before versions were recorded says null.
@@ -180,15 +181,15 @@ def unexpected_failure(output: Any) -> RunError:
     return RunError(type=kind, message=message[:MAX_ERROR_MESSAGE])
 
 
-def duration_ms(status: Any, runtime: str | None) -> float | None:
+def duration_ms(status: InstanceStatus, runtime: str | None) -> float | None:
     """A finished run's duration, creation to its last update (None while it runs: it is still growing)."""
-    if runtime not in FINISHED or not status.created_time or not status.last_updated_time:
+    if runtime not in FINISHED or not status.created or not status.updated:
         return None
-    return round((status.last_updated_time - status.created_time).total_seconds() * 1000, 1)
+    return round((status.updated - status.created).total_seconds() * 1000, 1)
 
 
-def run_summary(status: Any) -> dict[str, Any]:
-    runtime = runtime_name(status)
+def run_summary(status: InstanceStatus) -> dict[str, Any]:
+    runtime = status.runtime
     summary = RunStatus.read(status.custom_status)
     return {
         "instanceId": status.instance_id,
@@ -197,7 +198,7 @@ def run_summary(status: Any) -> dict[str, Any]:
         "phase": str(runtime).lower() if runtime in FINISHED else (summary.phase if summary else None),
         "superstep": summary.superstep if summary else 0,
         "pendingApprovals": 0 if runtime in FINISHED or summary is None else summary.approvals_count,
-        "createdTime": status.created_time.isoformat() if status.created_time else None,
-        "lastUpdatedTime": status.last_updated_time.isoformat() if status.last_updated_time else None,
+        "createdTime": status.created.isoformat() if status.created else None,
+        "lastUpdatedTime": status.updated.isoformat() if status.updated else None,
         "durationMs": duration_ms(status, runtime),
     }

@@ -239,12 +239,13 @@ def test_runs_lists_follow_continuation_tokens_past_the_first_page(api: str, hos
 
     import azure.durable_functions as df
 
-    from engine.functions.instance_query import all_instances
+    from engine.durable.client import all_instances
+    from engine.functions.azure_client import AzureDurableClient
 
     for _ in range(130):
         post(f"{api}/t_chain", {"value": 1})
     client = df.DurableOrchestrationClient(host.host.client_binding())
-    everything = asyncio.run(all_instances(client, page_size=50))
+    everything = asyncio.run(all_instances(AzureDurableClient(client, page_size=50)))
     ids = [s.instance_id for s in everything]
     assert len(ids) == len(set(ids)) and len(ids) >= 130
     listed = get(f"{api}/t_chain/runs?top=1000").body

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from engine.core.executor import executor
 from engine.core.graph import WorkflowBuilder
+from engine.durable.client import InstanceStatus
 from engine.functions.run_view import Page, run_view, unexpected_failure
 
 TRACE = (
@@ -46,13 +45,11 @@ def noop(value: int) -> int:
 
 def test_a_failed_runs_view_shows_the_type_and_message_only() -> None:
     workflow = WorkflowBuilder("t_noop", start=noop).build()
-    status = SimpleNamespace(
-        runtime_status=SimpleNamespace(value="Failed", name="Failed"),
+    status = InstanceStatus(
         instance_id="r1",
-        created_time=None,
-        last_updated_time=None,
+        name="t_noop",
+        runtime="Failed",
         output=f"Orchestrator function 't_noop' failed: RuntimeError: kaput \n {TRACE}",
-        custom_status=None,
     )
     view = run_view(workflow, status, None, "http://x/runs/r1", lambda _: True, Page(0, 100))
     assert view["error"] == {"executor_id": None, "type": "RuntimeError", "message": "kaput"}

@@ -332,7 +332,7 @@ def _pin_deadlines(orchestration: Orchestration) -> None:
     request's ``requested_at`` stays the fold's: a request this fold closes records that time, and the
     event feed gives the request at the same time (the same cursor) before and after it closes."""
     for pending in orchestration.state.approvals:
-        timer = orchestration.waits.timers.get(pending.request_id)
+        timer = orchestration.approvals.deadline_timer(pending.request_id)
         fire_at = timer.fire_at if isinstance(timer, _Task) else None
         if fire_at is not None:
             pending.deadline = fire_at

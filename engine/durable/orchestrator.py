@@ -12,24 +12,20 @@ on itself, so the history fold (``engine.durable.fold``) reads it after replayin
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Generator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from engine.core.approval import Approval
-from engine.core.approval_requests import answer_approval, expire_approval, open_approval, validate_response
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
 from engine.core.mapping import ItemFailed
 from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
-from engine.core.run_state import ClosedApproval, PendingApproval, RunError, RunState
+from engine.core.run_state import ClosedApproval, RunError, RunState
 from engine.core.subworkflow import SubWorkflow, child_instance_id
 from engine.core.supersteps import (
     Step,
@@ -42,16 +38,11 @@ from engine.core.supersteps import (
 )
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.admission import admitted, child_run_nonce, needs_admission, started_input
-from engine.durable.answers import ENVELOPE, VERIFY_ACTIVITY, AnswerEnvelope, Verdict, VerifyRequest
+from engine.durable.approval_desk import ApprovalDesk
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
-from engine.durable.partition import (
-    PARTITION_ORCHESTRATOR,
-    AskedPartition,
-    PartitionOutput,
-    partition_error,
-    partition_instance_id,
-)
+from engine.durable.partition import AskedPartition, PartitionOutput, partition_failure
+from engine.durable.partition_starts import PartitionStarts
 from engine.durable.run_snapshot import Attempt
 from engine.durable.status import RunStatus, build_status
 from engine.durable.step_messages import StepRequest, StepResult, final_failure_in
@@ -74,25 +65,6 @@ class WorkflowFailed(Exception):
         super().__init__(str(error))
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """A valid answer to a pending approval, and who gave it, as far as a signature vouches."""
-
-    response: Any
-    decided_by: str | None
-    via: str
-    answer_id: str | None = None
-    link: str | None = None
-
-
-@dataclass
-class _Waits:
-    """Open event waits and deadline timers, kept across loop turns: re-waiting would orphan a task."""
-
-    events: dict[str, DurableTask] = field(default_factory=dict)
-    timers: dict[str, DurableTask] = field(default_factory=dict)
-
-
 class Orchestration:
     """One execution of a run. ``run()`` is the orchestrator body; the attributes are its state."""
 
@@ -104,20 +76,16 @@ class Orchestration:
         activity: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
         started: OrchestratorInput | None = None,
+        partitioning: bool = True,
     ) -> None:
+        """``partitioning``: whether a map's items above its partition size go to partitions (a partition
+        runs its own items itself)."""
         self.workflow = workflow
         self.context = context
         self.activity = activity
         self.continue_every = continue_every
         self.router = Router(workflow)
         self.limits = parallel_limits(workflow)
-        self.partitioning = True  # a partition runs its items itself
-        # Partitions of map approvals this execution asked and waits for, by instance id: the run waits
-        # for each as for one approval (and never continues as new while one is out: its reply would go
-        # to an execution that no longer exists).
-        self.asking: dict[str, tuple[AskedPartition, DurableTask]] = {}
-        # Every partition this execution started (steps and approvals), by instance id: its map's node.
-        self.partitions: dict[str, str] = {}
         self.subworkflows = {n.id for n in workflow.nodes.values() if isinstance(n, SubWorkflow)}
         # The round in flight (steps, which of them, their attempts), and when it started: what the event
         # feed says is running.
@@ -131,13 +99,8 @@ class Orchestration:
         }
         self.codec = RoutingCodec(workflow)
         self.started = started or started_input(context.get_input())
-        self.strict_answers = self.started.strict_answers
-        self.signed_answers = self.started.signed_answers
-        self.answers_seen: dict[str, int] = {}  # envelopes verified per request, in this execution
         self.executed: set[str] = set(self.started.executed)
-        self.closed: list[ClosedApproval] = list(self.started.closed)
         self.running: list[Step] = []  # the steps of the superstep in flight
-        self.waits = _Waits()
         # This execution's step attempts, as cheap tuples (rebuilt on every replay); they become the
         # trail's records only when the run continues as new.
         self.attempts_taken: list[Attempt] = []
@@ -152,6 +115,24 @@ class Orchestration:
             self.state = RunState(workflow=workflow.name, instance_id=context.instance_id)
             self.deliveries, self.buffers, self.outputs = [], FanInBuffers(), []
         self.execution_started = context.current_utc_datetime  # the run's start, in its first execution
+        # Every map partition this execution starts (a partition itself starts none: ``partitioning``).
+        self.starts = PartitionStarts(workflow, context, self.started, self.state, enabled=partitioning)
+        self.approvals = ApprovalDesk(workflow, context, self.state, self.started, self.starts, self.fail)
+
+    @property
+    def closed(self) -> list[ClosedApproval]:
+        """How requests of this run closed (carried across continue-as-new)."""
+        return self.approvals.closed
+
+    @property
+    def asking(self) -> dict[str, tuple[AskedPartition, DurableTask]]:
+        """The partitions of a map's approvals this execution waits for, by instance id."""
+        return self.approvals.asking
+
+    @property
+    def partitions(self) -> dict[str, str]:
+        """Every map partition this execution started: instance id -> the map's node."""
+        return self.starts.started_ids
 
     @property
     def in_flight(self) -> list[tuple[Step, int]]:
@@ -171,12 +152,12 @@ class Orchestration:
             try:
                 self.deliveries = self.router.start(workflow.validate_input(self.started.input))
             except ValidationError as exc:
-                self._fail(RunError(type="InvalidInput", message=str(exc)))
+                self.fail(RunError(type="InvalidInput", message=str(exc)))
         supersteps_here = 0
         while True:
             while self.deliveries:
                 if state.superstep >= workflow.max_supersteps:
-                    self._fail(superstep_limit_error(workflow, self.deliveries))
+                    self.fail(superstep_limit_error(workflow, self.deliveries))
                 if supersteps_here >= self.continue_every and not self.asking:
                     self._continue_as_new()
                     return []
@@ -184,32 +165,26 @@ class Orchestration:
                 state.superstep += 1
                 plan = plan_superstep(workflow, self.deliveries)
                 if plan.approvals:
-                    now = self.context.current_utc_datetime
-                    for delivery, ordinal in self._ask_in_partitions(plan.approvals, now):
-                        state.approvals.append(
-                            open_approval(
-                                workflow, delivery, superstep=state.superstep, ordinal=ordinal, now=now
-                            )
-                        )
-                emissions = yield from self._run_superstep(plan.steps)
+                    self.approvals.ask(plan.approvals, self.context.current_utc_datetime)
+                emissions = yield from self.run_superstep(plan.steps)
                 self._route(emissions, [])
-            if not state.approvals and not self.asking:
+            if not self.approvals.waiting:
                 break
-            self._publish()
-            emitted, escalations = yield from self._await_approvals()
+            self.publish()
+            emitted, escalations = yield from self.approvals.decide()
             self._route(emitted, escalations)
         incomplete = incomplete_fan_in(workflow, self.buffers)
         if incomplete is not None:
-            self._fail(incomplete)
+            self.fail(incomplete)
         state.status = "completed"
-        self._publish()
+        self.publish()
         return [self.codec.dump_emission(o).message for o in self.outputs]
 
     def _route(self, emitted: list[Emission], escalations: list[Delivery]) -> None:
         try:
             routed = self.router.route(emitted, self.buffers)
         except MapItemsError as error:
-            self._fail(RunError(executor_id=error.source, type="MapItemsRefused", message=str(error)))
+            self.fail(RunError(executor_id=error.source, type="MapItemsRefused", message=str(error)))
         self.deliveries = escalations + routed.deliveries
         self.outputs.extend(routed.outputs)
 
@@ -225,8 +200,8 @@ class Orchestration:
                 checkpoint=state,
                 executed=sorted(self.executed),
                 closed=self.closed,
-                strict_answers=self.strict_answers,
-                signed_answers=self.signed_answers,
+                strict_answers=self.started.strict_answers,
+                signed_answers=self.started.signed_answers,
                 version=self.started.version,
                 fingerprint=self.started.fingerprint,
                 trail=self._trail().model_dump(mode="json"),
@@ -265,24 +240,25 @@ class Orchestration:
             )
         return records
 
-    def _publish(self) -> None:
+    def publish(self) -> None:
+        """Set the run's small custom status (counts only: ``engine.durable.status``)."""
         self.context.set_custom_status(
             build_status(
                 self.state,
                 running=len(self.running),
                 executed=len(self.executed),
-                asked=sum(len(asked.ordinals) for asked, _ in self.asking.values()),
+                asked=self.approvals.asked_in_partitions,
             )
         )
 
     # --- steps ---------------------------------------------------------------------------------------
 
-    def _run_superstep(self, steps: list[Step]) -> Generator[Any, Any, list[Emission]]:
+    def run_superstep(self, steps: list[Step]) -> Generator[Any, Any, list[Emission]]:
         """Run every step of a superstep; retry failed ones in rounds, each after a durable timer."""
         context = self.context
         results: dict[int, Emission] = {}
         attempts = dict.fromkeys(range(len(steps)), 1)
-        parts = self._partitions(step.delivery for step in steps)
+        parts = self.starts.group(step.delivery for step in steps)
         inside = {index for part in parts for index in part}
         todo = [index for index in range(len(steps)) if index not in inside]
         while todo or parts:
@@ -294,7 +270,7 @@ class Orchestration:
             if not context.is_replaying:
                 # Only the status set after replay survives the episode; building it for replayed
                 # supersteps would cost every episode time proportional to the whole history.
-                self._publish()
+                self.publish()
             calls, timers = self._calls(steps, todo, attempts)
             every = calls
             if parts:  # partitions start with the first round and retry their items themselves
@@ -354,7 +330,7 @@ class Orchestration:
                 if delay is None:
                     collected = item_failure(self.workflow, step, error)
                     if collected is None:
-                        self._fail(error)
+                        self.fail(error)
                     results[index] = collected
                     continue
                 attempts[index] += 1
@@ -366,23 +342,6 @@ class Orchestration:
         self.running, self._round = [], ([], [], {})
         return [results[i] for i in sorted(results)]
 
-    def _partitions(self, deliveries: Iterable[Delivery]) -> list[list[int]]:
-        """The positions of the item deliveries (steps or approvals) of maps with more items than their
-        partition size, in partitions of that size (in order); none inside a partition itself."""
-        if not self.partitioning:
-            return []
-        by_node: dict[str, list[int]] = {}
-        for index, delivery in enumerate(deliveries):
-            if delivery.item is not None:
-                by_node.setdefault(delivery.target, []).append(index)
-        parts: list[list[int]] = []
-        for executor_id, indexes in by_node.items():
-            group = self.workflow.map_of(executor_id)
-            size = group.partition_size if group is not None else 0
-            if size and len(indexes) > size:
-                parts += [indexes[i : i + size] for i in range(0, len(indexes), size)]
-        return parts
-
     def _start_partition(
         self, steps: list[Step], part: list[int], number: int, partitions: int
     ) -> DurableTask:
@@ -393,49 +352,13 @@ class Orchestration:
         # The map's max_parallel holds across its partitions: each gets its share.
         share = max(1, limit // partitions) if limit is not None else None
         items = [(steps[i].delivery, steps[i].ordinal) for i in part]
-        data = self._partition_input(executor_id, items, node.input_adapter.dump_python, share)
-        instance_id = partition_instance_id(self.state.instance_id, executor_id, self.state.superstep, number)
-        self.partitions[instance_id] = executor_id
+        data = self.starts.input(executor_id, items, node.input_adapter.dump_python, share)
         if isinstance(node, SubWorkflow):
             # Its items' sub-workflow runs are this run's children (their ids derive from this run).
             for _, ordinal in items:
                 child = child_instance_id(self.state.instance_id, node.id, self.state.superstep, ordinal)
                 self.children.setdefault(child, node.workflow.name)
-        return self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
-
-    def _partition_input(
-        self,
-        executor_id: str,
-        items: list[tuple[Delivery, int]],
-        dump: Callable[..., Any],
-        max_parallel: int | None,
-    ) -> dict[str, Any]:
-        """A partition's ``PartitionInput``, built as plain JSON (the partition validates it): the run
-        rebuilds every partition's input on every replay, where models cost several times the dicts."""
-        listed = []
-        for delivery, ordinal in items:
-            item = delivery.item
-            assert item is not None
-            listed.append(
-                {
-                    "ordinal": ordinal,
-                    "batch": item.batch,
-                    "index": item.index,
-                    "source": delivery.source,
-                    "message": dump(delivery.message, mode="json"),
-                }
-            )
-        return {
-            "workflow": self.workflow.name,
-            "version": self.started.version,
-            "fingerprint": self.started.fingerprint,
-            "traceparent": self.started.traceparent,
-            "instance_id": self.state.instance_id,
-            "superstep": self.state.superstep,
-            "executor": executor_id,
-            "max_parallel": max_parallel,
-            "items": listed,
-        }
+        return self.starts.start(executor_id, number, data)[1]
 
     def _take_partition(
         self,
@@ -448,7 +371,9 @@ class Orchestration:
         """A partition's item outputs, each in its item's place, and each item's last attempt as one this
         run took in (so map progress, the feed and the trail count them); a failed partition fails the run
         with the item's error."""
-        self._fail_if_failed(reply)
+        failed = partition_failure(reply)
+        if failed is not None:
+            self.fail(failed)
         by_ordinal = {steps[i].ordinal: i for i in part}
         node = self.workflow.nodes[steps[part[0]].executor_id]
         for raw in decoded(reply) or []:
@@ -469,12 +394,6 @@ class Orchestration:
                 else StepResult(ok=True, output=output.value)
             )
             self.attempts_taken.append(Attempt(step, output.attempt, *times, outcome, self.state.superstep))
-
-    def _fail_if_failed(self, reply: Any) -> None:
-        """A partition that failed fails the run, with the error of the item (or request) that failed it."""
-        if isinstance(reply, Exception):
-            text = str(reply)
-            self._fail(partition_error(text) or RunError(type="PartitionFailed", message=text))
 
     def _window(self, steps: list[Step], todo: list[int]) -> tuple[list[int], list[int]]:
         """The steps to start now and those that wait for a slot: a map's ``max_parallel`` lets that many
@@ -614,7 +533,7 @@ class Orchestration:
             try:
                 result = StepResult.model_validate(decoded(reply))
             except ValidationError as exc:
-                self._fail(
+                self.fail(
                     RunError(
                         executor_id=step.executor_id,
                         type="StepFailed",
@@ -624,7 +543,7 @@ class Orchestration:
         superstep = self.state.superstep
         got = result.step
         if got is not None and not got.is_step(step.executor_id, superstep, attempt, step.ordinal):
-            self._fail(
+            self.fail(
                 RunError(
                     executor_id=step.executor_id,
                     type="NonDeterministicReplay",
@@ -636,184 +555,13 @@ class Orchestration:
             )
         return result
 
-    # --- approvals -----------------------------------------------------------------------------------
-
-    def _ask_in_partitions(
-        self, approvals: list[tuple[Delivery, int]], now: datetime
-    ) -> list[tuple[Delivery, int]]:
-        """Start the partitions of the maps of approvals with more items than their partition size (each
-        a sub-orchestration that asks its items' people); the approvals left to ask here."""
-        parts = self._partitions(delivery for delivery, _ in approvals)
-        superstep = self.state.superstep
-        numbers: Counter[str] = Counter()  # partitions are numbered per map
-        for part in parts:
-            asks = [approvals[i] for i in part]
-            approval_id = asks[0][0].target
-            number = numbers[approval_id]
-            numbers[approval_id] += 1
-            instance_id = partition_instance_id(self.state.instance_id, approval_id, superstep, number)
-            dump = self.workflow.nodes[approval_id].input_adapter.dump_python
-            data = self._partition_input(approval_id, asks, dump, None)
-            data["requested_at"] = now.isoformat()
-            data["strict_answers"] = self.strict_answers
-            data["signed_answers"] = self.signed_answers
-            data["run_nonce"] = self.started.run_nonce
-            task = self.context.call_sub_orchestrator(PARTITION_ORCHESTRATOR, data, instance_id)
-            ordinals = tuple(o for _, o in asks)
-            tags = tuple(d.item for d, _ in asks if d.item is not None)
-            asked = AskedPartition(instance_id, approval_id, superstep, ordinals, tags, now)
-            self.asking[instance_id] = (asked, task)
-            self.partitions[instance_id] = approval_id
-        if not parts:
-            return approvals
-        partitioned = {i for part in parts for i in part}
-        return [a for i, a in enumerate(approvals) if i not in partitioned]
-
-    def _take_answers(self, asked: AskedPartition, reply: Any, now: datetime) -> list[Emission]:
-        """A partition's approval outcomes (in its items' places) and how each request closed; a failed
-        partition (a request passed its deadline under ``fail_run()``) fails the run with its error."""
-        self._fail_if_failed(reply)
-        node = self.workflow.nodes[asked.approval_id]
-        items = dict(zip(asked.ordinals, asked.items, strict=True))
-        emitted = []
-        for raw in decoded(reply) or []:
-            output = PartitionOutput.model_validate(raw)
-            outcome = node.output_adapter.validate_python(output.value)
-            emitted.append(Emission(node.id, outcome, items[output.ordinal]))
-            if output.closed is not None:
-                # Known to the run from now on: the feed gives it out at this time, not before; asked when
-                # the run's clock says (the feed listed it at that time while the partition had it).
-                closed = output.closed.model_copy(
-                    update={"reported_at": now, "requested_at": asked.requested_at}
-                )
-                self.closed.append(closed)
-        return emitted
-
-    def _await_approvals(self) -> Generator[Any, Any, tuple[list[Emission], list[Delivery]]]:
-        """Wait until one pending approval is answered (validly) or passes its deadline."""
-        context, state, waits, workflow = self.context, self.state, self.waits, self.workflow
-        for pending in state.approvals:
-            if pending.request_id not in waits.events:
-                waits.events[pending.request_id] = context.wait_for_external_event(pending.event_name)
-            if pending.deadline is not None and pending.request_id not in waits.timers:
-                waits.timers[pending.request_id] = context.create_timer(pending.deadline)
-        contenders = [waits.events[p.request_id] for p in state.approvals]
-        contenders += [waits.timers[p.request_id] for p in state.approvals if p.request_id in waits.timers]
-        contenders += [task for _, task in self.asking.values()]
-        winner = yield context.task_any(contenders)
-        now = context.current_utc_datetime
-        for instance_id, (asked, task) in list(self.asking.items()):
-            if winner is task:
-                del self.asking[instance_id]
-                return self._take_answers(asked, task.result, now), []
-        for pending in list(state.approvals):
-            request_id = pending.request_id
-            if winner is waits.events[request_id]:
-                del waits.events[request_id]  # answered or dropped: a later answer needs a new wait
-                answer = yield from self._read_answer(pending, winner.result)
-                if answer is None:
-                    return [], []  # an invalid answer is dropped; the approval waits on
-                now = context.current_utc_datetime
-                self._close(pending, now, outcome="answered", answer=answer)
-                emission = answer_approval(
-                    workflow, pending, answer.response, now=now, via=answer.via, decided_by=answer.decided_by
-                )
-                return [emission], []
-            if winner is waits.timers.get(request_id):
-                self._close(pending, now, outcome="timed_out", answer=None)
-                expiry = expire_approval(workflow, pending, now=now)
-                if expiry.error is not None:
-                    self._fail(expiry.error)
-                return ([expiry.emission] if expiry.emission else []), (
-                    [expiry.escalation] if expiry.escalation else []
-                )
-        raise RuntimeError("task_any returned a task that is neither an approval event nor a deadline timer")
-
-    def _read_answer(self, pending: PendingApproval, data: Any) -> Generator[Any, Any, _Answer | None]:
-        """The answer an event carries, or None to drop it.
-
-        An envelope (``$approval``) counts only once ``verify_answer`` has found its signature good; an
-        unsigned or badly signed one is a raw event, whose body is then not a valid response. A raw event
-        carries no identity, so an approval limited to named approvers ignores it. Runs started before
-        answers were signed (``signed_answers`` unset) read envelopes as they always did.
-        """
-        data = decoded(data)
-        answer = _Answer(data, None, "event")
-        if isinstance(data, dict) and ENVELOPE in data:
-            if self.signed_answers:
-                sequence = self.answers_seen.get(pending.request_id, 0) + 1
-                self.answers_seen[pending.request_id] = sequence
-                request = VerifyRequest(
-                    instance_id=self.state.instance_id,
-                    request_id=pending.request_id,
-                    run_nonce=self.started.run_nonce,
-                    sequence=sequence,
-                    envelope=data[ENVELOPE],
-                )
-                reply = yield self.context.call_activity(VERIFY_ACTIVITY, request.model_dump(mode="json"))
-                verdict = Verdict.model_validate(decoded(reply))
-                if verdict.valid:
-                    envelope = AnswerEnvelope.model_validate(data[ENVELOPE])
-                    answer = _Answer(
-                        envelope.response, verdict.decided_by, verdict.via, verdict.answer_id, verdict.link
-                    )
-            else:
-                try:
-                    envelope = AnswerEnvelope.model_validate(data[ENVELOPE])
-                except ValidationError:
-                    return None
-                answer = _Answer(envelope.response, envelope.decided_by, envelope.via)
-        if answer.via == "event" and pending.approvers:
-            return None
-        try:
-            response = validate_response(self.workflow, pending, answer.response, strict=self.strict_answers)
-        except ValidationError:
-            return None
-        return dataclasses.replace(answer, response=response)
-
-    def _close(self, pending: PendingApproval, now: Any, *, outcome: str, answer: _Answer | None) -> None:
-        request_id = pending.request_id
-        self._closed(pending, now, outcome=outcome, answer=answer)
-        self.state.approvals = [a for a in self.state.approvals if a.request_id != request_id]
-        self.waits.events.pop(request_id, None)
-        timer = self.waits.timers.pop(request_id, None)
-        if timer is not None and not timer.is_completed:
-            timer.cancel()
-
-    def _closed(
-        self, pending: PendingApproval, now: Any, *, outcome: str, answer: _Answer | None
-    ) -> ClosedApproval:
-        """Record how a request closed (the caller stops waiting for it)."""
-        request_id = pending.request_id
-        node = self.workflow.nodes[pending.approval_id]
-        assert isinstance(node, Approval)
-        answer_json, answer_cut = ClosedApproval.kept(
-            node.response_adapter.dump_python(answer.response, mode="json") if answer else None
-        )
-        self.closed.append(
-            ClosedApproval(
-                request_id=request_id,
-                approval_id=pending.approval_id,
-                outcome=outcome,  # type: ignore[arg-type]
-                decided_by=answer.decided_by if answer else None,
-                via=answer.via if answer else "timeout",
-                at=now,
-                requested_at=pending.requested_at,
-                answer_id=answer.answer_id if answer else None,
-                link=answer.link if answer else None,
-                answer=answer_json,
-                answer_cut=answer_cut,
-                item=pending.item,
-            )
-        )
-        return self.closed[-1]
-
-    def _fail(self, error: RunError) -> Any:
+    def fail(self, error: RunError) -> NoReturn:
+        """Fail the run with ``error``: its status says so, and the orchestrator raises ``WorkflowFailed``."""
         state = self.state
         state.status, state.error = "failed", error
         state.approvals = []
         self.running, self._round = [], ([], [], {})
-        self._publish()
+        self.publish()
         raise WorkflowFailed(error)
 
 

@@ -1,7 +1,7 @@
 """Partitioned maps: a map's items, above its partition size, run in sub-orchestrations of at most that
 many, so no orchestration history grows past a bounded size however many items there are.
 
-A partition runs its items exactly as the parent would (``Orchestration._run_superstep``: the same step
+A partition runs its items exactly as the parent would (``Orchestration.run_superstep``: the same step
 requests, retries, timeouts and ``max_parallel``), under the parent's instance id and superstep, so every
 item keeps its step identity and idempotency key. It returns the items' outputs; an item that fails for
 good (without ``on_item_error="collect"``) fails the partition, naming the item's error, so a rewind of
@@ -98,6 +98,15 @@ def partition_error(text: str) -> RunError | None:
         return None
 
 
+def partition_failure(reply: Any) -> RunError | None:
+    """The error a failed partition fails its run with: the item's (or request's) that failed it; None
+    when ``reply`` is no failure. The SDK joins the host's reason and details (a traceback): the reason."""
+    if not isinstance(reply, Exception):
+        return None
+    text = str(reply)
+    return partition_error(text) or RunError(type="PartitionFailed", message=text.split(" \n ", 1)[0])
+
+
 @dataclass(frozen=True, slots=True)
 class AskedPartition:
     """A partition of a map's approvals, as the parent run knows it: which requests it holds."""
@@ -138,5 +147,6 @@ __all__ = [
     "PartitionItem",
     "PartitionOutput",
     "partition_error",
+    "partition_failure",
     "partition_instance_id",
 ]

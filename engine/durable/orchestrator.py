@@ -263,84 +263,119 @@ class Orchestration:
         todo = [index for index in range(len(steps)) if index not in inside]
         while todo or parts:
             todo, later = self._window(steps, todo)
-            # A partition's items run in its own orchestration: shown as running here until it is done.
-            shown = todo + [i for part in parts for i in part] if parts else todo
-            self.running = [steps[i] for i in shown]
-            self._round = (steps, shown, attempts)  # what runs now, read (rarely) through in_flight
-            if not context.is_replaying:
-                # Only the status set after replay survives the episode; building it for replayed
-                # supersteps would cost every episode time proportional to the whole history.
-                self.publish()
+            self._show_round(steps, todo, parts, attempts)
             calls, timers = self._calls(steps, todo, attempts)
-            every = calls
-            if parts:  # partitions start with the first round and retry their items themselves
-                per_node = Counter(steps[part[0]].executor_id for part in parts)
-                every = calls + [
-                    self._start_partition(steps, part, number, per_node[steps[part[0]].executor_id])
-                    for number, part in enumerate(parts)
-                ]
+            # Partitions start with the first round and retry their items themselves.
+            every = calls + self._start_partitions(steps, parts) if parts else calls
             scheduled = self.round_started = context.current_utc_datetime
-            try:
-                # One step alone is awaited directly: a one-task task_all costs the SDK a compound task
-                # on every replay of every superstep of a chain.
-                replies = [(yield every[0])] if len(every) == 1 else (yield context.task_all(every))
-            except Exception as exc:
-                # A step failed for good (the activity raised) and task_all gave up at once. Its siblings
-                # are still awaited, so their results are in the history when a rewind runs it again.
-                replies = [exc] if len(every) == 1 else (yield from self._settle(every))
-            completed = context.current_utc_datetime
+            replies = yield from self._replies(every)
+            times = (scheduled, context.current_utc_datetime)
             for part, reply in zip(parts, replies[len(calls) :], strict=True):
-                self._take_partition(steps, part, reply, results, (scheduled, completed))
-            parts, replies = [], replies[: len(calls)]
-            wait = timedelta(0)
-            again: list[int] = []
-            for position, (index, reply) in enumerate(zip(todo, replies, strict=True)):
-                step = steps[index]
-                timer = timers.get(position)
-                if timer is not None:  # raced with its timeout: the winner says which
-                    reply = _TIMED_OUT if reply is timer else reply.result
-                    if reply is not _TIMED_OUT:
-                        timer.cancel()
-                if step.executor_id in self.subworkflows:
-                    result = self._child_result(step, reply)
-                else:
-                    result = self._result(step, attempts[index], reply)
-                taken = Attempt(step, attempts[index], scheduled, completed, result, self.state.superstep)
-                self.attempts_taken.append(taken)
-                if result.ok:
-                    self.executed.add(step.executor_id)
-                    item = step.delivery.item
-                    if result.output is not None or item is not None:  # an item keeps its place
-                        node = self.workflow.nodes[step.executor_id]
-                        results[index] = Emission(
-                            step.executor_id, node.output_adapter.validate_python(result.output), item
-                        )
-                    continue
-                error = result.error or RunError(
-                    executor_id=step.executor_id, type="StepFailed", message=str(reply)
-                )
-                node = self.workflow.nodes[step.executor_id]
-                retry = node.retry if isinstance(node, Executor) else None
-                retry_after = (
-                    timedelta(milliseconds=result.retry_after_ms)
-                    if result.retry_after_ms is not None
-                    else None
-                )
-                delay = retry_delay(retry, FailureKind(result.retryable, retry_after), attempts[index])
-                if delay is None:
-                    collected = item_failure(self.workflow, step, error)
-                    if collected is None:
-                        self.fail(error)
-                    results[index] = collected
-                    continue
-                attempts[index] += 1
-                wait = max(wait, delay)
-                again.append(index)
+                self._take_partition(steps, part, reply, results, times)
+            parts = []
+            again, wait = self._take_round(
+                steps, todo, replies[: len(calls)], timers, attempts, results, times
+            )
             if again and wait > timedelta(0):
                 yield context.create_timer(context.current_utc_datetime + wait)
             todo = again + later
         self.running, self._round = [], ([], [], {})
         return [results[i] for i in sorted(results)]
+
+    def _show_round(
+        self, steps: list[Step], todo: list[int], parts: list[list[int]], attempts: dict[int, int]
+    ) -> None:
+        """Say which steps run now (the view and the feed read it), and publish it when it is news."""
+        # A partition's items run in its own orchestration: shown as running here until it is done.
+        shown = todo + [i for part in parts for i in part] if parts else todo
+        self.running = [steps[i] for i in shown]
+        self._round = (steps, shown, attempts)  # what runs now, read (rarely) through in_flight
+        if not self.context.is_replaying:
+            # Only the status set after replay survives the episode; building it for replayed
+            # supersteps would cost every episode time proportional to the whole history.
+            self.publish()
+
+    def _start_partitions(self, steps: list[Step], parts: list[list[int]]) -> list[DurableTask]:
+        per_node = Counter(steps[part[0]].executor_id for part in parts)
+        return [
+            self._start_partition(steps, part, number, per_node[steps[part[0]].executor_id])
+            for number, part in enumerate(parts)
+        ]
+
+    def _replies(self, every: list[DurableTask]) -> Generator[Any, Any, list[Any]]:
+        """Each task's reply, or the exception it failed with, in order."""
+        try:
+            # One step alone is awaited directly: a one-task task_all costs the SDK a compound task on
+            # every replay of every superstep of a chain.
+            return [(yield every[0])] if len(every) == 1 else (yield self.context.task_all(every))
+        except Exception as exc:
+            # A step failed for good (the activity raised) and task_all gave up at once. Its siblings are
+            # still awaited, so their results are in the history when a rewind runs it again.
+            return [exc] if len(every) == 1 else (yield from self._settle(every))
+
+    def _take_round(
+        self,
+        steps: list[Step],
+        todo: list[int],
+        replies: list[Any],
+        timers: dict[int, DurableTask],
+        attempts: dict[int, int],
+        results: dict[int, Emission],
+        times: tuple[datetime, datetime],
+    ) -> tuple[list[int], timedelta]:
+        """Take a round's replies in: the steps to attempt again, and how long to wait before."""
+        wait = timedelta(0)
+        again: list[int] = []
+        for position, (index, reply) in enumerate(zip(todo, replies, strict=True)):
+            timer = timers.get(position)
+            if timer is not None:  # raced with its timeout: the winner says which
+                reply = _TIMED_OUT if reply is timer else reply.result
+                if reply is not _TIMED_OUT:
+                    timer.cancel()
+            delay = self._take_step(steps[index], index, attempts[index], reply, results, times)
+            if delay is not None:
+                attempts[index] += 1
+                wait = max(wait, delay)
+                again.append(index)
+        return again, wait
+
+    def _take_step(
+        self,
+        step: Step,
+        index: int,
+        attempt: int,
+        reply: Any,
+        results: dict[int, Emission],
+        times: tuple[datetime, datetime],
+    ) -> timedelta | None:
+        """Take one attempt's reply in: its output (or its item's collected failure) into ``results``,
+        or the delay before the step's next attempt; a step failed for good otherwise fails the run."""
+        if step.executor_id in self.subworkflows:
+            result = self._child_result(step, reply)
+        else:
+            result = self._result(step, attempt, reply)
+        self.attempts_taken.append(Attempt(step, attempt, *times, result, self.state.superstep))
+        node = self.workflow.nodes[step.executor_id]
+        if result.ok:
+            self.executed.add(step.executor_id)
+            item = step.delivery.item
+            if result.output is not None or item is not None:  # an item keeps its place
+                results[index] = Emission(
+                    step.executor_id, node.output_adapter.validate_python(result.output), item
+                )
+            return None
+        error = result.error or RunError(executor_id=step.executor_id, type="StepFailed", message=str(reply))
+        retry = node.retry if isinstance(node, Executor) else None
+        retry_after = (
+            timedelta(milliseconds=result.retry_after_ms) if result.retry_after_ms is not None else None
+        )
+        delay = retry_delay(retry, FailureKind(result.retryable, retry_after), attempt)
+        if delay is None:
+            collected = item_failure(self.workflow, step, error)
+            if collected is None:
+                self.fail(error)
+            results[index] = collected
+        return delay
 
     def _start_partition(
         self, steps: list[Step], part: list[int], number: int, partitions: int

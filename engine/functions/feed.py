@@ -97,70 +97,86 @@ def parse_cursor(text: str) -> tuple[datetime, str] | None:
 
 def run_events(run: RunSnapshot | None, history: list[HistoryEvent], runtime: str | None) -> list[FeedEvent]:
     """Every event of the run, in feed order."""
-    rows: list[tuple[datetime, str, dict[str, Any]]] = []
-
-    def add(at: datetime | None, key: str, kind: EventKind, **fields: Any) -> None:
-        if at is not None:
-            rows.append((at, key, {"kind": kind, **fields}))
-
+    rows = _Rows()
     first = next((e.timestamp for e in history if e.type == "ExecutionStarted"), None)
-    if run is not None:
+    if run is None:
+        rows.add(first, "0:run", "run_started")
+    else:
+        rows.earlier_executions(run, first)
+        rows.attempts(run)
+        rows.closed_requests(run)
+        if runtime not in ENDS:
+            rows.open_requests(run)
+    if runtime in ENDS:
+        rows.end(history, ENDS[runtime])
+    return rows.events()
+
+
+class _Rows:
+    """The feed's rows as they are found: (when, the key that orders rows at the same time, fields)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[datetime, str, dict[str, Any]]] = []
+
+    def add(self, at: datetime | None, key: str, kind: EventKind, **fields: Any) -> None:
+        if at is not None:
+            self.rows.append((at, key, {"kind": kind, **fields}))
+
+    def events(self) -> list[FeedEvent]:
+        self.rows.sort(key=lambda row: (row[0], row[1]))
+        return [FeedEvent(cursor=cursor_of(at, key), at=at, **fields) for at, key, fields in self.rows]
+
+    def earlier_executions(self, run: RunSnapshot, first: datetime | None) -> None:
+        """The run's start, and what the trail carried across continue-as-new."""
         trail = run.started.read_trail()
         started = trail.started_at or run.execution_started or first
-        add(started, "0:run", "run_started")
+        self.add(started, "0:run", "run_started")
         if trail.dropped_steps:
-            add(
-                started,
-                "0:run:dropped",
-                "steps_dropped",
-                detail=f"{trail.dropped_steps} earlier step attempts",
-            )
+            detail = f"{trail.dropped_steps} earlier step attempts"
+            self.add(started, "0:run:dropped", "steps_dropped", detail=detail)
         for record in trail.steps:
             ids = (record.superstep, record.executor, record.ordinal, record.attempt)
-            add(record.scheduled, _key_step(*ids, "a"), "step_started", **_step(*ids))
+            self.add(record.scheduled, _key_step(*ids, "a"), "step_started", **_step(*ids))
             kind: EventKind = "step_completed" if record.ok else "step_failed"
-            add(record.completed, _key_step(*ids, "b"), kind, detail=record.error, **_step(*ids))
+            self.add(record.completed, _key_step(*ids, "b"), kind, detail=record.error, **_step(*ids))
         for number, continued in enumerate(trail.continuations):
-            add(
-                continued.at,
-                f"3run:continued:{number:06d}",
-                "run_continued",
-                superstep=continued.after_superstep,
-            )
+            key = f"3run:continued:{number:06d}"
+            self.add(continued.at, key, "run_continued", superstep=continued.after_superstep)
+
+    def attempts(self, run: RunSnapshot) -> None:
+        """This execution's step attempts, started and ended."""
         for step, attempt, scheduled, completed, result, superstep in run.attempts:
             ids = (superstep, step.executor_id, step.ordinal, attempt)
             item = step.delivery.item.index if step.delivery.item is not None else None
-            add(scheduled, _key_step(*ids, "a"), "step_started", item=item, **_step(*ids))
+            self.add(scheduled, _key_step(*ids, "a"), "step_started", item=item, **_step(*ids))
             if result.ok:
                 done: EventKind = "map_item_done" if item is not None else "step_completed"
-                add(completed, _key_step(*ids, "b"), done, item=item, **_step(*ids))
+                self.add(completed, _key_step(*ids, "b"), done, item=item, **_step(*ids))
             else:
                 error = f"{result.error.type}: {result.error.message}" if result.error else None
-                add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **_step(*ids))
+                fields = _step(*ids)
+                self.add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **fields)
+
+    def closed_requests(self, run: RunSnapshot) -> None:
+        """Each closed request, asked and then answered or timed out."""
         for closed in run.closed_approvals:
             item = closed.item.index if closed.item is not None else None
-            add(
-                closed.requested_at,
-                f"4approval:{closed.request_id}:a",
-                "approval_requested",
-                request_id=closed.request_id,
-                executor=closed.approval_id,
-                item=item,
-            )
-            by = f"{closed.decided_by or 'someone'} via {closed.via}"
-            kind = "approval_answered" if closed.outcome == "answered" else "approval_timed_out"
-            add(
+            request = {"request_id": closed.request_id, "executor": closed.approval_id, "item": item}
+            self.add(closed.requested_at, f"4approval:{closed.request_id}:a", "approval_requested", **request)
+            answered = closed.outcome == "answered"
+            self.add(
                 closed.reported_at or closed.at,
                 f"2approval:{closed.request_id}:b",
-                kind,
-                request_id=closed.request_id,
-                executor=closed.approval_id,
-                item=item,
-                detail=by if closed.outcome == "answered" else None,
+                "approval_answered" if answered else "approval_timed_out",
+                detail=f"{closed.decided_by or 'someone'} via {closed.via}" if answered else None,
+                **request,
             )
-        for asked in run.asking if runtime not in ENDS else ():
+
+    def open_requests(self, run: RunSnapshot) -> None:
+        """The requests still open: the run's own, and those its map partitions asked."""
+        for asked in run.asking:
             for request_id, tag in zip(asked.request_ids(), asked.items, strict=True):
-                add(
+                self.add(
                     asked.requested_at,
                     f"4approval:{request_id}:a",
                     "approval_requested",
@@ -170,8 +186,8 @@ def run_events(run: RunSnapshot | None, history: list[HistoryEvent], runtime: st
                     item=tag.index,
                     detail=f"asked in map partition {asked.instance_id}",
                 )
-        for pending in run.open_approvals if runtime not in ENDS else ():
-            add(
+        for pending in run.open_approvals:
+            self.add(
                 pending.requested_at,
                 f"4approval:{pending.request_id}:a",
                 "approval_requested",
@@ -180,21 +196,13 @@ def run_events(run: RunSnapshot | None, history: list[HistoryEvent], runtime: st
                 superstep=pending.superstep,
                 item=pending.item.index if pending.item is not None else None,
             )
-    else:
-        add(first, "0:run", "run_started")
-    if runtime in ENDS:
-        ended = next(
-            (
-                e.timestamp
-                for e in reversed(history)
-                if e.type in ("ExecutionCompleted", "ExecutionTerminated")
-            ),
-            None,
-        )
-        last = max((row[0] for row in rows), default=None)
-        add(ended or last, "~end", ENDS[runtime])
-    rows.sort(key=lambda row: (row[0], row[1]))
-    return [FeedEvent(cursor=cursor_of(at, key), at=at, **fields) for at, key, fields in rows]
+
+    def end(self, history: list[HistoryEvent], kind: EventKind) -> None:
+        """How the run ended: when the history says, else at its last event."""
+        ends = ("ExecutionCompleted", "ExecutionTerminated")
+        ended = next((e.timestamp for e in reversed(history) if e.type in ends), None)
+        last = max((row[0] for row in self.rows), default=None)
+        self.add(ended or last, "~end", kind)
 
 
 def child_approvals(asked: list[dict[str, Any]]) -> list[FeedEvent]:

@@ -74,6 +74,26 @@ class _Converter:
         return UnsupportedSchemaError(f"{where}: {why} cannot be expressed in strict structured output")
 
     def convert(self, schema: dict[str, Any], path: str) -> dict[str, Any]:
+        """``schema`` (at ``path``, for errors) in the subset strict structured output accepts."""
+        schema = self._normalized(schema, path)
+        out: dict[str, Any] = {}
+        hints: list[tuple[int, str]] = []
+        for key, value in schema.items():
+            if key == "format" and value in _FORMATS:
+                out[key] = value  # a format strict mode knows is kept; any other becomes a hint
+            elif key in _HINTS:
+                hints.append((_HINTS.index(key), _hint(key, value)))
+            else:
+                self._convert_key(key, value, path, out)
+        if _is_object(schema):
+            self._close_object(schema, path, out)
+        if hints:
+            text = "; ".join(hint for _, hint in sorted(hints))
+            out["description"] = f"{out['description']} ({text})" if out.get("description") else text
+        return out
+
+    def _normalized(self, schema: dict[str, Any], path: str) -> dict[str, Any]:
+        """The forms strict mode refuses, rewritten to ones it takes (or refused, naming the path)."""
         schema = dict(schema)
         if "allOf" in schema:
             parts = schema.pop("allOf")
@@ -93,41 +113,35 @@ class _Converter:
             target = self.resolve(schema["$ref"], path)
             rest = {k: v for k, v in schema.items() if k != "$ref"}
             schema = {**target, **rest}
+        return schema
 
-        out: dict[str, Any] = {}
-        hints: list[tuple[int, str]] = []
-        for key, value in schema.items():
-            if key == "format" and value in _FORMATS:
-                out[key] = value
-            elif key in _HINTS:
-                hints.append((_HINTS.index(key), _hint(key, value)))
-            elif key == "$defs":
-                out[key] = {name: self.convert(sub, f"{path}.$defs.{name}") for name, sub in value.items()}
-            elif key == "properties":
-                out[key] = {name: self.convert(sub, f"{path}.{name}") for name, sub in value.items()}
-                # Every property is required in strict mode; optional ones stay nullable through anyOf.
-                out["required"] = list(value)
-            elif key == "items":
-                if not isinstance(value, dict):
-                    raise self.fail(path, "an array with items: false")
-                out[key] = self.convert(value, f"{path}[]")
-            elif key == "anyOf":
-                out[key] = [self.convert(sub, path) for sub in value]
-            elif key in _KEEP:
-                out[key] = value
-            elif key == "additionalProperties" and value is not False:
+    def _convert_key(self, key: str, value: Any, path: str, out: dict[str, Any]) -> None:
+        """One keyword of a schema into ``out``: kept, converted below it, dropped, or refused."""
+        if key == "$defs":
+            out[key] = {name: self.convert(sub, f"{path}.$defs.{name}") for name, sub in value.items()}
+        elif key == "properties":
+            out[key] = {name: self.convert(sub, f"{path}.{name}") for name, sub in value.items()}
+            # Every property is required in strict mode; optional ones stay nullable through anyOf.
+            out["required"] = list(value)
+        elif key == "items":
+            if not isinstance(value, dict):
+                raise self.fail(path, "an array with items: false")
+            out[key] = self.convert(value, f"{path}[]")
+        elif key == "anyOf":
+            out[key] = [self.convert(sub, path) for sub in value]
+        elif key in _KEEP:
+            out[key] = value
+        elif key == "additionalProperties" and value is not False:
+            raise self.fail(path, "an open mapping (dict[str, ...])")
+
+    def _close_object(self, schema: dict[str, Any], path: str, out: dict[str, Any]) -> None:
+        """An object is closed in strict mode: no properties beyond those listed, every one required."""
+        if "properties" not in out:
+            if schema.get("additionalProperties", False) is not False:
                 raise self.fail(path, "an open mapping (dict[str, ...])")
-        if _is_object(schema):
-            if "properties" not in out:
-                if schema.get("additionalProperties", False) is not False:
-                    raise self.fail(path, "an open mapping (dict[str, ...])")
-                out["properties"] = {}
-                out["required"] = []
-            out["additionalProperties"] = False
-        if hints:
-            text = "; ".join(hint for _, hint in sorted(hints))
-            out["description"] = f"{out['description']} ({text})" if out.get("description") else text
-        return out
+            out["properties"] = {}
+            out["required"] = []
+        out["additionalProperties"] = False
 
     def resolve(self, ref: str, path: str) -> dict[str, Any]:
         prefix = "#/$defs/"

@@ -55,33 +55,45 @@ def compatible(produced: Any, accepted: Any) -> bool:
         return any(compatible(produced, a) for a in accepted_members)
     p_origin, a_origin = typing.get_origin(produced), typing.get_origin(accepted)
     if a_origin is typing.Literal or p_origin is typing.Literal:
-        if p_origin is typing.Literal and a_origin is typing.Literal:
-            return set(typing.get_args(produced)) <= set(typing.get_args(accepted))
-        if p_origin is typing.Literal:
-            # Each value is checked by its type, so Literal[1] -> float follows int -> float.
-            return all(compatible(type(v), accepted) for v in typing.get_args(produced))
-        return False
+        return _literal_compatible(produced, accepted)
     if p_origin is not None or a_origin is not None:
-        p_base, a_base = p_origin or produced, a_origin or accepted
-        p_args, a_args = typing.get_args(produced), typing.get_args(accepted)
-        if p_base is not a_base:
-            if not _subclass(p_base, a_base):
-                return False
-            if p_origin is None:
-                # A plain class (str -> Sequence[...]): its item types are unknown, so only a bare target.
-                return not a_args
-        if not a_args or not p_args:
-            return True
-        if a_base is tuple and len(a_args) == 2 and a_args[1] is Ellipsis:
-            # tuple[T, ...] takes any length: every produced item must be a T.
-            p_items = p_args[:1] if len(p_args) == 2 and p_args[1] is Ellipsis else p_args
-            return all(compatible(p, a_args[0]) for p in p_items)
-        if len(p_args) != len(a_args):
-            return False
-        return all(compatible(p, a) for p, a in zip(p_args, a_args, strict=True))
+        return _generic_compatible(produced, accepted)
     if accepted is float and produced is int:
         return True
     return _subclass(produced, accepted)
+
+
+def _literal_compatible(produced: Any, accepted: Any) -> bool:
+    """Either side a ``Literal``: its values against the other side."""
+    p_literal = typing.get_origin(produced) is typing.Literal
+    if p_literal and typing.get_origin(accepted) is typing.Literal:
+        return set(typing.get_args(produced)) <= set(typing.get_args(accepted))
+    if p_literal:
+        # Each value is checked by its type, so Literal[1] -> float follows int -> float.
+        return all(compatible(type(v), accepted) for v in typing.get_args(produced))
+    return False
+
+
+def _generic_compatible(produced: Any, accepted: Any) -> bool:
+    """Either side generic (``list[int]``, ``Sequence[str]``, ``tuple[int, ...]``): bases, then items."""
+    p_origin, a_origin = typing.get_origin(produced), typing.get_origin(accepted)
+    p_base, a_base = p_origin or produced, a_origin or accepted
+    p_args, a_args = typing.get_args(produced), typing.get_args(accepted)
+    if p_base is not a_base:
+        if not _subclass(p_base, a_base):
+            return False
+        if p_origin is None:
+            # A plain class (str -> Sequence[...]): its item types are unknown, so only a bare target.
+            return not a_args
+    if not a_args or not p_args:
+        return True
+    if a_base is tuple and len(a_args) == 2 and a_args[1] is Ellipsis:
+        # tuple[T, ...] takes any length: every produced item must be a T.
+        p_items = p_args[:1] if len(p_args) == 2 and p_args[1] is Ellipsis else p_args
+        return all(compatible(p, a_args[0]) for p in p_items)
+    if len(p_args) != len(a_args):
+        return False
+    return all(compatible(p, a) for p, a in zip(p_args, a_args, strict=True))
 
 
 def _subclass(produced: Any, accepted: Any) -> bool:

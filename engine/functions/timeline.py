@@ -207,41 +207,13 @@ def run_timeline(
     (from the history fold) give each step's input and ``items`` the map item each step worked on;
     ``closed`` are the run's closed approvals and ``approval_ids`` name the approval of each open
     request; ``partition_steps`` are the steps its map partitions ran (from their own histories)."""
-    requests, items = requests or {}, items or {}
-    entries: list[Entry] = []
-    totals = Totals()
-    started: datetime | None = None
-    executions = 1
-    approvals = _Approvals(closed, approval_ids or {})
+    reader = _HistoryReader(activity, requests or {}, items or {}, _Approvals(closed, approval_ids or {}))
     for event in events:
-        at = event.timestamp
-        if event.type == "ExecutionStarted":
-            begun = _input_of(event)
-            trail = begun.read_trail()
-            if begun.checkpoint is None:
-                started = started or at
-                entries.append(RunEntry(event="started", at=at))
-                continue
-            if trail.started_at is not None:
-                started, executions = trail.started_at, trail.executions
-                entries += _earlier(trail, closed, at)
-                totals.earlier_steps_dropped = trail.dropped_steps
-            after = begun.checkpoint.superstep
-            entries.append(RunEntry(event="continued", at=at, after_superstep=after))
-        elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
-            entries.append(_step_entry(event, started, requests, items))
-        elif event.type == "EventRaised" and (event.name or "").startswith(APPROVAL_EVENT):
-            entries.append(approvals.entry(event))
-        elif event.type == "EventRaised":
-            entries.append(EventEntry(name=event.name, at=at, data=unwrapped(event.input)))
-        elif event.type == "TimerFired":
-            entries.append(TimerEntry(at=at, fire_at=event.fire_at))
-        elif event.type in RUN_ENDS:
-            outcome = RUN_ENDS[event.type] or (event.orchestration_status or "Completed").lower()
-            entries.append(RunEntry(event=outcome, at=at, elapsed_ms=_ms(started, at)))
+        reader.read(event, closed)
+    started = reader.started
     # A deadline passing has no event of its own in the history, and a request a map partition asked is
     # answered in the partition's history: each goes where its time puts it.
-    shown = {e.request_id for e in entries if isinstance(e, ApprovalEntry)}
+    shown = {e.request_id for e in reader.entries if isinstance(e, ApprovalEntry)}
     later: list[Entry] = [
         _closed_entry(c).model_copy(update={"earlier": False})
         for c in closed
@@ -250,10 +222,59 @@ def run_timeline(
         and (started is None or c.at >= started)
     ]
     later += [s.model_copy(update={"offset_ms": _ms(started, s.scheduled)}) for s in partition_steps]
-    entries = _merged(entries, sorted(later, key=_moment_key))
+    entries = _merged(reader.entries, sorted(later, key=_moment_key))
+    totals = reader.totals
     _count(entries, totals)
     totals.partitions_not_listed = partitions_not_listed
-    return Timeline(started=started, executions=executions, entries=entries, totals=totals)
+    return Timeline(started=started, executions=reader.executions, entries=entries, totals=totals)
+
+
+class _HistoryReader:
+    """The timeline's entries as the current execution's history tells them, event by event."""
+
+    def __init__(
+        self,
+        activity: str,
+        requests: Mapping[StepKey, StepRequest],
+        items: Mapping[StepKey, ItemTag],
+        approvals: _Approvals,
+    ) -> None:
+        self.activity, self.requests, self.items, self.approvals = activity, requests, items, approvals
+        self.entries: list[Entry] = []
+        self.totals = Totals()
+        self.started: datetime | None = None
+        self.executions = 1
+
+    def read(self, event: HistoryEvent, closed: Sequence[ClosedApproval]) -> None:
+        at = event.timestamp
+        if event.type == "ExecutionStarted":
+            self._execution_started(event, closed)
+        elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == self.activity:
+            self.entries.append(_step_entry(event, self.started, self.requests, self.items))
+        elif event.type == "EventRaised" and (event.name or "").startswith(APPROVAL_EVENT):
+            self.entries.append(self.approvals.entry(event))
+        elif event.type == "EventRaised":
+            self.entries.append(EventEntry(name=event.name, at=at, data=unwrapped(event.input)))
+        elif event.type == "TimerFired":
+            self.entries.append(TimerEntry(at=at, fire_at=event.fire_at))
+        elif event.type in RUN_ENDS:
+            outcome = RUN_ENDS[event.type] or (event.orchestration_status or "Completed").lower()
+            self.entries.append(RunEntry(event=outcome, at=at, elapsed_ms=_ms(self.started, at)))
+
+    def _execution_started(self, event: HistoryEvent, closed: Sequence[ClosedApproval]) -> None:
+        """The run's start, or a continue-as-new: then the earlier executions the trail carries."""
+        at = event.timestamp
+        begun = _input_of(event)
+        if begun.checkpoint is None:
+            self.started = self.started or at
+            self.entries.append(RunEntry(event="started", at=at))
+            return
+        trail = begun.read_trail()
+        if trail.started_at is not None:
+            self.started, self.executions = trail.started_at, trail.executions
+            self.entries += _earlier(trail, closed, at)
+            self.totals.earlier_steps_dropped = trail.dropped_steps
+        self.entries.append(RunEntry(event="continued", at=at, after_superstep=begun.checkpoint.superstep))
 
 
 def _moment(entry: Entry) -> datetime | None:

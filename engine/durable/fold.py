@@ -119,39 +119,48 @@ class HistoryContext:
         for position, event in enumerate(events):
             last = event.timestamp or last
             self._times.append(last)
-            if event.type == "ExecutionStarted":
-                self._input = unwrapped(event.input)
-            elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
-                result = event.step_result() if event.type == "TaskCompleted" else event.final_failure()
-                if result is not None and result.step is not None:
-                    step = result.step
-                    failed = event.type == "TaskFailed"
-                    self._steps[(step.executor, step.superstep, step.attempt)].append(
-                        (position, result, failed)
-                    )
-            elif event.type == "TaskCompleted" and event.function_name == VERIFY_ACTIVITY:
-                try:
-                    verdict = Verdict.model_validate(unwrapped(event.result))
-                except ValidationError:
-                    continue
-                self._verdicts[(verdict.request_id, verdict.sequence)] = (position, verdict)
-            elif event.type in ("SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed"):
-                failed = event.type == "SubOrchestrationInstanceFailed"
-                ended = (
-                    position,
-                    None if failed else unwrapped(event.result),
-                    Exception(f"{event.reason} \n {event.details}") if failed else None,
-                )
-                if event.instance_id:
-                    self._children[event.instance_id] = ended
-                else:
-                    self._children_by_name[event.function_name or ""].append(ended)
-            elif event.type == "TimerCreated" and event.fire_at is not None:
-                self._timers_created.append(event.fire_at)
-            elif event.type == "TimerFired" and event.fire_at is not None:
-                self._timers_fired[event.fire_at].append(position)
-            elif event.type == "EventRaised" and event.name is not None:
-                self._raised[event.name].append((position, event.input))
+            self._record(position, event, activity)
+
+    def _record(self, position: int, event: HistoryEvent, activity: str) -> None:
+        """What one recorded event answers later: an input, a step's result, a verdict, a child's end,
+        a timer, an event."""
+        if event.type == "ExecutionStarted":
+            self._input = unwrapped(event.input)
+        elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
+            self._record_step(position, event)
+        elif event.type == "TaskCompleted" and event.function_name == VERIFY_ACTIVITY:
+            try:
+                verdict = Verdict.model_validate(unwrapped(event.result))
+            except ValidationError:
+                return
+            self._verdicts[(verdict.request_id, verdict.sequence)] = (position, verdict)
+        elif event.type in ("SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed"):
+            self._record_child(position, event)
+        elif event.type == "TimerCreated" and event.fire_at is not None:
+            self._timers_created.append(event.fire_at)
+        elif event.type == "TimerFired" and event.fire_at is not None:
+            self._timers_fired[event.fire_at].append(position)
+        elif event.type == "EventRaised" and event.name is not None:
+            self._raised[event.name].append((position, event.input))
+
+    def _record_step(self, position: int, event: HistoryEvent) -> None:
+        result = event.step_result() if event.type == "TaskCompleted" else event.final_failure()
+        if result is not None and result.step is not None:
+            step = result.step
+            failed = event.type == "TaskFailed"
+            self._steps[(step.executor, step.superstep, step.attempt)].append((position, result, failed))
+
+    def _record_child(self, position: int, event: HistoryEvent) -> None:
+        failed = event.type == "SubOrchestrationInstanceFailed"
+        ended = (
+            position,
+            None if failed else unwrapped(event.result),
+            Exception(f"{event.reason} \n {event.details}") if failed else None,
+        )
+        if event.instance_id:
+            self._children[event.instance_id] = ended
+        else:
+            self._children_by_name[event.function_name or ""].append(ended)
 
     # --- the seam ------------------------------------------------------------------------------------
 

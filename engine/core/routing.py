@@ -116,40 +116,57 @@ class Router:
                 continue
             message = emission.message
             for route in self._routes[source]:
-                if isinstance(route, Edge):
-                    if route.condition is None or route.condition(message):
-                        deliveries.append(Delivery(route.target, message, source))
-                elif isinstance(route, FanOut):
-                    deliveries.extend(Delivery(t, message, source) for t in route.targets)
-                elif isinstance(route, Switch):
-                    target = next((t for pred, t in route.cases if pred(message)), route.default)
-                    if target is not None:
-                        deliveries.append(Delivery(target, message, source))
-                elif isinstance(route[1], Map):
-                    deliveries.extend(self._spread(route[0], route[1], message, buffers))
-                else:
-                    index, fan_in = route  # type: ignore[misc]
-                    group = buffers.waiting.setdefault(index, {})
-                    queue = group.get(source)
-                    if queue is None:
-                        queue = group[source] = []
-                    was_empty = not queue
-                    queue.append(message)
-                    filled = buffers.filled.get(index)
-                    if filled is None:
-                        filled = sum(1 for s in fan_in.sources if group.get(s))
-                    elif was_empty:
-                        filled += 1
-                    if filled == len(fan_in.sources):
-                        gathered = []
-                        for s in fan_in.sources:
-                            waiting = group[s]
-                            gathered.append(waiting.pop(0))
-                            if not waiting:
-                                filled -= 1
-                        deliveries.append(Delivery(fan_in.target, gathered, source))
-                    buffers.filled[index] = filled
+                self._follow(route, source, message, buffers, deliveries)
         return Routed(deliveries, outputs)
+
+    def _follow(
+        self, route: Any, source: str, message: Any, buffers: FanInBuffers, deliveries: list[Delivery]
+    ) -> None:
+        """One route out of ``source`` taken by ``message``: what it delivers goes into ``deliveries``."""
+        if isinstance(route, Edge):
+            if route.condition is None or route.condition(message):
+                deliveries.append(Delivery(route.target, message, source))
+        elif isinstance(route, FanOut):
+            deliveries.extend(Delivery(t, message, source) for t in route.targets)
+        elif isinstance(route, Switch):
+            target = next((t for pred, t in route.cases if pred(message)), route.default)
+            if target is not None:
+                deliveries.append(Delivery(target, message, source))
+        elif isinstance(route[1], Map):
+            deliveries.extend(self._spread(route[0], route[1], message, buffers))
+        else:
+            index, fan_in = route
+            gathered = self._wait_at_fan_in(index, fan_in, source, message, buffers)
+            if gathered is not None:
+                deliveries.append(gathered)
+
+    @staticmethod
+    def _wait_at_fan_in(
+        index: int, fan_in: FanIn, source: str, message: Any, buffers: FanInBuffers
+    ) -> Delivery | None:
+        """Queue ``message`` at fan-in ``index``; once every source has one waiting, one from each."""
+        group = buffers.waiting.setdefault(index, {})
+        queue = group.get(source)
+        if queue is None:
+            queue = group[source] = []
+        was_empty = not queue
+        queue.append(message)
+        filled = buffers.filled.get(index)
+        if filled is None:
+            filled = sum(1 for s in fan_in.sources if group.get(s))
+        elif was_empty:
+            filled += 1
+        delivery = None
+        if filled == len(fan_in.sources):
+            gathered = []
+            for s in fan_in.sources:
+                waiting = group[s]
+                gathered.append(waiting.pop(0))
+                if not waiting:
+                    filled -= 1
+            delivery = Delivery(fan_in.target, gathered, source)
+        buffers.filled[index] = filled
+        return delivery
 
     def _spread(self, index: int, group: Map, message: Any, buffers: FanInBuffers) -> list[Delivery]:
         """One delivery per item to the map's per-item node; no items: ``[]`` to its collector at once."""

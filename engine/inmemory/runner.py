@@ -209,28 +209,8 @@ class InMemoryRunner:
         sink: Callable[[RunEvent], None] | None,
     ) -> RunResult:
         state = _load_state(raw_state)
-        workflow = workflow or self.workflows.get(state.workflow)
-        if workflow is None:
-            raise KeyError(
-                f"unknown workflow {state.workflow!r}: pass workflow= or register it with the runner"
-            )
-        if workflow.name != state.workflow:
-            raise ValueError(f"state belongs to workflow {state.workflow!r}, not {workflow.name!r}")
-        if state.status in ("completed", "failed"):
-            raise ValueError(f"run {state.instance_id} has already {state.status}; nothing to resume")
-        codec = RoutingCodec(workflow)
-        buffers = codec.load_buffers(state.fan_in)
-        codec.load_gathering(buffers, state.maps, state.map_batches)
-        run = _Run(
-            workflow,
-            Router(workflow),
-            state,
-            [codec.load_delivery(d) for d in state.deliveries],
-            buffers,
-            [codec.load_emission(o) for o in state.outputs],
-            sink=sink,
-            trace=run_trace(workflow.name, state.instance_id, resumed=True),
-        )
+        workflow = self._resumable(state, workflow)
+        run = self._reloaded(workflow, state, sink)
         now = self.clock.now()
         own = {k: v for k, v in responses.items() if "/" not in k}
         answers = self._check_answers(run, own, now)
@@ -244,23 +224,61 @@ class InMemoryRunner:
                 answer_approval(workflow, pending, response, now=now, via="runner", decided_by=decided_by)
             )
             self._closed(run, pending, outcome="answered", via="runner", decided_by=decided_by)
-        for pending in [a for a in state.approvals if a.deadline is not None and a.deadline <= now]:
-            expiry = expire_approval(workflow, pending, now=now)
-            self._closed(run, pending, outcome="timed_out", via="timeout", decided_by=None)
-            if expiry.error is not None:
-                return self._finish(run, expiry.error)
-            if expiry.emission is not None:
-                emitted.append(expiry.emission)
-            if expiry.escalation is not None:
-                run.deliveries.append(expiry.escalation)
-        closed = {p.request_id for p, _ in answers} | {
-            a.request_id for a in state.approvals if a.deadline is not None and a.deadline <= now
-        }
+        expired = [a for a in state.approvals if a.deadline is not None and a.deadline <= now]
+        expiry_error = self._expire(run, expired, now, emitted)
+        if expiry_error is not None:
+            return self._finish(run, expiry_error)
+        closed = {p.request_id for p, _ in answers} | {a.request_id for a in expired}
         state.approvals = [a for a in state.approvals if a.request_id not in closed]
         routing_error = self._route(run, emitted)
         if routing_error is not None:
             return self._finish(run, routing_error)
         return await self._drive(run)
+
+    def _resumable(self, state: RunState, workflow: Workflow | None) -> Workflow:
+        """The graph ``state`` resumes on; refuses a state of another workflow, or of a finished run."""
+        workflow = workflow or self.workflows.get(state.workflow)
+        if workflow is None:
+            raise KeyError(
+                f"unknown workflow {state.workflow!r}: pass workflow= or register it with the runner"
+            )
+        if workflow.name != state.workflow:
+            raise ValueError(f"state belongs to workflow {state.workflow!r}, not {workflow.name!r}")
+        if state.status in ("completed", "failed"):
+            raise ValueError(f"run {state.instance_id} has already {state.status}; nothing to resume")
+        return workflow
+
+    @staticmethod
+    def _reloaded(workflow: Workflow, state: RunState, sink: Callable[[RunEvent], None] | None) -> _Run:
+        """The run as its checkpoint left it: deliveries, fan-in buffers, map batches, outputs."""
+        codec = RoutingCodec(workflow)
+        buffers = codec.load_buffers(state.fan_in)
+        codec.load_gathering(buffers, state.maps, state.map_batches)
+        return _Run(
+            workflow,
+            Router(workflow),
+            state,
+            [codec.load_delivery(d) for d in state.deliveries],
+            buffers,
+            [codec.load_emission(o) for o in state.outputs],
+            sink=sink,
+            trace=run_trace(workflow.name, state.instance_id, resumed=True),
+        )
+
+    def _expire(
+        self, run: _Run, expired: list[PendingApproval], now: Any, emitted: list[Emission]
+    ) -> RunError | None:
+        """Requests past their deadline take their default, escalate, or fail the run (its error)."""
+        for pending in expired:
+            expiry = expire_approval(run.workflow, pending, now=now)
+            self._closed(run, pending, outcome="timed_out", via="timeout", decided_by=None)
+            if expiry.error is not None:
+                return expiry.error
+            if expiry.emission is not None:
+                emitted.append(expiry.emission)
+            if expiry.escalation is not None:
+                run.deliveries.append(expiry.escalation)
+        return None
 
     async def _resume_children(
         self,

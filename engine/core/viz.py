@@ -37,23 +37,7 @@ def to_mermaid(workflow: Workflow, states: dict[str, str] | None = None) -> str:
         else:
             lines.append(f'    {node.id}["{title}"]')
     for group in workflow.groups:
-        if isinstance(group, Edge):
-            if group.condition is None:
-                lines.append(f"    {group.source} --> {group.target}")
-            else:
-                lines.append(f'    {group.source} -. "{_label(group.condition)}" .-> {group.target}')
-        elif isinstance(group, FanOut):
-            lines += [f'    {group.source} == "fan-out" ==> {t}' for t in group.targets]
-        elif isinstance(group, FanIn):
-            lines += [f'    {s} == "fan-in" ==> {group.target}' for s in group.sources]
-        elif isinstance(group, Switch):
-            for predicate, target in group.cases:
-                lines.append(f'    {group.source} -. "{_label(predicate)}" .-> {target}')
-            if group.default is not None:
-                lines.append(f'    {group.source} -. "default" .-> {group.default}')
-        elif isinstance(group, Map):
-            lines.append(f'    {group.source} == "map: each item" ==> {group.target}')
-            lines.append(f'    {group.target} == "collect" ==> {group.collect}')
+        lines += _mermaid_arrows(group)
     for node in workflow.approvals():
         if node.on_timeout.escalate_to:
             lines.append(f'    {node.id} -. "timeout: escalate" .-> {node.on_timeout.escalate_to}')
@@ -64,6 +48,31 @@ def to_mermaid(workflow: Workflow, states: dict[str, str] | None = None) -> str:
                 lines.append(f"    classDef {state} {style}")
                 lines.append(f"    class {','.join(members)} {state}")
     return "\n".join(lines)
+
+
+def _mermaid_arrows(group: Any) -> list[str]:
+    """The arrows one edge group draws."""
+    if isinstance(group, Edge):
+        if group.condition is None:
+            return [f"    {group.source} --> {group.target}"]
+        return [f'    {group.source} -. "{_label(group.condition)}" .-> {group.target}']
+    if isinstance(group, FanOut):
+        return [f'    {group.source} == "fan-out" ==> {t}' for t in group.targets]
+    if isinstance(group, FanIn):
+        return [f'    {s} == "fan-in" ==> {group.target}' for s in group.sources]
+    if isinstance(group, Switch):
+        lines = [
+            f'    {group.source} -. "{_label(predicate)}" .-> {target}' for predicate, target in group.cases
+        ]
+        if group.default is not None:
+            lines.append(f'    {group.source} -. "default" .-> {group.default}')
+        return lines
+    if isinstance(group, Map):
+        return [
+            f'    {group.source} == "map: each item" ==> {group.target}',
+            f'    {group.target} == "collect" ==> {group.collect}',
+        ]
+    return []
 
 
 # --- graph description for the dashboard ----------------------------------------------------------
@@ -160,6 +169,23 @@ def graph_layout(
         if s not in preds[t]:
             preds[t].add(s)
             succs[s].append(t)
+    layer = _longest_path_layers(nodes, preds, succs)
+    layers: dict[int, list[str]] = {}
+    for n in nodes:  # declaration order first: a stable starting point
+        layers.setdefault(layer[n], []).append(n)
+    position = {n: i for members in layers.values() for i, n in enumerate(members)}
+    for sweep in range(4):
+        down = sweep % 2 == 0
+        neighbours = preds if down else {n: set(succs[n]) for n in nodes}
+        for depth in sorted(layers, reverse=not down):
+            _order_by_barycentre(layers[depth], neighbours, layer, position)
+    return layer, position, back
+
+
+def _longest_path_layers(
+    nodes: list[str], preds: dict[str, set[str]], succs: dict[str, list[str]]
+) -> dict[str, int]:
+    """Each node's layer: the length of the longest forward path to it."""
     indegree = {n: len(preds[n]) for n in nodes}
     ready = [n for n in nodes if indegree[n] == 0]
     layer: dict[str, int] = dict.fromkeys(nodes, 0)
@@ -170,23 +196,20 @@ def graph_layout(
             indegree[nxt] -= 1
             if indegree[nxt] == 0:
                 ready.append(nxt)
-    layers: dict[int, list[str]] = {}
-    for n in nodes:  # declaration order first: a stable starting point
-        layers.setdefault(layer[n], []).append(n)
-    position = {n: i for members in layers.values() for i, n in enumerate(members)}
-    for sweep in range(4):
-        down = sweep % 2 == 0
-        neighbours = preds if down else {n: set(succs[n]) for n in nodes}
-        for depth in sorted(layers, reverse=not down):
-            members = layers[depth]
-            keys = {}
-            for i, n in enumerate(members):
-                around = [position[m] for m in neighbours[n] if layer[m] != layer[n]]
-                keys[n] = (sum(around) / len(around) if around else float(i), i)
-            members.sort(key=keys.__getitem__)
-            for i, n in enumerate(members):
-                position[n] = i
-    return layer, position, back
+    return layer
+
+
+def _order_by_barycentre(
+    members: list[str], neighbours: dict[str, set[str]], layer: dict[str, int], position: dict[str, int]
+) -> None:
+    """One layer sorted by the mean position of each node's neighbours in other layers (in place)."""
+    keys = {}
+    for i, n in enumerate(members):
+        around = [position[m] for m in neighbours[n] if layer[m] != layer[n]]
+        keys[n] = (sum(around) / len(around) if around else float(i), i)
+    members.sort(key=keys.__getitem__)
+    for i, n in enumerate(members):
+        position[n] = i
 
 
 def to_graph_json(workflow: Workflow) -> dict[str, Any]:

@@ -87,6 +87,7 @@ class _Generator:
         return int(self.digest(path)[:12], 16)
 
     def value(self, schema: dict[str, Any], name: str, path: str, depth: int) -> Any:
+        """A value ``schema`` accepts, the same for the same path (``name``: the field's, for text)."""
         if depth > _MAX_DEPTH:
             raise OfflineSchemaError(f"{path}: the schema recurses without an optional or empty-able level")
         if "$ref" in schema:
@@ -106,6 +107,10 @@ class _Generator:
         variants = schema.get("anyOf") or schema.get("oneOf")
         if variants:
             return self.union(variants, name, path, depth)
+        return self.typed(schema, name, path, depth)
+
+    def typed(self, schema: dict[str, Any], name: str, path: str, depth: int) -> Any:
+        """A value of the schema's ``type`` (the first one not null, when it lists several)."""
         kind = schema.get("type")
         if isinstance(kind, list):
             kinds = [k for k in kind if k != "null"]

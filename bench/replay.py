@@ -25,12 +25,12 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
 from bench.common import Row
-from devhost.book import Book
-from devhost.episode import Episode, InstanceState
-from devhost.history import EventType, event, fmt_time
-from devhost.indexing import FunctionIndex, index_app
-from devhost.settings import HostSettings
-from devhost.store import InstanceRecord, WorkItem
+from devhost.config.settings import HostSettings
+from devhost.durable.book import Book
+from devhost.durable.episode import Episode, InstanceState
+from devhost.durable.history import EventType, event, fmt_time
+from devhost.durable.store import InstanceRecord, WorkItem
+from devhost.functions.indexing import FunctionIndex, index_app
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 

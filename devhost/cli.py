@@ -11,11 +11,11 @@ import signal
 import sys
 from pathlib import Path
 
-from devhost import app_logs, logs
-from devhost.errors import DevHostError
+from devhost.config.errors import DevHostError
+from devhost.config.settings import load_host_json, load_local_settings, request_body_limit
+from devhost.console import app_logs, logs
+from devhost.functions.indexing import WORKER_MODULE_NAME
 from devhost.host import DevHost, HostOptions, load_app
-from devhost.indexing import WORKER_MODULE_NAME
-from devhost.settings import load_host_json, load_local_settings, request_body_limit
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -9,21 +9,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devhost import logs
-from devhost.bindings import refusal_message
-from devhost.client_binding import client_binding_json, close_sdk_client_session
-from devhost.clock import Clock
-from devhost.easy_auth import WARNING as EASY_AUTH_WARNING
-from devhost.easy_auth import apply_easy_auth, easy_auth_simulated
-from devhost.errors import DevHostError
-from devhost.http_routes import RouteTable, RouteTemplateError
-from devhost.http_server import HttpServer, InternalServer
-from devhost.indexing import FunctionIndex, load_and_index
-from devhost.invocation import Invoker
-from devhost.keys import Keys, load_or_create_keys
-from devhost.malformed_requests import JsonErrorsAppRunner
-from devhost.management_api import ManagementApi
-from devhost.settings import (
+from devhost.config.clock import Clock
+from devhost.config.errors import DevHostError
+from devhost.config.settings import (
     HostSettings,
     apply_environment,
     load_host_json,
@@ -31,10 +19,22 @@ from devhost.settings import (
     request_body_limit,
     restore_environment,
 )
-from devhost.signing_key import offer_signing_key, serves_workflows
-from devhost.store import MemoryStore, SqliteStore, Store
-from devhost.task_hub import TaskHub
-from devhost.triggers import Triggers, storage_warnings, wrap_storage_bindings
+from devhost.config.signing_key import offer_signing_key, serves_workflows
+from devhost.console import logs
+from devhost.durable.store import MemoryStore, SqliteStore, Store
+from devhost.durable.task_hub import TaskHub
+from devhost.functions.bindings import refusal_message
+from devhost.functions.indexing import FunctionIndex, load_and_index
+from devhost.http.easy_auth import WARNING as EASY_AUTH_WARNING
+from devhost.http.easy_auth import apply_easy_auth, easy_auth_simulated
+from devhost.http.http_routes import RouteTable, RouteTemplateError
+from devhost.http.http_server import HttpServer, InternalServer
+from devhost.http.keys import Keys, load_or_create_keys
+from devhost.http.malformed_requests import JsonErrorsAppRunner
+from devhost.management.client_binding import client_binding_json, close_sdk_client_session
+from devhost.management.management_api import ManagementApi
+from devhost.triggers.triggers import Triggers, storage_warnings, wrap_storage_bindings
+from devhost.worker.invocation import Invoker
 
 
 @dataclass

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from devhost import logs
-from devhost.invocation import Invoker, new_invocation_id
-from devhost.log_levels import LogLevels, parse_log_levels
+from devhost.config.log_levels import LogLevels, parse_log_levels
+from devhost.console import logs
+from devhost.worker.invocation import Invoker, new_invocation_id
 
 STAMP = r"\[\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\] "
 ID = "5f0c2d6e-8a51-4c3b-9d2e-1f7a6b4c3d21"

@@ -25,11 +25,11 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
 from bench.common import Row
-from devhost.config.settings import HostSettings
-from devhost.durable.book import Book
+from devhost.config.host_settings import HostSettings
 from devhost.durable.episode import Episode, InstanceState
 from devhost.durable.history import EventType, event, fmt_time
-from devhost.durable.store import InstanceRecord, WorkItem
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import InstanceRecord, WorkItem
 from devhost.functions.indexing import FunctionIndex, index_app
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from devhost.config.errors import DevHostError
-from devhost.durable.instances import TERMINAL
-from devhost.durable.store import SqliteStore
+from devhost.durable.new_instances import TERMINAL
+from devhost.durable.task_hub_store import SqliteStore
 from devhost.management.management_api import status_json
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devhost.config.clock import Clock
-from devhost.config.settings import restore_environment
+from devhost.config.host_clock import Clock
+from devhost.config.host_settings import restore_environment
 from devhost.host import DevHost, HostOptions, load_app
 
 __all__ = ["DevHostHandle", "DevHostProcess", "run_devhost"]

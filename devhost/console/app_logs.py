@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from devhost.config.log_levels import LogLevels, level_name
-from devhost.console.logs import stamp, write_gathered
+from devhost.console.host_logs import stamp, write_gathered
 
 # The function whose invocation is running in this context (thread or task); None outside one.
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar(

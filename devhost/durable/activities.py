@@ -14,7 +14,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.durable import durable_http
 from devhost.durable.history import EventType, event
-from devhost.durable.store import WorkItem
+from devhost.durable.task_hub_store import WorkItem
 from devhost.functions.indexing import FunctionIndex
 from devhost.worker.invocation import Invoker
 

@@ -21,7 +21,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import EnitityTriggerConverter
 
-from devhost.console import logs
+from devhost.console import host_logs
 from devhost.durable.entity_messages import (
     OPERATION_ERROR_TYPE,
     BatchResult,
@@ -34,7 +34,7 @@ from devhost.durable.entity_messages import (
     split_scheduler_id,
 )
 from devhost.durable.history import EventType, event, fmt_time
-from devhost.durable.store import Batch, EntityRecord, WorkItem
+from devhost.durable.task_hub_store import Batch, EntityRecord, WorkItem
 from devhost.functions.indexing import FunctionIndex, TriggeredFunction
 from devhost.worker.invocation import Invoker
 
@@ -117,7 +117,7 @@ class Entities:
                 async with self.sem:
                     await self._run_batch(eid, items)
         except Exception:
-            logs.logger.exception("devhost: internal error while running entity %s", eid)
+            host_logs.logger.exception("devhost: internal error while running entity %s", eid)
         finally:
             self.running.discard(eid)
             # Only after an internal error are operations left here; they get a drive of their own (the
@@ -176,14 +176,14 @@ class Entities:
             raise
         except Exception as exc:
             message = f"Entity function '{target.name}' failed: {type(exc).__name__}: {exc}"
-            logs.logger.error("devhost: %s", message)
+            host_logs.logger.error("devhost: %s", message)
             return _all_failed(before, len(requests), message)
 
     def _log_failure(self, eid: str, name: str, request: RequestMessage, outcome: OperationResult) -> None:
         """As the extension, one Error line per failed operation: the caller gets the error, the log says
         it happened (a signal's failure is seen nowhere else)."""
-        operation = logs.EntityOperation(eid, name, request.op, request.id, request.input)
-        logs.entity_operation_failed(
+        operation = host_logs.EntityOperation(eid, name, request.op, request.id, request.input)
+        host_logs.entity_operation_failed(
             operation, outcome.result, outcome.duration, self.hub, raw=self.trace_payloads
         )
 

@@ -10,16 +10,14 @@ external event.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devhost.durable.actions import SIGNAL_ENTITY
 from devhost.durable.entities import NOT_AN_ENTITY, request_item
 from devhost.durable.entity_messages import REQUEST_EVENT_NAME, split_scheduler_id
+from devhost.durable.episode_changes import EpisodeChanges
 from devhost.durable.history import EventType, event
-
-if TYPE_CHECKING:
-    from devhost.durable.book import Book
-    from devhost.durable.episode_changes import EpisodeChanges
+from devhost.durable.orchestrator_actions import SIGNAL_ENTITY
+from devhost.durable.replay_bookkeeping import Book
 
 
 def entity_problem(changes: EpisodeChanges, action: dict[str, Any]) -> str | None:

@@ -1,9 +1,11 @@
 """One orchestrator episode: take in the queued messages, run the SDK on the history, turn its answer
 into history, work and a new status, all collected for one commit.
 
-The parts live in their own modules: `inbox` (messages -> events to deliver), `sdk_context` (the
-trigger's JSON both ways), `nondeterminism` (the replay check), `scheduling` (new actions -> events
-and work), `retries` (retry policies), `lifecycle` (status changes), `instances` (new instances).
+The parts live in their own modules: `message_intake` (messages -> events to deliver),
+`orchestrator_payloads` (the trigger's JSON both ways), `nondeterminism` (the replay check),
+`action_scheduling` (new actions -> events and work), `call_retries` (retry policies),
+`instance_lifecycle` (status changes), `new_instances` (new instances), all on the execution's
+`replay_bookkeeping` (the book) and collected in `episode_changes`.
 """
 
 from __future__ import annotations
@@ -13,16 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from devhost.durable import lifecycle, retries, scheduling, versioning
-from devhost.durable.actions import CONTINUE_AS_NEW, flatten, target_name
-from devhost.durable.book import Book
+from devhost.durable import action_scheduling, call_retries, instance_lifecycle, orchestration_versions
 from devhost.durable.episode_changes import EpisodeChanges, EpisodeHost, Note
 from devhost.durable.history import EventType, event, fmt_time
-from devhost.durable.inbox import take_in
-from devhost.durable.instances import TERMINAL
+from devhost.durable.message_intake import take_in
+from devhost.durable.new_instances import TERMINAL
 from devhost.durable.nondeterminism import replay_mismatch
-from devhost.durable.sdk_context import decode_answer, encode_context
-from devhost.durable.store import Batch, InstanceRecord, WorkItem
+from devhost.durable.orchestrator_actions import CONTINUE_AS_NEW, flatten, target_name
+from devhost.durable.orchestrator_payloads import decode_answer, encode_context
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import Batch, InstanceRecord, WorkItem
 
 
 @dataclass
@@ -72,7 +74,11 @@ class Episode:
         """Consume the messages. True when the orchestrator must run (context_json is ready)."""
         changes = self.changes
         rec = changes.record
-        verdict = None if rec.status in TERMINAL else versioning.verdict(changes.host.settings, rec.version)
+        verdict = (
+            None
+            if rec.status in TERMINAL
+            else orchestration_versions.verdict(changes.host.settings, rec.version)
+        )
         if verdict == "Reject":
             # The extension abandons the work item: nothing is recorded, the messages wait for a host
             # whose defaultVersion the instance's version matches.
@@ -86,16 +92,21 @@ class Episode:
         if verdict == "Fail":
             self.new_events = intake.events
             if intake.started:
-                lifecycle.start(changes)
-            lifecycle.fail(changes, versioning.FAILURE_MESSAGE, None, error_type=versioning.FAILURE_TYPE)
+                instance_lifecycle.start(changes)
+            instance_lifecycle.fail(
+                changes,
+                orchestration_versions.FAILURE_MESSAGE,
+                None,
+                error_type=orchestration_versions.FAILURE_TYPE,
+            )
             self._record()
             return False
         for e in intake.events:
-            scheduling.timer_fired(changes.book, e)
-            retries.before_delivery(changes, e)
+            action_scheduling.timer_fired(changes.book, e)
+            call_retries.before_delivery(changes, e)
         self.new_events = intake.events
         if intake.started:
-            lifecycle.start(changes)
+            instance_lifecycle.start(changes)
         self.context_json = encode_context(
             changes.record, self.st.encoded_history(), self.new_events, changes.now
         )
@@ -113,7 +124,7 @@ class Episode:
         if problem is None and changes.book.rewound:
             self._schedule_rewound(actions, dispatch=failure is None)
         if problem is None:
-            scheduling.cancel_timers(changes, actions)
+            action_scheduling.cancel_timers(changes, actions)
             for action in actions[len(changes.book.actions) :]:
                 if action.get("actionType") == CONTINUE_AS_NEW:
                     continue_action = action
@@ -123,18 +134,18 @@ class Episode:
                     break
         custom = state.get("customStatus")
         if custom is not None:
-            too_large = lifecycle.set_custom_status(changes, custom)
+            too_large = instance_lifecycle.set_custom_status(changes, custom)
             problem = problem or too_large
         if problem is not None:
-            lifecycle.fail(changes, problem, details=None)
+            instance_lifecycle.fail(changes, problem, details=None)
         elif failure is not None:
-            lifecycle.fail(
+            instance_lifecycle.fail(
                 changes, f"Orchestrator function '{changes.record.name}' failed: {failure}", failure
             )
         elif state.get("isDone") and continue_action is not None:
-            lifecycle.continue_as_new(changes, continue_action)
+            instance_lifecycle.continue_as_new(changes, continue_action)
         elif state.get("isDone"):
-            lifecycle.complete(changes, state.get("output"))
+            instance_lifecycle.complete(changes, state.get("output"))
         self._record()
 
     def _schedule_rewound(self, actions: list[dict[str, Any]], *, dispatch: bool) -> None:
@@ -146,20 +157,20 @@ class Episode:
             tid = known[2]
             if tid not in rewound:
                 continue
-            scheduling.schedule_activity(
+            action_scheduling.schedule_activity(
                 self.changes, tid, target_name(action), action.get("input"), dispatch=dispatch
             )
-            if action.get("actionType") in retries.RETRYING:
-                retries.track(self.changes, tid, action)
+            if action.get("actionType") in call_retries.RETRYING:
+                call_retries.track(self.changes, tid, action)
         book.rewound = []
 
     def _schedule(self, action: dict[str, Any], *, dispatch: bool) -> str | None:
-        problem = scheduling.unsupported(self.changes, action)
+        problem = action_scheduling.unsupported(self.changes, action)
         if problem is not None:
             return problem
-        tid = scheduling.schedule_action(self.changes, action, dispatch=dispatch)
-        if tid is not None and action["actionType"] in retries.RETRYING:
-            retries.track(self.changes, tid, action)
+        tid = action_scheduling.schedule_action(self.changes, action, dispatch=dispatch)
+        if tid is not None and action["actionType"] in call_retries.RETRYING:
+            call_retries.track(self.changes, tid, action)
         return None
 
     def _record(self) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from devhost.config.settings import HostSettings
-from devhost.durable.store import Batch, InstanceRecord, WorkItem
-
-if TYPE_CHECKING:
-    from devhost.durable.book import Book
+from devhost.config.host_settings import HostSettings
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import Batch, InstanceRecord, WorkItem
 
 
 class EpisodeHost(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devhost.durable.actions import ACTION_NAMES, action_label, kind_and_name, target_name
+from devhost.durable.orchestrator_actions import ACTION_NAMES, action_label, kind_and_name, target_name
 
 
 def replay_mismatch(

@@ -27,21 +27,21 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import OrchestrationTriggerConverter
 
-from devhost.config.clock import Clock
-from devhost.config.settings import HostSettings
-from devhost.console import logs
+from devhost.config.host_clock import Clock
+from devhost.config.host_settings import HostSettings
+from devhost.console import host_logs
 from devhost.durable import sdk_speedups
 from devhost.durable.activities import ActivityRunner
-from devhost.durable.book import Book
+from devhost.durable.durable_timers import TimerService
 from devhost.durable.entities import NOT_AN_ENTITY, Entities, find_entity, request_item
 from devhost.durable.entity_messages import is_entity_instance, scheduler_id
 from devhost.durable.episode import Episode, InstanceState
 from devhost.durable.history import EventType, event, fmt_time, parse_time
-from devhost.durable.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
+from devhost.durable.new_instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
+from devhost.durable.orchestration_versions import new_instance_version
+from devhost.durable.replay_bookkeeping import Book
 from devhost.durable.rewind import rewind_history
-from devhost.durable.store import Batch, EntityRecord, InstanceRecord, Store, WorkItem
-from devhost.durable.timers import TimerService
-from devhost.durable.versioning import new_instance_version
+from devhost.durable.task_hub_store import Batch, EntityRecord, InstanceRecord, Store, WorkItem
 from devhost.functions.indexing import FunctionIndex
 from devhost.worker.invocation import Invoker
 
@@ -187,7 +187,7 @@ class TaskHub:
             return
         # The console lines of what this commits (an activity's Executing/Executed) are written first:
         # a kill -9 may lose a line of work that is still to be done again, never one of work done.
-        logs.write_gathered()
+        host_logs.write_gathered()
         self.store.commit(batch)
         for iid in batch.purge:
             self.records.pop(iid, None)
@@ -259,7 +259,7 @@ class TaskHub:
         try:
             self._commit(batch)
         except Exception:
-            logs.logger.exception("devhost: failed to commit episodes and activity results")
+            host_logs.logger.exception("devhost: failed to commit episodes and activity results")
 
     # ---- driving instances ---------------------------------------------------------------
     def _state(self, iid: str) -> InstanceState:
@@ -290,7 +290,7 @@ class TaskHub:
                     await self._episode(st, msgs)
                     st.last_episode_seconds = time.perf_counter() - began
         except Exception:
-            logs.logger.exception("devhost: internal error while running instance %s", iid)
+            host_logs.logger.exception("devhost: internal error while running instance %s", iid)
         finally:
             self.running.discard(iid)
             if self.ready.get(iid):
@@ -320,7 +320,7 @@ class TaskHub:
         if ep.rejected:
             if iid not in self._rejection_logged:
                 self._rejection_logged.add(iid)
-                logs.logger.warning(
+                host_logs.logger.warning(
                     "devhost: orchestration %s (%s) has version %r, which does not match defaultVersion %r "
                     "under versionMatchStrategy %s: it is left as it is until a host whose settings match "
                     "runs it (versionFailureStrategy Reject).",
@@ -337,7 +337,7 @@ class TaskHub:
         if rec.status not in ("Suspended", "Pending") and iid in self.held_msgs:
             self.ready[iid] = self.held_msgs.pop(iid) + self.ready.get(iid, [])
         for note in ep.notes:
-            logs.orchestration(note.instance_id, note.name, note.what)
+            host_logs.orchestration(note.instance_id, note.name, note.what)
 
     async def _run_orchestrator(
         self, name: str, fn: Callable[..., Any], param: str, context_json: str
@@ -434,7 +434,7 @@ class TaskHub:
             payload = {"event": wake, "execution_id": leaf.execution_id}
             batch.add_work.append(WorkItem(self.alloc_work_id(), leaf.instance_id, "msg", payload))
         self._commit(batch)
-        logs.orchestration(iid, rec.name, f"rewound ({reason})" if reason else "rewound")
+        host_logs.orchestration(iid, rec.name, f"rewound ({reason})" if reason else "rewound")
 
     def _rewind_into(self, batch: Batch, rec: InstanceRecord, leaves: list[InstanceRecord]) -> None:
         iid = rec.instance_id

@@ -16,11 +16,11 @@ from typing import Any
 import azure.functions as func
 
 from devhost.config.errors import DevHostError
-from devhost.functions.bindings import RUN_TRIGGERS, Refused, refusing
-from devhost.functions.bindings import refused_bindings as bindings_refused
+from devhost.functions.binding_support import RUN_TRIGGERS, Refused, refusing
+from devhost.functions.binding_support import refused_bindings as bindings_refused
 from devhost.functions.function_names import FunctionsByName
-from devhost.functions.listened import ListenedFunction
-from devhost.functions.retry_policy import retry_policy
+from devhost.functions.function_retry_policy import retry_policy
+from devhost.functions.listener_targets import ListenedFunction
 from devhost.storage.storage_bindings import STORAGE_TRIGGERS, StorageSpec, storage_specs
 
 _module_counter = itertools.count(1)
@@ -65,7 +65,7 @@ class FunctionIndex:
     listened: list[ListenedFunction] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run
     # Function -> the bindings devhost does not run (a trigger it does not run, or bindings beside one it
-    # runs); such a function is indexed with a stand-in that fails naming them (see bindings).
+    # runs); such a function is indexed with a stand-in that fails naming them (see binding_support).
     refused: dict[str, list[Refused]] = field(default_factory=dict)
 
 

@@ -24,12 +24,12 @@ import azure.functions as func
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from devhost.config.settings import DEFAULT_MAX_BODY_BYTES
-from devhost.console import logs
-from devhost.functions.bindings import UnsupportedBindingError
+from devhost.config.host_settings import DEFAULT_MAX_BODY_BYTES
+from devhost.console import host_logs
+from devhost.functions.binding_support import UnsupportedBindingError
 from devhost.functions.indexing import HttpFunction
+from devhost.http.function_keys import Keys
 from devhost.http.http_routes import RouteMatch, RouteMiss, RouteTable
-from devhost.http.keys import Keys
 from devhost.http.malformed_requests import refusal_response
 from devhost.http.request_guards import (
     cross_origin_refusal,
@@ -186,11 +186,11 @@ class HttpServer:
             return to_aiohttp(result)
         except UnsupportedBindingError as exc:
             # Not the app's failure: devhost refuses a binding it does not run (501), and says which.
-            logs.logger.warning("%s", exc)
+            host_logs.logger.warning("%s", exc)
             return json_error(501, str(exc))
         except Exception:
             # Like the host: log the exception, answer 500 without its details.
-            logs.logger.exception("Function '%s' raised an exception", fn.name)
+            host_logs.logger.exception("Function '%s' raised an exception", fn.name)
             return json_error(
                 500, f"Function '{fn.name}' raised an exception; the devhost log has the details."
             )
@@ -268,7 +268,7 @@ def _errors_as_json(
         except asyncio.CancelledError:
             raise
         except Exception:
-            logs.logger.exception("devhost: internal error while serving %s", where)
+            host_logs.logger.exception("devhost: internal error while serving %s", where)
             return json_error(500, f"devhost failed to serve {where}; its log has the details.")
 
     return middleware

@@ -36,7 +36,7 @@ from aiohttp.http_exceptions import (
 from aiohttp.web_protocol import RequestHandler, _ErrInfo
 from aiohttp.web_request import BaseRequest
 
-from devhost.console import logs
+from devhost.console import host_logs
 
 MAX_LINE_SIZE = 8192  # the request target (URL): Kestrel's MaxRequestLineSize
 MAX_FIELD_SIZE = 8190  # one header, name and value: aiohttp's default
@@ -75,7 +75,7 @@ def refusal(exc: BaseException | None) -> tuple[int, str]:
 
 def refusal_response(exc: BaseException | None) -> web.Response:
     status, message = refusal(exc)
-    logs.logger.debug("devhost: refused a malformed request (%d): %s", status, message)
+    host_logs.logger.debug("devhost: refused a malformed request (%d): %s", status, message)
     response = web.json_response({"error": message, "Message": message}, status=status)
     response.force_close()  # the connection's next bytes cannot be trusted to start a request
     return response
@@ -113,7 +113,7 @@ class _JsonErrorsRequestHandler(RequestHandler):
         if status < 500:
             return refusal_response(exc)
         # Not the request's fault; the middleware answers a handler's exceptions before they reach here.
-        logs.logger.error("devhost: internal error while serving a request", exc_info=exc)
+        host_logs.logger.error("devhost: internal error while serving a request", exc_info=exc)
         response = web.json_response(
             {"error": "devhost failed to serve the request; its log has the details."}, status=status
         )

@@ -22,9 +22,9 @@ from typing import Any
 from aiohttp import web
 
 from devhost.durable.history import parse_time
-from devhost.durable.store import EntityRecord
 from devhost.durable.task_hub import TaskHubError, input_text_from_body
-from devhost.management.paging import page_top
+from devhost.durable.task_hub_store import EntityRecord
+from devhost.management.page_size import page_top
 from devhost.management.task_hub_client import TaskHubClient
 
 DEFAULT_PAGE_SIZE = 100  # the extension's EntityQuery.PageSize

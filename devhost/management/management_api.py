@@ -20,13 +20,13 @@ from urllib.parse import quote
 from aiohttp import web
 
 from devhost.durable.history import fmt_public_time, loads_or_text, parse_time, public_history
-from devhost.durable.instances import TERMINAL
-from devhost.durable.store import InstanceRecord
+from devhost.durable.new_instances import TERMINAL
 from devhost.durable.task_hub import ListFilter, TaskHub, TaskHubError, input_text_from_body
-from devhost.management import check_status, entity_api
+from devhost.durable.task_hub_store import InstanceRecord
+from devhost.management import async_http_pattern, entity_api
 from devhost.management.client_binding import WEBHOOK_PATH, management_urls
 from devhost.management.other_task_hubs import OtherTaskHub, is_other_task_hub, requested_task_hub
-from devhost.management.paging import page_top
+from devhost.management.page_size import page_top
 from devhost.management.task_hub_client import TaskHubClient
 
 STATUSES = {
@@ -190,7 +190,9 @@ class ManagementApi:
         if iid is not None:
             _check_new_instance_id(iid)
         text = await _json_body(request, "The request body is not valid JSON.")
-        wait = check_status.requested_wait(request.query.get("timeout"), request.query.get("pollingInterval"))
+        wait = async_http_pattern.requested_wait(
+            request.query.get("timeout"), request.query.get("pollingInterval")
+        )
         # ?version= is the version the SDK client's start_new(..., version=) sends; none: defaultVersion.
         rec = hub.start_new(name, iid, text, request.query.get("version") or None)
         if wait is not None:
@@ -200,7 +202,7 @@ class ManagementApi:
     async def _restart(self, request: web.Request, hub: TaskHubClient, iid: str) -> web.Response:
         """HttpApiHandler.HandleRestartInstanceRequestAsync: the restarted instance's check-status response,
         or, with ``timeout`` and ``pollingInterval``, its output once it completes, as a start answers."""
-        new_id = check_status.query_bool(request.query.get("restartWithNewInstanceId"))
+        new_id = async_http_pattern.query_bool(request.query.get("restartWithNewInstanceId"))
         try:
             restarted = hub.restart(iid, True if new_id is None else new_id)
         except TaskHubError as exc:
@@ -211,7 +213,9 @@ class ManagementApi:
                 400, f"InstanceId does not match a valid orchestration instance: {exc.message}"
             ) from None
         # As the extension, the wait is read once the instance has restarted.
-        wait = check_status.requested_wait(request.query.get("timeout"), request.query.get("pollingInterval"))
+        wait = async_http_pattern.requested_wait(
+            request.query.get("timeout"), request.query.get("pollingInterval")
+        )
         if wait is not None:
             return await self._wait_or_check_status(request, hub, restarted, wait)
         return self._check_status_response(restarted)
@@ -221,16 +225,16 @@ class ManagementApi:
         links = management_urls(self.origin(), self.hub, self.system_key, iid)
         links.pop("rewindPostUri")  # the extension's check-status body names every link but this one
         return web.json_response(
-            links, status=202, headers=check_status.check_status_headers(links["statusQueryGetUri"])
+            links, status=202, headers=async_http_pattern.check_status_headers(links["statusQueryGetUri"])
         )
 
     async def _wait_or_check_status(
-        self, request: web.Request, hub: TaskHubClient, iid: str, wait: check_status.Wait
+        self, request: web.Request, hub: TaskHubClient, iid: str, wait: async_http_pattern.Wait
     ) -> web.Response:
         """A start with ``timeout`` and ``pollingInterval``: the output (200) if the instance completes in
         time, its status if it fails or is terminated, else the check-status response."""
-        rec = await check_status.wait_until_finished(lambda: hub.record(iid), wait)
-        if rec is None or rec.status not in check_status.FINISHED:
+        rec = await async_http_pattern.wait_until_finished(lambda: hub.record(iid), wait)
+        if rec is None or rec.status not in async_http_pattern.FINISHED:
             return self._check_status_response(iid)
         if rec.status == "Completed":
             return web.json_response(loads_or_text(rec.output))
@@ -256,14 +260,14 @@ class ManagementApi:
             show_history_output=q.get("showHistoryOutput", "").lower() in TRUE,
         )
         if server_error_on_failure is None:
-            asked = check_status.query_bool(q.get("returnInternalServerErrorOnFailure"))
+            asked = async_http_pattern.query_bool(q.get("returnInternalServerErrorOnFailure"))
             server_error_on_failure = bool(asked)
-        code = check_status.status_code(rec.status, server_error_on_failure=server_error_on_failure)
+        code = async_http_pattern.status_code(rec.status, server_error_on_failure=server_error_on_failure)
         # Location is the status query itself, on devhost's public webhook (never the request's Host).
         location = f"{self.origin()}{WEBHOOK_PATH}/instances/{quote(iid, safe='')}"
         if request.query_string:
             location += "?" + request.query_string
-        return web.json_response(body, status=code, headers=check_status.status_headers(code, location))
+        return web.json_response(body, status=code, headers=async_http_pattern.status_headers(code, location))
 
     async def _raise(self, request: web.Request, hub: TaskHubClient, iid: str, name: str) -> web.Response:
         """HttpApiHandler.HandleRaiseEventRequestAsync, in its order: the instance (404, 410 once it has

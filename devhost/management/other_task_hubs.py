@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from devhost.durable.store import EntityRecord, InstanceRecord
 from devhost.durable.task_hub import ListFilter, TaskHubError
+from devhost.durable.task_hub_store import EntityRecord, InstanceRecord
 
 PARAMETER = "taskHub"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from devhost.durable.store import EntityRecord, InstanceRecord
 from devhost.durable.task_hub import ListFilter
+from devhost.durable.task_hub_store import EntityRecord, InstanceRecord
 
 
 class TaskHubClient(Protocol):

@@ -8,7 +8,7 @@ do: without an emulator they retry for over a minute and fail. So when the setti
 storage devhost runs Azurite on those well-known ports, where the setting already points (a client the
 app built at import reaches it too). When something already listens there (an Azurite of the
 developer's own, as for ``func start``), devhost starts none and says so; when Azurite is not installed,
-it says that none runs and why. Storage bindings need Azurite in any case (``triggers``).
+it says that none runs and why. Storage bindings need Azurite in any case (``trigger_services``).
 """
 
 from __future__ import annotations

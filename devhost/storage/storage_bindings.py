@@ -16,7 +16,7 @@ import azure.functions as func
 
 from devhost.storage import storage_io
 from devhost.storage.binding_expressions import json_properties
-from devhost.worker.worker_values import Out, annotations, decode, encode
+from devhost.worker.value_conversions import Out, annotations, decode, encode
 
 STORAGE_TYPES = frozenset({"blob", "queue", "table"})
 STORAGE_TRIGGERS = frozenset({"queueTrigger", "blobTrigger"})

@@ -14,7 +14,7 @@ from azure.functions import meta
 
 from devhost.storage import storage_account
 from devhost.storage.binding_expressions import resolve, split_blob_path
-from devhost.worker.worker_values import datum_bytes, datum_text
+from devhost.worker.value_conversions import datum_bytes, datum_text
 
 # host.json extensions.queues.messageEncoding: the extension writes and reads messages base64-encoded
 # unless it says "none" (QueuesOptions.MessageEncoding).

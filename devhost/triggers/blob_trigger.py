@@ -25,8 +25,8 @@ from azure.core.exceptions import ResourceExistsError
 from azure.functions import meta
 
 from devhost.config.queue_settings import QueueSettings
-from devhost.console import logs
-from devhost.functions.listened import ListenedFunction, invoke
+from devhost.console import host_logs
+from devhost.functions.listener_targets import ListenedFunction, invoke
 from devhost.storage import storage_account
 from devhost.storage.binding_expressions import blob_pattern, resolve_settings, split_blob_path
 from devhost.worker.invocation import Invoker
@@ -82,7 +82,7 @@ class BlobListener:
             try:
                 pending = await asyncio.to_thread(self._scan)
             except Exception as exc:
-                logs.logger.warning("Blob container '%s': cannot scan: %s", self.container, exc)
+                host_logs.logger.warning("Blob container '%s': cannot scan: %s", self.container, exc)
                 pending = []
             for blob in pending:
                 if self._stopping.is_set():
@@ -168,7 +168,7 @@ class BlobListener:
         receipt.upload_blob(b"", overwrite=True, metadata={"IsCompleted": "true"})
 
     def _to_poison(self, blob: Any) -> None:
-        logs.logger.warning(
+        host_logs.logger.warning(
             "Blob '%s/%s' failed %d times; its description goes to the queue '%s'.",
             self.container,
             blob.name,

@@ -22,8 +22,8 @@ from azure.core.exceptions import ResourceExistsError
 from azure.functions import meta
 
 from devhost.config.queue_settings import QueueSettings
-from devhost.console import logs
-from devhost.functions.listened import ListenedFunction, invoke
+from devhost.console import host_logs
+from devhost.functions.listener_targets import ListenedFunction, invoke
 from devhost.storage import storage_account
 from devhost.storage.binding_expressions import json_properties, resolve_settings
 from devhost.storage.storage_io import decode_message, encode_message
@@ -118,7 +118,7 @@ class QueueListener:
             try:
                 messages = await asyncio.to_thread(self._receive)
             except Exception as exc:  # Azurite restarting, a network hiccup: the host logs and polls again
-                logs.logger.warning("Queue '%s': cannot get messages: %s", self.queue_name, exc)
+                host_logs.logger.warning("Queue '%s': cannot get messages: %s", self.queue_name, exc)
                 messages = []
             if not messages:
                 await asyncio.sleep(delay)
@@ -137,7 +137,7 @@ class QueueListener:
         if not task.cancelled() and task.exception() is not None:
             # Deleting or releasing the message failed (Azurite gone, the message taken by another
             # reader): it becomes visible again when its hidden time ends, as in the extension.
-            logs.logger.warning("Queue '%s': %s", self.queue_name, task.exception())
+            host_logs.logger.warning("Queue '%s': %s", self.queue_name, task.exception())
 
         async def notify() -> None:
             async with self._room:
@@ -157,7 +157,7 @@ class QueueListener:
         try:
             body = decode_message(message.content or "", self.settings.message_encoding)
         except ValueError as exc:
-            logs.logger.error("Queue '%s': message %s: %s", self.queue_name, message.id, exc)
+            host_logs.logger.error("Queue '%s': message %s: %s", self.queue_name, message.id, exc)
             await self._fail(message, dequeued, b"")
             return
         if dequeued > self.settings.max_dequeue_count:
@@ -204,7 +204,7 @@ class QueueListener:
                     visibility_timeout=HIDDEN_WHILE_RUNNING,
                 )
             except Exception as exc:  # the message was taken meanwhile: the run goes on, its delete will fail
-                logs.logger.warning(
+                host_logs.logger.warning(
                     "Queue '%s': cannot keep message %s hidden: %s", self.queue_name, message.id, exc
                 )
                 return
@@ -222,7 +222,7 @@ class QueueListener:
             )
 
     def _to_poison(self, message: Any, body: bytes) -> None:
-        logs.logger.warning(
+        host_logs.logger.warning(
             "Message %s has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
             message.id,
             self.settings.max_dequeue_count,

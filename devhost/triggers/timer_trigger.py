@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from azure.functions import meta
 
-from devhost.config.clock import Clock
 from devhost.config.errors import DevHostError
+from devhost.config.host_clock import Clock
 from devhost.config.state_folder import write_private
-from devhost.functions.listened import ListenedFunction, invoke
+from devhost.functions.listener_targets import ListenedFunction, invoke
 from devhost.storage.binding_expressions import resolve_settings
 from devhost.triggers.ncrontab import Schedule, parse
 from devhost.worker.invocation import Invoker, Retry

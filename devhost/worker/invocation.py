@@ -18,7 +18,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions import _abc
 
-from devhost.console import app_logs, logs
+from devhost.console import app_logs, host_logs
 
 # Invocation ids (context.invocation_id, the Id of the console lines) are GUIDs, as the host's are, and
 # only need to be unique: nothing relies on them being unguessable. uuid.uuid4() reads os.urandom for
@@ -43,7 +43,7 @@ def _after_gathered(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """A sync function in its thread: the console lines gathered so far (its Executing line among them)
     are written first, so what it prints follows them; of many functions started in one loop turn, the
     first to run writes them all."""
-    logs.write_gathered()
+    host_logs.write_gathered()
     return fn(**kwargs)
 
 
@@ -144,7 +144,7 @@ class Invoker:
         if wants_context:
             kwargs = {**kwargs, "context": InvocationContext(invocation_id, name, self.app_dir, retry)}
         if log:
-            logs.executing(name, reason, invocation_id)
+            host_logs.executing(name, reason, invocation_id)
         started = time.perf_counter()
         ok = False
         try:
@@ -152,7 +152,7 @@ class Invoker:
             # runs the call in a copy of this context, where the function is set.
             with app_logs.invocation(name):
                 if inspect.iscoroutinefunction(fn):
-                    logs.write_gathered()  # what the function prints follows its Executing line
+                    host_logs.write_gathered()  # what the function prints follows its Executing line
                     result = await fn(**kwargs)
                 else:
                     loop = asyncio.get_running_loop()
@@ -164,7 +164,7 @@ class Invoker:
             return result
         finally:
             if log:
-                logs.executed(name, ok, invocation_id, (time.perf_counter() - started) * 1000)
+                host_logs.executed(name, ok, invocation_id, (time.perf_counter() - started) * 1000)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -11,7 +11,7 @@ import pytest
 
 from devhost.cli import COLLECTOR_THRESHOLDS
 from devhost.config.errors import DevHostError
-from devhost.config.settings import load_host_json, load_local_settings
+from devhost.config.host_settings import load_host_json, load_local_settings
 from devhost.testing import DevHostProcess
 from tests.devhost.helpers import APPS, call
 

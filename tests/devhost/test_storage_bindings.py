@@ -12,7 +12,7 @@ import pytest
 
 from devhost.storage.storage_account import DEFAULT_CONNECTION
 from devhost.testing import DevHostHandle, run_devhost
-from devhost.triggers.triggers import storage_warnings
+from devhost.triggers.trigger_services import storage_warnings
 from tests.devhost.azurite_support import need_azurite, storage_clients
 from tests.devhost.helpers import APPS, call
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from devhost.config.errors import DevHostError
-from devhost.config.settings import load_host_json
-from devhost.durable.versioning import compare_versions
+from devhost.config.host_settings import load_host_json
+from devhost.durable.orchestration_versions import compare_versions
 from devhost.testing import DevHostHandle, run_devhost
 from tests.devhost.helpers import APPS, call, finished, start, start_raw, status
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from devhost.durable.history import EventType
-from devhost.durable.store import SqliteStore
+from devhost.durable.task_hub_store import SqliteStore
 from devhost.testing import DevHostProcess
 from engine import InMemoryRunner
 from executors.ledger import SETTING as LEDGER_SETTING

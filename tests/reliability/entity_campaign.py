@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from devhost.durable.history import EventType
-from devhost.durable.store import SqliteStore
+from devhost.durable.task_hub_store import SqliteStore
 from devhost.testing import DevHostProcess
 from tests.durable.http import Reply, call
 

@@ -13,7 +13,7 @@ import pytest
 
 from devhost.cli import build, parse_args
 from devhost.config.errors import DevHostError
-from devhost.config.settings import BODY_LIMIT_SETTING, DEFAULT_MAX_BODY_BYTES, request_body_limit
+from devhost.config.host_settings import BODY_LIMIT_SETTING, DEFAULT_MAX_BODY_BYTES, request_body_limit
 from devhost.testing import DevHostHandle, run_devhost
 from engine import InMemoryRunner
 from tests.durable.http import call, finished, get, post, wait_for

@@ -1,4 +1,5 @@
-"""The book: per-execution replay bookkeeping, persisted with the instance record (its `book`)."""
+"""The book: per-execution replay bookkeeping, persisted with the instance record (its `book`), and the
+state of each call under a retry policy that it keeps (`RetryState`; call_retries acts on it)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,60 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from devhost.durable.retries import RetryState
+
+@dataclass
+class RetryState:
+    """One call under a retry policy, kept in the book under its current attempt's or backoff timer's id.
+
+    Stored as the JSON object the book always held: {kind, name, input, instanceId, options, attempt,
+    max, first, phase} and ``timed_out`` once set.
+    """
+
+    kind: str  # "activity" or "sub"
+    name: str
+    input: Any  # the action's input, as the SDK gave it
+    instance_id: str | None  # a sub-orchestration's instance id, when the orchestrator chose one
+    options: dict[str, Any]  # the SDK's retryOptions
+    attempt: int  # 1 for the first attempt
+    max_attempts: int
+    first_attempt: str  # when the first attempt was scheduled (history time text)
+    phase: str  # "running" (an attempt is out) or "waiting" (for its backoff timer)
+    timed_out: bool = False  # retryTimeout passed: the next attempt fails at once
+    version: str | None = None  # the version a sub-orchestration call asked for (None: defaultVersion)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RetryState:
+        return cls(
+            kind=data["kind"],
+            name=data["name"],
+            input=data.get("input"),
+            instance_id=data.get("instanceId"),
+            options=dict(data.get("options") or {}),
+            attempt=data["attempt"],
+            max_attempts=data["max"],
+            first_attempt=data["first"],
+            phase=data["phase"],
+            timed_out=bool(data.get("timed_out", False)),
+            version=data.get("version"),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "input": self.input,
+            "instanceId": self.instance_id,
+            "options": dict(self.options),
+            "attempt": self.attempt,
+            "max": self.max_attempts,
+            "first": self.first_attempt,
+            "phase": self.phase,
+        }
+        if self.timed_out:
+            data["timed_out"] = True
+        if self.version is not None:
+            data["version"] = self.version
+        return data
 
 
 @dataclass

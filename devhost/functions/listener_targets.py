@@ -10,11 +10,11 @@ from typing import Any
 
 from azure.functions import meta
 
-from devhost.console import logs
-from devhost.functions.retry_policy import RetryPolicy
+from devhost.console import host_logs
+from devhost.functions.function_retry_policy import RetryPolicy
 from devhost.storage.storage_bindings import StorageSpec, binding_data
 from devhost.worker.invocation import Invoker, Retry
-from devhost.worker.worker_values import annotations, decode
+from devhost.worker.value_conversions import annotations, decode
 
 
 @dataclass
@@ -54,7 +54,7 @@ async def invoke(
             target.name, target.fn, kwargs, reason=reason, wants_context=target.wants_context, retry=retry
         )
     except Exception as exc:
-        logs.logger.error("Function '%s' failed: %s: %s", target.name, type(exc).__name__, exc)
+        host_logs.logger.error("Function '%s' failed: %s: %s", target.name, type(exc).__name__, exc)
         raise
     finally:
         binding_data.reset(token)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from devhost.durable.history import EventType, event
-from devhost.durable.store import InstanceRecord
+from devhost.durable.task_hub_store import InstanceRecord
 
 OOP_MARKER = "$OutOfProcData$:"
 

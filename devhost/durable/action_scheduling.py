@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devhost.durable.actions import (
+from devhost.durable.durable_http import HTTP_ACTIVITY
+from devhost.durable.entity_calls import entity_problem, schedule_entity_operation
+from devhost.durable.episode_changes import EpisodeChanges
+from devhost.durable.history import EventType, event, fmt_time, json_text, parse_time
+from devhost.durable.new_instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
+from devhost.durable.orchestration_versions import new_instance_version
+from devhost.durable.orchestrator_actions import (
     ACTION_NAMES,
     CALL_ACTIVITY,
     CALL_ACTIVITY_RETRY,
@@ -25,15 +31,7 @@ from devhost.durable.actions import (
     WAIT_EVENT,
     target_name,
 )
-from devhost.durable.durable_http import HTTP_ACTIVITY
-from devhost.durable.entity_calls import entity_problem, schedule_entity_operation
-from devhost.durable.history import EventType, event, fmt_time, json_text, parse_time
-from devhost.durable.instances import NOT_AN_ORCHESTRATOR, TERMINAL, create_instance
-from devhost.durable.versioning import new_instance_version
-
-if TYPE_CHECKING:
-    from devhost.durable.book import Book
-    from devhost.durable.episode_changes import EpisodeChanges
+from devhost.durable.replay_bookkeeping import Book
 
 
 def unsupported(changes: EpisodeChanges, action: dict[str, Any]) -> str | None:

@@ -7,10 +7,10 @@ import json
 import uuid
 from typing import Any
 
-from devhost.durable.book import Book
+from devhost.durable.action_scheduling import cancel_all_timers
 from devhost.durable.episode_changes import EpisodeChanges
 from devhost.durable.history import EventType, event
-from devhost.durable.scheduling import cancel_all_timers
+from devhost.durable.replay_bookkeeping import Book
 
 MAX_CUSTOM_STATUS = 16 * 1024
 

@@ -15,7 +15,7 @@ after a restart with a changed host.json); ``Fail`` fails it with a versioning e
 
 from __future__ import annotations
 
-from devhost.config.settings import HostSettings
+from devhost.config.host_settings import HostSettings
 
 FAILURE_MESSAGE = "Orchestration version did not comply with Worker Versioning"
 FAILURE_TYPE = "VersionMismatch"

@@ -7,8 +7,8 @@ import contextlib
 import heapq
 from collections.abc import Callable
 
-from devhost.config.clock import Clock
-from devhost.durable.store import WorkItem
+from devhost.config.host_clock import Clock
+from devhost.durable.task_hub_store import WorkItem
 
 
 class TimerService:

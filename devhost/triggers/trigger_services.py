@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from devhost.config.clock import Clock
 from devhost.config.errors import DevHostError
-from devhost.config.settings import HostSettings
-from devhost.console import logs
+from devhost.config.host_clock import Clock
+from devhost.config.host_settings import HostSettings
+from devhost.console import host_logs
 from devhost.functions.indexing import FunctionIndex
 from devhost.storage import development_storage, storage_account
 from devhost.storage.azurite import HOW_TO_GET, Azurite, Endpoints, find_azurite
@@ -88,7 +88,7 @@ class Triggers:
         executable = find_azurite(self.app_dir)
         if executable is None:
             if not dev_settings:
-                logs.logger.warning("%s", development_storage.not_installed_note())
+                host_logs.logger.warning("%s", development_storage.not_installed_note())
                 return
             functions = ", ".join(
                 sorted({f for f, c in users if storage_account.uses_development_storage(c)})
@@ -100,13 +100,13 @@ class Triggers:
             )
         well_known = for_app and development_storage.well_known_ports_free()
         if not dev_settings and not well_known:
-            logs.logger.warning("%s", development_storage.in_use_note())
+            host_logs.logger.warning("%s", development_storage.in_use_note())
             return
         location = None if self.state_folder is None else self.state_folder / "azurite"
         azurite = Azurite(executable, location)
         endpoints = self._start(azurite, well_known, fall_back=bool(dev_settings))
         if endpoints is None:
-            logs.logger.warning("%s", development_storage.in_use_note())
+            host_logs.logger.warning("%s", development_storage.in_use_note())
             return
         self.azurite, self.endpoints = azurite, endpoints
         for name in dev_settings:
@@ -120,7 +120,7 @@ class Triggers:
         ) == development_storage.WELL_KNOWN_PORTS
         if for_app and on_well_known and development_storage.SETTING not in served:
             served = [*served, development_storage.SETTING]  # reached as it is, on the well-known ports
-        logs.logger.info(
+        host_logs.logger.info(
             "Azurite: blob 127.0.0.1:%d, queue 127.0.0.1:%d, table 127.0.0.1:%d (data: %s) for %s",
             endpoints.blob,
             endpoints.queue,
@@ -129,7 +129,7 @@ class Triggers:
             ", ".join(served),
         )
         # Azurite's well-known development key, not a secret: tools (Storage Explorer, az storage) need it.
-        logs.logger.info("Azurite connection string: %s", endpoints.connection_string())
+        host_logs.logger.info("Azurite connection string: %s", endpoints.connection_string())
 
     @staticmethod
     def _start(azurite: Azurite, well_known: bool, *, fall_back: bool) -> Endpoints | None:

@@ -10,77 +10,19 @@ in an episode (`reserves_ids`) so that the ids precede the episode's new actions
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from devhost.durable import scheduling
-from devhost.durable.actions import CALL_ACTIVITY_RETRY, CALL_SUB_RETRY, target_name
+from devhost.durable import action_scheduling
+from devhost.durable.episode_changes import EpisodeChanges
 from devhost.durable.history import EventType, event, fmt_time, parse_time
-from devhost.durable.versioning import new_instance_version
-
-if TYPE_CHECKING:
-    from devhost.durable.book import Book
-    from devhost.durable.episode_changes import EpisodeChanges
+from devhost.durable.orchestration_versions import new_instance_version
+from devhost.durable.orchestrator_actions import CALL_ACTIVITY_RETRY, CALL_SUB_RETRY, target_name
+from devhost.durable.replay_bookkeeping import Book, RetryState
 
 RETRYING = (CALL_ACTIVITY_RETRY, CALL_SUB_RETRY)  # the actions whose calls are retried
 FAILED = (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
 COMPLETED = (EventType.TaskCompleted, EventType.SubOrchestrationInstanceCompleted)
-
-
-@dataclass
-class RetryState:
-    """One call under a retry policy, kept in the book under its current attempt's or backoff timer's id.
-
-    Stored as the JSON object the book always held: {kind, name, input, instanceId, options, attempt,
-    max, first, phase} and ``timed_out`` once set.
-    """
-
-    kind: str  # "activity" or "sub"
-    name: str
-    input: Any  # the action's input, as the SDK gave it
-    instance_id: str | None  # a sub-orchestration's instance id, when the orchestrator chose one
-    options: dict[str, Any]  # the SDK's retryOptions
-    attempt: int  # 1 for the first attempt
-    max_attempts: int
-    first_attempt: str  # when the first attempt was scheduled (history time text)
-    phase: str  # "running" (an attempt is out) or "waiting" (for its backoff timer)
-    timed_out: bool = False  # retryTimeout passed: the next attempt fails at once
-    version: str | None = None  # the version a sub-orchestration call asked for (None: defaultVersion)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RetryState:
-        return cls(
-            kind=data["kind"],
-            name=data["name"],
-            input=data.get("input"),
-            instance_id=data.get("instanceId"),
-            options=dict(data.get("options") or {}),
-            attempt=data["attempt"],
-            max_attempts=data["max"],
-            first_attempt=data["first"],
-            phase=data["phase"],
-            timed_out=bool(data.get("timed_out", False)),
-            version=data.get("version"),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "kind": self.kind,
-            "name": self.name,
-            "input": self.input,
-            "instanceId": self.instance_id,
-            "options": dict(self.options),
-            "attempt": self.attempt,
-            "max": self.max_attempts,
-            "first": self.first_attempt,
-            "phase": self.phase,
-        }
-        if self.timed_out:
-            data["timed_out"] = True
-        if self.version is not None:
-            data["version"] = self.version
-        return data
 
 
 def retry_delay(
@@ -154,7 +96,7 @@ def _wait_for_backoff(changes: EpisodeChanges, state: RetryState) -> None:
         state.timed_out = True
         delay = 0.0
     tid = changes.next_task_id()
-    scheduling.schedule_timer(changes, tid, changes.now + timedelta(seconds=delay))
+    action_scheduling.schedule_timer(changes, tid, changes.now + timedelta(seconds=delay))
     state.phase = "waiting"
     changes.book.retries[str(tid)] = state
 
@@ -170,9 +112,9 @@ def _next_attempt(changes: EpisodeChanges, state: RetryState) -> None:
         reason = f"{state.name}: retry timeout exceeded, attempt not started"
         changes.message_self(event(failed, changes.now, TaskScheduledId=tid, Reason=reason, Details=None))
     elif state.kind == "activity":
-        scheduling.schedule_activity(changes, tid, state.name, state.input)
+        action_scheduling.schedule_activity(changes, tid, state.name, state.input)
     else:
         version = new_instance_version(changes.host.settings, state.version)
-        scheduling.schedule_sub_orchestration(
+        action_scheduling.schedule_sub_orchestration(
             changes, tid, state.name, state.input, state.instance_id, version
         )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devhost.config.errors import DevHostError
-from devhost.config.settings import restore_environment
+from devhost.config.host_settings import restore_environment
 from devhost.config.state_folder import write_private
 
 SETTING = "APPROVAL_SIGNING_KEY"

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devhost.durable.store import InstanceRecord
+from devhost.durable.task_hub_store import InstanceRecord
 
 # A status query of a running instance asks for 5 s; a check-status response (a start) for 10 s.
 STATUS_RETRY_AFTER = "5"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from devhost.durable.history import EventType, event, fmt_time
-from devhost.durable.store import Batch, InstanceRecord, WorkItem
+from devhost.durable.task_hub_store import Batch, InstanceRecord, WorkItem
 
 TERMINAL = {"Completed", "Failed", "Terminated"}
 NOT_AN_ORCHESTRATOR = "The function '{}' doesn't exist, is disabled, or is not an orchestrator function."

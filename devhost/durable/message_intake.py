@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from devhost.durable import lifecycle
-from devhost.durable.book import Book
+from devhost.durable import instance_lifecycle
+from devhost.durable.call_retries import reserves_ids
 from devhost.durable.entity_calls import is_answer
 from devhost.durable.episode_changes import EpisodeChanges
 from devhost.durable.history import EventType
-from devhost.durable.instances import TERMINAL
-from devhost.durable.retries import reserves_ids
-from devhost.durable.store import WorkItem
+from devhost.durable.new_instances import TERMINAL
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import WorkItem
 
 
 @dataclass
@@ -38,13 +38,13 @@ def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool)
         if rec.status in TERMINAL:
             continue  # late results, events or controls for a finished instance are dropped
         if control == "terminate":
-            lifecycle.terminate(changes, str(m.payload.get("reason", "")))
+            instance_lifecycle.terminate(changes, str(m.payload.get("reason", "")))
             return Intake()
         if control == "suspend":
-            lifecycle.suspend(changes, m.payload.get("reason"))
+            instance_lifecycle.suspend(changes, m.payload.get("reason"))
             continue
         if control == "resume":
-            lifecycle.resume(changes, m.payload.get("reason"), started=has_history)
+            instance_lifecycle.resume(changes, m.payload.get("reason"), started=has_history)
             continue
         execution = m.payload.get("execution_id")
         if execution is not None and execution != rec.execution_id:

@@ -1,6 +1,6 @@
 """devhost's subpackages import one way (a declared order, lowest first), no devhost module imports
 itself back through others (no import cycle), and every devhost module sits in a known subpackage or is
-one of the few top-level entry points.
+one of the few top-level entry points, and docs/architecture.md names every one of them.
 
 Every import counts wherever it is written: at module level, under ``if TYPE_CHECKING:`` or inside a
 function, so a cycle cannot hide behind a deferred import.
@@ -9,6 +9,7 @@ function, so a cycle cannot hide behind a deferred import.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,3 +186,23 @@ def test_the_checks_catch_a_back_import_and_a_cycle() -> None:
     ]
     top = {**graph, "devhost.http.http_server": {"devhost.host"}}
     assert layer_problems(top) == ["devhost.http.http_server (http) imports the top-level devhost.host"]
+
+
+def test_the_architecture_map_names_every_devhost_module() -> None:
+    """docs/architecture.md lists every devhost module under its subpackage, one line each."""
+    lines = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("devhost/ "))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] and not lines[i].startswith(" "))
+    listed: set[str] = set()
+    package = ""
+    for line in lines[start + 1 : end]:
+        if match := re.match(r"^  (\w+)/ ", line):
+            package = match[1]
+        elif re.match(r"^  \S", line):  # a top-level module
+            package = ""
+            listed.update(f"devhost.{name}" for name in re.findall(r"(\w+)\.py\b", line.split("  ")[1]))
+        elif package and (match := re.match(r"^    (\S[^ ]*(?: [^ ]+)*?)(?:  |$)", line)):
+            listed.update(f"devhost.{package}.{name}" for name in re.findall(r"(\w+)\.py\b", match[1]))
+    modules = {m for m, p in devhost_modules().items() if p.name != "__init__.py"}
+    assert sorted(modules - listed) == [], "devhost modules the architecture map leaves out"
+    assert sorted(listed - modules) == [], "modules the architecture map names that do not exist"

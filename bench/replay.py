@@ -25,12 +25,12 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
 from bench.common import Row
-from devhost.book import Book
-from devhost.episode import Episode, InstanceState
-from devhost.history import EventType, event, fmt_time
-from devhost.indexing import FunctionIndex, index_app
-from devhost.settings import HostSettings
-from devhost.store import InstanceRecord, WorkItem
+from devhost.config.host_settings import HostSettings
+from devhost.durable.episode import Episode, InstanceState
+from devhost.durable.history import EventType, event, fmt_time
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import InstanceRecord, WorkItem
+from devhost.functions.indexing import FunctionIndex, index_app
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 

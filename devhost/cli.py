@@ -11,11 +11,11 @@ import signal
 import sys
 from pathlib import Path
 
-from devhost import app_logs, logs
-from devhost.errors import DevHostError
+from devhost.config.errors import DevHostError
+from devhost.config.host_settings import load_host_json, load_local_settings, request_body_limit
+from devhost.console import app_logs, host_logs
+from devhost.functions.indexing import WORKER_MODULE_NAME
 from devhost.host import DevHost, HostOptions, load_app
-from devhost.indexing import WORKER_MODULE_NAME
-from devhost.settings import load_host_json, load_local_settings, request_body_limit
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,7 +54,7 @@ def build(args: argparse.Namespace) -> DevHost:
     # debug switch is an app setting, so local.settings.json counts (the environment wins).
     app_settings = {**load_local_settings(app_dir), **os.environ}
     levels = load_host_json(app_dir, app_settings).log_levels
-    logs.levels = levels
+    host_logs.levels = levels
     app_logs.install(levels, app_settings)
     # Its own process, one app: the app is imported as the worker imports it, `function_app`.
     app = load_app(
@@ -64,7 +64,7 @@ def build(args: argparse.Namespace) -> DevHost:
         module_name=WORKER_MODULE_NAME,
     )
     if app.signing_key_note is not None:  # only an app that serves workflows signs approval links
-        logs.logger.info("%s", app.signing_key_note)
+        host_logs.logger.info("%s", app.signing_key_note)
     options = HostOptions(
         app_dir,
         args.port,
@@ -99,7 +99,7 @@ async def serve(host: DevHost) -> None:
     await host.start()
     calm_collector()
     print(host.banner(), flush=True)
-    logs.logger.info(
+    host_logs.logger.info(
         "Host started on http://localhost:%d (state: %s)",
         host.port,
         "in memory" if host.options.in_memory else host.options.state,
@@ -117,7 +117,7 @@ async def serve(host: DevHost) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logs.configure_console()
+    host_logs.configure_console()
     try:
         host = build(args)
         asyncio.run(serve(host))

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from devhost.errors import DevHostError
-from devhost.instances import TERMINAL
-from devhost.management_api import status_json
-from devhost.store import SqliteStore
+from devhost.config.errors import DevHostError
+from devhost.durable.new_instances import TERMINAL
+from devhost.durable.task_hub_store import SqliteStore
+from devhost.management.management_api import status_json
 
 
 def export_runs(state: Path, *, unfinished_only: bool = False) -> list[dict[str, Any]]:

@@ -9,21 +9,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devhost import logs
-from devhost.bindings import refusal_message
-from devhost.client_binding import client_binding_json, close_sdk_client_session
-from devhost.clock import Clock
-from devhost.easy_auth import WARNING as EASY_AUTH_WARNING
-from devhost.easy_auth import apply_easy_auth, easy_auth_simulated
-from devhost.errors import DevHostError
-from devhost.http_routes import RouteTable, RouteTemplateError
-from devhost.http_server import HttpServer, InternalServer
-from devhost.indexing import FunctionIndex, load_and_index
-from devhost.invocation import Invoker
-from devhost.keys import Keys, load_or_create_keys
-from devhost.malformed_requests import JsonErrorsAppRunner
-from devhost.management_api import ManagementApi
-from devhost.settings import (
+from devhost.config.approval_signing_key import offer_signing_key, serves_workflows
+from devhost.config.errors import DevHostError
+from devhost.config.host_clock import Clock
+from devhost.config.host_settings import (
     HostSettings,
     apply_environment,
     load_host_json,
@@ -31,10 +20,21 @@ from devhost.settings import (
     request_body_limit,
     restore_environment,
 )
-from devhost.signing_key import offer_signing_key, serves_workflows
-from devhost.store import MemoryStore, SqliteStore, Store
-from devhost.task_hub import TaskHub
-from devhost.triggers import Triggers, storage_warnings, wrap_storage_bindings
+from devhost.console import host_logs
+from devhost.durable.task_hub import TaskHub
+from devhost.durable.task_hub_store import MemoryStore, SqliteStore, Store
+from devhost.functions.binding_support import refusal_message
+from devhost.functions.indexing import FunctionIndex, load_and_index
+from devhost.http.easy_auth import WARNING as EASY_AUTH_WARNING
+from devhost.http.easy_auth import apply_easy_auth, easy_auth_simulated
+from devhost.http.function_keys import Keys, load_or_create_keys
+from devhost.http.http_routes import RouteTable, RouteTemplateError
+from devhost.http.http_server import HttpServer, InternalServer
+from devhost.http.malformed_requests import JsonErrorsAppRunner
+from devhost.management.client_binding import client_binding_json, close_sdk_client_session
+from devhost.management.management_api import ManagementApi
+from devhost.triggers.trigger_services import Triggers, storage_warnings, wrap_storage_bindings
+from devhost.worker.invocation import Invoker
 
 
 @dataclass
@@ -61,8 +61,8 @@ def load_app(
     offer the approval signing key (kept in ``state_folder``; None: in memory), decide whether Easy Auth
     is simulated (``simulate_easy_auth``, else the DEVHOST_SIMULATE_EASY_AUTH setting; simulated, it sets
     WEBSITE_AUTH_ENABLED=true), read host.json, import function_app.py (as ``module_name``; None: a name of
-    its own), index its functions, and keep the key only if the app serves workflows (signing_key). On an
-    error the environment is restored."""
+    its own), index its functions, and keep the key only if the app serves workflows
+    (approval_signing_key). On an error the environment is restored."""
     previous = apply_environment(load_local_settings(app_dir))
     offer = None
     try:
@@ -212,14 +212,14 @@ class DevHost:
             self._previous_environment[HOSTNAME_SETTING] = os.environ.get(HOSTNAME_SETTING)
             os.environ[HOSTNAME_SETTING] = f"localhost:{self.port}"
         if opts.simulate_easy_auth:
-            logs.logger.warning("%s", EASY_AUTH_WARNING)
+            host_logs.logger.warning("%s", EASY_AUTH_WARNING)
         provider_note = self.settings.storage_provider.note()
         if provider_note is not None:
-            logs.logger.warning("%s", provider_note)
+            host_logs.logger.warning("%s", provider_note)
         for name, refused in sorted(self.index.refused.items()):
-            logs.logger.warning("%s", refusal_message(name, refused))
+            host_logs.logger.warning("%s", refusal_message(name, refused))
         for warning in storage_warnings(self.index):
-            logs.logger.warning("%s", warning)
+            host_logs.logger.warning("%s", warning)
         # Start the task hub only once the port answers: recovered work may call back into the host.
         await self.task_hub.start()
         # Timers, queues and blobs last: what they run may start orchestrations.

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devhost.clock import Clock
+from devhost.config.host_clock import Clock
+from devhost.config.host_settings import restore_environment
 from devhost.host import DevHost, HostOptions, load_app
-from devhost.settings import restore_environment
 
 __all__ = ["DevHostHandle", "DevHostProcess", "run_devhost"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.azurite import HOW_TO_GET, find_azurite
+from devhost.storage.azurite import HOW_TO_GET, find_azurite
 
 REQUIRE_SETTING = "DEVHOST_REQUIRE_AZURITE"
 

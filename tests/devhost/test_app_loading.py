@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devhost.errors import DevHostError
+from devhost.config.errors import DevHostError
 from devhost.host import load_app
 from devhost.testing import DevHostProcess, run_devhost
 from tests.devhost.helpers import APPS, call, finished, start

@@ -9,7 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
-from devhost.log_levels import LogLevels, parse_log_levels
+from devhost.config.log_levels import LogLevels, parse_log_levels
 from devhost.testing import DevHostProcess
 from tests.devhost.helpers import APPS, call
 

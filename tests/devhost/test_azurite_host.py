@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from devhost.errors import DevHostError
-from devhost.storage_account import DEFAULT_CONNECTION
+from devhost.config.errors import DevHostError
+from devhost.storage.storage_account import DEFAULT_CONNECTION
 from devhost.testing import DevHostProcess, run_devhost
 from tests.devhost.azurite_support import REQUIRE_SETTING, need_azurite, storage_clients
 from tests.devhost.helpers import APPS, call

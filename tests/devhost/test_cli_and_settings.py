@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from devhost.cli import COLLECTOR_THRESHOLDS
-from devhost.errors import DevHostError
-from devhost.settings import load_host_json, load_local_settings
+from devhost.config.errors import DevHostError
+from devhost.config.host_settings import load_host_json, load_local_settings
 from devhost.testing import DevHostProcess
 from tests.devhost.helpers import APPS, call
 
@@ -38,7 +38,7 @@ def test_import_error_shows_the_apps_traceback(tmp_path):
     res = run_cli("--app-dir", str(tmp_path), "--in-memory")
     assert res.returncode == 2
     assert "Traceback" in res.stderr and "function_app.py" in res.stderr and "broken()" in res.stderr
-    assert "importlib" not in res.stderr and "devhost/indexing.py" not in res.stderr
+    assert "importlib" not in res.stderr and "devhost/functions/indexing.py" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("devhost: error: function_app.py failed to import")
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from devhost import logs
-from devhost.invocation import Invoker, new_invocation_id
-from devhost.log_levels import LogLevels, parse_log_levels
+from devhost.config.log_levels import LogLevels, parse_log_levels
+from devhost.console import host_logs
+from devhost.worker.invocation import Invoker, new_invocation_id
 
 STAMP = r"\[\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\] "
 ID = "5f0c2d6e-8a51-4c3b-9d2e-1f7a6b4c3d21"
@@ -32,33 +32,38 @@ def reference_stamp(created: float) -> str:
 
 @pytest.fixture
 def console(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """The CLI's console (logs.configure_console) on a buffer; the logger as it was afterwards.
+    """The CLI's console (host_logs.configure_console) on a buffer; the logger as it was afterwards.
 
     Each test configures it in its own phase (``_configure``): pytest hands every non-propagating logger
     its capture handler, and sets sys.stdout, when a phase starts."""
-    saved = (list(logs.logger.handlers), logs.logger.level, logs.logger.propagate, logs._console)
+    saved = (
+        list(host_logs.logger.handlers),
+        host_logs.logger.level,
+        host_logs.logger.propagate,
+        host_logs._console,
+    )
     stream = io.StringIO()
-    monkeypatch.setattr(logs, "levels", LogLevels())
+    monkeypatch.setattr(host_logs, "levels", LogLevels())
     monkeypatch.setattr(sys, "stdout", sys.stdout)  # put back after the test's _configure replaced it
     try:
         yield stream
     finally:
-        handlers, level, logs.logger.propagate, logs._console = saved
-        logs.logger.handlers[:] = handlers
-        logs.logger.setLevel(level)  # setLevel, not .level: it clears the logger's cached verdicts
+        handlers, level, host_logs.logger.propagate, host_logs._console = saved
+        host_logs.logger.handlers[:] = handlers
+        host_logs.logger.setLevel(level)  # setLevel, not .level: it clears the logger's cached verdicts
 
 
 def _configure(stream: io.StringIO) -> None:
     """The CLI's console on ``stream``, which is sys.stdout too (until pytest's next phase)."""
     sys.stdout = stream
-    logs.configure_console()
+    host_logs.configure_console()
 
 
 def _log_all() -> None:
-    logs.executing("add_one", "(null)", ID)
-    logs.executed("add_one", True, ID, 2.6)
-    logs.executed("add_one", False, ID, 0.4)
-    logs.orchestration("abc123", "fan_out", "started")
+    host_logs.executing("add_one", "(null)", ID)
+    host_logs.executed("add_one", True, ID, 2.6)
+    host_logs.executed("add_one", False, ID, 0.4)
+    host_logs.orchestration("abc123", "fan_out", "started")
 
 
 EXPECTED = [
@@ -86,17 +91,17 @@ def test_direct_lines_match_the_logging_path(console: io.StringIO) -> None:
     # A second handler makes the lines go through logging (its records, the console's formatter): the
     # console must show the same text either way.
     _configure(console)
-    assert logs.logger.handlers == [logs._console]  # the console alone: its own, direct lines
+    assert host_logs.logger.handlers == [host_logs._console]  # the console alone: its own, direct lines
     _log_all()
     direct = console.getvalue()
     seen: list[logging.LogRecord] = []
     listener = logging.Handler()
     listener.emit = seen.append  # type: ignore[method-assign]
-    logs.logger.addHandler(listener)
+    host_logs.logger.addHandler(listener)
     try:
         _log_all()
     finally:
-        logs.logger.removeHandler(listener)
+        host_logs.logger.removeHandler(listener)
     through_logging = console.getvalue()[len(direct) :]
     assert _messages(through_logging) == _messages(direct) == EXPECTED
     assert [r.getMessage() for r in seen] == EXPECTED  # the other handler got every record
@@ -105,12 +110,12 @@ def test_direct_lines_match_the_logging_path(console: io.StringIO) -> None:
 def test_console_lines_follow_host_json_levels(console: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
     _configure(console)
     rules = {"Function": "Warning", "Function.shown": "Information", "Host.Triggers.DurableTask": "None"}
-    monkeypatch.setattr(logs, "levels", parse_log_levels({"logLevel": rules}, Path("host.json")))
-    logs.executing("hidden", "(null)", ID)
-    logs.executed("hidden", True, ID, 1)
-    logs.executed("hidden", False, ID, 1)  # a failure is an Error: shown under Warning
-    logs.executing("shown", "(null)", ID)
-    logs.orchestration("abc123", "fan_out", "started")
+    monkeypatch.setattr(host_logs, "levels", parse_log_levels({"logLevel": rules}, Path("host.json")))
+    host_logs.executing("hidden", "(null)", ID)
+    host_logs.executed("hidden", True, ID, 1)
+    host_logs.executed("hidden", False, ID, 1)  # a failure is an Error: shown under Warning
+    host_logs.executing("shown", "(null)", ID)
+    host_logs.orchestration("abc123", "fan_out", "started")
     assert _messages(console.getvalue()) == [
         f"Executed 'Functions.hidden' (Failed, Id={ID}, Duration=1ms)",
         f"Executing 'Functions.shown' (Reason='(null)', Id={ID})",
@@ -119,7 +124,7 @@ def test_console_lines_follow_host_json_levels(console: io.StringIO, monkeypatch
 
 def test_a_logger_above_information_hides_the_lines(console: io.StringIO) -> None:
     _configure(console)
-    logs.logger.setLevel(logging.WARNING)
+    host_logs.logger.setLevel(logging.WARNING)
     _log_all()
     assert console.getvalue() == ""
 
@@ -132,7 +137,7 @@ def test_stamp_is_the_strftime_text() -> None:
     cases += [base + n * 0.000137 for n in range(20_000)]
     cases += [0.0, 1.5, 951_782_400.25]
     for created in cases:
-        assert logs.stamp(created) == reference_stamp(created), created
+        assert host_logs.stamp(created) == reference_stamp(created), created
 
 
 def test_invocation_ids_are_unique_version_4_uuids() -> None:
@@ -162,12 +167,12 @@ def test_lines_of_a_loop_turn_are_written_in_order_before_anything_else(console:
     _configure(console)
 
     async def turn() -> tuple[str, str]:
-        logs.executing("add_one", "(null)", ID)
-        logs.executed("add_one", True, ID, 2.6)
+        host_logs.executing("add_one", "(null)", ID)
+        host_logs.executed("add_one", True, ID, 2.6)
         before_the_turn_ends = console.getvalue()
-        logs.logger.warning("a warning after them")
+        host_logs.logger.warning("a warning after them")
         after_the_warning = console.getvalue()
-        logs.orchestration("abc123", "fan_out", "started")
+        host_logs.orchestration("abc123", "fan_out", "started")
         await asyncio.sleep(0)  # the loop's next turn writes what was gathered
         return before_the_turn_ends, after_the_warning
 

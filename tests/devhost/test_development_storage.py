@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devhost.development_storage import SETTING, WELL_KNOWN_PORTS, well_known_ports_free
+from devhost.storage.development_storage import SETTING, WELL_KNOWN_PORTS, well_known_ports_free
 from devhost.testing import run_devhost
 from tests.devhost.azurite_support import need_azurite
 from tests.devhost.helpers import APPS, call

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from devhost import durable_http
+from devhost.durable import durable_http
 from devhost.testing import DevHostHandle, run_devhost
 from tests.devhost.helpers import APPS, finished, start, status
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from devhost.easy_auth import AUTH_ENABLED, SETTING
-from devhost.errors import DevHostError
+from devhost.config.errors import DevHostError
+from devhost.http.easy_auth import AUTH_ENABLED, SETTING
 from devhost.testing import DevHostProcess, run_devhost
 from tests.devhost.helpers import APPS, call
 

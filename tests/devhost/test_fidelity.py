@@ -9,7 +9,7 @@ from datetime import timedelta
 from azure.functions import meta
 from azure.functions.durable_functions import OrchestrationTriggerConverter
 
-from devhost.actions import ACTION_NAMES, WAIT_EVENT, flatten
+from devhost.durable.orchestrator_actions import ACTION_NAMES, WAIT_EVENT, flatten
 from tests.devhost.helpers import call, finished, start, status
 
 CASES = [

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import azure.functions as func
 import pytest
 
-from devhost.errors import DevHostError
-from devhost.indexing import index_app
+from devhost.config.errors import DevHostError
+from devhost.functions.indexing import index_app
 from devhost.testing import DevHostHandle, run_devhost
 from tests.devhost.helpers import APPS, call, finished, start_raw
 

@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from devhost.http_routes import RouteTable
-from devhost.http_server import HttpServer
+from devhost.http.http_routes import RouteTable
+from devhost.http.http_server import HttpServer
 from devhost.testing import run_devhost
 from tests.devhost.helpers import APPS, call
 

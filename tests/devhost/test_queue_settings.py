@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from devhost.errors import DevHostError
-from devhost.queue_settings import QueueSettings, parse_queue_settings
+from devhost.config.errors import DevHostError
+from devhost.config.queue_settings import QueueSettings, parse_queue_settings
 
 HOST_JSON = Path("host.json")
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from devhost.storage_account import DEFAULT_CONNECTION
+from devhost.storage.storage_account import DEFAULT_CONNECTION
 from devhost.testing import DevHostHandle, run_devhost
 from tests.devhost.azurite_support import need_azurite, storage_clients
 from tests.devhost.helpers import APPS, call, status

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from dateutil.parser import parse
 
-from devhost import sdk_speedups
-from devhost.history import fmt_time
+from devhost.durable import sdk_speedups
+from devhost.durable.history import fmt_time
 
 
 def test_memoized_parse_equals_dateutil() -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from devhost.config.approval_signing_key import SETTING, WORKFLOW_ACTIVITY
+from devhost.config.host_settings import restore_environment
 from devhost.host import load_app
-from devhost.settings import restore_environment
-from devhost.signing_key import SETTING, WORKFLOW_ACTIVITY
 from devhost.testing import DevHostProcess, run_devhost
 from tests.devhost.helpers import APPS, call
 

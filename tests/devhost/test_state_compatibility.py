@@ -8,9 +8,9 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from devhost.book import Book
-from devhost.retries import RetryState
-from devhost.store import SqliteStore
+from devhost.durable.call_retries import RetryState
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import SqliteStore
 from devhost.testing import run_devhost
 from tests.devhost.helpers import APPS, finished, status
 

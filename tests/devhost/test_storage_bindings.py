@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from devhost.storage_account import DEFAULT_CONNECTION
+from devhost.storage.storage_account import DEFAULT_CONNECTION
 from devhost.testing import DevHostHandle, run_devhost
-from devhost.triggers import storage_warnings
+from devhost.triggers.trigger_services import storage_warnings
 from tests.devhost.azurite_support import need_azurite, storage_clients
 from tests.devhost.helpers import APPS, call
 

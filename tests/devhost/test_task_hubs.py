@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from devhost.errors import DevHostError
+from devhost.config.errors import DevHostError
 from devhost.testing import DevHostHandle, DevHostProcess, run_devhost
 from tests.devhost.helpers import APPS, call, finished, start_raw, status
 

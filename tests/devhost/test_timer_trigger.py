@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from devhost.clock import Clock
-from devhost.ncrontab import ScheduleError, parse
-from devhost.retry_policy import RetryPolicy
+from devhost.config.host_clock import Clock
+from devhost.functions.function_retry_policy import RetryPolicy
 from devhost.testing import DevHostHandle, run_devhost
+from devhost.triggers.ncrontab import ScheduleError, parse
 from tests.devhost.helpers import APPS, call
 
 APP = APPS / "timers"

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from devhost.errors import DevHostError
-from devhost.settings import load_host_json
+from devhost.config.errors import DevHostError
+from devhost.config.host_settings import load_host_json
+from devhost.durable.orchestration_versions import compare_versions
 from devhost.testing import DevHostHandle, run_devhost
-from devhost.versioning import compare_versions
 from tests.devhost.helpers import APPS, call, finished, start, start_raw, status
 
 APP = APPS / "versioning"

@@ -38,9 +38,7 @@ from engine import (
 Pause = Literal["none", "fan", "loop", "step", "approval"]
 KINDS = ("added", "removed", "renamed", "type_changed", "condition_changed", "timeout_changed", "same_shape")
 POINTS: tuple[Pause, ...] = ("fan", "loop", "step", "approval")
-GATED = RetryPolicy(
-    max_attempts=10_000, first_interval=timedelta(milliseconds=400), backoff_coefficient=1.0
-)
+GATED = RetryPolicy(max_attempts=10_000, first_interval=timedelta(milliseconds=400), backoff_coefficient=1.0)
 
 
 class Order(BaseModel):

@@ -169,9 +169,11 @@ def one(n: int) -> int:
             "must take ItemFailed",
         ),
         (
-            lambda: WorkflowBuilder("t5", start=doc_source)
-            .add_map(doc_source, takes_doc, collect=sums)
-            .add_edge(takes_doc, one),
+            lambda: (
+                WorkflowBuilder("t5", start=doc_source)
+                .add_map(doc_source, takes_doc, collect=sums)
+                .add_edge(takes_doc, one)
+            ),
             "cannot take part in other edges",
         ),
         (

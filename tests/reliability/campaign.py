@@ -44,8 +44,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devhost.history import EventType
-from devhost.store import SqliteStore
+from devhost.durable.history import EventType
+from devhost.durable.task_hub_store import SqliteStore
 from devhost.testing import DevHostProcess
 from engine import InMemoryRunner
 from executors.ledger import SETTING as LEDGER_SETTING

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devhost.history import EventType
-from devhost.store import SqliteStore
+from devhost.durable.history import EventType
+from devhost.durable.task_hub_store import SqliteStore
 from devhost.testing import DevHostProcess
 from tests.durable.http import Reply, call
 

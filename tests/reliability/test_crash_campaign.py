@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from devhost.history import EventType
+from devhost.durable.history import EventType
 from tests.reliability.campaign import CampaignConfig, check_history, run_campaign
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from devhost.cli import build, parse_args
-from devhost.errors import DevHostError
-from devhost.settings import BODY_LIMIT_SETTING, DEFAULT_MAX_BODY_BYTES, request_body_limit
+from devhost.config.errors import DevHostError
+from devhost.config.host_settings import BODY_LIMIT_SETTING, DEFAULT_MAX_BODY_BYTES, request_body_limit
 from devhost.testing import DevHostHandle, run_devhost
 from engine import InMemoryRunner
 from tests.durable.http import call, finished, get, post, wait_for

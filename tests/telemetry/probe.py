@@ -30,9 +30,11 @@ def _ingestion() -> tuple[str, list[dict[str, Any]]]:
                 body = gzip.decompress(body)
             if self.path.rstrip("/").endswith("/track"):
                 text = body.decode()
-                parsed = json.loads(text) if text.lstrip().startswith("[") else [
-                    json.loads(line) for line in text.splitlines() if line.strip()
-                ]
+                parsed = (
+                    json.loads(text)
+                    if text.lstrip().startswith("[")
+                    else [json.loads(line) for line in text.splitlines() if line.strip()]
+                )
                 items.extend(parsed)
                 answer = {"itemsReceived": len(parsed), "itemsAccepted": len(parsed), "errors": []}
             else:  # live metrics and anything else: accepted, ignored

@@ -167,4 +167,3 @@ def test_a_durable_run_is_one_trace_across_episodes_steps_and_a_restart(
     assert receiver.total("workflow.step.duration", count=True) == 8
     assert receiver.total("gen_ai.client.token.usage", **{"gen_ai.token.type": "input"}) == 31
     assert receiver.total("workflow.approvals.pending") == 0
-

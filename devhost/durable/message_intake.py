@@ -1,0 +1,102 @@
+"""Taking in an instance's queued messages at the start of an episode.
+
+Controls (terminate, suspend, resume) act at once; results and events of an earlier execution, and
+anything for a finished instance, are dropped; while the instance is suspended or not yet started its
+messages stay queued. External events are held in the book until the orchestrator waits for them (the
+SDK keeps just one early event per name) and are then delivered in the order they were raised; the answers
+to the orchestrator's entity calls (events too) are delivered as they come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from devhost.durable import instance_lifecycle
+from devhost.durable.call_retries import reserves_ids
+from devhost.durable.entity_calls import is_answer
+from devhost.durable.episode_changes import EpisodeChanges
+from devhost.durable.history import EventType
+from devhost.durable.new_instances import TERMINAL
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import WorkItem
+
+
+@dataclass
+class Intake:
+    events: list[dict[str, Any]] = field(default_factory=list)  # for the orchestrator, in delivery order
+    started: bool = False  # the execution starts with them
+    leftover: list[WorkItem] = field(default_factory=list)  # kept queued for later
+
+
+def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool) -> Intake:
+    rec = changes.record
+    changes.batch.del_work.extend(m.id for m in msgs)
+    events: list[dict[str, Any]] = []
+    for m in msgs:
+        control = m.payload.get("control")
+        if rec.status in TERMINAL:
+            continue  # late results, events or controls for a finished instance are dropped
+        if control == "terminate":
+            instance_lifecycle.terminate(changes, str(m.payload.get("reason", "")))
+            return Intake()
+        if control == "suspend":
+            instance_lifecycle.suspend(changes, m.payload.get("reason"))
+            continue
+        if control == "resume":
+            instance_lifecycle.resume(changes, m.payload.get("reason"), started=has_history)
+            continue
+        execution = m.payload.get("execution_id")
+        if execution is not None and execution != rec.execution_id:
+            continue  # a completion for an earlier execution (before continue-as-new / restart)
+        events.append(m.payload["event"])
+    if rec.status in TERMINAL:
+        return Intake()
+    if rec.status == "Suspended":
+        return _keep_queued(changes, msgs)  # until resumed; only the suspension is recorded
+    started = [e for e in events if e["EventType"] == EventType.ExecutionStarted]
+    if started and has_history:
+        started = []  # duplicate start message (replayed queue after a crash): ignore
+    if not has_history and not started:
+        return _keep_queued(changes, msgs)  # nothing runs before the execution starts
+    answers = {id(e) for e in events if is_answer(changes.book, e)}  # entity calls': delivered at once
+    raised = [e for e in events if e["EventType"] == EventType.EventRaised and id(e) not in answers]
+    others = [
+        e
+        for e in events
+        if e["EventType"] not in (EventType.ExecutionStarted, EventType.EventRaised) or id(e) in answers
+    ]
+    changes.book.held.extend(raised)
+    ordered = started + _reserving_first(changes.book, others) + _take_awaited(changes.book)
+    return Intake(ordered, bool(started))
+
+
+def _keep_queued(changes: EpisodeChanges, msgs: list[WorkItem]) -> Intake:
+    """The messages other than controls stay queued (not deleted), for the episode that can take them."""
+    keep = [m for m in msgs if "control" not in m.payload]
+    keep_ids = {m.id for m in keep}
+    changes.batch.del_work = [w for w in changes.batch.del_work if w not in keep_ids]
+    return Intake(leftover=keep)
+
+
+def _reserving_first(book: Book, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    first, rest = [], []
+    for e in events:
+        (first if reserves_ids(book, e) else rest).append(e)
+    return first + rest
+
+
+def _take_awaited(book: Book) -> list[dict[str, Any]]:
+    """The held events the orchestrator now waits for, in the order they were raised."""
+    out, keep = [], []
+    budget = {n: book.waits.get(n, 0) - book.delivered.get(n, 0) for n in book.waits}
+    for e in book.held:
+        name = e["Name"]
+        if budget.get(name, 0) > 0:
+            budget[name] -= 1
+            book.delivered[name] = book.delivered.get(name, 0) + 1
+            out.append(e)
+        else:
+            keep.append(e)
+    book.held = keep
+    return out

@@ -1,0 +1,60 @@
+"""Function keys for --require-keys: a master key, a default function key, the durable system key."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from devhost.config.errors import DevHostError
+from devhost.config.state_folder import write_private
+
+
+@dataclass(frozen=True)
+class Keys:
+    master: str
+    function: str
+    durable: str  # the durabletask_extension system key, used by the management URLs
+
+    def allows(self, level: str, supplied: str | None) -> bool:
+        """Host rules: anonymous needs nothing, function needs a function or master key, admin the master."""
+        if level == "anonymous":
+            return True
+        if not supplied:
+            return False
+        if level == "admin":
+            return secrets.compare_digest(supplied, self.master)
+        return any(secrets.compare_digest(supplied, k) for k in (self.function, self.master))
+
+    def allows_system(self, supplied: str | None) -> bool:
+        return bool(supplied) and any(
+            secrets.compare_digest(supplied or "", k) for k in (self.durable, self.master)
+        )
+
+
+def _new() -> str:
+    return secrets.token_urlsafe(30)
+
+
+def load_or_create_keys(folder: Path | None) -> Keys:
+    """Keys kept in <state folder>/keys.json so they survive restarts (in-memory mode: fresh keys)."""
+    if folder is None:
+        return Keys(_new(), _new(), _new())
+    path = folder / "keys.json"
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            return Keys(
+                data["master"], data["functionKeys"]["default"], data["systemKeys"]["durabletask_extension"]
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DevHostError(f"cannot read keys from {path}: {exc}") from None
+    keys = Keys(_new(), _new(), _new())
+    stored = {
+        "master": keys.master,
+        "functionKeys": {"default": keys.function},
+        "systemKeys": {"durabletask_extension": keys.durable},
+    }
+    write_private(path, json.dumps(stored, indent=2))
+    return keys

@@ -320,6 +320,11 @@ def _driven(orchestration: Orchestration, body: Generator[Any, Any, Any], contex
         return Folded(orchestration, outcome, context.unasked_steps(), context.requests)
     except (WorkflowFailed, PartitionFailed):
         return Folded(orchestration, "failed", context.unasked_steps(), context.requests)
+    except Exception:
+        # The orchestrator itself raised (a step's recorded output its own type refuses, a condition that
+        # raises): replaying the same history, the host's orchestrator raised the same and failed the run
+        # with it. The fold says failed, as far as it got; the status keeps the host's message.
+        return Folded(orchestration, "failed", context.unasked_steps(), context.requests)
     _pin_deadlines(orchestration)
     return Folded(orchestration, "waiting", context.unasked_steps(), context.requests)
 

@@ -20,7 +20,7 @@ from devhost.http_routes import RouteTable, RouteTemplateError
 from devhost.http_server import HttpServer, InternalServer
 from devhost.indexing import FunctionIndex, load_and_index
 from devhost.invocation import Invoker
-from devhost.keys import Keys, load_or_create_keys
+from devhost.keys import Keys, load_or_create_keys, provide_keys_setting
 from devhost.management_api import ManagementApi
 from devhost.settings import (
     HostSettings,
@@ -153,6 +153,7 @@ class DevHost:
         state_folder = None if opts.in_memory or opts.state is None else opts.state.parent
         if opts.require_keys:
             self.keys = load_or_create_keys(state_folder)
+        self._previous_environment.update(provide_keys_setting(opts.require_keys))
         self.triggers = Triggers(self.index, self.settings, opts.app_dir, state_folder)
         try:
             # On the loop's own thread, which lives as long as the host: Azurite ends with it (azurite).

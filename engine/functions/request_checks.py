@@ -58,8 +58,9 @@ def _check_value(param: Param, raw: str) -> None:
 def check_body(route: Route, req: func.HttpRequest, versions: WorkflowVersions) -> None:
     limit = engine_settings().max_body_bytes
     if route.body == "reason":
-        # Optional: no body at all is fine, but a JSON null is not an object (read_json says None to both).
-        if (req.get_body() or b"").strip():
+        # Optional: no body at all is fine; whitespace is no JSON, and null no object (read_json, lenient
+        # for the handler, says None to all three).
+        if req.get_body():
             validated(ReasonBody.model_validate, read_json(req, limit=limit), "body")
     elif route.body == "link":
         validated(LinkRequest.model_validate, read_json(req, limit=limit), "link request")

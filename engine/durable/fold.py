@@ -302,6 +302,11 @@ def _driven(
         outcome = "continued" if context.continued else "completed"
     except (WorkflowFailed, PartitionFailed):
         outcome = "failed"
+    except Exception:
+        # The orchestrator itself raised (a step's recorded output its own type refuses, a condition that
+        # raises): replaying the same history, the host's orchestrator raised the same and failed the run
+        # with it. The fold says failed, as far as it got; the status keeps the host's message.
+        outcome = "failed"
     if outcome == "waiting":
         _pin_deadlines(orchestration)
     return snapshot(orchestration, outcome, context)

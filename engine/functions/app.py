@@ -8,7 +8,7 @@ runs under devhost, ``func start`` and on Azure. HTTP routes are registered from
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import azure.durable_functions as df
@@ -32,6 +32,7 @@ from engine.functions.http_api import WorkflowApi
 from engine.functions.http_json import HttpError, request_path
 from engine.functions.identity import check_identity_settings
 from engine.functions.public_url import is_cross_origin
+from engine.functions.request_checks import check_request
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
 from engine.telemetry.setup import configure_from_environment
@@ -62,6 +63,7 @@ class WorkflowApp:
             route_prefix=route_prefix,
             activity_name=activity_name,
             continue_every=continue_every,
+            anonymous_api=auth_level == func.AuthLevel.ANONYMOUS,
         )
         check_signing_key()
         check_identity_settings()
@@ -125,19 +127,24 @@ class WorkflowApp:
     def _register_route(self, route: Route) -> None:
         bp = self.blueprint
         handler = getattr(self.api, route.handler)
+        versions = self.versions
+
+        def checked(req: func.HttpRequest) -> None:
+            check_request(route, req, versions)
+
         if route.durable_client:
 
             async def endpoint(
                 req: func.HttpRequest, client: df.DurableOrchestrationClient
             ) -> func.HttpResponse:
                 # Handlers reach the task hub through the client seam only.
-                return await _guarded(handler, req, AzureDurableClient(client))
+                return await _guarded(handler, req, AzureDurableClient(client), checked)
 
             wrapped = bp.durable_client_input(client_name="client")(endpoint)
         else:
 
             async def endpoint_plain(req: func.HttpRequest) -> func.HttpResponse:
-                return await _guarded(handler, req, None)
+                return await _guarded(handler, req, None, checked)
 
             wrapped = endpoint_plain
         extra = {}
@@ -150,11 +157,14 @@ class WorkflowApp:
         )
 
 
-async def _guarded(handler: Any, req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def _guarded(
+    handler: Any, req: func.HttpRequest, client: Any, check: Callable[[func.HttpRequest], None]
+) -> func.HttpResponse:
     if req.method not in ("GET", "HEAD") and is_cross_origin(req):
         # A page on another site posting here (a form, a no-preflight fetch): never a change of state.
         return HttpError(403, "cross-origin request refused: the Origin header names another site").response()
     try:
+        check(req)  # what the OpenAPI document calls invalid is a 400, before any state is read
         return await handler(req, client)  # type: ignore[no-any-return]
     except HttpError as exc:
         return exc.response()

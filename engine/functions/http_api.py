@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from engine.core.approval import Approval
 from engine.core.graph import Workflow
@@ -44,6 +44,7 @@ from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
 from engine.functions.partition_reads import PartitionReader, asks_in_partitions, entry_owner
 from engine.functions.public_url import public_origin, rebased
+from engine.functions.request_bodies import LinkRequest, ReasonBody
 from engine.functions.run_view import (
     Page,
     approval_entry,
@@ -52,7 +53,7 @@ from engine.functions.run_view import (
     run_summary,
     run_view,
 )
-from engine.functions.settings import engine_settings
+from engine.functions.settings import engine_settings, host_checks_keys
 from engine.functions.timeline import run_timeline
 from engine.telemetry.runs import run_start
 
@@ -64,23 +65,6 @@ FEED_PAGE = 1_000  # events one feed answer gives unless ?limit= says otherwise
 MAX_FEED_PAGE = 10_000
 WAIT_POLL_SECONDS = 0.25
 ANSWER_WAIT_SECONDS = 5.0  # how long an answer waits to learn whether it decided the approval
-
-
-class LinkRequest(BaseModel):
-    """``POST .../approvals/{requestId}/links``: whom the link is for (``null``: no one in particular,
-    only for approvals without named approvers)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    for_: str | None = Field(default=None, alias="for", min_length=1, max_length=200)
-
-
-class ReasonBody(BaseModel):
-    """The body of terminate and rewind (optional)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    reason: str | None = Field(default=None, max_length=1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +101,16 @@ class WorkflowApi:
     """The handlers of the route table, over the workflows of one app."""
 
     def __init__(
-        self, versions: WorkflowVersions, *, route_prefix: str, activity_name: str, continue_every: int
+        self,
+        versions: WorkflowVersions,
+        *,
+        route_prefix: str,
+        activity_name: str,
+        continue_every: int,
+        anonymous_api: bool = False,
     ) -> None:
         self.versions = versions
+        self.anonymous_api = anonymous_api  # routes registered at the anonymous auth level (OpenAPI says)
         self.workflows = versions.newest()  # what new runs start on, and what routes name
         self.route_prefix = route_prefix
         self.activity_name = activity_name
@@ -365,7 +356,7 @@ class WorkflowApi:
             view["pendingApprovalsTotal"] += total
         if asked and view["phase"] == "running":
             view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow
-        if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
+        if _choice(req, "timeline", ("false", "true")) == "true":
             partition_steps, not_listed = await self.partition_reads.step_rows(client, folded)
             view["timeline"] = run_timeline(
                 read.events,
@@ -847,7 +838,11 @@ class WorkflowApi:
     async def openapi(self, req: func.HttpRequest, client: Any) -> func.HttpResponse:
         return json_response(
             openapi_document(
-                list(self.workflows.values()), _api_base(req, self.route_prefix), self.route_prefix
+                self.versions,
+                _api_base(req, self.route_prefix),
+                self.route_prefix,
+                keys_checked=host_checks_keys(),
+                anonymous_api=self.anonymous_api,
             )
         )
 

@@ -1,8 +1,10 @@
-"""THE route table of the workflow HTTP API: ``WorkflowApp`` registers from it, OpenAPI documents it.
+"""THE route table of the workflow HTTP API: ``WorkflowApp`` registers from it, the request checks
+validate from it (``request_checks.py``), OpenAPI documents it.
 
 Paths are relative to the host's route prefix (``/api``); ``{prefix}`` is the workflow API's own route
 (``workflows``). A route marked ``per_workflow`` is documented once per workflow, with that workflow's
-input or approval schemas.
+input or approval schemas. ``responses`` lists what the handler answers; ``statuses`` adds what every
+route of its kind can answer (the host's key check, the cross-origin refusal, the body limit, a bug).
 """
 
 from __future__ import annotations
@@ -12,14 +14,28 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from engine.functions.api_models import (
+    AnswerAccepted,
+    IssuedLink,
+    RunAccepted,
+    StartedRun,
+    VersionList,
+    WorkflowList,
+)
+from engine.functions.dashboard import CONTENT_TYPES
 from engine.functions.feed import Feed
-from engine.functions.view_models import RunsPage, RunView
+from engine.functions.http_json import INSTANCE_ID_PATTERN, NEW_INSTANCE_ID_PATTERN
+from engine.functions.view_models import PendingApprovalEntry, RunsPage, RunView
 
 Body = Literal["none", "input", "approval", "reason", "link"]
 
 
 @dataclass(frozen=True, slots=True)
 class Param:
+    """A path or query parameter. ``schema`` is one of the shapes below (``_int``, ``_bool``, ``_enum``,
+    a string with or without a pattern): ``request_checks`` validates a query value against it before the
+    handler runs, so the document and the checks cannot disagree."""
+
     name: str
     where: Literal["path", "query"]
     schema: dict[str, Any]
@@ -34,28 +50,59 @@ class Route:
     method: Literal["GET", "POST"]
     handler: str  # the name of the WorkflowApp method that answers it
     summary: str
-    responses: dict[int, str]
+    responses: dict[int, str]  # what the handler answers (statuses() adds what every such route can)
     params: tuple[Param, ...] = ()
     body: Body = "none"
     per_workflow: bool = False
     durable_client: bool = True
     anonymous: bool = False
     admin: bool = False  # the host's master key only (an operator's act, such as issuing a link)
-    content_type: str = "application/json"
+    content_types: tuple[str, ...] = ("application/json",)  # of the success answer
     tags: tuple[str, ...] = field(default=("workflows",))
-    response: type[BaseModel] | None = None  # the 200 answer's shape, for OpenAPI
+    response: type[BaseModel] | None = None  # the success answer's shape (its one 2xx status), for OpenAPI
+    headers: tuple[str, ...] = ()  # headers the success answer carries
 
     def resolved(self, prefix: str) -> str:
         return self.path.replace("{prefix}", prefix)
+
+
+def statuses(route: Route, *, keys_checked: bool) -> dict[int, str]:
+    """Every status the route can answer: the handler's, and those of every route of its kind."""
+    every: dict[int, str] = dict(route.responses)
+    if keys_checked and not route.anonymous:
+        key = f"the {'master' if route.admin else 'function'} key is missing or wrong (the host refuses)"
+        every[401] = f"{key}; or: {every[401]}" if 401 in every else key
+    if route.method != "GET":
+        every.setdefault(403, "cross-origin request refused (the Origin header names another site)")
+    if route.body != "none":
+        every[413] = "the body is over the limit (WORKFLOW_MAX_BODY_BYTES, or the host's)"
+    every[500] = "internal error: the answer names the route, the app's log has the details"
+    return dict(sorted(every.items()))
 
 
 def _int(low: int, high: int) -> dict[str, Any]:
     return {"type": "integer", "minimum": low, "maximum": high}
 
 
-INSTANCE = Param("instanceId", "path", {"type": "string"}, "the run's instance id", required=True)
+def _bool() -> dict[str, Any]:
+    return {"type": "boolean"}  # true or false, spelled so
+
+
+def _enum(*values: str) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _pattern(regex: str) -> dict[str, Any]:
+    # JSON Schema patterns are ECMA-262 regexes: without the multiline flag, $ is the end of the value.
+    return {"type": "string", "pattern": f"^{regex}$"}
+
+
+INSTANCE = Param("instanceId", "path", _pattern(INSTANCE_ID_PATTERN), "the run's instance id", required=True)
 REQUEST = Param("requestId", "path", {"type": "string"}, "the approval request id", required=True)
 NAME = Param("name", "path", {"type": "string"}, "the workflow name", required=True)
+TOKEN = Param(
+    "token", "query", {"type": "string"}, "a respond link's token: its holder may answer that request"
+)
 RUN_FILTERS = (
     Param("status", "query", {"type": "string"}, "runtime statuses, comma-separated (Running,Completed)"),
     Param("top", "query", _int(1, 1000), "page size (default 50)"),
@@ -63,6 +110,7 @@ RUN_FILTERS = (
     Param("search", "query", {"type": "string"}, "only runs whose instance id contains this (any case)"),
 )
 RUN = "{prefix}/{name}/runs/{instanceId}"
+DASHBOARD_TYPES = tuple(dict.fromkeys(t.split(";")[0] for t in CONTENT_TYPES.values()))
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -73,6 +121,7 @@ ROUTES: tuple[Route, ...] = (
         "Every workflow: name, description, input schema, graph",
         {200: "the workflows"},
         durable_client=False,
+        response=WorkflowList,
     ),
     Route(
         "workflow_start",
@@ -80,13 +129,25 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "start_run",
         "Start a run",
-        {202: "started: the run's links", 400: "invalid input", 404: "unknown workflow", 409: "id in use"},
+        {
+            202: "started: the run's links",
+            400: "invalid input or instanceId (field errors)",
+            404: "unknown workflow or version",
+            409: "id in use",
+        },
         params=(
-            Param("instanceId", "query", {"type": "string"}, "choose the run's instance id"),
+            Param(
+                "instanceId",
+                "query",
+                _pattern(NEW_INSTANCE_ID_PATTERN),
+                "choose the run's instance id (':' is kept for a run's sub-workflow runs and partitions)",
+            ),
             Param("version", "query", {"type": "string"}, "start on this version (default: the newest)"),
         ),
         body="input",
         per_workflow=True,
+        response=StartedRun,
+        headers=("Location", "Retry-After"),
     ),
     Route(
         "workflow_versions",
@@ -96,6 +157,7 @@ ROUTES: tuple[Route, ...] = (
         "The versions of this workflow the app serves, each with its unfinished runs",
         {200: "the versions, oldest first", 404: "unknown workflow"},
         per_workflow=True,
+        response=VersionList,
     ),
     Route(
         "workflow_runs",
@@ -114,7 +176,7 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "get_run",
         "The workflow view of a run: phase, input, executors, pending and closed approvals, outputs",
-        {200: "the run view", 400: "invalid parameter", 404: "unknown run"},
+        {200: "the run view", 400: "invalid instanceId or parameter", 404: "unknown run"},
         params=(
             Param(
                 "wait",
@@ -123,13 +185,21 @@ ROUTES: tuple[Route, ...] = (
                 "seconds to wait until the run is finished or waits for a person",
             ),
             Param(
-                "timeline",
+                "until",
                 "query",
-                {"type": "boolean"},
-                "true to add the timeline of steps, timers and events",
+                _enum("settled", "finished"),
+                "with wait: settled (default: finished, or waiting for a person) or finished",
             ),
+            Param(
+                "answered",
+                "query",
+                {"type": "string"},
+                "with wait: request ids answered (comma-separated): wait until none of them is open",
+            ),
+            Param("timeline", "query", _bool(), "true to add the timeline of steps, timers and events"),
             Param("approvals_skip", "query", _int(0, 10_000_000), "pending approvals to skip (default 0)"),
             Param("approvals_top", "query", _int(1, 1000), "pending approvals listed (default 100)"),
+            TOKEN,
         ),
         per_workflow=True,
         response=RunView,
@@ -144,14 +214,14 @@ ROUTES: tuple[Route, ...] = (
         "long-polls for them, ?latest=true gives only the newest (a cursor to follow from)",
         {
             200: "the events after the cursor, and the steps running now",
-            400: "invalid cursor, limit or latest",
+            400: "invalid instanceId, cursor, wait, limit or latest",
             404: "unknown run",
         },
         params=(
             Param("after", "query", {"type": "string"}, "a cursor from an earlier answer: only newer events"),
             Param("wait", "query", _int(0, 60), "seconds to wait for a newer event (or the run's end)"),
             Param("limit", "query", _int(1, 10_000), "the most events one answer gives (default 1,000)"),
-            Param("latest", "query", {"type": "boolean"}, "true: only the newest event, to follow from"),
+            Param("latest", "query", _bool(), "true: only the newest event, to follow from"),
         ),
         per_workflow=True,
         response=Feed,
@@ -162,8 +232,16 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "get_approval",
         "One pending approval request of a run",
-        {200: "the pending approval", 404: "unknown request", 409: "already answered or timed out"},
+        {
+            200: "the pending approval",
+            400: "invalid instanceId",
+            404: "unknown run or request",
+            409: "already answered or timed out, or the run's version is not served here",
+            410: "run finished",
+        },
+        params=(TOKEN,),
         per_workflow=True,
+        response=PendingApprovalEntry,
     ),
     Route(
         "workflow_approve",
@@ -173,15 +251,18 @@ ROUTES: tuple[Route, ...] = (
         "Answer a pending approval (validated strictly against its response schema)",
         {
             202: "answer delivered",
-            400: "invalid answer (field errors)",
-            403: "not allowed",
-            404: "unknown request",
-            409: "already answered or timed out",
+            400: "invalid answer (field errors) or instanceId",
+            401: "the approval is for named approvers: answer with your identity",
+            403: "not allowed: the link's token, or you are not one of its approvers",
+            404: "unknown run or request",
+            409: "already answered or timed out, or another answer was taken first",
             410: "run finished",
+            503: "answers to approvals with named approvers must be signed: no signing key is set",
         },
         params=(Param("token", "query", {"type": "string"}, "the signed token of the respond link"),),
         body="approval",
         per_workflow=True,
+        response=AnswerAccepted,
     ),
     Route(
         "workflow_approval_link",
@@ -192,14 +273,15 @@ ROUTES: tuple[Route, ...] = (
         "the master key on Azure and under devhost --require-keys",
         {
             201: "the link",
-            400: "invalid body, or a person who could not answer",
-            404: "unknown request",
-            409: "already answered or timed out",
+            400: "invalid body or instanceId, or a person who could not answer",
+            404: "unknown run or request",
+            409: "already answered or timed out, or the run's version is not served here",
             410: "run finished",
         },
         body="link",
         per_workflow=True,
         admin=True,
+        response=IssuedLink,
     ),
     Route(
         "workflow_terminate",
@@ -207,9 +289,10 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "terminate",
         "Terminate a run",
-        {202: "terminating", 400: "invalid id", 404: "unknown run", 410: "run finished"},
+        {202: "terminating", 400: "invalid body or instanceId", 404: "unknown run", 410: "run finished"},
         body="reason",
         per_workflow=True,
+        response=RunAccepted,
     ),
     Route(
         "workflow_rewind",
@@ -220,13 +303,14 @@ ROUTES: tuple[Route, ...] = (
         "for good run again, everything that succeeded is kept",
         {
             202: "rewinding",
-            400: "invalid body",
+            400: "invalid body or instanceId",
             404: "unknown run",
             409: "the run has not failed, or the version it started on is not served here",
             410: "run completed or terminated",
         },
         body="reason",
         per_workflow=True,
+        response=RunAccepted,
     ),
     Route(
         "runs_list",
@@ -257,7 +341,7 @@ ROUTES: tuple[Route, ...] = (
         params=(Param("path", "path", {"type": "string"}, "an asset path under the page", required=True),),
         durable_client=False,
         anonymous=True,
-        content_type="text/html",
+        content_types=DASHBOARD_TYPES,
         tags=("dashboard",),
     ),
 )

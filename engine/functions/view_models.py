@@ -94,6 +94,44 @@ class MapProgress(_Answer):
     )
 
 
+class ApprovalOwner(_Answer):
+    """The sub-workflow run an approval shown in a parent's view belongs to (answer it there)."""
+
+    workflow: str
+    instanceId: str
+    runUri: str
+
+
+class ItemTag(_Answer):
+    batch: str
+    index: int
+
+
+class PendingApprovalEntry(_Answer):
+    """A pending approval request as people read it (``run_view.approval_entry``): in a run view's
+    ``pendingApprovals``, and answered by ``GET .../approvals/{requestId}``."""
+
+    request_id: str
+    approval_id: str
+    event_name: str
+    requested_at: str
+    deadline: str | None
+    approvers: list[str]
+    escalated_from: str | None
+    superstep: int
+    request: Any = Field(description="the request data, as JSON")
+    response_schema: dict[str, Any] = Field(description="the JSON schema an answer must match")
+    description: str
+    respond_uri: str = Field(description="POST the answer here (no token: links are issued on purpose)")
+    links_uri: str
+    can_answer: bool = Field(description="whether the caller may answer it")
+    item: ItemTag | None = Field(description="asked once per item of a map batch: which one")
+    partition: str | None = Field(
+        default=None, description="the map partition that asked it (an SDK's raise_event names it)"
+    )
+    run: ApprovalOwner | None = Field(default=None, description="asked inside this sub-workflow run")
+
+
 class RunView(_Answer):
     """The workflow view of one run."""
 
@@ -110,7 +148,7 @@ class RunView(_Answer):
     superstep: int
     executors: dict[str, str] = Field(description="each node: pending, running, done, failed or waiting")
     running: list[str]
-    pendingApprovals: list[dict[str, Any]]
+    pendingApprovals: list[PendingApprovalEntry]
     pendingApprovalsTotal: int
     approvalsSkip: int
     approvalsTop: int

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from engine.core.graph import Workflow
 from engine.core.versions import WorkflowVersions
 from engine.functions.request_bodies import LinkRequest, ReasonBody
-from engine.functions.routes import INSTANCE, NAME, REQUEST, ROUTES, Param, Route, statuses
+from engine.functions.route_model import INSTANCE, NAME, REQUEST, Param, Route, statuses
 
 REF = "#/components/schemas/{model}"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -163,7 +163,7 @@ def _responses(route: Route, components: dict[str, Any], *, keys_checked: bool) 
         elif code != 304:
             shape = route.response
             schema = _schema(TypeAdapter(shape), components) if shape is not None else {}
-            if route.handler == "openapi":
+            if route.handler.__name__ == "openapi":
                 schema = {"type": "object"}
             answer["content"] = {t: {"schema": schema} for t in route.content_types}
             if route.headers:
@@ -193,7 +193,7 @@ def _operation(
     if workflow is not None:
         summary += f" of {workflow.name}" + (f": {workflow.description}" if workflow.description else "")
     operation: dict[str, Any] = {
-        "operationId": route.handler + (f"_{workflow.name}" if workflow is not None else ""),
+        "operationId": route.handler.__name__ + (f"_{workflow.name}" if workflow is not None else ""),
         "summary": summary,
         "tags": list(route.tags),
         "parameters": params,
@@ -213,6 +213,7 @@ def _operation(
 
 
 def openapi_document(
+    routes: Iterable[Route],
     workflows: Iterable[Workflow] | WorkflowVersions,
     api_base: str,
     prefix: str,
@@ -226,7 +227,7 @@ def openapi_document(
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     options = {"keys_checked": keys_checked, "anonymous_api": anonymous_api}
-    for route in ROUTES:
+    for route in routes:
         method = route.method.lower()
         if not route.per_workflow:
             operation = _operation(route, (), components, **options)
@@ -235,7 +236,7 @@ def openapi_document(
         for name in versions.newest():
             served = versions.versions(name)
             asks = any(w.approvals() for w in served)
-            if route.handler in ("get_approval", "approve", "issue_link") and not asks:
+            if REQUEST in route.params and not asks:
                 continue
             operation = _operation(route, served, components, **options)
             paths.setdefault(openapi_path(route, prefix, name), {})[method] = operation

@@ -1,5 +1,6 @@
 """THE route table of the workflow HTTP API: ``WorkflowApp`` registers from it, the request checks
-validate from it (``request_checks.py``), OpenAPI documents it.
+validate from it (``request_checks.py``), OpenAPI documents it. Each route names the function that
+answers it: reads (``reads_api``), approvals (``approvals_api``), a run's lifecycle (``lifecycle_api``).
 
 Paths are relative to the host's route prefix (``/api``); ``{prefix}`` is the workflow API's own route
 (``workflows``). A route marked ``per_workflow`` is documented once per workflow, with that workflow's
@@ -9,11 +10,7 @@ route of its kind can answer (the host's key check, the cross-origin refusal, th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel
-
+from engine.functions import approvals_api, lifecycle_api, reads_api
 from engine.functions.api_models import (
     AnswerAccepted,
     IssuedLink,
@@ -24,89 +21,22 @@ from engine.functions.api_models import (
 )
 from engine.functions.dashboard import CONTENT_TYPES
 from engine.functions.feed import Feed
-from engine.functions.http_json import INSTANCE_ID_PATTERN, NEW_INSTANCE_ID_PATTERN
+from engine.functions.http_json import NEW_INSTANCE_ID_PATTERN
+from engine.functions.route_model import (
+    TOKEN,
+    Param,
+    Route,
+    bool_schema,
+    enum_schema,
+    int_schema,
+    pattern_schema,
+)
 from engine.functions.view_models import PendingApprovalEntry, RunsPage, RunView
 
-Body = Literal["none", "input", "approval", "reason", "link"]
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    """A path or query parameter. ``schema`` is one of the shapes below (``_int``, ``_bool``, ``_enum``,
-    a string with or without a pattern): ``request_checks`` validates a query value against it before the
-    handler runs, so the document and the checks cannot disagree."""
-
-    name: str
-    where: Literal["path", "query"]
-    schema: dict[str, Any]
-    description: str = ""
-    required: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    function_name: str
-    path: str
-    method: Literal["GET", "POST"]
-    handler: str  # the name of the WorkflowApp method that answers it
-    summary: str
-    responses: dict[int, str]  # what the handler answers (statuses() adds what every such route can)
-    params: tuple[Param, ...] = ()
-    body: Body = "none"
-    per_workflow: bool = False
-    durable_client: bool = True
-    anonymous: bool = False
-    admin: bool = False  # the host's master key only (an operator's act, such as issuing a link)
-    content_types: tuple[str, ...] = ("application/json",)  # of the success answer
-    tags: tuple[str, ...] = field(default=("workflows",))
-    response: type[BaseModel] | None = None  # the success answer's shape (its one 2xx status), for OpenAPI
-    headers: tuple[str, ...] = ()  # headers the success answer carries
-
-    def resolved(self, prefix: str) -> str:
-        return self.path.replace("{prefix}", prefix)
-
-
-def statuses(route: Route, *, keys_checked: bool) -> dict[int, str]:
-    """Every status the route can answer: the handler's, and those of every route of its kind."""
-    every: dict[int, str] = dict(route.responses)
-    if keys_checked and not route.anonymous:
-        key = f"the {'master' if route.admin else 'function'} key is missing or wrong (the host refuses)"
-        every[401] = f"{key}; or: {every[401]}" if 401 in every else key
-    if route.method != "GET":
-        every.setdefault(403, "cross-origin request refused (the Origin header names another site)")
-    if route.body != "none":
-        every[413] = "the body is over the limit (WORKFLOW_MAX_BODY_BYTES, or the host's)"
-    every[500] = "internal error: the answer names the route, the app's log has the details"
-    return dict(sorted(every.items()))
-
-
-def _int(low: int, high: int) -> dict[str, Any]:
-    return {"type": "integer", "minimum": low, "maximum": high}
-
-
-def _bool() -> dict[str, Any]:
-    return {"type": "boolean"}  # true or false, spelled so
-
-
-def _enum(*values: str) -> dict[str, Any]:
-    return {"type": "string", "enum": list(values)}
-
-
-def _pattern(regex: str) -> dict[str, Any]:
-    # JSON Schema patterns are ECMA-262 regexes: without the multiline flag, $ is the end of the value.
-    return {"type": "string", "pattern": f"^{regex}$"}
-
-
-INSTANCE = Param("instanceId", "path", _pattern(INSTANCE_ID_PATTERN), "the run's instance id", required=True)
-REQUEST = Param("requestId", "path", {"type": "string"}, "the approval request id", required=True)
-NAME = Param("name", "path", {"type": "string"}, "the workflow name", required=True)
-TOKEN = Param(
-    "token", "query", {"type": "string"}, "a respond link's token: its holder may answer that request"
-)
 RUN_FILTERS = (
     Param("status", "query", {"type": "string"}, "runtime statuses, comma-separated (Running,Completed)"),
-    Param("top", "query", _int(1, 1000), "page size (default 50)"),
-    Param("skip", "query", _int(0, 1_000_000), "runs to skip (default 0)"),
+    Param("top", "query", int_schema(1, 1000), "page size (default 50)"),
+    Param("skip", "query", int_schema(0, 1_000_000), "runs to skip (default 0)"),
     Param("search", "query", {"type": "string"}, "only runs whose instance id contains this (any case)"),
 )
 RUN = "{prefix}/{name}/runs/{instanceId}"
@@ -117,7 +47,7 @@ ROUTES: tuple[Route, ...] = (
         "workflows_list",
         "{prefix}",
         "GET",
-        "list_workflows",
+        reads_api.list_workflows,
         "Every workflow: name, description, input schema, graph",
         {200: "the workflows"},
         durable_client=False,
@@ -127,7 +57,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_start",
         "{prefix}/{name}",
         "POST",
-        "start_run",
+        lifecycle_api.start_run,
         "Start a run",
         {
             202: "started: the run's links",
@@ -139,7 +69,7 @@ ROUTES: tuple[Route, ...] = (
             Param(
                 "instanceId",
                 "query",
-                _pattern(NEW_INSTANCE_ID_PATTERN),
+                pattern_schema(NEW_INSTANCE_ID_PATTERN),
                 "choose the run's instance id (':' is kept for a run's sub-workflow runs and partitions)",
             ),
             Param("version", "query", {"type": "string"}, "start on this version (default: the newest)"),
@@ -153,7 +83,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_versions",
         "{prefix}/{name}/versions",
         "GET",
-        "list_versions",
+        reads_api.list_versions,
         "The versions of this workflow the app serves, each with its unfinished runs",
         {200: "the versions, oldest first", 404: "unknown workflow"},
         per_workflow=True,
@@ -163,7 +93,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_runs",
         "{prefix}/{name}/runs",
         "GET",
-        "list_runs",
+        reads_api.list_runs,
         "Recent runs of this workflow, newest first",
         {200: "a page of runs", 400: "invalid filter", 404: "unknown workflow"},
         params=RUN_FILTERS,
@@ -174,20 +104,20 @@ ROUTES: tuple[Route, ...] = (
         "workflow_run",
         RUN,
         "GET",
-        "get_run",
+        reads_api.get_run,
         "The workflow view of a run: phase, input, executors, pending and closed approvals, outputs",
         {200: "the run view", 400: "invalid instanceId or parameter", 404: "unknown run"},
         params=(
             Param(
                 "wait",
                 "query",
-                _int(0, 60),
+                int_schema(0, 60),
                 "seconds to wait until the run is finished or waits for a person",
             ),
             Param(
                 "until",
                 "query",
-                _enum("settled", "finished"),
+                enum_schema("settled", "finished"),
                 "with wait: settled (default: finished, or waiting for a person) or finished",
             ),
             Param(
@@ -196,9 +126,11 @@ ROUTES: tuple[Route, ...] = (
                 {"type": "string"},
                 "with wait: request ids answered (comma-separated): wait until none of them is open",
             ),
-            Param("timeline", "query", _bool(), "true to add the timeline of steps, timers and events"),
-            Param("approvals_skip", "query", _int(0, 10_000_000), "pending approvals to skip (default 0)"),
-            Param("approvals_top", "query", _int(1, 1000), "pending approvals listed (default 100)"),
+            Param("timeline", "query", bool_schema(), "true to add the timeline of steps, timers and events"),
+            Param(
+                "approvals_skip", "query", int_schema(0, 10_000_000), "pending approvals to skip (default 0)"
+            ),
+            Param("approvals_top", "query", int_schema(1, 1000), "pending approvals listed (default 100)"),
             TOKEN,
         ),
         per_workflow=True,
@@ -208,7 +140,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_run_events",
         RUN + "/events",
         "GET",
-        "get_events",
+        reads_api.get_events,
         "The run's events in order (every execution, from durable data), each with a cursor: ?after= gives "
         "the newer ones, at most ?limit= a page (more says another page follows at once), ?wait= "
         "long-polls for them, ?latest=true gives only the newest (a cursor to follow from)",
@@ -219,9 +151,11 @@ ROUTES: tuple[Route, ...] = (
         },
         params=(
             Param("after", "query", {"type": "string"}, "a cursor from an earlier answer: only newer events"),
-            Param("wait", "query", _int(0, 60), "seconds to wait for a newer event (or the run's end)"),
-            Param("limit", "query", _int(1, 10_000), "the most events one answer gives (default 1,000)"),
-            Param("latest", "query", _bool(), "true: only the newest event, to follow from"),
+            Param("wait", "query", int_schema(0, 60), "seconds to wait for a newer event (or the run's end)"),
+            Param(
+                "limit", "query", int_schema(1, 10_000), "the most events one answer gives (default 1,000)"
+            ),
+            Param("latest", "query", bool_schema(), "true: only the newest event, to follow from"),
         ),
         per_workflow=True,
         response=Feed,
@@ -230,7 +164,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_approval",
         RUN + "/approvals/{requestId}",
         "GET",
-        "get_approval",
+        approvals_api.get_approval,
         "One pending approval request of a run",
         {
             200: "the pending approval",
@@ -247,7 +181,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_approve",
         RUN + "/approvals/{requestId}",
         "POST",
-        "approve",
+        approvals_api.approve,
         "Answer a pending approval (validated strictly against its response schema)",
         {
             202: "answer delivered",
@@ -268,7 +202,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_approval_link",
         RUN + "/approvals/{requestId}/links",
         "POST",
-        "issue_link",
+        approvals_api.issue_link,
         "Issue a respond link for one person (for a notification): its token names them. Admin level: "
         "the master key on Azure and under devhost --require-keys",
         {
@@ -287,7 +221,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_terminate",
         RUN + "/terminate",
         "POST",
-        "terminate",
+        lifecycle_api.terminate,
         "Terminate a run",
         {202: "terminating", 400: "invalid body or instanceId", 404: "unknown run", 410: "run finished"},
         body="reason",
@@ -298,7 +232,7 @@ ROUTES: tuple[Route, ...] = (
         "workflow_rewind",
         RUN + "/rewind",
         "POST",
-        "rewind",
+        lifecycle_api.rewind,
         "Run a failed run again from where it failed (the Durable Functions rewind): the steps that failed "
         "for good run again, everything that succeeded is kept",
         {
@@ -316,7 +250,7 @@ ROUTES: tuple[Route, ...] = (
         "runs_list",
         "runs",
         "GET",
-        "list_all_runs",
+        reads_api.list_all_runs,
         "Recent runs of every workflow of this app, newest first",
         {200: "a page of runs", 400: "invalid filter", 404: "unknown workflow"},
         params=(Param("workflow", "query", {"type": "string"}, "only runs of this workflow"), *RUN_FILTERS),
@@ -326,7 +260,7 @@ ROUTES: tuple[Route, ...] = (
         "workflows_openapi",
         "openapi.json",
         "GET",
-        "openapi",
+        reads_api.openapi,
         "This document",
         {200: "the OpenAPI document"},
         durable_client=False,
@@ -335,7 +269,7 @@ ROUTES: tuple[Route, ...] = (
         "dashboard",
         "dashboard/{*path}",
         "GET",
-        "dashboard",
+        reads_api.dashboard,
         "The dashboard page and its static assets",
         {200: "the page or an asset", 304: "not modified", 308: "redirect to the page", 404: "no such asset"},
         params=(Param("path", "path", {"type": "string"}, "an asset path under the page", required=True),),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devhost.binding_expressions import blob_pattern
+from devhost.storage.binding_expressions import blob_pattern
 
 
 def test_a_blob_path_pattern_matches_the_whole_path() -> None:

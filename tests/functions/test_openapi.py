@@ -31,7 +31,7 @@ def registered(prefix: str = "workflows") -> set[tuple[str, str]]:
 
 
 def documented(prefix: str = "workflows") -> set[tuple[str, str]]:
-    document = openapi_document(ALL, "http://localhost/api", prefix)
+    document = openapi_document(ROUTES, ALL, "http://localhost/api", prefix)
     found = set()
     for path, operations in document["paths"].items():
         generic = path
@@ -50,7 +50,7 @@ def test_a_custom_route_prefix_is_documented_too() -> None:
 
 
 def test_the_runs_list_and_per_workflow_routes_are_described() -> None:
-    document = openapi_document(ALL, "http://localhost/api", "workflows")
+    document = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows")
     runs = document["paths"]["/runs"]["get"]
     assert {p["name"] for p in runs["parameters"]} == {"workflow", "status", "top", "skip", "search"}
     view = document["paths"]["/workflows/expense_claim/runs/{instanceId}"]["get"]
@@ -70,7 +70,7 @@ def test_the_runs_list_and_per_workflow_routes_are_described() -> None:
 
 
 def test_the_run_view_and_runs_pages_document_their_answers() -> None:
-    document = openapi_document(ALL, "http://localhost/api", "workflows")
+    document = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows")
     schemas = document["components"]["schemas"]
 
     def answer(path: str) -> dict:
@@ -90,7 +90,7 @@ def test_the_run_view_and_runs_pages_document_their_answers() -> None:
 
 
 def test_function_keys_are_a_security_scheme_required_only_where_the_host_checks_them() -> None:
-    keyed = openapi_document(ALL, "http://localhost/api", "workflows", keys_checked=True)
+    keyed = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows", keys_checked=True)
     assert keyed["security"] == [{"functionKey": []}, {"functionKeyHeader": []}]
     schemes = keyed["components"]["securitySchemes"]
     assert (schemes["functionKey"]["in"], schemes["functionKey"]["name"]) == ("query", "code")
@@ -107,14 +107,14 @@ def test_function_keys_are_a_security_scheme_required_only_where_the_host_checks
             # The key is never a parameter: a client sends it the way its scheme says.
             assert "code" not in {p["name"] for p in operation["parameters"]}
 
-    open_ = openapi_document(ALL, "http://localhost/api", "workflows", keys_checked=False)
+    open_ = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows", keys_checked=False)
     assert "security" not in open_ and "securitySchemes" not in open_["components"]
     for path in open_["paths"].values():
         for operation in path.values():
             assert operation.get("security", []) == []
             # No key is asked; an answer's own 401 (an approval for named approvers) stays.
             assert "401" not in operation["responses"] or operation["operationId"].startswith("approve_")
-    anonymous = openapi_document(ALL, "http://localhost/api", "workflows", anonymous_api=True)
+    anonymous = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows", anonymous_api=True)
     assert anonymous["paths"]["/runs"]["get"]["security"] == []
     assert anonymous["paths"]["/workflows/expense_claim/runs/{instanceId}/approvals/{requestId}/links"][
         "post"
@@ -123,7 +123,7 @@ def test_function_keys_are_a_security_scheme_required_only_where_the_host_checks
 
 def test_only_real_path_parameters_are_documented() -> None:
     """``{prefix}`` is filled in, not a parameter (it was documented as one on /workflows)."""
-    document = openapi_document(ALL, "http://localhost/api", "workflows")
+    document = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows")
     for path, operations in document["paths"].items():
         for operation in operations.values():
             in_path = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
@@ -131,7 +131,7 @@ def test_only_real_path_parameters_are_documented() -> None:
 
 
 def test_every_status_a_route_can_answer_is_documented() -> None:
-    document = openapi_document(ALL, "http://localhost/api", "workflows", keys_checked=False)
+    document = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows", keys_checked=False)
     run = "/workflows/expense_claim/runs/{instanceId}"
 
     def codes(path: str, method: str) -> set[str]:
@@ -153,7 +153,7 @@ def test_every_status_a_route_can_answer_is_documented() -> None:
 
 
 def test_bodies_and_parameters_say_what_the_api_refuses() -> None:
-    document = openapi_document(ALL, "http://localhost/api", "workflows")
+    document = openapi_document(ROUTES, ALL, "http://localhost/api", "workflows")
     schemas = document["components"]["schemas"]
     run = document["paths"]["/workflows/expense_claim/runs/{instanceId}"]["get"]
     params = {p["name"]: p["schema"] for p in run["parameters"]}

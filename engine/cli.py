@@ -21,8 +21,10 @@ from engine.core.run_state import PendingApproval
 from engine.core.subworkflow import with_subworkflows
 from engine.durable import history_sources
 from engine.durable.replay_check import replay_check
+from engine.durable_task.backends import BACKENDS_HELP
 from engine.functions.watch import WatchError, watch
 from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunResult
+from engine.serve import commands as serve_commands
 from engine.telemetry.setup import configure_from_environment
 
 EXIT_USAGE = 2
@@ -131,11 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--all", action="store_true", help="with --url/--state: also completed and terminated runs"
     )
+    serve = sub.add_parser(
+        "serve", help="the HTTP API and dashboard on a Durable Task backend (no Functions)"
+    )
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument("--backend", default="durabletask:memory", help=f"one of: {BACKENDS_HELP}")
+    serve.add_argument("--no-worker", dest="worker", action="store_false", help="run no worker process")
+    worker = sub.add_parser("worker", help="run the workflows on a Durable Task backend's worker")
+    worker.add_argument("--backend", required=True, help=f"one of: {BACKENDS_HELP}")
     return parser
 
 
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("serve", "worker"):  # hostings: they load the app's workflows themselves
+        return serve_commands.run(args.command, vars(args))
     if args.command == "watch":  # an HTTP client of a running app: no workflows to load
         try:
             return watch(args.run_url, code=args.code)

@@ -1,14 +1,38 @@
-"""The project's app on devhost, over HTTP: every graph shape, approvals, failures, limits."""
+"""The project's app over HTTP, on devhost and on the Durable Task runner (``engine serve`` on durabletask's
+in-memory backend): every graph shape, approvals, failures, limits. What only devhost can show (its test
+clock, the Durable Functions management API) is checked there."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+
+import pytest
 
 from devhost.testing import DevHostHandle
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 from engine.durable.trail import MAX_STEPS
+from tests.durable.hostings import HOSTINGS, hosted_api
 from tests.durable.http import finished, get, post, wait_for, waiting
+
+
+@pytest.fixture(scope="module", params=HOSTINGS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "devhost":  # the module's devhost (conftest ``host``): its clock and API
+        yield f"{request.getfixturevalue('host').api_url}/workflows"
+        return
+    yield from hosted_api(request, tmp_path_factory, "tests.durable.graphs")
+
+
+def on_devhost(request: pytest.FixtureRequest) -> bool:
+    return bool(request.node.callspec.params["api"] == "devhost")
+
+
+@pytest.fixture
+def devhost_only(request: pytest.FixtureRequest) -> None:
+    if not on_devhost(request):
+        pytest.skip("needs devhost's test clock or the Durable Functions management API (sendEventPostUri)")
 
 
 def start(api: str, workflow: str, body: object, **query: str) -> str:
@@ -69,6 +93,7 @@ def test_approval_answered_through_our_endpoint(api: str) -> None:
     assert again.status == 410
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_approval_answered_through_send_event_post_uri(api: str) -> None:
     started = post(f"{api}/t_approval", {"item": "desk", "amount": 300})
     run = started.body["runUri"]
@@ -81,6 +106,7 @@ def test_approval_answered_through_send_event_post_uri(api: str) -> None:
     assert done["outputs"][0]["via"] == "event"
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_invalid_raw_event_is_ignored_and_the_run_keeps_waiting(api: str) -> None:
     started = post(f"{api}/t_approval", {"item": "chair", "amount": 80})
     run = started.body["runUri"]
@@ -91,6 +117,7 @@ def test_invalid_raw_event_is_ignored_and_the_run_keeps_waiting(api: str) -> Non
     assert wait_for(run, finished).body["outputs"][0]["approved"] is True
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_approval_deadline_passes_on_the_test_clock(api: str, host: DevHostHandle) -> None:
     run = start(api, "t_approval", {"item": "phone", "amount": 500})
     wait_for(run, waiting)
@@ -124,14 +151,19 @@ def test_terminate_mid_way(api: str) -> None:
     assert post(f"{run}/terminate").status == 410
 
 
-def test_500_iteration_loop_continues_as_new_with_bounded_history(api: str, host: DevHostHandle) -> None:
+def test_500_iteration_loop_continues_as_new_with_bounded_history(
+    api: str, request: pytest.FixtureRequest
+) -> None:
     run = start(api, "t_loop", {"value": 500})
     view = wait_for(run, finished, timeout=180).body
     assert view["outputs"] == [{"left": 0, "rounds": 500}]
-    instance = view["instanceId"]
-    status = get(f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}?showHistory=true").body
-    # One execution holds at most continue_every supersteps: a few events each, never the whole loop.
-    assert len(status["historyEvents"]) < DEFAULT_CONTINUE_EVERY * 6
+    if on_devhost(request):
+        host = request.getfixturevalue("host")
+        instance = view["instanceId"]
+        url = f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}?showHistory=true"
+        status = get(url).body
+        # One execution holds at most continue_every supersteps: a few events each, never the whole loop.
+        assert len(status["historyEvents"]) < DEFAULT_CONTINUE_EVERY * 6
     # The timeline spans every execution: earlier ones from the compact trail the checkpoint carries
     # (capped: the oldest step attempts are only counted), the current one from its history.
     timeline = get(f"{run}?timeline=true").body["timeline"]
@@ -150,6 +182,7 @@ def test_500_iteration_loop_continues_as_new_with_bounded_history(api: str, host
     assert entries[-1]["event"] == "completed" and entries[-1]["elapsed_ms"] > 0
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_500_wide_fan_out_keeps_custom_status_small(api: str, host: DevHostHandle) -> None:
     run = start(api, "t_fan500", {"value": 1})
     seen_sizes: list[int] = []
@@ -166,14 +199,14 @@ def test_500_wide_fan_out_keeps_custom_status_small(api: str, host: DevHostHandl
     assert max(seen_sizes) < 16_000
 
 
-def test_list_workflows_and_openapi(api: str, host: DevHostHandle) -> None:
+def test_list_workflows_and_openapi(api: str) -> None:
     listed = get(api).body["workflows"]
     names = [w["name"] for w in listed]
     assert "expense_claim" in names and "t_chain" in names
     claim = next(w for w in listed if w["name"] == "expense_claim")
     assert claim["input_schema"]["properties"]["amount"]["exclusiveMinimum"] == 0
     assert claim["mermaid"].startswith("flowchart TD")
-    doc = get(f"{host.api_url}/openapi.json").body
+    doc = get(f"{api.rsplit('/workflows', 1)[0]}/openapi.json").body
     assert doc["openapi"] == "3.1.0"
     assert "/workflows/expense_claim" in doc["paths"]
     assert "ExpenseClaim" in doc["components"]["schemas"]

@@ -109,8 +109,8 @@ def worker_main(backend_spec: str) -> int:
             f"{MEMORY} lives in the process that starts it: run `python -m engine serve --backend {MEMORY}` "
             "(it runs a worker), or give this worker a sidecar: durabletask:HOST:PORT"
         )
-    workflows = served_workflows()
     backend = _backend(backend_spec)
+    workflows = served_workflows()
     configure_from_environment()
     log.warning("worker: %d workflows on %s", len(workflows), backend.spec)
     run_worker(backend, workflows, _until_signalled())
@@ -126,11 +126,11 @@ def _backend(spec: str) -> Backend:
 
 def serve_main(*, host: str, port: int, backend_spec: str, worker: bool) -> int:
     """``python -m engine serve``."""
+    backend = _backend(backend_spec)
     workflows = served_workflows()
     os.environ.setdefault("WEBSITE_HOSTNAME", f"localhost:{port}")  # links name this origin
     os.environ["WORKFLOW_HOST_CHECKS_KEYS"] = "false"  # this hosting checks no function keys
     _signing_key()
-    backend = _backend(backend_spec)
     check_signing_key()
     check_identity_settings()
     configure_from_environment()

@@ -27,6 +27,8 @@ from urllib.parse import urlparse
 from durabletask.client import TaskHubGrpcClient
 from durabletask.worker import TaskHubGrpcWorker
 
+from engine.durable_task.memory_backend import start_backend
+
 CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 # durabletask logs every work item at INFO on loggers of its own making unless given one: ours, whose level
 # the app's logging decides.
@@ -90,12 +92,10 @@ def sidecar(host: str, port: int, spec: str | None = None) -> Backend:
 
 
 def _memory() -> Backend:
-    from durabletask.testing import create_test_backend
-
     with closing(socket.socket()) as probe:  # a free port for the backend's gRPC server
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = create_test_backend(port=port)
+    server = start_backend(port)
     backend = sidecar("localhost", port, MEMORY)
     backend.stop = server.stop
     backend.in_process = True

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from durabletask.testing import create_test_backend
+from engine.durable_task.memory_backend import start_backend
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        backend = create_test_backend(port=args.port)
+        backend = start_backend(args.port)
     except Exception as exc:  # a port in use, say: one line, exit code 2
         print(f"error: cannot start the in-memory backend on port {args.port}: {exc}", file=sys.stderr)
         return 2

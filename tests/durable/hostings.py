@@ -44,7 +44,12 @@ class Served:
 
 @contextmanager
 def engine_serve(
-    modules: str, log: Path, *, backend: str = "durabletask:memory", extra: dict[str, str] | None = None
+    modules: str,
+    log: Path,
+    *,
+    backend: str = "durabletask:memory",
+    extra: dict[str, str] | None = None,
+    worker: bool = True,
 ) -> Iterator[Served]:
     """The app served by ``python -m engine serve`` with the workflows of ``modules`` added."""
     port = free_port()
@@ -57,6 +62,7 @@ def engine_serve(
     }
     env.pop("WEBSITE_HOSTNAME", None)
     command = [sys.executable, "-m", "engine", "serve", "--port", str(port), "--backend", backend]
+    command += [] if worker else ["--no-worker"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     served = Served(process, f"http://localhost:{port}", log)

@@ -21,7 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "durable": {"core", "telemetry"},
     "agents": {"core", "telemetry"},
     "functions": {"core", "durable", "telemetry"},
-    "cli": {"core", "inmemory", "durable", "functions", "telemetry"},
+    # The Durable Task runner: the seams' adapters on durabletask-python, a worker.
+    "durable_task": {"core", "durable", "telemetry"},
+    # The HTTP API hosted without Functions: the same handlers (functions) over the Durable Task runner.
+    "serve": {"core", "durable", "durable_task", "functions", "telemetry"},
+    "cli": {"core", "inmemory", "durable", "durable_task", "functions", "serve", "telemetry"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}
 
@@ -84,6 +88,16 @@ def test_only_the_seam_and_the_functions_layer_import_the_durable_sdk() -> None:
             i == "azure.durable_functions" or i.startswith("azure.durable_functions.") for i in _imports(path)
         ):
             offenders.append(module)
+    assert offenders == []
+
+
+def test_only_the_durable_task_layer_imports_durabletask() -> None:
+    offenders = [
+        _module_name(p)
+        for p in engine_modules()
+        if not _module_name(p).startswith("engine.durable_task")
+        and any(i == "durabletask" or i.startswith("durabletask.") for i in _imports(p))
+    ]
     assert offenders == []
 
 

@@ -147,9 +147,8 @@ def run(runs: int = 1000, items: int = 10_000, reps: int = 3) -> list[Row]:
     rows += rows_of(OURS, runs, items, ours(runs, items, reps))
     for row in rows:
         what = f"{row.n} five-step runs" if row.case == "sequential" else f"a {row.n}-item map"
-        print(
-            f"  durabletask {what:22} {row.runner:30} best {row.best:8.2f}  median {row.median:8.2f} {row.unit}"
-        )
+        figures = f"best {row.best:8.2f}  median {row.median:8.2f} {row.unit}"
+        print(f"  durabletask {what:22} {row.runner:30} {figures}")
     return rows
 
 

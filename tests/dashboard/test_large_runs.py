@@ -21,6 +21,10 @@ RUN = "big-order"
 FLAKY = (3, 11, 19)  # these lines fail their first attempt, then pass
 LINES = [{"sku": f"FLAKY-{i:02d}" if i in FLAKY else f"SKU-{i:02d}", "qty": 1 + i % 3} for i in range(30)]
 NO_INNER_SCROLL = "el => el.scrollHeight <= el.clientHeight + 1"
+# Text set straight into a page's frame (a null the page meant to leave out shows as the word "null").
+STRAY_TEXT = (
+    "els => els.flatMap((el) => [...el.childNodes]).filter((n) => n.nodeType === 3).map((n) => n.data)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +66,11 @@ def test_the_whole_graph_is_in_its_box_on_the_workflow_and_the_run_page(
     # Its box holds the whole drawing (it used to be capped at 76 % of the window, the last steps cut off).
     assert box.bounding_box()["height"] >= box.locator("svg.graph").bounding_box()["height"]
 
+    assert page.locator("main, .run-head").evaluate_all(STRAY_TEXT) == []
+
     page.goto(f"{host.api_url}/dashboard/#/run/order_fulfilment/{RUN}")
     page.locator(".run-status").wait_for()
+    assert page.locator("main, .run-head").evaluate_all(STRAY_TEXT) == []
     box = page.locator(".progress .graph-box")
     assert box.evaluate(NO_INNER_SCROLL)
     assert nodes_inside(page, ".progress .graph-box") == []

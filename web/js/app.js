@@ -573,16 +573,16 @@ function drawHeader(header, view, name, id, refreshNow, list) {
       h("div", {}, h("dt", {}, "Updated"), h("dd", {}, time(view.lastUpdatedTime))),
       h("div", {}, h("dt", {}, "Duration"), h("dd", { class: "run-duration" }, viewDuration(view))),
     ),
-    view.parent
-      ? h(
+    ...(view.parent
+      ? [h(
           "p",
           { class: "parent-run" },
           h("span", { "aria-hidden": "true" }, "↰ "),
           "A sub-workflow run, started by run ",
           parentLink(view.parent, list),
           ` (its step ${view.parent.node}${view.parent.item ? `, item ${view.parent.item}` : ""}).`,
-        )
-      : null,
+        )]
+      : []),
   );
 }
 
@@ -622,7 +622,7 @@ function drawApprovals(section, decidedBox, view, { answered, onAnswered }) {
 function answeredCard(requestId, sent) {
   return h(
     "article",
-    { class: "card approval answered", "data-request": requestId },
+    { class: "card answered", "data-request": requestId },
     h("h3", {}, h("span", { "aria-hidden": "true" }, "✓ "), sent.approval),
     h("p", { class: "form-status ok", role: "status" }, sent.text),
   );

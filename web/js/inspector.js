@@ -1,7 +1,7 @@
 // The step inspector: one node of the run, its attempts, and the chosen attempt's input, output, error
 // and timings (from the run view and its timeline); for an approval, its request and decisions.
 
-import { duration, h, pretty, time } from "./dom.js";
+import { clock, duration, h, pretty, time } from "./dom.js";
 import { STATES, progressText } from "./graph.js";
 import { answerText, attemptClass, attemptKey, attemptResult, itemText, plural } from "./timeline.js";
 
@@ -72,7 +72,7 @@ function attemptsTable(attempts, chosenKey, onSelect) {
           h("td", { class: "num" }, h("button", { type: "button", class: "linkish", "aria-pressed": String(key === chosenKey), onclick: () => onSelect({ executor: e.executor, key }) }, String(e.attempt ?? "?"))),
           h("td", {}, e.ok ? "✓" : e.will_retry ? "↻ retried" : "✗", e.earlier ? h("span", { class: "tag tag-earlier" }, "earlier") : null),
           h("td", { class: "num" }, duration(e.duration_ms)),
-          h("td", {}, time(e.completed)),
+          h("td", {}, clock(e.completed)),
         );
       }),
     ),

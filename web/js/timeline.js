@@ -1,7 +1,7 @@
 // The run's timeline (GET .../runs/{id}?timeline=true): every execution of the run, steps, approvals,
 // timers and milestones. A step row opens the step inspector; an approval row reads as a decision.
 
-import { duration, h, time } from "./dom.js";
+import { clock, duration, h } from "./dom.js";
 
 /** A step attempt's identity, the same for a timeline row and the inspector. */
 export function attemptKey(e) {
@@ -50,7 +50,7 @@ function approvalRow(e, onSelect) {
     h("td", {}),
     h("td", {}),
     h("td", {}),
-    h("td", {}, time(e.at)),
+    h("td", {}, clock(e.at)),
   );
 }
 
@@ -102,7 +102,7 @@ function stepRow(e, onSelect, selectedKey, maxAttempts) {
     h("td", { class: "num" }, duration(e.duration_ms)),
     h("td", { class: "num" }, duration(e.elapsed_ms)),
     h("td", { class: "num" }, e.agent?.total_tokens !== undefined ? (e.agent.prompt_tokens !== undefined ? `${e.agent.total_tokens} (${e.agent.prompt_tokens}+${e.agent.completion_tokens})` : String(e.agent.total_tokens)) : ""),
-    h("td", {}, time(e.completed)),
+    h("td", {}, clock(e.completed)),
   );
 }
 
@@ -120,7 +120,7 @@ function otherRow(e) {
     h("td", {}),
     h("td", { class: "num" }, e.elapsed_ms !== undefined && e.elapsed_ms !== null ? duration(e.elapsed_ms) : ""),
     h("td", {}),
-    h("td", {}, time(e.at)),
+    h("td", {}, clock(e.at)),
   );
 }
 

@@ -12,7 +12,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.core.run_state import ClosedApproval, RunError
+from engine.functions.lineage import RunParent
 from engine.functions.timeline_model import Timeline
+
+PARENT = "a sub-workflow run: the run that started it (null for a run started on its own)"
 
 
 class _Answer(BaseModel):
@@ -33,6 +36,7 @@ class RunSummary(_Answer):
     lastUpdatedTime: str | None
     durationMs: float | None = Field(description="a finished run's duration; null while it runs")
     runUri: str
+    parent: RunParent | None = Field(default=None, description=PARENT)
 
 
 class RunsPage(_Answer):
@@ -168,4 +172,5 @@ class RunView(_Answer):
         "approvals are listed in pendingApprovals",
     )
     childrenTotal: int = Field(default=0, description="every sub-workflow run it started (this execution)")
+    parent: RunParent | None = Field(default=None, description=PARENT)
     timeline: Timeline | None = Field(default=None, description="with ?timeline=true")

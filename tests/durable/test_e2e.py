@@ -128,13 +128,26 @@ def test_approval_deadline_passes_on_the_test_clock(api: str, host: DevHostHandl
     assert done["outputs"][0]["comment"] == "no answer in time"
 
 
+def steps_of(view: dict) -> list[tuple[int, bool, bool | None]]:
+    return [
+        (e["attempt"], e["ok"], e["will_retry"]) for e in view["timeline"]["entries"] if e["kind"] == "step"
+    ]
+
+
 def test_executor_retried_then_succeeds(api: str) -> None:
-    view = run_to_end(api, "t_retried", {"key": "r1"})
+    run = start(api, "t_retried", {"key": "r1"})
+    view = wait_for(f"{run}?timeline=true", finished).body
     assert view["outputs"] == ["ok after 2"]
+    # The failed first attempt is not the step's failure: another followed.
+    assert steps_of(view) == [(1, False, True), (2, True, None)]
+    totals = view["timeline"]["totals"]
+    assert (totals["failed_attempts"], totals["failed_for_good"], totals["retries"]) == (1, 0, 1)
 
 
 def test_executor_that_fails_after_retries_fails_the_run(api: str) -> None:
-    view = run_to_end(api, "t_failing", {"key": "f1"})
+    view = wait_for(f"{start(api, 't_failing', {'key': 'f1'})}?timeline=true", finished).body
+    assert steps_of(view) == [(1, False, True), (2, False, True), (3, False, False)]
+    assert view["timeline"]["totals"]["failed_for_good"] == 1
     assert view["runtimeStatus"] == "Failed"
     assert view["error"]["executor_id"] == "always_fails"
     assert "boom on attempt 3" in view["error"]["message"]
@@ -218,3 +231,18 @@ def test_list_runs_filters_by_status(api: str) -> None:
     assert runs["top"] == 2 and len(runs["runs"]) <= 2
     assert all(r["runtimeStatus"] == "Completed" and r["workflow"] == "t_chain" for r in runs["runs"])
     assert get(f"{api}/t_chain/runs?status=bogus").body["field"] == "status"
+
+
+def test_a_fast_run_s_duration_is_true_to_the_millisecond(api: str) -> None:
+    # Four 0.3 s naps side by side: a run of about a third of a second. The status API's created and updated
+    # times are whole seconds (as the extension prints them), which made this 0 ms or 1000 ms.
+    run = start(api, "t_slow", {"seconds": 0.3, "width": 4}, instanceId="fast-duration")
+    view = wait_for(f"{run}?timeline=true", finished).body
+    listed = get(f"{api.rsplit('/workflows', 1)[0]}/runs?search=fast-duration").body["runs"][0]
+    end = view["timeline"]["entries"][-1]
+    assert end["kind"] == "run" and end["event"] == "completed"
+    for duration in (view["durationMs"], listed["durationMs"]):
+        assert 300 <= duration < 5000 and duration % 1000 != 0, duration
+    # The view's is the history's start to end; the list's, the orchestrator's clock at its last episode.
+    assert view["durationMs"] == end["elapsed_ms"]
+    assert abs(listed["durationMs"] - view["durationMs"]) < 100

@@ -56,7 +56,7 @@ def engine_modules() -> list[Path]:
 
 
 def test_every_engine_module_sits_in_a_layer() -> None:
-    loose = [p.name for p in ENGINE.glob("*.py") if p.name not in ("__init__.py", "__main__.py", "cli.py")]
+    loose = [p.name for p in ENGINE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert loose == [], f"modules outside the layer packages: {loose}"
 
 
@@ -135,6 +135,7 @@ def test_devhost_and_the_engine_stay_apart() -> None:
         "engine.approval_tokens",
         "engine.openapi",
         "engine.dashboard",
+        "engine.cli.watch.watch",  # engine.functions.watch went beside the CLI (below)
     ],
 )
 def test_old_flat_module_paths_are_gone(old: str) -> None:
@@ -144,6 +145,12 @@ def test_old_flat_module_paths_are_gone(old: str) -> None:
         return
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module(old)
+
+
+def test_watch_moved_beside_the_cli() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("engine.functions.watch")
+    assert not (ENGINE / "cli.py").exists()
 
 
 def test_the_public_surface_is_curated() -> None:

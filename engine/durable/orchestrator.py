@@ -302,7 +302,7 @@ class Orchestration:
         else:
             todo = list(range(len(steps)))
         while todo or parts:
-            todo, later = self._window(steps, todo)
+            todo, later = self._window(steps, todo) if self.limits else (todo, [])
             self._show_round(steps, todo, parts, attempts)
             calls, timers = self._calls(steps, todo, attempts)
             # Partitions start with the first round and retry their items themselves.
@@ -310,12 +310,11 @@ class Orchestration:
             scheduled = self.round_started = context.current_utc_datetime
             replies = yield from self._replies(every)
             times = (scheduled, context.current_utc_datetime)
-            for part, reply in zip(parts, replies[len(calls) :], strict=True):
-                self._take_partition(steps, part, reply, results, times)
-            parts = []
-            again, wait = self._take_round(
-                steps, todo, replies[: len(calls)], timers, attempts, results, times
-            )
+            if parts:
+                for part, reply in zip(parts, replies[len(calls) :], strict=True):
+                    self._take_partition(steps, part, reply, results, times)
+                replies, parts = replies[: len(calls)], []
+            again, wait = self._take_round(steps, todo, replies, timers, attempts, results, times)
             if again and wait > timedelta(0):
                 yield context.create_timer(context.current_utc_datetime + wait)
             todo = again + later
@@ -367,7 +366,7 @@ class Orchestration:
         wait = timedelta(0)
         again: list[int] = []
         for position, (index, reply) in enumerate(zip(todo, replies, strict=True)):
-            timer = timers.get(position)
+            timer = timers.get(position) if timers else None
             if timer is not None:  # raced with its timeout: the winner says which
                 reply = _TIMED_OUT if reply is timer else reply.result
                 if reply is not _TIMED_OUT:

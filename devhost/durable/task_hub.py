@@ -57,11 +57,13 @@ INLINE_CONTEXT_BYTES = 32_768
 # finished, each replay routing every item). Nothing waits for a short replay, nor for a message when
 # nothing of the instance is in flight (events, timers, a sequential step's result).
 GATHER_AFTER_SECONDS = 0.010
-# A parent of sub-orchestrations (a map's partitions) only takes each child's answer in; its replays take
-# the GIL from the children's own work, so it waits three times as long: at most about a quarter of the
-# time goes to replaying it. Every wait ends as soon as nothing of the instance is in flight (checked at
-# this interval), so the last answer is taken in at once.
-CHILDREN_GATHER_FACTOR = 3
+# A parent of sub-orchestrations (a map's partitions) mostly only takes each child's answer in, and each
+# of its replays takes the GIL from the children's own work (a map's parent routes every item again): it
+# waits eight times as long as its last episode took, so at most about a ninth of the time goes to
+# replaying it (3x: 12-14 parent episodes in a 10,000-item map of `def` steps; 8x: 10, the least being
+# 8; bench/NOTES.md). Every wait ends as soon as nothing of the instance is in flight (checked at this
+# interval), so the last answer is taken in at once.
+CHILDREN_GATHER_FACTOR = 8
 GATHER_POLL_SECONDS = 0.005
 
 

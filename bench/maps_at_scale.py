@@ -5,6 +5,8 @@ the same devhost, durabletask's in-memory backend and DBOS on SQLite doing the s
   ``WORKFLOW_MODULES`` app setting, on ``python -m devhost`` (``devhost.testing.DevHostProcess``) with a
   SQLite state file. The run is started through its HTTP route and watched through the Durable status
   API. Above its partition size the map runs its items in sub-orchestrations ("partitions").
+* ours, ``def`` steps (``ours_sync``): the same map with its item step a plain ``def`` (what most users
+  write), which the engine runs off the event loop in its step threads (``engine/core/step_threads.py``).
 * hand-written: ``bench/apps/plain``'s ``fan_out`` (``task_all`` over N ``add_one`` activities, one
   history), started through the Durable webhook on its own devhost process, same host.json concurrency.
 * durabletask (in-memory backend + Python worker) and DBOS (SQLite, child workflows), as in
@@ -41,16 +43,27 @@ from bench.common import ROOT, Row
 from bench.dbos_peer import fan_out_workflows, launched
 
 OURS = "devhost, ours (partitioned map)"
+OURS_SYNC = "devhost, ours (partitioned map, `def` item step)"
 HAND = "devhost, hand-written azure-functions-durable task_all"
 DURABLETASK = "durabletask, in-memory backend + Python worker"
 DBOS_SQLITE = "DBOS on SQLite (child workflows)"
-RUNNERS = {"ours": OURS, "hand": HAND, "durabletask": DURABLETASK, "dbos": DBOS_SQLITE}
+RUNNERS = {
+    "ours": OURS,
+    "ours_sync": OURS_SYNC,
+    "hand": HAND,
+    "durabletask": DURABLETASK,
+    "dbos": DBOS_SQLITE,
+}
 PEERS = ("durabletask", "dbos")
 WEBHOOK = "/runtime/webhooks/durabletask"
 HISTORY_LIMIT = 3000
+SYNC_LIMIT = 1.1  # a map of `def` steps against the same map of `async def` steps
 RSS_LIMIT_MIB = 1536
 PLOT = "maps_scale.png"
 SIZES = (1_000, 3_000, 10_000, 30_000, 100_000)
+# Our cases and the workflow each starts (bench/scale_workflows.py): the item step as `async def`, and
+# as a plain `def`.
+OURS_CASES = {"ours": "bench_map_scale", "ours_sync": "bench_map_scale_sync"}
 
 
 # --- HTTP --------------------------------------------------------------------------------------------
@@ -91,7 +104,7 @@ def _cpu_s(pid: int) -> float:
 def _devhost(case: str, folder: Path, extra: dict[str, str] | None = None) -> Iterator[Any]:
     from devhost.testing import DevHostProcess
 
-    if case == "ours":
+    if case in OURS_CASES:
         app, settings = Path(ROOT), {"WORKFLOW_MODULES": "bench.scale_workflows", **(extra or {})}
     else:
         app, settings = Path(ROOT) / "bench" / "apps" / "plain", {}
@@ -136,8 +149,9 @@ class _ProfiledDevHost:
 
 
 def _start(case: str, base: str, n: int, iid: str) -> None:
-    if case == "ours":
-        status, body = _call("POST", f"{base}/api/workflows/bench_map_scale?instanceId={iid}", {"n": n})
+    if case in OURS_CASES:
+        name = OURS_CASES[case]
+        status, body = _call("POST", f"{base}/api/workflows/{name}?instanceId={iid}", {"n": n})
     else:
         status, body = _call("POST", f"{base}{WEBHOOK}/orchestrators/fan_out/{iid}", n)
     if status != 202:
@@ -205,7 +219,7 @@ def devhost_case(
                 cpu = _cpu_s(pid) - cpu
                 peak = _rss_mib(pid)
                 output = status.get("output")
-                assert output == ([expected] if case == "ours" else expected), output
+                assert output == ([expected] if case in OURS_CASES else expected), output
                 sizes = _histories(base, iid)
             stored = _stored_events(Path(tmp) / "state.sqlite", iid)
         out.append(
@@ -288,6 +302,7 @@ def dbos_case(n: int, reps: int = 1, timeout: float = 1800) -> list[dict[str, An
 
 CASES: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "ours": lambda n, reps, timeout: devhost_case("ours", n, reps, timeout),
+    "ours_sync": lambda n, reps, timeout: devhost_case("ours_sync", n, reps, timeout),
     "hand": lambda n, reps, timeout: devhost_case("hand", n, reps, timeout),
     "durabletask": durabletask_case,
     "dbos": dbos_case,
@@ -368,6 +383,8 @@ def run(
     plan: list[tuple[str, int, int]] = []
     for n in sorted(set(sizes) | {width}):
         plan.append(("ours", n, reps if n <= width else big_reps))
+        if n == width:  # the same map with `def` item steps, beside it
+            plan.append(("ours_sync", n, reps))
         if n in hand_sizes or n == width:
             plan.append(("hand", n, reps if n <= width else big_reps))
     if peers:
@@ -406,7 +423,7 @@ def table(rows: list[Row]) -> list[str]:
     order = list(RUNNERS.values())
     for r in sorted((r for r in rows if r.bench == "maps"), key=lambda r: (r.n, order.index(r.runner))):
         x = r.extra
-        name = f"**{r.runner}**" if r.runner == OURS else r.runner
+        name = f"**{r.runner}**" if r.runner in (OURS, OURS_SYNC) else r.runner
         median = "—" if x.get("timed_out") or x.get("failed") else f"{r.median:,.2f} s"
         cpu = f"{x['devhost_cpu_s']:,.1f} s" if "devhost_cpu_s" in x else "—"
         history = (
@@ -442,6 +459,15 @@ def targets(rows: list[Row], width: int | None = None) -> list[str]:
             f"map of {width:,}: makespan ≤ the hand-written task_all's",
             f"{at.best:,.2f} s vs {_cell(hand)} ({hand.best / at.best:.2f}x)",
             at.best <= hand.best,
+        )
+    sync = next((r for r in _pick(rows, OURS_SYNC) if r.n == width and _measured(r)), None)
+    if at is not None and sync is not None:
+        line(
+            f"map of {width:,} with `def` item steps: makespan within {SYNC_LIMIT}x the `async def` map's "
+            "(medians)",
+            f"{sync.median:,.2f} s vs {at.median:,.2f} s ({sync.median / at.median:.2f}x; best "
+            f"{sync.best:,.2f} vs {at.best:,.2f} s)",
+            sync.median <= SYNC_LIMIT * at.median,
         )
     if at is not None:
         line(
@@ -531,8 +557,10 @@ def section(rows: list[Row], folder: Path) -> list[str]:
         "One map of N trivial items (`bench/scale_workflows.py`: a start step makes `list(range(N))`, "
         "`x + 1` per item, the sum collected) on devhost, as `python -m devhost` on a SQLite state file "
         "with the project's app and the workflow loaded through `WORKFLOW_MODULES`; the map's default "
-        "partition size, so above it the items run in sub-orchestrations. Beside it: `bench/apps/plain`'s "
-        "hand-written `task_all` over N activities on its own devhost process (same host.json "
+        "partition size, so above it the items run in sub-orchestrations. At the width of the targets the "
+        "same map runs again with its item step written as a plain `def` (run off the event loop, in the "
+        "engine's step threads) instead of `async def`. Beside them: `bench/apps/plain`'s "
+        "hand-written `task_all` over N sync `def` activities on its own devhost process (same host.json "
         "concurrency), durabletask's in-memory backend and DBOS on SQLite doing the same N-wide fan-out. "
         "Makespan: from the start request to the status API answering Completed (polled every 10 to 50 ms). "
         "Largest history: every instance of the run (`instanceIdPrefix`), read back with "

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from engine import WorkflowBuilder, executor
 
 NAME = "bench_map_scale"
+SYNC_NAME = "bench_map_scale_sync"
 
 
 class Size(BaseModel):
@@ -27,6 +28,12 @@ async def scale_add_one(x: int) -> int:
     return x + 1
 
 
+@executor(id="scale_add_one_sync")
+def scale_add_one_sync(x: int) -> int:
+    """The same item as a plain ``def``: what most users write (run off the event loop)."""
+    return x + 1
+
+
 @executor(id="scale_total")
 async def scale_total(values: list[int]) -> int:
     return sum(values)
@@ -39,3 +46,12 @@ workflow = (
     .add_map(scale_items, scale_add_one, collect=scale_total, max_items=1_000_000)
     .build()
 )
+
+# The same map with a plain ``def`` item step (the sync shape of the benchmark).
+sync_workflow = (
+    WorkflowBuilder(SYNC_NAME, start=scale_items)
+    .add_map(scale_items, scale_add_one_sync, collect=scale_total, max_items=1_000_000)
+    .build()
+)
+
+ALL = [workflow, sync_workflow]

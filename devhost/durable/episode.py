@@ -26,6 +26,8 @@ from devhost.durable.orchestrator_payloads import decode_answer, encode_context
 from devhost.durable.replay_bookkeeping import Book
 from devhost.durable.task_hub_store import Batch, InstanceRecord, WorkItem
 
+CHILD_ANSWERS = (EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed)
+
 
 @dataclass
 class InstanceState:
@@ -38,6 +40,24 @@ class InstanceState:
     history_json: list[str] = field(default_factory=list)
     # How long the last episode took, wall clock: the task hub paces a long replay's next episode by it.
     last_episode_seconds: float = 0.0
+    # Sub-orchestrations started and not yet answered, counted over history[:children_counted].
+    children_open: int = 0
+    children_counted: int = 0
+
+    def children_in_flight(self) -> int:
+        """Sub-orchestrations this execution started whose answer is not in its history yet."""
+        history = self.history
+        if self.children_counted > len(history):  # the history was reset (continue-as-new, restart)
+            self.children_open = self.children_counted = 0
+        open_ = self.children_open
+        for e in history[self.children_counted :]:
+            kind = e.get("EventType")
+            if kind == EventType.SubOrchestrationInstanceCreated:
+                open_ += 1
+            elif kind in CHILD_ANSWERS:
+                open_ -= 1
+        self.children_open, self.children_counted = open_, len(history)
+        return open_
 
     def encoded_history(self) -> list[str]:
         encoded = self.history_json

@@ -16,6 +16,7 @@ from typing import Any
 from engine.core.executor import Executor, StepContext
 from engine.core.retry import FailureKind, StepTimedOut, classify
 from engine.core.run_state import RunError
+from engine.core.step_threads import step_threads
 
 STEP_LOGGER = "engine.step"
 _loggers: dict[str, logging.Logger] = {}
@@ -79,7 +80,7 @@ async def run_attempt(
         if executor.is_async:
             call = executor.handle(message, ctx)
         elif in_thread or limit is not None:
-            call = asyncio.to_thread(_handle_in_thread, executor, message, ctx)
+            call = step_threads().submit(_handle_in_thread, executor, message, ctx)
         else:
             call = None
         if call is None:

@@ -16,12 +16,13 @@ import functools
 from collections import Counter
 from collections.abc import Generator
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from engine.core.executor import Executor
-from engine.core.graph import Workflow
+from engine.core.graph import Map, Workflow
 from engine.core.jsontext import decoded
 from engine.core.mapping import ItemFailed
 from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
@@ -51,6 +52,8 @@ from engine.durable.trail import Continuation, StepRecord, Trail, error_text
 from engine.telemetry.episodes import traced_episode
 
 STEP_ACTIVITY = "run_step"
+_STEP_RESULT = StepResult.__pydantic_validator__  # StepResult.model_validate without its wrapper
+_PARTITION_OUTPUT = PartitionOutput.__pydantic_validator__
 _TIMED_OUT = object()  # a step's timer won its race with the step
 # Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
 # with (supersteps x supersteps per execution). 20 keeps that ~2x below a hand-written orchestrator
@@ -64,6 +67,42 @@ class WorkflowFailed(Exception):
     def __init__(self, error: RunError) -> None:
         self.error = error
         super().__init__(str(error))
+
+
+class _Compiled:
+    """What an ``Orchestration`` derives from its workflow alone (a workflow is immutable, and none of these
+    keeps a run's state), made once per workflow instead of on every episode."""
+
+    __slots__ = ("codec", "limits", "maps", "router", "subworkflows", "timeouts", "workflow")
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self.router = Router(workflow)
+        self.codec = RoutingCodec(workflow)
+        self.limits = parallel_limits(workflow)
+        self.maps = any(isinstance(g, Map) for g in workflow.groups)  # whether a superstep may partition
+        self.subworkflows = frozenset(n.id for n in workflow.nodes.values() if isinstance(n, SubWorkflow))
+        self.timeouts = MappingProxyType(
+            {
+                node.id: node.step_timeout
+                for node in workflow.nodes.values()
+                if isinstance(node, Executor) and node.step_timeout is not None
+            }
+        )
+
+
+_COMPILED: dict[int, _Compiled] = {}  # by id(workflow); each entry holds its workflow, so ids stay its own
+_COMPILED_MAX = 256
+
+
+def _compiled(workflow: Workflow) -> _Compiled:
+    found = _COMPILED.get(id(workflow))
+    if found is not None and found.workflow is workflow:
+        return found
+    if len(_COMPILED) >= _COMPILED_MAX:  # many short-lived workflows (tests): start again
+        _COMPILED.clear()
+    made = _COMPILED[id(workflow)] = _Compiled(workflow)
+    return made
 
 
 class Orchestration:
@@ -85,20 +124,18 @@ class Orchestration:
         self.context = context
         self.activity = activity
         self.continue_every = continue_every
-        self.router = Router(workflow)
-        self.limits = parallel_limits(workflow)
-        self.subworkflows = {n.id for n in workflow.nodes.values() if isinstance(n, SubWorkflow)}
+        compiled = _compiled(workflow)
+        self._maps = compiled.maps
+        self.router = compiled.router
+        self.limits = compiled.limits
+        self.subworkflows = compiled.subworkflows
         # The round in flight (steps, which of them, their attempts), and when it started: what the event
         # feed says is running.
         self._round: tuple[list[Step], list[int], dict[int, int]] = ([], [], {})
         self.round_started: datetime | None = None
         self.children: dict[str, str] = {}  # sub-workflow runs this execution started: instance id -> name
-        self.timeouts = {
-            node.id: node.step_timeout
-            for node in workflow.nodes.values()
-            if isinstance(node, Executor) and node.step_timeout is not None
-        }
-        self.codec = RoutingCodec(workflow)
+        self.timeouts = compiled.timeouts
+        self.codec = compiled.codec
         self.started = started or started_input(context.get_input())
         self.executed: set[str] = set(self.started.executed)
         self.running: list[Step] = []  # the steps of the superstep in flight
@@ -267,11 +304,14 @@ class Orchestration:
         context = self.context
         results: dict[int, Emission] = {}
         attempts = dict.fromkeys(range(len(steps)), 1)
-        parts = self.starts.group(step.delivery for step in steps)
-        inside = {index for part in parts for index in part}
-        todo = [index for index in range(len(steps)) if index not in inside]
+        parts = self.starts.group(step.delivery for step in steps) if self._maps else []
+        if parts:
+            inside = {index for part in parts for index in part}
+            todo = [index for index in range(len(steps)) if index not in inside]
+        else:
+            todo = list(range(len(steps)))
         while todo or parts:
-            todo, later = self._window(steps, todo)
+            todo, later = self._window(steps, todo) if self.limits else (todo, [])
             self._show_round(steps, todo, parts, attempts)
             calls, timers = self._calls(steps, todo, attempts)
             # Partitions start with the first round and retry their items themselves.
@@ -279,12 +319,11 @@ class Orchestration:
             scheduled = self.round_started = context.current_utc_datetime
             replies = yield from self._replies(every)
             times = (scheduled, context.current_utc_datetime)
-            for part, reply in zip(parts, replies[len(calls) :], strict=True):
-                self._take_partition(steps, part, reply, results, times)
-            parts = []
-            again, wait = self._take_round(
-                steps, todo, replies[: len(calls)], timers, attempts, results, times
-            )
+            if parts:
+                for part, reply in zip(parts, replies[len(calls) :], strict=True):
+                    self._take_partition(steps, part, reply, results, times)
+                replies, parts = replies[: len(calls)], []
+            again, wait = self._take_round(steps, todo, replies, timers, attempts, results, times)
             if again and wait > timedelta(0):
                 yield context.create_timer(context.current_utc_datetime + wait)
             todo = again + later
@@ -336,7 +375,7 @@ class Orchestration:
         wait = timedelta(0)
         again: list[int] = []
         for position, (index, reply) in enumerate(zip(todo, replies, strict=True)):
-            timer = timers.get(position)
+            timer = timers.get(position) if timers else None
             if timer is not None:  # raced with its timeout: the winner says which
                 reply = _TIMED_OUT if reply is timer else reply.result
                 if reply is not _TIMED_OUT:
@@ -369,8 +408,9 @@ class Orchestration:
             self.executed.add(step.executor_id)
             item = step.delivery.item
             if result.output is not None or item is not None:  # an item keeps its place
+                # The adapter's validator itself: TypeAdapter.validate_python only adds its defaults.
                 results[index] = Emission(
-                    step.executor_id, node.output_adapter.validate_python(result.output), item
+                    step.executor_id, node.output_adapter.validator.validate_python(result.output), item
                 )
             return None
         error = result.error or RunError(executor_id=step.executor_id, type="StepFailed", message=str(reply))
@@ -420,24 +460,23 @@ class Orchestration:
             self.fail(failed)
         by_ordinal = {steps[i].ordinal: i for i in part}
         node = self.workflow.nodes[steps[part[0]].executor_id]
+        # Per item, on every replay of the run: the validators themselves (model_validate and
+        # TypeAdapter.validate_python only add their defaults).
+        validate_output = node.output_adapter.validator.validate_python
+        taken, superstep = self.attempts_taken, self.state.superstep
         for raw in decoded(reply) or []:
-            output = PartitionOutput.model_validate(raw)
+            output = _PARTITION_OUTPUT.validate_python(raw)
             index = by_ordinal[output.ordinal]
             step = steps[index]
-            value = (
-                ItemFailed.model_validate(output.value)
-                if output.failed
-                else node.output_adapter.validate_python(output.value)
-            )
-            results[index] = Emission(step.executor_id, value, step.delivery.item)
-            if not output.failed:
+            if output.failed:
+                value = ItemFailed.model_validate(output.value)
+                outcome = StepResult(ok=False, error=value.error)
+            else:
+                value = validate_output(output.value)
+                outcome = StepResult(ok=True, output=output.value)
                 self.executed.add(step.executor_id)
-            outcome = (
-                StepResult(ok=False, error=value.error)
-                if isinstance(value, ItemFailed)
-                else StepResult(ok=True, output=output.value)
-            )
-            self.attempts_taken.append(Attempt(step, output.attempt, *times, outcome, self.state.superstep))
+            results[index] = Emission(step.executor_id, value, step.delivery.item)
+            taken.append(Attempt(step, output.attempt, *times, outcome, superstep))
 
     def _window(self, steps: list[Step], todo: list[int]) -> tuple[list[int], list[int]]:
         """The steps to start now and those that wait for a slot: a map's ``max_parallel`` lets that many
@@ -542,7 +581,8 @@ class Orchestration:
             idempotency_key=idempotency_key(
                 workflow.name, state.instance_id, state.superstep, node.id, step.ordinal
             ),
-            message=node.input_adapter.dump_python(step.delivery.message, mode="json"),
+            # The adapter's serializer itself: TypeAdapter.dump_python only adds its defaults.
+            message=node.input_adapter.serializer.to_python(step.delivery.message, mode="json"),
             traceparent=self.started.traceparent,
         )
 
@@ -575,7 +615,7 @@ class Orchestration:
             )
         else:
             try:
-                result = StepResult.model_validate(decoded(reply))
+                result = _STEP_RESULT.validate_python(decoded(reply))
             except ValidationError as exc:
                 self.fail(
                     RunError(

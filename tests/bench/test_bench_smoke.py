@@ -102,5 +102,10 @@ def test_maps_at_scale_runs_a_partitioned_map_on_devhost(tmp_path: Path) -> None
     _well_formed([row], "maps")
     hand = maps_at_scale.row_of("hand", 30, maps_at_scale.devhost_case("hand", 30, 1, 120))
     assert hand.extra["instances"] == 1 and hand.extra["peak_rss_mib"] > 0
-    text = "\n".join(maps_at_scale.section([row, hand], tmp_path))
+    sync = maps_at_scale.row_of(
+        "ours_sync", 30, maps_at_scale.devhost_case("ours_sync", 30, 1, 120, settings)
+    )
+    assert sync.extra["instances"] == 4
+    text = "\n".join(maps_at_scale.section([row, sync, hand], tmp_path))
     assert "## 4. Maps at scale" in text and "| map of 30: makespan ≤ the hand-written" in text
+    assert "| map of 30 with `def` item steps: makespan within 1.1x" in text

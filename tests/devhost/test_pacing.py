@@ -1,11 +1,15 @@
-"""What devhost paces a long replay's next episode by: each instance's activities in flight, and how
-long its last episode took."""
+"""What devhost paces a long replay's next episode by: each instance's activities and sub-orchestrations
+in flight, and how long its last episode took."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from devhost.durable.episode import InstanceState
+from devhost.durable.history import EventType
+from devhost.durable.replay_bookkeeping import Book
+from devhost.durable.task_hub_store import InstanceRecord, WorkItem
 from devhost.testing import _shared_loop, run_devhost
 from tests.devhost.helpers import APPS, call
 
@@ -43,3 +47,41 @@ def test_activities_in_flight_are_counted_per_instance() -> None:
     assert got["in_flight_after"] == 0 and got["others"] == 0
     # The episode that scheduled the fan-out was timed while the activities ran.
     assert 0 < got["longest_episode_seen"] < 30
+
+
+def _event(kind: EventType, **fields: Any) -> dict[str, Any]:
+    return {"EventType": int(kind), **fields}
+
+
+def test_sub_orchestrations_in_flight_are_counted_from_the_history() -> None:
+    """A map's parent waits for its partitions as a fan-out waits for its activities: what it started
+    and has no answer for yet is in flight; a new execution's history starts the count again."""
+    record = InstanceRecord("parent", "map_parent", "e1", "Running", None)
+    st = InstanceState(record, [_event(EventType.ExecutionStarted)], Book())
+    assert st.children_in_flight() == 0
+    st.history += [_event(EventType.SubOrchestrationInstanceCreated, EventId=i) for i in range(3)]
+    assert st.children_in_flight() == 3
+    st.history.append(_event(EventType.SubOrchestrationInstanceCompleted, TaskScheduledId=0))
+    st.history.append(_event(EventType.SubOrchestrationInstanceFailed, TaskScheduledId=1))
+    assert st.children_in_flight() == 1
+    st.history = [_event(EventType.ExecutionStarted)]  # continue-as-new: a history of its own
+    assert st.children_in_flight() == 0
+
+
+def test_answers_waiting_to_be_taken_in_are_not_in_flight() -> None:
+    with run_devhost(APPS / "slow_fanout") as host:
+        task_hub = host.host.task_hub
+        record = InstanceRecord("gathering", "map_parent", "e1", "Running", None)
+        st = InstanceState(
+            record,
+            [_event(EventType.SubOrchestrationInstanceCreated, EventId=i) for i in range(2)],
+            Book(),
+        )
+        assert task_hub._children_out(st)
+        answer = _event(EventType.SubOrchestrationInstanceCompleted, TaskScheduledId=0)
+        task_hub.ready["gathering"] = [WorkItem(1, "gathering", "msg", {"event": answer})]
+        assert task_hub._children_out(st)  # one of two still runs
+        second = {**answer, "TaskScheduledId": 1}
+        task_hub.ready["gathering"].append(WorkItem(2, "gathering", "msg", {"event": second}))
+        assert not task_hub._children_out(st)  # both answered: nothing to wait for
+        task_hub.ready.pop("gathering")

@@ -83,20 +83,20 @@ def _makespan(client: TaskHubGrpcClient, name: str, value: Any, expected: Any) -
     return elapsed
 
 
-def ours(runs: int, items: int, reps: int) -> dict[str, list[float]]:
+def ours(runs: int, items: int, reps: int, *, warm: bool = True) -> dict[str, list[float]]:
     loop = ActivityLoop()
     served = [workflows.five_steps, scale_workflows.workflow]
     out: dict[str, list[float]] = {"sequential": [], "map": []}
     try:
-        for rep in range(reps + 1):  # the first warms up (imports, first calls)
+        for rep in range(reps + 1 if warm else reps):  # with warm, the first warms up (imports, first calls)
             with _hub(lambda w: register(w, served, loop), history=4 * items + 100) as client:
-                count, size = (runs, items) if rep else (20, 100)
+                count, size = (runs, items) if rep or not warm else (20, 100)
                 five = OrchestratorInput.start(0).model_dump(mode="json")
                 rate = _runs_per_second(client, "bench_five", [five] * count, [5])
                 scale = OrchestratorInput.start({"n": size}).model_dump(mode="json")
                 total = sum(range(1, size + 1))
                 makespan = _makespan(client, scale_workflows.NAME, scale, [total])
-                if rep:
+                if rep or not warm:
                     out["sequential"].append(rate)
                     out["map"].append(makespan)
     finally:
@@ -104,7 +104,7 @@ def ours(runs: int, items: int, reps: int) -> dict[str, list[float]]:
     return out
 
 
-def hand_written(runs: int, items: int, reps: int) -> dict[str, list[float]]:
+def hand_written(runs: int, items: int, reps: int, *, warm: bool = True) -> dict[str, list[float]]:
     def add_one(ctx: task.ActivityContext, value: int) -> int:
         return value + 1
 
@@ -123,12 +123,12 @@ def hand_written(runs: int, items: int, reps: int) -> dict[str, list[float]]:
         worker.add_activity(add_one)
 
     out: dict[str, list[float]] = {"sequential": [], "map": []}
-    for rep in range(reps + 1):
+    for rep in range(reps + 1 if warm else reps):
         with _hub(setup, history=4 * items + 100) as client:
-            count, size = (runs, items) if rep else (20, 100)
+            count, size = (runs, items) if rep or not warm else (20, 100)
             rate = _runs_per_second(client, "five_steps", [0] * count, 5)
             makespan = _makespan(client, "fan_out", size, sum(range(1, size + 1)))
-            if rep:
+            if rep or not warm:
                 out["sequential"].append(rate)
                 out["map"].append(makespan)
     return out
@@ -142,13 +142,33 @@ def rows_of(runner: str, runs: int, items: int, result: dict[str, list[float]]) 
 
 
 def run(runs: int = 1000, items: int = 10_000, reps: int = 3) -> list[Row]:
+    """Both sides, alternated: a round is one measurement of each (after a warm-up of each), so a busy
+    machine weighs on both alike; each round's ratio is kept in the rows."""
     logging.disable(logging.WARNING)  # durabletask logs every work item
-    rows = rows_of(HAND, runs, items, hand_written(runs, items, reps))
-    rows += rows_of(OURS, runs, items, ours(runs, items, reps))
+    hand_warm, ours_warm = hand_written(20, 100, 0, warm=True), ours(20, 100, 0, warm=True)
+    del hand_warm, ours_warm
+    measured: dict[str, dict[str, list[float]]] = {
+        HAND: {"sequential": [], "map": []},
+        OURS: {"sequential": [], "map": []},
+    }
+    for _ in range(reps):
+        for runner, side in ((HAND, hand_written), (OURS, ours)):
+            got = side(runs, items, 1, warm=False)
+            for case, samples in got.items():
+                measured[runner][case] += samples
+    rows = rows_of(HAND, runs, items, measured[HAND]) + rows_of(OURS, runs, items, measured[OURS])
+    ratios = {
+        "sequential": [
+            o / h for o, h in zip(measured[OURS]["sequential"], measured[HAND]["sequential"], strict=True)
+        ],
+        "map": [o / h for o, h in zip(measured[OURS]["map"], measured[HAND]["map"], strict=True)],
+    }
     for row in rows:
+        if row.runner == OURS:
+            row.extra["ratio_per_round"] = [round(r, 3) for r in ratios[row.case]]
         what = f"{row.n} five-step runs" if row.case == "sequential" else f"a {row.n}-item map"
         figures = f"best {row.best:8.2f}  median {row.median:8.2f} {row.unit}"
-        print(f"  durabletask {what:22} {row.runner:30} {figures}")
+        print(f"  durabletask {what:22} {row.runner:30} {figures} {row.extra.get('ratio_per_round', '')}")
     return rows
 
 

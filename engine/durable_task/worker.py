@@ -3,17 +3,16 @@ app registers (``engine.functions.app``), on durabletask-python.
 
 Registered: one orchestrator per workflow name (every version is served: a run replays on the graph it
 started on), the map partition orchestrator, the step activity and the verify activity. durabletask runs
-activities as plain functions in its thread pool; ours are coroutines, so they run on one event loop the
-worker keeps in a thread of its own (a sync executor still runs in a thread of that loop's pool, as the
-Functions worker runs sync functions: a step that blocks never stalls the others).
+activities as plain functions in its thread pool; ours are coroutines, so each pool thread runs them on
+an event loop of its own (a sync executor still runs in the engine's step threads, as the Functions worker
+runs sync functions: a step that blocks never stalls the others).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from durabletask import task
@@ -31,20 +30,29 @@ from engine.durable_task.context import DurableTaskContext, drive
 
 
 class ActivityLoop:
-    """One asyncio event loop in a daemon thread: durabletask's pool threads hand it coroutines."""
+    """Event loops for activities: durabletask runs an activity in a thread of its pool, and each such
+    thread runs our coroutine on a loop of its own (kept for the thread's life), so activities neither
+    hop to another thread nor queue behind one another on a single loop."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="activity-loop", daemon=True)
-        self._thread.start()
+        self._local = threading.local()
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        self._lock = threading.Lock()
 
-    def run(self, work: Awaitable[Any]) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(work, self.loop)  # type: ignore[arg-type]
-        return future.result()
+    def run(self, work: Coroutine[Any, Any, Any]) -> Any:
+        loop = getattr(self._local, "loop", None)
+        if loop is None:
+            loop = self._local.loop = asyncio.new_event_loop()
+            with self._lock:
+                self._loops.append(loop)
+        return loop.run_until_complete(work)
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
+        with self._lock:
+            loops, self._loops = self._loops, []
+        for loop in loops:
+            if not loop.is_running():
+                loop.close()
 
 
 def _named(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

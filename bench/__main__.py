@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
         "--suites",
-        default="inmemory,map,replay,throughput,maps,telemetry",
+        default="inmemory,map,replay,throughput,maps,telemetry,durabletask",
         help="comma-separated subset to run",
     )
     parser.add_argument(
@@ -126,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
 
         width, sizes = (1000, (300, 1000, 3000)) if quick else (10_000, maps_at_scale.SIZES)
         rows += maps_at_scale.run(width, sizes, reps=1 if quick else 3, peers=peers, folder=tmp)
+    if "durabletask" in suites:
+        print("Durable Task runner beside a hand-written durabletask orchestration", flush=True)
+        runs, items, reps = (100, 1000, 1) if quick else (1000, 10_000, 3)
+        rows += _suite(
+            "durable_task_runner", f"runs={runs}, items={items}, reps={reps}", tmp / "durabletask.json"
+        )
     elapsed = time.time() - began
     print(f"done in {elapsed / 60:.1f} min", flush=True)
     if args.no_report:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import inmemory, maps, maps_at_scale, replay, telemetry, throughput
+from bench import durable_task_runner, inmemory, maps, maps_at_scale, replay, telemetry, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
@@ -80,6 +80,21 @@ def test_report_renders(tmp_path: Path) -> None:
         Row("throughput", "sequential", throughput.DEVHOST_OURS, 10, "runs/s", [120.0], True),
         Row("throughput", "fan_out", throughput.DEVHOST_OURS, 10, "s", [0.5]),
         Row("telemetry", "chain", telemetry.OFF, 10, "us/step", [12.0]),
+        Row("durabletask", "sequential", durable_task_runner.HAND, 10, "runs/s", [50.0], True),
+        Row("durabletask", "map", durable_task_runner.HAND, 100, "s", [2.0]),
+        Row(
+            "durabletask",
+            "sequential",
+            durable_task_runner.OURS,
+            10,
+            "runs/s",
+            [40.0],
+            True,
+            extra={"ratio_per_round": [0.8]},
+        ),
+        Row(
+            "durabletask", "map", durable_task_runner.OURS, 100, "s", [1.5], extra={"ratio_per_round": [0.75]}
+        ),
         Row("telemetry", "chain", telemetry.OTLP, 10, "us/step", [40.0], extra={"spans_exported": 22}),
     ]
     meta = {"machine": machine(), "versions": versions(), "date": "today", "minutes": 0.1}
@@ -92,6 +107,27 @@ def test_report_renders(tmp_path: Path) -> None:
     assert target in text
     assert "Published Azure figures" in text and "not measured here" in text
     assert "| SDK on, OTLP/HTTP to loopback | 10 | 40.0 | 40.0 | 1 | +28.0 µs | 22 |" in text
+    assert (
+        "| **ours (Durable Task runner)** | 40.0 | 40.0 | 1.50 s | 1.50 s | runs/s [0.8]; makespan [0.75] |"
+        in text
+    )
+    assert (
+        "sequential: ≥ the hand-written orchestration (median) | ours 40.00 vs 50.00 runs/s | **no**" in text
+    )
+    assert "map: ≤ the hand-written orchestration (median) | ours 1.50 vs 2.00 s | yes" in text
+
+
+def test_durable_task_suite_alternates_ours_and_the_hand_written_orchestration() -> None:
+    rows = durable_task_runner.run(runs=4, items=30, reps=1)
+    _well_formed([r for r in rows if r.case == "sequential"], "durabletask")
+    _well_formed([r for r in rows if r.case == "map"], "durabletask")
+    assert [(r.runner, r.case) for r in rows] == [
+        (durable_task_runner.HAND, "sequential"),
+        (durable_task_runner.HAND, "map"),
+        (durable_task_runner.OURS, "sequential"),
+        (durable_task_runner.OURS, "map"),
+    ]
+    assert all(len(r.extra["ratio_per_round"]) == 1 for r in rows if r.runner == durable_task_runner.OURS)
 
 
 def test_maps_at_scale_runs_a_partitioned_map_on_devhost(tmp_path: Path) -> None:

@@ -670,8 +670,7 @@ class WorkflowApi:
                     raise HttpError(403, "this approval link has already been used") from None
             raise
         assert folded is not None  # a pending approval comes from a fold
-        approval = folded.workflow.nodes[pending.approval_id]
-        assert isinstance(approval, Approval)
+        approval = folded.workflow.approval(pending.approval_id)
         caller = await self._caller(req, claims.sub if claims else None)
         if not self._may_answer(caller)(pending):
             if caller.name is None:

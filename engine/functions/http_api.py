@@ -20,6 +20,7 @@ from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import unwrapped
 from engine.core.run_state import ClosedApproval, PendingApproval
+from engine.core.step_loop import LoopExecutor
 from engine.core.subworkflow import SubWorkflow
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.core.viz import to_graph_json
@@ -29,7 +30,7 @@ from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.client import DurableClient, InstanceStatus, RefusedByBackend, all_instances
 from engine.durable.fold import fold
 from engine.durable.history import HistoryEvent
-from engine.durable.partition import PartitionAnswer
+from engine.durable.partition import ANSWERS_EVENT, PartitionAnswer
 from engine.durable.phase import FINISHED, UNFINISHED
 from engine.durable.phase import RUNTIME_STATUSES as ALL_RUNTIME_STATUSES
 from engine.durable.run_snapshot import RunSnapshot
@@ -40,6 +41,8 @@ from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.feed import Feed, after, child_approvals, parse_cursor, run_events, running_steps
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller, approver, with_link
+from engine.functions.loop_reads import LoopReader, loop_owner
+from engine.functions.loop_rows import feed_events, timeline_rows
 from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
 from engine.functions.partition_reads import PartitionReader, asks_in_partitions, entry_owner
@@ -124,6 +127,7 @@ class WorkflowApi:
         self.route_prefix = route_prefix
         self.activity_name = activity_name
         self.partition_reads = PartitionReader(versions, activity_name)
+        self.loop_reads = LoopReader(versions)  # agent steps: their calls, and people asked before a tool
         self.continue_every = continue_every
 
     def _workflow(self, req: func.HttpRequest) -> Workflow:
@@ -266,6 +270,8 @@ class WorkflowApi:
             summary = RunStatus.read(status.custom_status)
             if wait.until == "settled" and await self._child_asks(workflow, client, status):
                 return
+            if wait.until == "settled" and await self._loop_asks(workflow, client, status, wait.answered):
+                return
             if wait.until == "settled" and summary is not None and summary.phase == "waiting_for_approval":
                 if not wait.answered:
                     # Settled once every request is asked: a map's partitions ask theirs a moment later.
@@ -287,6 +293,17 @@ class WorkflowApi:
             if latest is None:
                 return  # purged meanwhile: the view says so
             status = latest
+
+    async def _loop_asks(
+        self, workflow: Workflow, client: DurableClient, status: Any, answered: frozenset[str]
+    ) -> bool:
+        """Whether an agent step of this run waits for a person on a request not among ``answered``
+        (only graphs with steps that ask before a tool look)."""
+        if not any(n.step_approvals() for n in workflow.nodes.values() if isinstance(n, LoopExecutor)):
+            return False
+        folded = (await self._read(workflow, client, status.instance_id)).folded
+        open_ids = {p.request_id for _, p in await self.loop_reads.pending(client, folded)}
+        return bool(open_ids) and not open_ids & answered
 
     async def _child_asks(self, workflow: Workflow, client: DurableClient, status: Any) -> bool:
         """Whether a sub-workflow of this run waits for a person (only graphs with sub-workflows look)."""
@@ -363,10 +380,20 @@ class WorkflowApi:
                 for a, p in listed
             ]
             view["pendingApprovalsTotal"] += total
+        if read.status.runtime not in FINISHED:
+            # People asked by agent steps before a tool (in the steps' own orchestrations).
+            for loop, p in await self.loop_reads.pending(client, folded):
+                view["pendingApprovals"].append(
+                    {**approval_entry(graph, p, run_uri, may_answer), **loop_owner(loop)}
+                )
+                view["pendingApprovalsTotal"] += 1
+                view["executors"][graph.approval_owner(p.approval_id)] = "waiting"
+                asked.append(view["pendingApprovals"][-1])
         if asked and view["phase"] == "running":
-            view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow
+            view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow or agent step
         if _choice(req, "timeline", ("false", "true", "0", "1")) in ("true", "1"):
             partition_steps, not_listed = await self.partition_reads.step_rows(client, folded)
+            agent_rows = timeline_rows(await self.loop_reads.all(client, folded), status.instance_id, None)
             view["timeline"] = run_timeline(
                 read.events,
                 self.activity_name,
@@ -376,6 +403,7 @@ class WorkflowApi:
                 items=step_items(folded),
                 partition_steps=partition_steps,
                 partitions_not_listed=not_listed,
+                loop_rows=agent_rows,
             ).model_dump(mode="json")
         return json_response(view)
 
@@ -431,9 +459,10 @@ class WorkflowApi:
             read = await self._read(workflow, client, status.instance_id)
             runtime = read.status.runtime
             events = run_events(read.folded, read.events, runtime)
+            events += feed_events(await self.loop_reads.all(client, read.folded), status.instance_id)
             if runtime not in FINISHED:
                 events += child_approvals((await self._children(req, client, read.folded, depth=0))[1])
-                events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
+            events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
             fresh = after(events, cursor)
             if latest:
                 fresh = fresh[-1:]
@@ -480,6 +509,12 @@ class WorkflowApi:
             if pending is not None:
                 return pending, held.asked.instance_id, closed + held.closed
             closed += held.closed
+        in_loop = await self.loop_reads.holding(client, folded, request_id)
+        if in_loop is not None:  # asked by an agent step before a tool
+            pending = next((p for p in in_loop.pending if p.request_id == request_id), None)
+            if pending is not None:
+                return pending, in_loop.instance_id, closed + in_loop.closed
+            closed += in_loop.closed
         if any(c.request_id == request_id for c in closed):
             raise HttpError(409, f"approval request {request_id!r} has already been answered or timed out")
         raise HttpError(
@@ -698,7 +733,7 @@ class WorkflowApi:
             Binding(instance_id=instance_id, request_id=request_id, run_nonce=read.run_nonce),
             answer,
         )
-        if waiting != instance_id:  # a map partition takes every answer on one event, named by request
+        if pending.event_name == ANSWERS_EVENT:  # a map partition takes every answer on one event, by request
             event = PartitionAnswer(request_id=request_id, answer=event).model_dump(mode="json")
         try:
             await client.raise_event(waiting, pending.event_name, event)
@@ -769,6 +804,8 @@ class WorkflowApi:
                 if waiting != instance_id:
                     held = await self.partition_reads.holding(client, folded, request_id)
                     closed += held.closed if held is not None else []
+                    in_loop = await self.loop_reads.holding(client, folded, request_id)
+                    closed += in_loop.closed if in_loop is not None else []
                 found = next((c for c in closed if c.request_id == request_id), None)
                 if found is not None:
                     return found.answer_id == answer_id
@@ -788,6 +825,8 @@ class WorkflowApi:
         await self._terminate_children(client, folded, f"its parent run {status.instance_id} was terminated")
         for partition in await self.partition_reads.unfinished(client, folded):
             await client.terminate(partition, f"its run {status.instance_id} was terminated")
+        for loop in await self.loop_reads.unfinished(client, folded):
+            await client.terminate(loop, f"its run {status.instance_id} was terminated")
         run_uri = self._run_uri(req, workflow, status.instance_id)
         return json_response(
             {

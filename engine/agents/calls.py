@@ -47,7 +47,6 @@ class ModelSettings:
         agent_id: str,
         *,
         model: str | None,
-        provider: Provider | None,
         temperature: float | None,
         timeout: timedelta,
         response_format: dict[str, Any],
@@ -55,15 +54,13 @@ class ModelSettings:
     ) -> None:
         self.agent_id = agent_id
         self.model = model
-        self.provider = provider
         self.temperature = temperature
         self.timeout = timeout
         self.response_format = response_format
         self.output_type = output_type
 
-    def resolved(self) -> tuple[Provider, str]:
+    def resolved(self, provider: Provider | None) -> tuple[Provider, str]:
         """The provider (the agent's, else the environment's, read now) and the model to call."""
-        provider = self.provider
         if provider is None:
             try:
                 provider = provider_from_env()
@@ -81,9 +78,12 @@ class ModelSettings:
         return provider, model
 
 
-async def model_call(settings: ModelSettings, payload: Mapping[str, Any]) -> CallResult:
-    """One model call with the conversation and tools of ``payload`` (``{"messages", "tools"}``)."""
-    provider, model = settings.resolved()
+async def model_call(
+    settings: ModelSettings, provider: Provider | None, payload: Mapping[str, Any]
+) -> CallResult:
+    """One model call with the conversation and tools of ``payload`` (``{"messages", "tools"}``), to the
+    agent's ``provider`` (None: the environment's)."""
+    provider, model = settings.resolved(provider)
     messages: list[dict[str, Any]] = list(payload["messages"])
     tools: list[dict[str, Any]] = list(payload.get("tools") or [])
     if isinstance(provider, OfflineProvider):

@@ -316,7 +316,7 @@ class _Generator:
         facts = self.facts
         label = humanized(name)
         head = f"{label} for {facts.subject}" if facts.subject else f"{label} (offline draft {digest[:6]})"
-        details = facts.details()
+        details = facts.details().rstrip(". ")
         return f"{head}: {details}." if details else f"{head}."
 
 

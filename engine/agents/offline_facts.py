@@ -96,16 +96,16 @@ def _label(name: str) -> str:
     return name.replace("_", " ").strip()
 
 
-def _shown(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _shown(value: Any, limit: int = 80) -> str:
+    text = str(value).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _answer_text(answer: Any) -> str:
     if isinstance(answer, dict):
         scalars = [f"{_label(n)} {_shown(v)}" for n, v in _scalars(answer)][:MAX_DETAILS]
         return ", ".join(scalars) or "nothing"
-    return _shown(answer)
+    return _shown(answer, 200).rstrip(".")
 
 
 def humanized(name: str) -> str:

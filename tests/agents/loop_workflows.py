@@ -2,7 +2,9 @@
 
 ``a_desk``: an agent that looks an order up and refunds it, a person approving before the refund (the
 tools are plain functions; the offline model, or the fake OpenAI server when the host is pointed at it,
-decides). ``a_ledgered``: an agent whose one tool records every call it receives in the file the
+decides); ``a_named``: the same, the refund approved by the ``manager`` only.
+
+``a_ledgered``: an agent whose one tool records every call it receives in the file the
 ``AGENT_TOOL_LEDGER`` setting names (one JSON line each: its idempotency key, its arguments), and waits
 ``AGENT_TOOL_SECONDS`` after recording, so a test can kill the host while a call runs or after it.
 """
@@ -62,6 +64,15 @@ desk_agent = Agent(
 )
 a_desk = WorkflowBuilder("a_desk", start=desk_agent, description="agent test: approval before a tool").build()
 
+named_agent = Agent(
+    "a_named_agent",
+    instructions="Look the order up, refund it, and tell the customer.",
+    input_type=RefundAsk,
+    output_type=RefundDone,
+    tools=[lookup, ask_before(refund, approver="manager", timeout=timedelta(hours=1))],
+)
+a_named = WorkflowBuilder("a_named", start=named_agent, description="agent test: a named approver").build()
+
 
 def record(note: str, ctx: StepContext) -> str:
     """Record a note (every call is written to the ledger file)."""
@@ -86,4 +97,4 @@ ledgered_agent = Agent(
 )
 a_ledgered = WorkflowBuilder("a_ledgered", start=ledgered_agent, description="agent test: a ledger").build()
 
-ALL = [a_desk, a_ledgered]
+ALL = [a_desk, a_named, a_ledgered]

@@ -20,6 +20,7 @@ inside an orchestrator: deterministic, time from the context.
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import datetime
 from typing import Any, NoReturn
 
 from engine.core.approval import ApprovalOutcome
@@ -38,6 +39,7 @@ from engine.durable.loop_messages import CALL_ACTIVITY, CallRequest, LoopInput, 
 from engine.durable.partition_starts import PartitionStarts
 from engine.durable.status import build_status
 from engine.durable.step_messages import StepFailedForGood, StepIdentity, StepResult
+from engine.telemetry.steps import finished_step
 
 
 class LoopFailed(Exception):
@@ -74,6 +76,7 @@ class LoopRun:
     def run(self) -> Generator[Any, Any, dict[str, Any]]:
         """The step's result (a ``StepResult`` as JSON); raises ``StepFailedForGood`` when it failed."""
         data, node = self.data, self.node
+        began = self.context.current_utc_datetime
         driver = drive(node, node.loop_start(data.message, data.idempotency_key))
         effect = next(driver)
         try:
@@ -91,6 +94,8 @@ class LoopRun:
         identity = StepIdentity(
             executor=node.id, superstep=data.superstep, attempt=data.attempt, ordinal=data.ordinal
         )
+        if not self.context.is_replaying:  # reported once, when the step ends (not on later replays)
+            self._report(began, end)
         if not end.ok:
             self.state.status, self.state.error = "failed", end.error
             self._publish()
@@ -223,6 +228,23 @@ class LoopRun:
             decided_by=outcome.decided_by,
             via=outcome.via,
             timed_out=outcome.timed_out,
+        )
+
+    def _report(self, began: datetime, end: LoopEnd) -> None:
+        data = self.data
+        finished_step(
+            workflow=data.workflow,
+            instance_id=data.instance_id,
+            executor=data.executor,
+            superstep=data.superstep,
+            item=data.ordinal,
+            attempt=data.attempt,
+            started=began,
+            ended=self.context.current_utc_datetime,
+            error_type=end.error.type if end.error is not None else None,
+            idempotency_key=data.idempotency_key,
+            version=data.version,
+            traceparent=data.traceparent,
         )
 
     def _publish(self) -> None:

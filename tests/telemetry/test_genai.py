@@ -63,3 +63,33 @@ async def test_a_failed_call_says_why_and_the_retry_is_the_calls_second_attempt(
     duration = "gen_ai.client.operation.duration"
     assert received.total(duration, count=True) == 2
     assert received.total(duration, count=True, **{"error.type": "RateLimitError"}) == 1
+
+
+def lookup(order_id: str) -> dict[str, str]:
+    """Look an order up."""
+    return {"order_id": order_id, "status": "placed"}
+
+
+looker = Agent(
+    "looker", instructions="Look the order up.", input_type=Order, output_type=Note, tools=[lookup]
+)
+lookups = WorkflowBuilder("tm_lookups", start=looker).build()
+
+
+async def test_a_tool_call_is_an_execute_tool_span_inside_the_step(
+    exporting: Exporting, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.expect(completion(tool_calls=[("lookup", {"order_id": "A-1"})]), completion({"text": "ok"}))
+    result = await InMemoryRunner().run(lookups, ORDER)
+    assert result.status == "completed", result.error
+    spans = exporting.flush().spans
+    [step] = [s for s in spans if s.name.startswith("step looker")]
+    [tool] = [s for s in spans if s.name == "execute_tool lookup"]
+    chats = [s for s in spans if s.name == "chat gpt-test"]
+    assert len(chats) == 2 and {c.parent_id for c in chats} == {step.span_id}
+    assert tool.parent_id == step.span_id
+    assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert tool.attributes["gen_ai.tool.name"] == "lookup"
+    assert tool.attributes["gen_ai.tool.type"] == "function"
+    assert tool.attributes["gen_ai.agent.name"] == "looker"
+    assert len(tool.attributes["gen_ai.tool.call.id"]) == 32  # the call's idempotency key

@@ -117,7 +117,7 @@ def feed_events(reads: Iterable[LoopRead], run_id: str) -> list[FeedEvent]:
                     at=pending.requested_at,
                     kind="approval_requested",
                     request_id=pending.request_id,
-                    detail=f"before tool call: {_short(pending.request)}",
+                    detail=f"before a tool call: {_short(pending.request)}",
                     **{**step, "executor": pending.approval_id},
                 )
             )
@@ -130,6 +130,7 @@ def feed_events(reads: Iterable[LoopRead], run_id: str) -> list[FeedEvent]:
                         at=closed.requested_at,
                         kind="approval_requested",
                         request_id=closed.request_id,
+                        detail="before a tool call",
                         **{**step, "executor": closed.approval_id},
                     )
                 )

@@ -4,6 +4,8 @@ feed; the outputs are the in-memory runner's (the offline model decides, determi
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from devhost.testing import DevHostHandle, run_devhost
 from engine import InMemoryRunner, ManualClock
 from engine.durable.loop_messages import CALL_ACTIVITY, LOOP_ORCHESTRATOR
+from engine.functions.watch import watch
 from tests.agents.loop_workflows import a_desk, a_ledgered
 from tests.durable.http import finished, get, post, wait_for
 
@@ -157,6 +160,14 @@ async def test_a_person_approves_before_the_tool_over_http(host: DevHostHandle) 
     assert tool_call["detail"].startswith(
         '{"order_id":"ORD-101200","amount":1200.0,"reason":"Arrived broken"} → '
     )
+
+    # `python -m engine watch <run>` prints them under the step.
+    printed = io.StringIO()
+    assert await asyncio.to_thread(watch, run, printed) == 0
+    lines = printed.getvalue().splitlines()
+    assert any("a_desk_agent model: offline: calls lookup" in line for line in lines), lines
+    assert any('a_desk_agent tool refund: {"order_id":"ORD-101200"' in line for line in lines), lines
+    assert any("a_desk_agent.refund" in line and "before a tool call" in line for line in lines), lines
 
 
 async def test_a_refusal_is_told_to_the_model_and_the_tool_never_runs(host: DevHostHandle) -> None:

@@ -64,12 +64,12 @@ class AgentLoop:
         self.output_type = output_type
         self.max_tool_rounds = max_tool_rounds
         self.model = model
+        self._specs = self._function_specs()  # the function tools as offered: built once per agent
 
     # --- where a step starts, and what it does next ---------------------------------------------------
 
     def start(self, messages: list[dict[str, Any]]) -> AgentState:
-        specs = self._function_specs()
-        return AgentState(messages=messages, tools=None if self.servers else specs)
+        return AgentState(messages=messages, tools=None if self.servers else list(self._specs))
 
     def turn(self, state: AgentState) -> Turn:
         if state.failure is not None:
@@ -108,8 +108,10 @@ class AgentLoop:
 
     # --- taking outcomes in ----------------------------------------------------------------------------
 
+    # take_calls and take_decisions change the state they are given and return it: callers pass one
+    # validated afresh from its JSON for the turn (a deep copy per turn was most of the loop's cost).
+
     def take_calls(self, state: AgentState, outcomes: Sequence[CallOutcome]) -> AgentState:
-        state = state.model_copy(deep=True)
         listed = [o for o in outcomes if o.kind == LIST_TOOLS]
         if listed:
             self._take_listings(state, listed)
@@ -123,7 +125,6 @@ class AgentLoop:
         return state
 
     def take_decisions(self, state: AgentState, decisions: Sequence[AskDecision]) -> AgentState:
-        state = state.model_copy(deep=True)
         for decision in decisions:
             call = next(c for c in state.round if c.key == decision.key)
             if approved(decision.response):
@@ -149,7 +150,7 @@ class AgentLoop:
     def _take_listings(self, state: AgentState, listed: list[CallOutcome]) -> None:
         """The servers' tools (through their filters) beside the function tools, once all are listed;
         a filter or an ``ask_before`` naming a tool nobody offers, or two tools of one name, fail."""
-        specs = self._function_specs()
+        specs = list(self._specs)
         for outcome in sorted(listed, key=lambda o: int(o.key[1:])):
             index = int(outcome.key[1:])
             server = self.servers[index]

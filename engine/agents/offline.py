@@ -17,6 +17,7 @@ It announces itself once per process, at WARNING, so nobody mistakes its answers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -70,7 +71,7 @@ class OfflineModel:
     def answer(self, output_type: type[BaseModel], prompt: str, facts: Facts | None = None) -> str:
         """The JSON text answering ``prompt`` with an instance of ``output_type`` (using ``facts``)."""
         self.announce()
-        schema = output_type.model_json_schema()
+        schema = _schema_of(output_type)
         seed = hashlib.sha256(prompt.encode()).hexdigest()
         return json.dumps(_Generator(schema, seed, facts).value(schema, output_type.__name__, "$", 0))
 
@@ -108,6 +109,12 @@ class OfflineModel:
                 )
             return {"content": None, "tool_calls": calls, "finish_reason": "tool_calls"}
         return {"content": self.answer(output_type, prompt, facts), "tool_calls": [], "finish_reason": "stop"}
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_of(output_type: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, built once (the generator only reads it)."""
+    return output_type.model_json_schema()
 
 
 _shared = OfflineModel()

@@ -106,6 +106,12 @@ class Ledger:
             ).fetchall()
         return [{"tool": t, "key": k, "arguments": json.loads(a), "repeat": bool(r)} for t, k, a, r in rows]
 
+    def calls_with_times(self) -> list[dict[str, Any]]:
+        """Every call as received, with its time (seconds since the epoch), in the order received."""
+        with self._db() as db:
+            rows = db.execute("SELECT at, tool, idempotency_key, repeat FROM calls ORDER BY id").fetchall()
+        return [{"at": at, "tool": t, "key": k, "repeat": bool(r)} for at, t, k, r in rows]
+
     def refunds(self) -> list[dict[str, Any]]:
         with self._db() as db:
             rows = db.execute(

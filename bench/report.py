@@ -26,6 +26,13 @@ PUBLISHED = [
 ]
 
 
+def agent_table(rows: list[Row]) -> list[str]:
+    out = ["| case | min | median |", "| --- | ---: | ---: |"]
+    for r in _pick(rows, bench="agent_loop"):
+        out.append(f"| {r.case} | {_fmt(r.best, 2)} {r.unit} | {_fmt(r.median, 2)} {r.unit} |")
+    return out
+
+
 def _fmt(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
@@ -385,6 +392,22 @@ def write_report(rows: list[Row], meta: dict[str, Any], folder: Path) -> None:
             "step attempt; every one arrived). A run's time includes flushing its spans.",
             "",
             *telemetry_table(rows),
+            "",
+        ]
+    if _pick(rows, bench="agent_loop"):
+        lines += [
+            "## 6. Agent loop: per-call overhead",
+            "",
+            "An agent step makes each model call and each tool call on its own: durably each is an activity "
+            "of the step's own orchestration (recorded, so a crash never repeats a finished call). Here an "
+            "agent with 4 trivial function tools and the offline model (9 calls: 5 model calls, 4 tool "
+            "calls) beside a plain step calling the same 4 functions itself (one activity). Runs one at a "
+            "time: the median latency of a run; the overhead per call is the difference divided by the 9 "
+            "calls. On devhost (SQLite state file, in-process) it is what recording a call costs: an "
+            "activity scheduled and completed, an episode of the step's orchestration replaying its history; "
+            "in memory, the loop itself (the state machine, the offline model, events).",
+            "",
+            *agent_table(rows),
             "",
         ]
     notes = folder / "NOTES.md"

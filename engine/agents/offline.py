@@ -57,14 +57,15 @@ class OfflineModel:
         self._lock = threading.Lock()
 
     def announce(self) -> None:
-        """Log, once for this instance, that placeholder answers are in use and how to get real ones."""
+        """Log, once for this instance, that the offline model answers, and how to get a real one."""
         with self._lock:
             if self._announced:
                 return
             self._announced = True
         log.warning(
-            "Agents are using the OFFLINE model: answers are deterministic placeholders built from each "
-            "output model's schema; no LLM is called. To use a real model, %s.",
+            "Agents are using the OFFLINE model: it calls each offered tool once, then answers "
+            "deterministically from each output model's schema and what the input and the tools said; no "
+            "LLM is called. To use a real model, %s.",
             HOW_TO_CONFIGURE,
         )
 

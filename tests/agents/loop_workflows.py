@@ -2,7 +2,8 @@
 
 ``a_desk``: an agent that looks an order up and refunds it, a person approving before the refund (the
 tools are plain functions; the offline model, or the fake OpenAI server when the host is pointed at it,
-decides); ``a_named``: the same, the refund approved by the ``manager`` only.
+decides); ``a_named``: the same, the refund approved by the ``manager`` only; ``a_escalating``: the
+manager has an hour, then finance two.
 
 ``a_ledgered``: an agent whose one tool records every call it receives in the file the
 ``AGENT_TOOL_LEDGER`` setting names (one JSON line each: its idempotency key, its arguments), and waits
@@ -97,4 +98,24 @@ ledgered_agent = Agent(
 )
 a_ledgered = WorkflowBuilder("a_ledgered", start=ledgered_agent, description="agent test: a ledger").build()
 
-ALL = [a_desk, a_named, a_ledgered]
+escalating_agent = Agent(
+    "a_esc_agent",
+    instructions="Look the order up, refund it, and tell the customer.",
+    input_type=RefundAsk,
+    output_type=RefundDone,
+    tools=[
+        lookup,
+        ask_before(
+            refund,
+            approver="manager",
+            timeout=timedelta(hours=1),
+            escalate_to="finance",
+            escalation_timeout=timedelta(hours=2),
+        ),
+    ],
+)
+a_escalating = WorkflowBuilder(
+    "a_escalating", start=escalating_agent, description="agent test: escalation"
+).build()
+
+ALL = [a_desk, a_named, a_escalating, a_ledgered]

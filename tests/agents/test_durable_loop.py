@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,35 @@ async def test_only_the_named_approver_may_answer_before_the_tool(host: DevHostH
     assert (decision["decided_by"], decision["via"], decision["signed"]) == ("manager", "endpoint", True)
     reused = post(link, {"approved": True})
     assert reused.status == 410
+
+
+async def test_an_unanswered_question_escalates_then_the_escalation_decides(host: DevHostHandle) -> None:
+    """Last in this module: it moves the host's clock."""
+    run = post(f"{host.api_url}/workflows/a_escalating", ASK).body["runUri"]
+    [asked] = get(f"{run}?wait=30").body["pendingApprovals"]
+    assert (asked["approval_id"], asked["approvers"]) == ("a_esc_agent.refund", ["manager"])
+
+    host.clock.advance(timedelta(minutes=61))  # the manager's hour passes
+
+    def escalated(reply: Any) -> bool:
+        pending = reply.body.get("pendingApprovals") or []
+        return bool(pending) and pending[0]["approval_id"] == "a_esc_agent.refund.escalated"
+
+    [again] = wait_for(run, escalated, timeout=60).body["pendingApprovals"]
+    assert again["approvers"] == ["finance"] and again["escalated_from"] == "a_esc_agent.refund"
+    assert again["request"] == asked["request"]  # the same call, now finance's to decide
+    link = post(again["links_uri"], {"for": "finance"}).body["respond_uri"]
+    assert post(link, {"approved": True}).status == 202
+
+    done = get(f"{run}?wait=30&until=finished&timeline=true").body
+    assert done["runtimeStatus"] == "Completed", done["error"]
+    decisions = [
+        (e["approval_id"], e["outcome"], e["decided_by"])
+        for e in done["timeline"]["entries"]
+        if e["kind"] == "approval"
+    ]
+    assert decisions == [
+        ("a_esc_agent.refund", "timed_out", None),
+        ("a_esc_agent.refund.escalated", "answered", "finance"),
+    ]
+    assert "refund" in [e["name"] for e in done["timeline"]["entries"] if e["kind"] == "call"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import inmemory, maps, maps_at_scale, replay, telemetry, throughput
+from bench import agent_loop, inmemory, maps, maps_at_scale, replay, telemetry, throughput
 from bench.common import Row, machine, versions
 from bench.report import write_report
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
@@ -81,6 +81,7 @@ def test_report_renders(tmp_path: Path) -> None:
         Row("throughput", "fan_out", throughput.DEVHOST_OURS, 10, "s", [0.5]),
         Row("telemetry", "chain", telemetry.OFF, 10, "us/step", [12.0]),
         Row("telemetry", "chain", telemetry.OTLP, 10, "us/step", [40.0], extra={"spans_exported": 22}),
+        Row("agent_loop", "devhost: per call", agent_loop.OURS, 9, "ms/call", [6.25, 7.0]),
     ]
     meta = {"machine": machine(), "versions": versions(), "date": "today", "minutes": 0.1}
     write_report(rows, meta, tmp_path)
@@ -92,6 +93,7 @@ def test_report_renders(tmp_path: Path) -> None:
     assert target in text
     assert "Published Azure figures" in text and "not measured here" in text
     assert "| SDK on, OTLP/HTTP to loopback | 10 | 40.0 | 40.0 | 1 | +28.0 µs | 22 |" in text
+    assert "| devhost: per call | 6.25 ms/call | 6.62 ms/call |" in text
 
 
 def test_maps_at_scale_runs_a_partitioned_map_on_devhost(tmp_path: Path) -> None:
@@ -104,3 +106,16 @@ def test_maps_at_scale_runs_a_partitioned_map_on_devhost(tmp_path: Path) -> None
     assert hand.extra["instances"] == 1 and hand.extra["peak_rss_mib"] > 0
     text = "\n".join(maps_at_scale.section([row, hand], tmp_path))
     assert "## 4. Maps at scale" in text and "| map of 30: makespan ≤ the hand-written" in text
+
+
+def test_agent_loop_suite_produces_rows() -> None:
+    rows = agent_loop.run(runs=2, reps=1, log=lambda _: None)
+    _well_formed(rows, "agent_loop")
+    assert [r.case for r in rows] == [
+        "devhost: plain step",
+        "devhost: agent step",
+        "devhost: per call",
+        "in memory: plain step",
+        "in memory: agent step",
+        "in memory: per call",
+    ]

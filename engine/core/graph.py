@@ -163,6 +163,13 @@ class Workflow:
     def approvals(self) -> list[Approval[Any, Any]]:
         return [n for n in self.nodes.values() if isinstance(n, Approval)]
 
+    def every_approval(self) -> list[Approval[Any, Any]]:
+        """The approval nodes, then the approvals looping steps ask before a call (``<step>.<tool>``)."""
+        asked = [
+            a for n in self.nodes.values() if isinstance(n, LoopExecutor) for a in n.step_approvals().values()
+        ]
+        return self.approvals() + asked
+
     def approval(self, approval_id: str) -> Approval[Any, Any]:
         """The approval ``approval_id`` names: a node of the graph, or one a looping step asks before a
         call (``LoopExecutor.step_approvals``, whose ids are ``<step>.<...>``). Raises KeyError."""

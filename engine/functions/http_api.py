@@ -156,7 +156,7 @@ class WorkflowApi:
                         "graph": to_graph_json(wf),
                         "approvals": [
                             {"id": a.id, "description": a.description, "response_schema": a.response_schema()}
-                            for a in wf.approvals()
+                            for a in wf.every_approval()  # agents' questions before a tool too
                         ],
                         "start_uri": f"{self._base(req)}/{wf.name}",
                     }
@@ -536,7 +536,10 @@ class WorkflowApi:
             base,
             await self._viewer_may_answer(req, read),
         )
-        return json_response(entry if waiting == status.instance_id else {**entry, **entry_owner(waiting)})
+        if waiting == status.instance_id:
+            return json_response(entry)
+        owner = entry_owner(waiting) if pending.event_name == ANSWERS_EVENT else loop_owner(waiting)
+        return json_response({**entry, **owner})
 
     @staticmethod
     async def _caller(req: func.HttpRequest, link_subject: str | None = None) -> Caller:

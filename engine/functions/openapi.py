@@ -70,7 +70,7 @@ def _body(route: Route, workflow: Workflow | None, components: dict[str, Any]) -
         schema = _schema(workflow.start_node.input_adapter, components)
     elif route.body == "approval" and workflow is not None:
         options: list[dict[str, Any]] = []
-        for approval in workflow.approvals():
+        for approval in workflow.every_approval():
             response = _schema(approval.response_adapter, components)
             if response not in options:
                 options.append(response)
@@ -150,9 +150,9 @@ def openapi_document(workflows: list[Workflow], api_base: str, prefix: str) -> d
             paths.setdefault(openapi_path(route, prefix), {})[method] = _operation(route, None, components)
             continue
         for workflow in workflows:
-            if route.body == "approval" and not workflow.approvals():
+            if route.body == "approval" and not workflow.every_approval():
                 continue
-            if route.handler in ("get_approval", "issue_link") and not workflow.approvals():
+            if route.handler in ("get_approval", "issue_link") and not workflow.every_approval():
                 continue
             paths.setdefault(openapi_path(route, prefix, workflow.name), {})[method] = _operation(
                 route, workflow, components

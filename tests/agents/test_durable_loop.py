@@ -100,7 +100,13 @@ async def test_a_person_approves_before_the_tool_over_http(host: DevHostHandle) 
     }
     assert pending["deadline"] is not None
     assert pending["step_orchestration"].endswith(":a_desk_agent:1:0:a1")
-    assert get(pending["respond_uri"]).body["request"]["tool"] == "refund"  # the route finds it
+    found = get(pending["respond_uri"]).body  # the approval route finds it, in the step's orchestration
+    assert (found["request"]["tool"], found["step_orchestration"]) == (
+        "refund",
+        pending["step_orchestration"],
+    )
+    documented = get(f"{host.api_url}/openapi.json").body["paths"]
+    assert "/workflows/a_desk/runs/{instanceId}/approvals/{requestId}" in documented
 
     answered = post(pending["respond_uri"], {"approved": True, "comment": "fine"})
 

@@ -27,7 +27,7 @@ from engine.core.approval import ApprovalOutcome
 from engine.core.approval_requests import open_step_approval
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
-from engine.core.loop_calls import AskDecision, CallOutcome
+from engine.core.loop_calls import AskDecision, CallOutcome, LoopCall
 from engine.core.routing import Emission
 from engine.core.run_state import RunError, RunState
 from engine.core.step_loop import Asks, Calls, LoopEnd, LoopExecutor, Pause, drive
@@ -159,7 +159,7 @@ class LoopRun:
         return replies
 
     @staticmethod
-    def _outcome(reply: Any, call: Any, attempt: int) -> CallOutcome:
+    def _outcome(reply: Any, call: LoopCall, attempt: int) -> CallOutcome:
         if isinstance(reply, Exception):
             found = call_failure_in(str(reply))
             if found is not None:

@@ -27,7 +27,7 @@ from devhost.functions.binding_support import refusal_message
 from devhost.functions.indexing import FunctionIndex, load_and_index
 from devhost.http.easy_auth import WARNING as EASY_AUTH_WARNING
 from devhost.http.easy_auth import apply_easy_auth, easy_auth_simulated
-from devhost.http.function_keys import Keys, load_or_create_keys
+from devhost.http.function_keys import Keys, load_or_create_keys, provide_keys_setting
 from devhost.http.http_routes import RouteTable, RouteTemplateError
 from devhost.http.http_server import HttpServer, InternalServer
 from devhost.http.malformed_requests import JsonErrorsAppRunner
@@ -161,6 +161,7 @@ class DevHost:
         state_folder = None if opts.in_memory or opts.state is None else opts.state.parent
         if opts.require_keys:
             self.keys = load_or_create_keys(state_folder)
+        self._previous_environment.update(provide_keys_setting(opts.require_keys))
         self.triggers = Triggers(self.index, self.settings, opts.app_dir, state_folder)
         try:
             # On the loop's own thread, which lives as long as the host: Azurite ends with it (azurite).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +25,29 @@ class Keys:
         if not supplied:
             return False
         if level == "admin":
-            return secrets.compare_digest(supplied, self.master)
-        return any(secrets.compare_digest(supplied, k) for k in (self.function, self.master))
+            return _same(supplied, self.master)
+        return any(_same(supplied, k) for k in (self.function, self.master))
 
     def allows_system(self, supplied: str | None) -> bool:
-        return bool(supplied) and any(
-            secrets.compare_digest(supplied or "", k) for k in (self.durable, self.master)
-        )
+        return bool(supplied) and any(_same(supplied or "", k) for k in (self.durable, self.master))
+
+
+def _same(supplied: str, key: str) -> bool:
+    """A constant-time comparison of bytes: compare_digest refuses str with non-ASCII characters (a
+    TypeError, so a ?code=\u00e9 answered 500 instead of 401); a lone surrogate stays comparable too."""
+    return secrets.compare_digest(supplied.encode("utf-8", "surrogatepass"), key.encode("utf-8"))
+
+
+# The app setting that tells the app whether its host checks keys (the workflow engine's OpenAPI document
+# says so). The host knows, so it sets it either way, whatever the app settings say.
+CHECKS_KEYS_SETTING = "WORKFLOW_HOST_CHECKS_KEYS"
+
+
+def provide_keys_setting(require_keys: bool) -> dict[str, str | None]:
+    """Set CHECKS_KEYS_SETTING to what this host does; the previous value, to restore it."""
+    previous = {CHECKS_KEYS_SETTING: os.environ.get(CHECKS_KEYS_SETTING)}
+    os.environ[CHECKS_KEYS_SETTING] = "true" if require_keys else "false"
+    return previous
 
 
 def _new() -> str:

@@ -17,16 +17,20 @@ from pathlib import Path
 from devhost.config.errors import DevHostError
 
 # Where a developer may have put it: the setting wins, then a project-local `npm install azurite` (in the
-# app folder or the folder devhost runs from), then `npm install -g azurite` on PATH.
+# app folder or the folder devhost runs from; under node_modules/, or under .tools/node_modules/, where
+# `npm install --prefix .tools` puts it: the project's `make test` does), then `npm install -g azurite` on
+# PATH.
 AZURITE_SETTING = "DEVHOST_AZURITE"
 DEV_ACCOUNT = "devstoreaccount1"
 # Azurite's well-known development account key (public, the same in every emulator).
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at \S+:(\d+)")
 HOW_TO_GET = (
-    "Install it with `npm install -g azurite` (or `npm install azurite` in the app folder), or point the "
-    f"{AZURITE_SETTING} setting at its executable; Node.js and npm come from https://nodejs.org."
+    "Install it with `npm install -g azurite@3.35.0` (or `npm install --prefix .tools azurite@3.35.0` in "
+    f"the app folder, which is what this project's `make test` does), or point the {AZURITE_SETTING} "
+    "setting at its executable; Node.js and npm come from https://nodejs.org."
 )
+_LOCAL = (Path("node_modules", ".bin", "azurite"), Path(".tools", "node_modules", ".bin", "azurite"))
 
 
 def find_azurite(app_dir: Path, environ: dict[str, str] | None = None) -> str | None:
@@ -35,9 +39,10 @@ def find_azurite(app_dir: Path, environ: dict[str, str] | None = None) -> str | 
     if configured:
         return configured if Path(configured).is_file() else None
     for folder in (app_dir, Path.cwd()):
-        local = folder / "node_modules" / ".bin" / "azurite"
-        if local.is_file():
-            return str(local)
+        for place in _LOCAL:
+            local = folder / place
+            if local.is_file():
+                return str(local)
     return shutil.which("azurite", path=env.get("PATH"))
 
 

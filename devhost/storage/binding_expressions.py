@@ -95,7 +95,8 @@ def blob_pattern(path: str) -> re.Pattern[str]:
             regex += re.escape(part)
         else:
             regex += f"(?P<{re.sub(r'[^0-9A-Za-z_]', '_', part)}>.+?)"
-    return re.compile(f"^{regex}$", re.DOTALL)
+    # \Z, not $: $ also matches before a trailing newline, so "in/a.txt\n" would fire "in/{name}.txt".
+    return re.compile(f"^{regex}\\Z", re.DOTALL)
 
 
 def split_blob_path(path: str) -> tuple[str, str]:

@@ -91,7 +91,7 @@ def as_tool(obj: Tool | ToolFunction) -> Tool:
 
 def _build(fn: ToolFunction, *, name: str | None, description: str | None, retry: RetryPolicy | None) -> Tool:
     tool_name = name or getattr(fn, "__name__", "")
-    if not _TOOL_NAME.match(tool_name):
+    if not _TOOL_NAME.fullmatch(tool_name):  # match's $ would let a trailing newline through
         raise ValueError(f"tool name {tool_name!r} must match {_TOOL_NAME.pattern}")
     hints = get_type_hints(fn, include_extras=True)
     fields: dict[str, Any] = {}

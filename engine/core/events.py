@@ -33,7 +33,11 @@ class RunEvent(BaseModel):
     at: datetime
     superstep: int | None = None
     executor_id: str | None = None
+    item: int | None = None  # a map item's index in its batch
     attempt: int | None = None
+    # A failed attempt: whether another attempt follows, and how many the step's retry policy allows.
+    will_retry: bool | None = None
+    max_attempts: int | None = None
     duration_ms: float | None = None
     request_id: str | None = None
     error: str | None = None
@@ -45,7 +49,11 @@ class RunEvent(BaseModel):
             parts.append(f"superstep={self.superstep}")
         if self.executor_id:
             parts.append(f"executor={self.executor_id}")
-        if self.attempt is not None and self.attempt > 1:
+        if self.item is not None:
+            parts.append(f"item={self.item}")
+        if self.kind == "executor_failed" and self.will_retry is not None and self.attempt is not None:
+            parts.append(failure_text(will_retry=self.will_retry, attempt=self.attempt, of=self.max_attempts))
+        elif self.attempt is not None and self.attempt > 1:
             parts.append(f"attempt={self.attempt}")
         if self.duration_ms is not None:
             parts.append(f"{self.duration_ms:.1f}ms")
@@ -56,6 +64,13 @@ class RunEvent(BaseModel):
         if self.error:
             parts.append(f"error={self.error}")
         return " ".join(parts)
+
+
+def failure_text(*, will_retry: bool, attempt: int, of: int | None) -> str:
+    """A failed attempt in words, so a retried one never reads as the step's failure:
+    ``failed, will retry (attempt 1 of 3)`` or ``failed for good (attempt 3 of 3)``."""
+    counted = f"attempt {attempt} of {of}" if of else f"attempt {attempt}"
+    return f"failed, will retry ({counted})" if will_retry else f"failed for good ({counted})"
 
 
 _FIELDS = frozenset(RunEvent.model_fields)

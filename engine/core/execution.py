@@ -60,6 +60,18 @@ class Attempt:
         return self.error is None
 
 
+def _handle_in_thread(executor: Executor[Any, Any], message: Any, ctx: StepContext) -> Any:
+    """A sync handler's call in a worker thread. A ``StopIteration`` it raises (``next()`` on an empty
+    iterator) cannot cross into an asyncio future (asyncio refuses it, and the step would wait forever), so
+    it comes back as a ``RuntimeError``, as PEP 479 turns it into one inside generators."""
+    try:
+        return executor.handle(message, ctx)
+    except StopIteration as exc:
+        raise RuntimeError(
+            f"executor {executor.id!r} raised StopIteration{f': {exc}' if str(exc) else ''}"
+        ) from exc
+
+
 async def run_attempt(
     executor: Executor[Any, Any], message: Any, ctx: StepContext, *, in_thread: bool
 ) -> Attempt:
@@ -71,7 +83,7 @@ async def run_attempt(
         if executor.is_async:
             call = executor.handle(message, ctx)
         elif in_thread or limit is not None:
-            call = asyncio.to_thread(executor.handle, message, ctx)
+            call = asyncio.to_thread(_handle_in_thread, executor, message, ctx)
         else:
             call = None
         if call is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engine.core.approval import Approval
-from engine.core.executor import Node
+from engine.core.executor import Executor, Node
 from engine.core.graph import Edge, FanIn, FanOut, Map, Switch
 
 if TYPE_CHECKING:
@@ -215,8 +215,10 @@ def _order_by_barycentre(
 def to_graph_json(workflow: Workflow) -> dict[str, Any]:
     """The graph as JSON for drawing: nodes with a layered layout, and typed, labelled edges.
 
-    ``{"nodes": [{id, kind, start, sink, layer, order, description}], "edges": [{source, target, kind,
-    label, back}], "layers": n}``; ``kind`` of a node is executor, agent or approval.
+    ``{"nodes": [{id, kind, start, sink, layer, order, description, max_attempts}], "edges": [{source,
+    target, kind, label, back}], "layers": n}``; ``kind`` of a node is executor, agent, approval or
+    workflow (a sub-workflow, whose id is the child workflow's name); ``max_attempts`` (executors and
+    agents) is what their retry policy allows.
     """
     edges = graph_edges(workflow)
     layer, order, back = graph_layout(workflow, edges)
@@ -234,6 +236,8 @@ def to_graph_json(workflow: Workflow) -> dict[str, Any]:
         }
         if isinstance(node, Approval):
             entry["timeout_seconds"] = node.timeout.total_seconds() if node.timeout else None
+        if isinstance(node, Executor):  # so a view can say "attempt 1 of 3"
+            entry["max_attempts"] = node.retry.max_attempts if node.retry is not None else 1
         nodes.append(entry)
     return {
         "nodes": nodes,

@@ -336,6 +336,11 @@ def drive_history(
         return "continued" if context.continued else "completed"
     except failures:
         return "failed"
+    except Exception:
+        # The orchestrator itself raised (a step's recorded output its own type refuses, a condition that
+        # raises): replaying the same history, the host's orchestrator raised the same and failed the run
+        # with it. The fold says failed, as far as it got; the status keeps the host's message.
+        return "failed"
 
 
 def snapshot(orchestration: Orchestration, outcome: Outcome, context: HistoryContext) -> RunSnapshot:

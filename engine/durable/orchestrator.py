@@ -12,6 +12,7 @@ on itself, so the history fold (``engine.durable.fold``) reads it after replayin
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Generator
 from datetime import datetime, timedelta
@@ -247,14 +248,22 @@ class Orchestration:
 
     def publish(self) -> None:
         """Set the run's small custom status (counts only: ``engine.durable.status``)."""
+        ended = self.state.status in ("completed", "failed")
         self.context.set_custom_status(
             build_status(
                 self.state,
                 running=len(self.running),
                 executed=len(self.executed),
                 asked=self.approvals.asked_in_partitions,
+                started_at=self.run_started,
+                ended_at=self.context.current_utc_datetime if ended else None,
             )
         )
+
+    @functools.cached_property
+    def run_started(self) -> datetime:
+        """When the run's first execution started (the trail carries it across continue-as-new)."""
+        return self.started.read_trail().started_at or self.execution_started
 
     # --- steps ---------------------------------------------------------------------------------------
 

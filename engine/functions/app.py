@@ -2,7 +2,8 @@
 
 Only documented ``azure-functions`` / ``azure-functions-durable`` decorators are used, so the same app
 runs under devhost, ``func start`` and on Azure. HTTP routes are registered from the route table
-(``routes.py``), which the OpenAPI document is generated from too; ``http_api.py`` answers them.
+(``routes.py``), which the OpenAPI document is generated from too; each route names its handler
+(``reads_api``, ``approvals_api``, ``lifecycle_api``) and ``dispatch.answer`` calls it.
 """
 
 from __future__ import annotations
@@ -31,12 +32,11 @@ from engine.durable.orchestrator import (
 from engine.durable.partition import PARTITION_ORCHESTRATOR
 from engine.durable.step_activity import run_step
 from engine.functions.azure_client import AzureDurableClient
-from engine.functions.http_api import WorkflowApi
-from engine.functions.http_json import HttpError, request_path
+from engine.functions.dispatch import answer
 from engine.functions.identity import check_identity_settings
-from engine.functions.public_url import is_cross_origin
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
+from engine.functions.workflow_api import WorkflowApi
 from engine.telemetry.setup import configure_from_environment
 
 log = logging.getLogger("engine.http")
@@ -65,6 +65,8 @@ class WorkflowApp:
             route_prefix=route_prefix,
             activity_name=activity_name,
             continue_every=continue_every,
+            anonymous_api=auth_level == func.AuthLevel.ANONYMOUS,
+            routes=ROUTES,
         )
         check_signing_key()
         check_identity_settings()
@@ -147,20 +149,20 @@ class WorkflowApp:
 
     def _register_route(self, route: Route) -> None:
         bp = self.blueprint
-        handler = getattr(self.api, route.handler)
+        api = self.api
         if route.durable_client:
 
             async def endpoint(
                 req: func.HttpRequest, client: df.DurableOrchestrationClient
             ) -> func.HttpResponse:
                 # Handlers reach the task hub through the client seam only.
-                return await _guarded(handler, req, AzureDurableClient(client))
+                return await answer(api, route, req, AzureDurableClient(client))
 
             wrapped = bp.durable_client_input(client_name="client")(endpoint)
         else:
 
             async def endpoint_plain(req: func.HttpRequest) -> func.HttpResponse:
-                return await _guarded(handler, req, None)
+                return await answer(api, route, req, None)
 
             wrapped = endpoint_plain
         extra = {}
@@ -171,20 +173,3 @@ class WorkflowApp:
         bp.function_name(name=route.function_name)(
             bp.route(route=route.resolved(self.route_prefix), methods=[route.method], **extra)(wrapped)
         )
-
-
-async def _guarded(handler: Any, req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    if req.method not in ("GET", "HEAD") and is_cross_origin(req):
-        # A page on another site posting here (a form, a no-preflight fetch): never a change of state.
-        return HttpError(403, "cross-origin request refused: the Origin header names another site").response()
-    try:
-        return await handler(req, client)  # type: ignore[no-any-return]
-    except HttpError as exc:
-        return exc.response()
-    except Exception as exc:
-        # A bug or an unreachable backend: logged with its trace for the operator; the caller gets
-        # JSON naming the route, never a stack trace.
-        log.exception("%s %s failed", req.method, req.url)
-        return HttpError(
-            500, f"internal error while answering {req.method} {request_path(req)}: {type(exc).__name__}"
-        ).response()

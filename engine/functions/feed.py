@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from engine.core.jsontext import iso_time
 from engine.durable.history import HistoryEvent
 from engine.durable.run_snapshot import RunSnapshot
+from engine.functions.retries import max_attempts, will_retry
 
 EventKind = Literal[
     "run_started",
@@ -66,6 +67,14 @@ class FeedEvent(BaseModel):
         default=None,
         description="an error, who decided and how, a count; for an agent's call what it was asked, what it "
         "answered, its duration and tokens",
+    )
+    retrying: bool | None = Field(
+        default=None,
+        description="step_failed: true when another attempt of the step follows (the failure is not the "
+        "step's), false when it has failed for good",
+    )
+    max_attempts: int | None = Field(
+        default=None, description="step_failed: the attempts the step's retry policy allows"
     )
 
 
@@ -145,11 +154,23 @@ class _Rows:
         if trail.dropped_steps:
             detail = f"{trail.dropped_steps} earlier step attempts"
             self.add(started, "0:run:dropped", "steps_dropped", detail=detail)
+        # An earlier execution's failed attempt was retried when the trail holds a later attempt of its step.
+        retried = {(r.superstep, r.executor, r.ordinal, r.attempt - 1) for r in trail.steps}
         for record in trail.steps:
             ids = (record.superstep, record.executor, record.ordinal, record.attempt)
             self.add(record.scheduled, _key_step(*ids, "a"), "step_started", **_step(*ids))
-            kind: EventKind = "step_completed" if record.ok else "step_failed"
-            self.add(record.completed, _key_step(*ids, "b"), kind, detail=record.error, **_step(*ids))
+            if record.ok:
+                self.add(record.completed, _key_step(*ids, "b"), "step_completed", **_step(*ids))
+                continue
+            self.add(
+                record.completed,
+                _key_step(*ids, "b"),
+                "step_failed",
+                detail=record.error,
+                retrying=ids in retried,
+                max_attempts=max_attempts(run.workflow, record.executor),
+                **_step(*ids),
+            )
         for number, continued in enumerate(trail.continuations):
             key = f"3run:continued:{number:06d}"
             self.add(continued.at, key, "run_continued", superstep=continued.after_superstep)
@@ -165,7 +186,11 @@ class _Rows:
                 self.add(completed, _key_step(*ids, "b"), done, item=item, **_step(*ids))
             else:
                 error = f"{result.error.type}: {result.error.message}" if result.error else None
-                fields = _step(*ids)
+                fields = {
+                    **_step(*ids),
+                    "retrying": will_retry(run.workflow, step.executor_id, result, attempt),
+                    "max_attempts": max_attempts(run.workflow, step.executor_id),
+                }
                 self.add(completed, _key_step(*ids, "b"), "step_failed", item=item, detail=error, **fields)
 
     def closed_requests(self, run: RunSnapshot) -> None:

@@ -11,7 +11,10 @@ import azure.functions as func
 from pydantic import ValidationError
 
 T = TypeVar("T")
-INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+INSTANCE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}"
+NEW_INSTANCE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}"  # ':' is kept for a run's own instances
+# Matched whole (fullmatch): with ``match``, ``$`` also matches before a trailing newline ("abc\n").
+INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 
 
 class HttpError(Exception):
@@ -91,7 +94,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def check_instance_id(value: str) -> str:
-    if not INSTANCE_ID.match(value):
+    if not INSTANCE_ID.fullmatch(value):
         raise HttpError(
             400,
             "invalid instanceId: 1-100 letters, digits and _ . : - , starting with a letter or digit",

@@ -23,18 +23,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal
 
-from engine.core.executor import Executor
 from engine.core.graph import Map, Workflow
 from engine.core.mapping import Gather, ItemFailed, ItemTag
-from engine.core.retry import FailureKind, retry_delay
 from engine.core.supersteps import Step
 from engine.durable.history import HistoryEvent
 from engine.durable.orchestrator import STEP_ACTIVITY
 from engine.durable.run_snapshot import RunSnapshot, StepKey
 from engine.durable.step_messages import StepResult
+from engine.functions.retries import will_retry
 from engine.functions.view_models import MapBatch, MapProgress
 
 ItemState = Literal["done", "running", "failed", "waiting", "approval"]
@@ -61,12 +59,7 @@ def _last_attempts(run: RunSnapshot) -> dict[Key, _Attempt]:
 
 def _is_final(workflow: Workflow, taken: _Attempt) -> bool:
     """Whether a failed attempt is the item's last: the same question the orchestrator asked."""
-    node = workflow.nodes[taken.step.executor_id]
-    if not isinstance(node, Executor):
-        return True
-    result = taken.result
-    after = timedelta(milliseconds=result.retry_after_ms) if result.retry_after_ms is not None else None
-    return retry_delay(node.retry, FailureKind(result.retryable, after), taken.attempt) is None
+    return not will_retry(workflow, taken.step.executor_id, taken.result, taken.attempt)
 
 
 def _settled(

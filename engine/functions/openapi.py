@@ -1,40 +1,59 @@
 """The OpenAPI 3.1 document of the workflow HTTP API, generated from the route table (``routes.py``).
 
 Per-workflow routes are documented once per workflow, with its input and approval response schemas.
+Every status a route can answer is listed (``routes.statuses``), with the shape of each answer. Function
+keys are a security scheme (``?code=`` or the ``x-functions-key`` header), required only when the host
+checks them (the WORKFLOW_HOST_CHECKS_KEYS app setting: devhost sets it, true on Azure).
 """
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from engine.core.graph import Workflow
-from engine.functions.routes import ROUTES, Param, Route
+from engine.core.versions import WorkflowVersions
+from engine.functions.request_bodies import LinkRequest, ReasonBody
+from engine.functions.route_model import INSTANCE, NAME, REQUEST, Param, Route, statuses
 
 REF = "#/components/schemas/{model}"
 ERROR = {"$ref": "#/components/schemas/Error"}
 PATH_PARAM = re.compile(r"\{\*?([A-Za-z_]+)\}")
+PATH_PARAMS = {p.name: p for p in (INSTANCE, REQUEST, NAME)}
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
     "properties": {
         "error": {"type": "string"},
-        "field": {"type": "string"},
+        "field": {"type": "string", "description": "the parameter or field that is wrong"},
         "errors": {
             "type": "array",
+            "description": "every field that is wrong (a body that does not match its schema)",
             "items": {
                 "type": "object",
                 "properties": {
-                    "field": {"type": "string"},
+                    "field": {"type": "string", "description": "a dotted path into the body"},
                     "message": {"type": "string"},
                     "type": {"type": "string"},
                 },
             },
         },
+        "known": {"type": "array", "items": {"type": "string"}, "description": "the names that exist"},
+        "allowed": {"type": "array", "items": {"type": "string"}, "description": "the values allowed"},
     },
 }
+KEY_SCHEMES: dict[str, Any] = {
+    "functionKey": {"type": "apiKey", "in": "query", "name": "code", "description": "a function key"},
+    "functionKeyHeader": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+    "masterKey": {"type": "apiKey", "in": "query", "name": "code", "description": "the host's master key"},
+    "masterKeyHeader": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+}
+FUNCTION_KEY = [{"functionKey": []}, {"functionKeyHeader": []}]  # either one (the master key works too)
+MASTER_KEY = [{"masterKey": []}, {"masterKeyHeader": []}]
 
 
 def openapi_path(route: Route, prefix: str, workflow: str | None = None) -> str:
@@ -43,14 +62,53 @@ def openapi_path(route: Route, prefix: str, workflow: str | None = None) -> str:
     return path.replace("{name}", workflow) if workflow is not None else path
 
 
-def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, Any]:
-    schema = adapter.json_schema(ref_template=REF)
-    components.update(schema.pop("$defs", {}))
-    title = schema.get("title")
-    if schema.get("type") == "object" and isinstance(title, str) and components.get(title, schema) == schema:
-        components[title] = schema
-        return {"$ref": REF.format(model=title)}
+def _closed(schema: Any) -> Any:
+    """The schema with every object of named properties closed to others: an answer is validated with
+    ``extra="forbid"`` all the way down (``Approval.parse_answer``)."""
+    if isinstance(schema, dict):
+        closed = {k: _closed(v) for k, v in schema.items()}
+        if "properties" in closed:
+            closed["additionalProperties"] = False
+        return closed
+    if isinstance(schema, list):
+        return [_closed(v) for v in schema]
     return schema
+
+
+def _renamed(schema: Any, names: dict[str, str]) -> Any:
+    if isinstance(schema, dict):
+        out = {k: _renamed(v, names) for k, v in schema.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF.format(model="")):
+            name = ref[len(REF.format(model="")) :]
+            out["$ref"] = REF.format(model=names.get(name, name))
+        return out
+    if isinstance(schema, list):
+        return [_renamed(v, names) for v in schema]
+    return schema
+
+
+def _schema(adapter: TypeAdapter[Any], components: dict[str, Any], *, closed: bool = False) -> dict[str, Any]:
+    """The type's schema, its models in ``components`` by title. A title already taken by another shape
+    (an answer closed to unknown fields, an input model open to them) gets a name of its own."""
+    schema = adapter.json_schema(ref_template=REF)
+    if closed:
+        schema = _closed(schema)
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    title = schema.get("title")
+    if schema.get("type") == "object" and isinstance(title, str):
+        defs[title] = copy.deepcopy(schema)
+        schema = {"$ref": REF.format(model=title)}
+    names: dict[str, str] = {}
+    while True:
+        taken = [n for n, d in _renamed(defs, names).items() if components.get(names.get(n, n), d) != d]
+        if not taken:
+            break
+        for name in taken:
+            names[name] = names.get(name, name) + "_"
+    for name, definition in _renamed(defs, names).items():
+        components[names.get(name, name)] = definition
+    return dict(_renamed(schema, names))
 
 
 def _param(param: Param) -> dict[str, Any]:
@@ -58,121 +116,143 @@ def _param(param: Param) -> dict[str, Any]:
         "name": param.name,
         "in": param.where,
         "required": param.required or param.where == "path",
+        "schema": param.schema,
     }
-    out["schema"] = param.schema
     if param.description:
         out["description"] = param.description
     return out
 
 
-def _body(route: Route, workflow: Workflow | None, components: dict[str, Any]) -> dict[str, Any] | None:
-    if route.body == "input" and workflow is not None:
-        schema = _schema(workflow.start_node.input_adapter, components)
-    elif route.body == "approval" and workflow is not None:
-        options: list[dict[str, Any]] = []
-        for approval in workflow.every_approval():
-            response = _schema(approval.response_adapter, components)
+def _approval_body(versions: tuple[Workflow, ...], components: dict[str, Any]) -> dict[str, Any]:
+    """Any approval's answer of any version served (a run answers on the graph it started on)."""
+    options: list[dict[str, Any]] = []
+    for workflow in versions:
+        for approval in workflow.every_approval():  # agents' questions before a tool too
+            response = _schema(approval.response_adapter, components, closed=True)
             if response not in options:
                 options.append(response)
-        schema = options[0] if len(options) == 1 else {"oneOf": options}
+    return options[0] if len(options) == 1 else {"anyOf": options}
+
+
+def _body(route: Route, versions: tuple[Workflow, ...], components: dict[str, Any]) -> dict[str, Any] | None:
+    workflow = versions[-1] if versions else None
+    if route.body == "input" and workflow is not None:
+        schema = _schema(workflow.start_node.input_adapter, components)
+    elif route.body == "approval" and versions:
+        schema = _approval_body(versions, components)
     elif route.body == "link":
-        schema = {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"for": {"type": ["string", "null"], "description": "the person the link is for"}},
-        }
+        schema = _schema(TypeAdapter(LinkRequest), components)
     elif route.body == "reason":
-        return {
-            "required": False,
-            "content": {
-                "application/json": {
-                    "schema": {"type": "object", "properties": {"reason": {"type": "string"}}}
-                }
-            },
-        }
+        schema = _schema(TypeAdapter(ReasonBody), components)
+        return {"required": False, "content": {"application/json": {"schema": schema}}}
     else:
         return None
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _operation(route: Route, workflow: Workflow | None, components: dict[str, Any]) -> dict[str, Any]:
-    path_params = [
-        m.group(1) for m in PATH_PARAM.finditer(route.path) if m.group(1) != "name" or workflow is None
-    ]
+def _responses(route: Route, components: dict[str, Any], *, keys_checked: bool) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for code, text in statuses(route, keys_checked=keys_checked).items():
+        answer: dict[str, Any] = {"description": text}
+        if code == 401 and 401 not in route.responses:
+            pass  # the host answers it (Azure with no body; devhost with JSON)
+        elif code >= 400:
+            answer["content"] = {"application/json": {"schema": ERROR}}
+        elif code == 308:
+            answer["headers"] = {"Location": {"schema": {"type": "string"}}}
+        elif code != 304:
+            shape = route.response
+            schema = _schema(TypeAdapter(shape), components) if shape is not None else {}
+            if route.handler.__name__ == "openapi":
+                schema = {"type": "object"}
+            answer["content"] = {t: {"schema": schema} for t in route.content_types}
+            if route.headers:
+                answer["headers"] = {h: {"schema": {"type": "string"}} for h in route.headers}
+        responses[str(code)] = answer
+    return responses
+
+
+def _operation(
+    route: Route,
+    versions: tuple[Workflow, ...],
+    components: dict[str, Any],
+    *,
+    keys_checked: bool,
+    anonymous_api: bool,
+) -> dict[str, Any]:
+    workflow = versions[-1] if versions else None
+    path = route.resolved("")  # the prefix is no parameter: it is filled in
     declared = {p.name for p in route.params}
     params = [
-        _param(Param(name, "path", {"type": "string"}, required=True))
-        for name in path_params
-        if name not in declared
+        _param(PATH_PARAMS.get(name, Param(name, "path", {"type": "string"}, required=True)))
+        for name in (m.group(1) for m in PATH_PARAM.finditer(path))
+        if name not in declared and (name != "name" or workflow is None)
     ]
     params += [_param(p) for p in route.params]
-    responses: dict[str, Any] = {}
-    for code, text in sorted(route.responses.items()):
-        if code >= 400:
-            responses[str(code)] = {"description": text, "content": {"application/json": {"schema": ERROR}}}
-        elif code in (304, 308):
-            responses[str(code)] = {"description": text}
-        else:
-            shape = route.response if code == 200 else None
-            schema = _schema(TypeAdapter(shape), components) if shape is not None else {}
-            responses[str(code)] = {"description": text, "content": {route.content_type: {"schema": schema}}}
+    summary = route.summary
+    if workflow is not None:
+        summary += f" of {workflow.name}" + (f": {workflow.description}" if workflow.description else "")
     operation: dict[str, Any] = {
-        "operationId": route.handler + (f"_{workflow.name}" if workflow is not None else ""),
-        "summary": route.summary
-        + (
-            f" of {workflow.name}" + (f": {workflow.description}" if workflow.description else "")
-            if workflow
-            else ""
-        ),
+        "operationId": route.handler.__name__ + (f"_{workflow.name}" if workflow is not None else ""),
+        "summary": summary,
         "tags": list(route.tags),
         "parameters": params,
-        "responses": responses,
+        "responses": _responses(route, components, keys_checked=keys_checked),
     }
     if workflow is not None:
         operation["x-workflow-version"] = workflow.version
         operation["x-workflow-fingerprint"] = workflow.fingerprint
-    body = _body(route, workflow, components)
+    body = _body(route, versions, components)
     if body is not None:
         operation["requestBody"] = body
-    if route.anonymous:
+    if route.anonymous or not keys_checked or (anonymous_api and not route.admin):
         operation["security"] = []
     elif route.admin:
-        operation["security"] = [{"masterKey": []}]
+        operation["security"] = MASTER_KEY
     return operation
 
 
-def openapi_document(workflows: list[Workflow], api_base: str, prefix: str) -> dict[str, Any]:
+def openapi_document(
+    routes: Iterable[Route],
+    workflows: Iterable[Workflow] | WorkflowVersions,
+    api_base: str,
+    prefix: str,
+    *,
+    keys_checked: bool = True,
+    anonymous_api: bool = False,
+) -> dict[str, Any]:
+    """``keys_checked``: whether the host checks function keys; ``anonymous_api``: the app registered its
+    routes at the anonymous auth level (only admin routes then need a key)."""
+    versions = workflows if isinstance(workflows, WorkflowVersions) else WorkflowVersions.of(workflows)
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
-    for route in ROUTES:
+    options = {"keys_checked": keys_checked, "anonymous_api": anonymous_api}
+    for route in routes:
         method = route.method.lower()
         if not route.per_workflow:
-            paths.setdefault(openapi_path(route, prefix), {})[method] = _operation(route, None, components)
+            operation = _operation(route, (), components, **options)
+            paths.setdefault(openapi_path(route, prefix), {})[method] = operation
             continue
-        for workflow in workflows:
-            if route.body == "approval" and not workflow.every_approval():
+        for name in versions.newest():
+            served = versions.versions(name)
+            asks = any(w.every_approval() for w in served)
+            if REQUEST in route.params and not asks:
                 continue
-            if route.handler in ("get_approval", "issue_link") and not workflow.every_approval():
-                continue
-            paths.setdefault(openapi_path(route, prefix, workflow.name), {})[method] = _operation(
-                route, workflow, components
-            )
-    return {
+            operation = _operation(route, served, components, **options)
+            paths.setdefault(openapi_path(route, prefix, name), {})[method] = operation
+    keys = (
+        "The host checks function keys: send one as ?code= or in the x-functions-key header."
+        if keys_checked
+        else "This host checks no function keys (the WORKFLOW_HOST_CHECKS_KEYS app setting is false)."
+    )
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "Durable agent workflows", "version": "1.0.0"},
+        "info": {"title": "Durable agent workflows", "version": "1.0.0", "description": keys},
         "servers": [{"url": api_base}],
         "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "query", "name": "code"},
-                "masterKey": {
-                    "type": "apiKey",
-                    "in": "query",
-                    "name": "code",
-                    "description": "the host's master key",
-                },
-            },
-        },
-        "security": [{"functionKey": []}],
+        "components": {"schemas": components},
     }
+    if keys_checked:
+        document["components"]["securitySchemes"] = KEY_SCHEMES
+        document["security"] = FUNCTION_KEY
+    return document

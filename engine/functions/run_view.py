@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from engine.core.graph import Workflow
@@ -20,6 +21,7 @@ from engine.durable.orchestrator import STEP_ACTIVITY
 from engine.durable.phase import FINISHED, phase_of
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
+from engine.functions.lineage import parent_of
 from engine.functions.map_progress import map_progress
 
 CLOSED_SHOWN = 100
@@ -132,7 +134,7 @@ def run_view(
         "phase": phase(runtime, run),
         "createdTime": status.created.isoformat() if status.created else None,
         "lastUpdatedTime": status.updated.isoformat() if status.updated else None,
-        "durationMs": duration_ms(status, runtime),
+        "durationMs": run_duration_ms(status, runtime, run, events),
         "input": run.input if run is not None else None,
         # The graph the run started on; a run from before versions were recorded says null.
         "version": run.started.version if run is not None else None,
@@ -157,6 +159,7 @@ def run_view(
                 workflow, run, finished=runtime in FINISHED, events=events, activity=activity
             )
         ],
+        "parent": _parent(status.instance_id),
     }
 
 
@@ -181,10 +184,43 @@ def unexpected_failure(output: Any) -> RunError:
 
 
 def duration_ms(status: InstanceStatus, runtime: str | None) -> float | None:
-    """A finished run's duration, creation to its last update (None while it runs: it is still growing)."""
-    if runtime not in FINISHED or not status.created or not status.updated:
+    """A finished run's duration (None while it runs: it is still growing), to the millisecond: from the
+    start and end the orchestrator recorded in its status, else the status API's created and updated times
+    (whole seconds on Azure and devhost alike: a run that was terminated, or older than those fields)."""
+    if runtime not in FINISHED:
         return None
-    return round((status.updated - status.created).total_seconds() * 1000, 1)
+    summary = RunStatus.read(status.custom_status)
+    if summary is not None and summary.started_at is not None and summary.ended_at is not None:
+        return _ms(summary.started_at, summary.ended_at)
+    if not status.created or not status.updated:
+        return None
+    return _ms(status.created, status.updated)
+
+
+def run_duration_ms(
+    status: InstanceStatus, runtime: str | None, run: RunSnapshot | None, events: Sequence[HistoryEvent]
+) -> float | None:
+    """A finished run's duration from its history (the run's start, carried across continue-as-new, to its
+    end event), which keeps sub-second times on every backend; else as the runs list says it."""
+    if runtime not in FINISHED:
+        return None
+    ended = next((e.timestamp for e in reversed(events) if e.type in _ENDS and e.timestamp), None)
+    if run is not None and ended is not None:
+        started = run.started.read_trail().started_at or run.execution_started
+        return _ms(started, ended)
+    return duration_ms(status, runtime)
+
+
+_ENDS = ("ExecutionCompleted", "ExecutionTerminated", "ExecutionFailed")
+
+
+def _ms(start: datetime, end: datetime) -> float:
+    return round(max((end - start).total_seconds(), 0.0) * 1000, 1)
+
+
+def _parent(instance_id: str | None) -> dict[str, Any] | None:
+    parent = parent_of(instance_id)
+    return parent.model_dump() if parent is not None else None
 
 
 def run_summary(status: InstanceStatus) -> dict[str, Any]:
@@ -200,4 +236,5 @@ def run_summary(status: InstanceStatus) -> dict[str, Any]:
         "createdTime": status.created.isoformat() if status.created else None,
         "lastUpdatedTime": status.updated.isoformat() if status.updated else None,
         "durationMs": duration_ms(status, runtime),
+        "parent": _parent(status.instance_id),
     }

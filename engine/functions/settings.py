@@ -15,6 +15,10 @@ log = logging.getLogger("engine.settings")
 REQUIRE_TOKEN = "APPROVAL_REQUIRE_TOKEN"
 MAX_BODY = "WORKFLOW_MAX_BODY_BYTES"
 EXPOSE_KEYS = "WORKFLOW_EXPOSE_SYSTEM_KEYS"
+# Whether the host in front of the app checks function keys. Only the OpenAPI document reads it (the
+# host alone checks keys; this never turns them off): true, the default, as on Azure; devhost sets it,
+# false without --require-keys; under ``func start`` (no --enableAuth) set it to false yourself.
+HOST_CHECKS_KEYS = "WORKFLOW_HOST_CHECKS_KEYS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,10 @@ def check_signing_key() -> None:
         SIGNING_KEY,
         ", so on Azure they break at every restart, scale-out and deploy" if on_azure else "",
     )
+
+
+def host_checks_keys() -> bool:
+    return flag(HOST_CHECKS_KEYS, True)
 
 
 def engine_settings() -> EngineSettings:

@@ -92,6 +92,9 @@ def _step_entry(
         batch=item.batch if item else None,
         ok=result.ok,
         retryable=result.retryable,
+        # The step activity returns a failed result only when another attempt follows; a step that failed
+        # for good raised (TaskFailed), so the history itself says which it was.
+        will_retry=None if result.ok else event.type == "TaskCompleted",
         duration_ms=result.duration_ms,
         error=result.error,
         input=request.message if request else None,
@@ -102,7 +105,9 @@ def _step_entry(
     )
 
 
-def _earlier_step(record: StepRecord, started: datetime | None) -> StepEntry:
+def _earlier_step(
+    record: StepRecord, started: datetime | None, retried: set[tuple[str, int, int, int]]
+) -> StepEntry:
     error = None
     if record.error is not None:
         kind, _, message = record.error.partition(": ")
@@ -113,6 +118,9 @@ def _earlier_step(record: StepRecord, started: datetime | None) -> StepEntry:
         ordinal=record.ordinal,
         attempt=record.attempt,
         ok=record.ok,
+        will_retry=None
+        if record.ok
+        else (record.executor, record.superstep, record.ordinal, record.attempt) in retried,
         scheduled=record.scheduled,
         completed=record.completed,
         elapsed_ms=_ms(record.scheduled, record.completed),
@@ -129,8 +137,10 @@ def _earlier(trail: Trail, closed: Sequence[ClosedApproval], until: datetime | N
     approvals closed before the current execution started."""
     started = trail.started_at
     entries: list[Entry] = [RunEntry(event="started", at=started, earlier=True)]
+    # A failed attempt of an earlier execution was retried when the trail holds its step's next attempt.
+    retried = {(r.executor, r.superstep, r.ordinal, r.attempt - 1) for r in trail.steps}
     timed: list[tuple[datetime, int, Entry]] = [
-        (r.completed, 0, _earlier_step(r, started)) for r in trail.steps
+        (r.completed, 0, _earlier_step(r, started, retried)) for r in trail.steps
     ]
     timed += [
         (c.at, 1, RunEntry(event="continued", at=c.at, after_superstep=c.after_superstep, earlier=True))
@@ -328,6 +338,7 @@ def _count(entries: list[Entry], totals: Totals) -> None:
         totals.step_ms += entry.duration_ms or 0.0
         if not entry.ok:
             totals.failed_attempts += 1
+            totals.failed_for_good += entry.will_retry is not True
         if isinstance(entry.attempt, int) and entry.attempt > 1:
             totals.retries += 1
         for key in Tokens.model_fields:

@@ -29,6 +29,11 @@ class StepEntry(BaseModel):
     )
     ok: bool
     retryable: bool = False
+    will_retry: bool | None = Field(
+        default=None,
+        description="a failed attempt: true when another attempt of the step follows (so the step has not "
+        "failed), false when it failed for good; null for an attempt that succeeded",
+    )
     scheduled: datetime | None = None
     completed: datetime | None = None
     elapsed_ms: float | None = Field(default=None, description="wall time from scheduled to completed")
@@ -135,7 +140,8 @@ class Tokens(BaseModel):
 
 class Totals(BaseModel):
     steps: int = 0
-    failed_attempts: int = 0
+    failed_attempts: int = Field(default=0, description="failed attempts, those retried included")
+    failed_for_good: int = Field(default=0, description="failed attempts no other attempt followed")
     retries: int = 0
     step_ms: float = 0.0
     tokens: Tokens = Field(default_factory=Tokens)

@@ -12,7 +12,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.core.run_state import ClosedApproval, RunError
+from engine.functions.lineage import RunParent
 from engine.functions.timeline_model import Timeline
+
+PARENT = "a sub-workflow run: the run that started it (null for a run started on its own)"
 
 
 class _Answer(BaseModel):
@@ -33,6 +36,7 @@ class RunSummary(_Answer):
     lastUpdatedTime: str | None
     durationMs: float | None = Field(description="a finished run's duration; null while it runs")
     runUri: str
+    parent: RunParent | None = Field(default=None, description=PARENT)
 
 
 class RunsPage(_Answer):
@@ -94,6 +98,44 @@ class MapProgress(_Answer):
     )
 
 
+class ApprovalOwner(_Answer):
+    """The sub-workflow run an approval shown in a parent's view belongs to (answer it there)."""
+
+    workflow: str
+    instanceId: str
+    runUri: str
+
+
+class ItemTag(_Answer):
+    batch: str
+    index: int
+
+
+class PendingApprovalEntry(_Answer):
+    """A pending approval request as people read it (``run_view.approval_entry``): in a run view's
+    ``pendingApprovals``, and answered by ``GET .../approvals/{requestId}``."""
+
+    request_id: str
+    approval_id: str
+    event_name: str
+    requested_at: str
+    deadline: str | None
+    approvers: list[str]
+    escalated_from: str | None
+    superstep: int
+    request: Any = Field(description="the request data, as JSON")
+    response_schema: dict[str, Any] = Field(description="the JSON schema an answer must match")
+    description: str
+    respond_uri: str = Field(description="POST the answer here (no token: links are issued on purpose)")
+    links_uri: str
+    can_answer: bool = Field(description="whether the caller may answer it")
+    item: ItemTag | None = Field(description="asked once per item of a map batch: which one")
+    partition: str | None = Field(
+        default=None, description="the map partition that asked it (an SDK's raise_event names it)"
+    )
+    run: ApprovalOwner | None = Field(default=None, description="asked inside this sub-workflow run")
+
+
 class RunView(_Answer):
     """The workflow view of one run."""
 
@@ -110,7 +152,7 @@ class RunView(_Answer):
     superstep: int
     executors: dict[str, str] = Field(description="each node: pending, running, done, failed or waiting")
     running: list[str]
-    pendingApprovals: list[dict[str, Any]]
+    pendingApprovals: list[PendingApprovalEntry]
     pendingApprovalsTotal: int
     approvalsSkip: int
     approvalsTop: int
@@ -130,4 +172,5 @@ class RunView(_Answer):
         "approvals are listed in pendingApprovals",
     )
     childrenTotal: int = Field(default=0, description="every sub-workflow run it started (this execution)")
+    parent: RunParent | None = Field(default=None, description=PARENT)
     timeline: Timeline | None = Field(default=None, description="with ?timeline=true")

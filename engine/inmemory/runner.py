@@ -504,9 +504,13 @@ class InMemoryRunner:
         state = run.state
         key = idempotency_key(state.workflow, state.instance_id, superstep, node.id, step.ordinal)
         attempt = 1
+        # A map item's index rides on its step's events, so a failure names the item it failed on.
+        at: dict[str, Any] = {"superstep": superstep, "executor_id": node.id}
+        if step.delivery.item is not None:
+            at["item"] = step.delivery.item.index
         while True:
             ctx = step_context(state.workflow, state.instance_id, node.id, attempt, key)
-            self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=attempt)
+            self._emit(run, "executor_started", **at, attempt=attempt)
             # Every attempt gets its own copy, as every activity gets its own JSON on the durable
             # runner: no mutation leaks to a fan-out sibling, a later attempt or the caller.
             message = step.delivery.message
@@ -536,8 +540,7 @@ class InMemoryRunner:
                 self._emit(
                     run,
                     "executor_completed",
-                    superstep=superstep,
-                    executor_id=node.id,
+                    **at,
                     attempt=attempt,
                     duration_ms=outcome.duration_ms,
                     data=annotations,
@@ -546,9 +549,10 @@ class InMemoryRunner:
             self._emit(
                 run,
                 "executor_failed",
-                superstep=superstep,
-                executor_id=node.id,
+                **at,
                 attempt=attempt,
+                will_retry=delay is not None,
+                max_attempts=node.retry.max_attempts if node.retry is not None else 1,
                 duration_ms=outcome.duration_ms,
                 error=f"{outcome.error.type}: {outcome.error.message}",
                 data=annotations,
@@ -559,8 +563,7 @@ class InMemoryRunner:
             self._emit(
                 run,
                 "executor_retrying",
-                superstep=superstep,
-                executor_id=node.id,
+                **at,
                 attempt=attempt,
                 data={"delay_ms": delay / timedelta(milliseconds=1)},
             )
@@ -601,19 +604,23 @@ class InMemoryRunner:
         parent when a person is asked inside it."""
         child = node.workflow
         instance_id = child_instance_id(run.state.instance_id, node.id, superstep, step.ordinal)
-        self._emit(run, "executor_started", superstep=superstep, executor_id=node.id, attempt=1)
+        at: dict[str, Any] = {"superstep": superstep, "executor_id": node.id}
+        if step.delivery.item is not None:
+            at["item"] = step.delivery.item.index
+        self._emit(run, "executor_started", **at, attempt=1)
         result = await InMemoryRunner([child], clock=self.clock).run(
             child, copy.deepcopy(step.delivery.message), instance_id=instance_id
         )
         if result.status == "completed":
-            self._emit(run, "executor_completed", superstep=superstep, executor_id=node.id, attempt=1)
+            self._emit(run, "executor_completed", **at, attempt=1)
             return Emission(node.id, result.outputs[-1] if result.outputs else None, step.delivery.item)
         if result.status == "waiting_for_approval":
             # The parent pauses too; the child's questions are the parent's to answer (see _resume).
             return ChildRun(node_id=node.id, item=_item_json(step.delivery.item), state=result.state)
         message = f"sub-workflow {node.id!r} failed: {result.error}"
         error = RunError(executor_id=node.id, type="SubWorkflowFailed", message=message)
-        self._emit(run, "executor_failed", superstep=superstep, executor_id=node.id, attempt=1, error=message)
+        # The child's own steps have used their retries: the sub-workflow step is not tried again.
+        self._emit(run, "executor_failed", **at, attempt=1, will_retry=False, max_attempts=1, error=message)
         return item_failure(run.workflow, step, error) or error
 
     def _finish(self, run: _Run, error: RunError | None) -> RunResult:

@@ -16,8 +16,8 @@ import pytest
 
 from devhost.testing import DevHostHandle, run_devhost
 from engine import InMemoryRunner, ManualClock
+from engine.cli.watch import watch
 from engine.durable.loop_messages import CALL_ACTIVITY, LOOP_ORCHESTRATOR
-from engine.functions.watch import watch
 from tests.agents.loop_workflows import a_desk, a_ledgered
 from tests.durable.http import finished, get, post, wait_for
 

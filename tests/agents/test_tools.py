@@ -85,6 +85,8 @@ def test_bad_tools_fail_at_definition() -> None:
         tool(open_mapping)
     with pytest.raises(ValueError, match="tool name"):
         tool(name="has space")(search)
+    with pytest.raises(ValueError, match="tool name"):
+        tool(name="search\n")(search)  # the whole name must match, not up to a trailing newline
 
 
 def test_tool_names_are_unique_per_agent() -> None:

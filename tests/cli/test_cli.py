@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,14 +26,14 @@ def engine(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_list_names_every_workflow() -> None:
+def test_list_names_every_workflow_under_a_header() -> None:
     done = engine("list")
     assert done.returncode == 0, done.stderr
-    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == [w.name for w in ALL]
-    # name, version label, structural fingerprint, description
-    assert [line.split("\t")[1:3] for line in done.stdout.splitlines()] == [
-        [w.version, w.fingerprint] for w in ALL
-    ]
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["NAME", "VERSION", "FINGERPRINT", "DESCRIPTION"]
+    # name, version label, structural fingerprint, description, in aligned columns
+    assert [row.split()[:3] for row in rows] == [[w.name, w.version, w.fingerprint] for w in ALL]
+    assert {row.index(row.split()[3]) for row in rows} == {header.index("DESCRIPTION")}
     assert {"expense_claim", "order_cancellation", "content_review"} <= {w.name for w in ALL}
     assert done.stderr == ""
 
@@ -115,8 +117,10 @@ def test_a_loose_answer_is_one_line_and_exit_2_not_a_traceback() -> None:
     )
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith("error: invalid answer to approval request"), done.stderr
-    assert "field 'approved'" in lines[-1] and "(and 1 more)" in lines[-1]
+    assert lines == [
+        "error: --respond does not fit approval 'manager_approval' (expects ApprovalDecision): "
+        "field 'approved': Input should be a valid boolean (and 1 more)"
+    ], done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -136,3 +140,62 @@ def test_run_counts_a_map_s_items_instead_of_listing_each() -> None:
     )
     assert "executor=review_document" not in done.stderr
     assert json.loads(done.stdout)[0]["documents"] == 23
+
+
+def test_help_is_plain_text_and_every_argument_says_what_it_is() -> None:
+    top = engine("--help")
+    assert top.returncode == 0 and "``" not in top.stdout
+    assert "examples:" in top.stdout and "python -m engine run expense_claim" in top.stdout
+    for command in ("graph", "run"):
+        done = engine(command, "--help")
+        assert done.returncode == 0 and "``" not in done.stdout
+        assert "a workflow's name, as `python -m engine list` prints it" in " ".join(done.stdout.split())
+    assert "--quiet" in engine("run", "--help").stdout
+
+
+def test_respond_is_checked_before_the_run_starts() -> None:
+    done = engine("run", "expense_claim", "--input", json.dumps(CLAIM), "--respond", '{"approved": "yes"}')
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: --respond does not fit approval 'manager_approval' (expects ApprovalDecision): "
+        "field 'approved': Input should be a valid boolean"
+    ]
+    # Nothing ran: not one event line before the error.
+    assert "run_started" not in done.stderr and done.stdout == ""
+    ok = engine(
+        "run", "expense_claim", "--input", json.dumps(CLAIM), "--respond", '{"approved": true}', "--quiet"
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["outcome"] == "paid"
+
+
+def test_a_retried_map_item_says_it_will_be_retried_and_names_its_item() -> None:
+    order = {"order_id": "o-1", "lines": [{"sku": "A"}, {"sku": "FLAKY-1"}, {"sku": "BROKEN-2"}]}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "run", "t_retry_lines", "--input", json.dumps(order)],
+        cwd=ROOT,
+        env={**os.environ, "WORKFLOW_MODULES": "tests.durable.retry_lines"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    # Each attempt's run time varies; the items run side by side, so their lines may interleave.
+    lines = [re.sub(r" [0-9.]+ms ", " ", line) for line in done.stderr.splitlines()]
+    assert sorted(line for line in lines if "executor_failed" in line) == sorted(
+        [
+            "· executor_failed superstep=2 executor=check_line item=1 failed, will retry (attempt 1 of 3) "
+            "error=TransientError: FLAKY-1: the stock service is busy",
+            *[
+                f"· executor_failed superstep=2 executor=check_line item=2 {what} "
+                "error=TransientError: BROKEN-2: the stock service is busy"
+                for what in (
+                    "failed, will retry (attempt 1 of 3)",
+                    "failed, will retry (attempt 2 of 3)",
+                    "failed for good (attempt 3 of 3)",
+                )
+            ],
+        ]
+    )
+    assert json.loads(done.stdout) == ["A x1, FLAKY-1 x1, line 2 failed"]
+    assert "▦ check_line: 2 items done" in done.stderr

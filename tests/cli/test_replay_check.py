@@ -49,7 +49,7 @@ def test_a_running_app_s_runs_replay_cleanly_when_their_version_is_kept(host: De
     done = replay_check("--url", host.base_url, modules="tests.durable.versioned")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "(t_deploy version 1): replays cleanly" in done.stdout
-    assert "1 runs checked: 1 replay cleanly, 0 would break" in done.stdout
+    assert "1 run checked: 1 replays cleanly, 0 would break" in done.stdout
 
 
 def test_a_deploy_that_drops_their_version_would_break_them(host: DevHostProcess) -> None:

@@ -30,7 +30,8 @@ CHROMIUM_ARGS = [
 # held part way, tests/dashboard/map_workflow.py), and a signing key, so answers through the endpoint are
 # signed and name who decided.
 SETTINGS = {
-    "WORKFLOW_MODULES": "tests.dashboard.batch_workflow,tests.dashboard.map_workflow,tests.durable.subs",
+    "WORKFLOW_MODULES": "tests.dashboard.batch_workflow,tests.dashboard.map_workflow,tests.durable.subs,"
+    "tests.dashboard.order_workflow",
     "APPROVAL_SIGNING_KEY": "dashboard-tests",
     "WORKFLOW_TRUST_EASY_AUTH": "true",
 }

@@ -107,10 +107,14 @@ def test_a_timeline_spans_continue_as_new_with_retries(page: Any, host: DevHostH
     expect(table.locator("tr.row-earlier.row-step")).to_have_count(21)  # supersteps 1-20 ran before
     expect(table).to_contain_text("continued as new after superstep 20")
     expect(page.locator(".timeline .executions")).to_contain_text("2 executions")
-    expect(table.locator("tr.row-failed")).to_have_count(1)
+    # The failed attempt was retried (the trail holds the next one): it does not read as the step's failure.
+    expect(table.locator("tr.row-failed")).to_have_count(0)
+    expect(table.locator("tr.row-retried")).to_have_count(1)
+    expect(table.locator("tr.row-retried")).to_contain_text("↻ failed, will retry (attempt 1 of 2)")
+    expect(page.locator(".timeline-summary")).to_contain_text("1 failed and retried · 0 failed")
 
     # The failed attempt, from an earlier execution: its error and timing, no payloads.
-    table.locator("tr.row-failed").click()
+    table.locator("tr.row-retried").click()
     inspector = page.locator("section.inspector")
     expect(inspector.locator(".inspect-error")).to_contain_text("RuntimeError: doc-07: the scanner is busy")
     expect(inspector).to_contain_text("From an earlier execution of this run")
@@ -137,6 +141,8 @@ def test_a_failed_step_shows_its_error_and_attempts(page: Any, host: DevHostHand
     expect(inspector.locator("table.attempts tbody tr")).to_have_count(3)  # a once, b twice
     expect(inspector.locator(".inspect-error")).to_contain_text("ValueError: cannot read b")
     expect(inspector).to_contain_text("Attempt2")
+    expect(inspector.locator(".inspect-facts")).to_contain_text("✗ failed for good (attempt 2 of 2)")
+    expect(page.locator(".timeline-summary")).to_contain_text("1 failed and retried · 1 failed")
 
 
 def test_runs_list_has_duration_search_and_filters_in_the_url(page: Any, host: DevHostHandle) -> None:

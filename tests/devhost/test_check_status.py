@@ -3,6 +3,7 @@ plain azure-functions-durable app, as the Durable extension answers it."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -171,3 +172,18 @@ def test_restart_of_an_unknown_instance_is_a_400(host):
     # answers it 400 "InstanceId does not match a valid orchestration instance."
     reply = call("POST", f"{host.base_url}{WEBHOOK}/instances/no-such-instance/restart")
     assert reply.status == 400 and "does not match a valid orchestration instance" in reply.json["Message"]
+
+
+def test_status_times_are_whole_seconds_and_the_history_keeps_sub_second_times(host):
+    # HttpApiHandler.ConvertFrom prints CreatedTime and LastUpdatedTime with ToString("s") + "Z": whole
+    # seconds, as devhost does; the history's timestamps (and devhost's stored record) keep the fraction,
+    # which is what a run's true duration is read from.
+    iid = start_raw(host, "slow", 0.2).json["id"]
+    done = finished(host, iid)
+    for key in ("createdTime", "lastUpdatedTime"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", done[key]), done[key]
+    events = status(host, iid, "?showHistory=true").json["historyEvents"]
+    stamps = [e["Timestamp"] for e in events]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", s) for s in stamps), stamps
+    record = host.host.task_hub.records[iid]
+    assert "." in record.created and "." in record.updated

@@ -102,6 +102,11 @@ def test_require_keys(tmp_path):
         assert call("GET", url).status == 401
         assert "'secret' needs a function or master key" in call("GET", url).json["error"]
         assert call("GET", f"{url}?code=wrong").status == 401
+        # Keys that are not ASCII (or not even UTF-8) are wrong keys, not a failure of the host.
+        for wrong in ("%C3%A9", "%ED%A0%80", "%FF", "%0A%01"):
+            assert call("GET", f"{url}?code={wrong}").status == 401, wrong
+        utf8_header = "\u00e9".encode().decode("latin-1")  # urllib sends a header's str as latin-1
+        assert call("GET", url, headers={"x-functions-key": utf8_header}).status == 401
         assert call("GET", f"{url}?code={keys.function}").status == 200
         assert call("GET", url, headers={"x-functions-key": keys.master}).status == 200
         admin = f"{host.api_url}/admin-only"

@@ -1,14 +1,38 @@
-"""The project's app on devhost, over HTTP: every graph shape, approvals, failures, limits."""
+"""The project's app over HTTP, on devhost and on the Durable Task runner (``engine serve`` on durabletask's
+in-memory backend): every graph shape, approvals, failures, limits. What only devhost can show (its test
+clock, the Durable Functions management API) is checked there."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+
+import pytest
 
 from devhost.testing import DevHostHandle
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
 from engine.durable.trail import MAX_STEPS
+from tests.durable.hostings import HOSTINGS, hosted_api
 from tests.durable.http import finished, get, post, wait_for, waiting
+
+
+@pytest.fixture(scope="module", params=HOSTINGS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "devhost":  # the module's devhost (conftest ``host``): its clock and API
+        yield f"{request.getfixturevalue('host').api_url}/workflows"
+        return
+    yield from hosted_api(request, tmp_path_factory, "tests.durable.graphs")
+
+
+def on_devhost(request: pytest.FixtureRequest) -> bool:
+    return bool(request.node.callspec.params["api"] == "devhost")
+
+
+@pytest.fixture
+def devhost_only(request: pytest.FixtureRequest) -> None:
+    if not on_devhost(request):
+        pytest.skip("needs devhost's test clock or the Durable Functions management API (sendEventPostUri)")
 
 
 def start(api: str, workflow: str, body: object, **query: str) -> str:
@@ -69,6 +93,7 @@ def test_approval_answered_through_our_endpoint(api: str) -> None:
     assert again.status == 410
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_approval_answered_through_send_event_post_uri(api: str) -> None:
     started = post(f"{api}/t_approval", {"item": "desk", "amount": 300})
     run = started.body["runUri"]
@@ -81,6 +106,7 @@ def test_approval_answered_through_send_event_post_uri(api: str) -> None:
     assert done["outputs"][0]["via"] == "event"
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_invalid_raw_event_is_ignored_and_the_run_keeps_waiting(api: str) -> None:
     started = post(f"{api}/t_approval", {"item": "chair", "amount": 80})
     run = started.body["runUri"]
@@ -91,6 +117,7 @@ def test_invalid_raw_event_is_ignored_and_the_run_keeps_waiting(api: str) -> Non
     assert wait_for(run, finished).body["outputs"][0]["approved"] is True
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_approval_deadline_passes_on_the_test_clock(api: str, host: DevHostHandle) -> None:
     run = start(api, "t_approval", {"item": "phone", "amount": 500})
     wait_for(run, waiting)
@@ -101,13 +128,26 @@ def test_approval_deadline_passes_on_the_test_clock(api: str, host: DevHostHandl
     assert done["outputs"][0]["comment"] == "no answer in time"
 
 
+def steps_of(view: dict) -> list[tuple[int, bool, bool | None]]:
+    return [
+        (e["attempt"], e["ok"], e["will_retry"]) for e in view["timeline"]["entries"] if e["kind"] == "step"
+    ]
+
+
 def test_executor_retried_then_succeeds(api: str) -> None:
-    view = run_to_end(api, "t_retried", {"key": "r1"})
+    run = start(api, "t_retried", {"key": "r1"})
+    view = wait_for(f"{run}?timeline=true", finished).body
     assert view["outputs"] == ["ok after 2"]
+    # The failed first attempt is not the step's failure: another followed.
+    assert steps_of(view) == [(1, False, True), (2, True, None)]
+    totals = view["timeline"]["totals"]
+    assert (totals["failed_attempts"], totals["failed_for_good"], totals["retries"]) == (1, 0, 1)
 
 
 def test_executor_that_fails_after_retries_fails_the_run(api: str) -> None:
-    view = run_to_end(api, "t_failing", {"key": "f1"})
+    view = wait_for(f"{start(api, 't_failing', {'key': 'f1'})}?timeline=true", finished).body
+    assert steps_of(view) == [(1, False, True), (2, False, True), (3, False, False)]
+    assert view["timeline"]["totals"]["failed_for_good"] == 1
     assert view["runtimeStatus"] == "Failed"
     assert view["error"]["executor_id"] == "always_fails"
     assert "boom on attempt 3" in view["error"]["message"]
@@ -124,14 +164,19 @@ def test_terminate_mid_way(api: str) -> None:
     assert post(f"{run}/terminate").status == 410
 
 
-def test_500_iteration_loop_continues_as_new_with_bounded_history(api: str, host: DevHostHandle) -> None:
+def test_500_iteration_loop_continues_as_new_with_bounded_history(
+    api: str, request: pytest.FixtureRequest
+) -> None:
     run = start(api, "t_loop", {"value": 500})
     view = wait_for(run, finished, timeout=180).body
     assert view["outputs"] == [{"left": 0, "rounds": 500}]
-    instance = view["instanceId"]
-    status = get(f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}?showHistory=true").body
-    # One execution holds at most continue_every supersteps: a few events each, never the whole loop.
-    assert len(status["historyEvents"]) < DEFAULT_CONTINUE_EVERY * 6
+    if on_devhost(request):
+        host = request.getfixturevalue("host")
+        instance = view["instanceId"]
+        url = f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance}?showHistory=true"
+        status = get(url).body
+        # One execution holds at most continue_every supersteps: a few events each, never the whole loop.
+        assert len(status["historyEvents"]) < DEFAULT_CONTINUE_EVERY * 6
     # The timeline spans every execution: earlier ones from the compact trail the checkpoint carries
     # (capped: the oldest step attempts are only counted), the current one from its history.
     timeline = get(f"{run}?timeline=true").body["timeline"]
@@ -150,6 +195,7 @@ def test_500_iteration_loop_continues_as_new_with_bounded_history(api: str, host
     assert entries[-1]["event"] == "completed" and entries[-1]["elapsed_ms"] > 0
 
 
+@pytest.mark.usefixtures("devhost_only")
 def test_500_wide_fan_out_keeps_custom_status_small(api: str, host: DevHostHandle) -> None:
     run = start(api, "t_fan500", {"value": 1})
     seen_sizes: list[int] = []
@@ -166,14 +212,14 @@ def test_500_wide_fan_out_keeps_custom_status_small(api: str, host: DevHostHandl
     assert max(seen_sizes) < 16_000
 
 
-def test_list_workflows_and_openapi(api: str, host: DevHostHandle) -> None:
+def test_list_workflows_and_openapi(api: str) -> None:
     listed = get(api).body["workflows"]
     names = [w["name"] for w in listed]
     assert "expense_claim" in names and "t_chain" in names
     claim = next(w for w in listed if w["name"] == "expense_claim")
     assert claim["input_schema"]["properties"]["amount"]["exclusiveMinimum"] == 0
     assert claim["mermaid"].startswith("flowchart TD")
-    doc = get(f"{host.api_url}/openapi.json").body
+    doc = get(f"{api.rsplit('/workflows', 1)[0]}/openapi.json").body
     assert doc["openapi"] == "3.1.0"
     assert "/workflows/expense_claim" in doc["paths"]
     assert "ExpenseClaim" in doc["components"]["schemas"]
@@ -185,3 +231,18 @@ def test_list_runs_filters_by_status(api: str) -> None:
     assert runs["top"] == 2 and len(runs["runs"]) <= 2
     assert all(r["runtimeStatus"] == "Completed" and r["workflow"] == "t_chain" for r in runs["runs"])
     assert get(f"{api}/t_chain/runs?status=bogus").body["field"] == "status"
+
+
+def test_a_fast_run_s_duration_is_true_to_the_millisecond(api: str) -> None:
+    # Four 0.3 s naps side by side: a run of about a third of a second. The status API's created and updated
+    # times are whole seconds (as the extension prints them), which made this 0 ms or 1000 ms.
+    run = start(api, "t_slow", {"seconds": 0.3, "width": 4}, instanceId="fast-duration")
+    view = wait_for(f"{run}?timeline=true", finished).body
+    listed = get(f"{api.rsplit('/workflows', 1)[0]}/runs?search=fast-duration").body["runs"][0]
+    end = view["timeline"]["entries"][-1]
+    assert end["kind"] == "run" and end["event"] == "completed"
+    for duration in (view["durationMs"], listed["durationMs"]):
+        assert 300 <= duration < 5000 and duration % 1000 != 0, duration
+    # The view's is the history's start to end; the list's, the orchestrator's clock at its last episode.
+    assert view["durationMs"] == end["elapsed_ms"]
+    assert abs(listed["durationMs"] - view["durationMs"]) < 100

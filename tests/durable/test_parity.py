@@ -1,4 +1,5 @@
-"""The demo workflows give the same outputs on the in-memory runner and on devhost.
+"""The demo workflows give the same outputs on the in-memory runner, on devhost and on the Durable Task
+runner (``engine serve`` on durabletask's in-memory backend).
 
 Every shipped demo workflow must have a parity scenario. A workflow you add to the app may have some
 (add them to ``SCENARIOS``), but needs none: its own InMemoryRunner tests are enough for ``make test``.
@@ -6,12 +7,14 @@ Every shipped demo workflow must have a parity scenario. A workflow you add to t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from engine import InMemoryRunner
 from tests.demos.scenarios import SCENARIOS as DEMO_SCENARIOS
+from tests.durable.hostings import HOSTINGS, hosted_api
 from tests.durable.http import finished, post, wait_for
 from workflows import ALL
 
@@ -30,6 +33,12 @@ SCENARIOS = {
     ],
 }
 CASES = [(wf.name, i) for wf in ALL for i in range(len(SCENARIOS.get(wf.name, [])))]
+
+
+@pytest.fixture(scope="module", params=HOSTINGS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app's workflow API on each durable hosting."""
+    yield from hosted_api(request, tmp_path_factory, "tests.durable.graphs")
 
 
 def test_every_shipped_workflow_is_served_and_has_a_parity_scenario() -> None:

@@ -1,4 +1,5 @@
-"""Rewind through the workflow API: a run that failed for good goes on once the fix is deployed.
+"""Rewind through the workflow API, on devhost and on the Durable Task runner: a run that failed for good
+goes on once the fix is deployed.
 
 The failed step runs again (its final failure was a failed activity, which the rewind clears); the steps
 that succeeded are kept, including the fan-out sibling that finished after the failure.
@@ -13,6 +14,7 @@ import pytest
 
 from devhost.testing import run_devhost
 from tests.durable.conftest import ROOT, SIGNING_KEY
+from tests.durable.hostings import HOSTINGS, engine_serve
 from tests.durable.http import finished, get, post, wait_for
 
 
@@ -21,23 +23,36 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fixable")
 
 
-@pytest.fixture(scope="module")
-def api(files: Path) -> Iterator[str]:
+@pytest.fixture(scope="module", params=HOSTINGS)
+def api(request: pytest.FixtureRequest, files: Path) -> Iterator[str]:
+    """Each hosting with the fixable workflow; its log and fix files are per hosting."""
+    folder = files / request.param
+    folder.mkdir()
     settings = {
         "WORKFLOW_MODULES": "tests.durable.fixable",
         "APPROVAL_SIGNING_KEY": SIGNING_KEY,
-        "FIXABLE_LOG": str(files / "steps.log"),
-        "FIXABLE_FIXED": str(files / "fixed"),
+        "FIXABLE_LOG": str(folder / "steps.log"),
+        "FIXABLE_FIXED": str(folder / "fixed"),
     }
-    with run_devhost(ROOT, state=files / "state.sqlite", in_memory=False, settings=settings) as host:
-        yield f"{host.api_url}/workflows"
+    if request.param == "devhost":
+        with run_devhost(ROOT, state=folder / "state.sqlite", in_memory=False, settings=settings) as host:
+            yield f"{host.api_url}/workflows"
+        return
+    with engine_serve(settings["WORKFLOW_MODULES"], folder / "serve.log", extra=settings) as served:
+        yield f"{served.api_url}/workflows"
+
+
+@pytest.fixture
+def hosted_files(request: pytest.FixtureRequest, files: Path) -> Path:
+    return files / request.node.callspec.params["api"]
 
 
 def steps(files: Path) -> list[str]:
     return (files / "steps.log").read_text().split()
 
 
-def test_a_failed_run_goes_on_after_the_fix_and_a_rewind(api: str, files: Path) -> None:
+def test_a_failed_run_goes_on_after_the_fix_and_a_rewind(api: str, hosted_files: Path) -> None:
+    files = hosted_files
     run = post(f"{api}/t_fixable", {"name": "a"}).body["runUri"]
     failed = wait_for(f"{run}?wait=30", finished).body
     assert failed["runtimeStatus"] == "Failed" and failed["error"]["executor_id"] == "check", failed

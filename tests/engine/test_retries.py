@@ -320,3 +320,26 @@ async def test_concurrent_retries_share_the_manual_timeline(clock: ManualClock) 
     assert [(t - T0).total_seconds() for t in quick.times] == [0, 5]  # type: ignore[operator]
     assert order[2:] == ["quick", "slow"]  # the one due first retries first
     assert clock.now() == T0 + timedelta(seconds=10)
+
+
+async def test_a_step_that_raises_stop_iteration_fails_instead_of_hanging() -> None:
+    import asyncio
+
+    @executor(id="first_match")
+    def first_match(values: list[int]) -> int:
+        return next(v for v in values if v > 10)  # none is: StopIteration
+
+    @executor(id="side")
+    def side(values: list[int]) -> int:
+        return len(values)
+
+    @executor(id="fan")
+    def fan(values: list[int]) -> list[int]:
+        return values
+
+    # Two steps in a superstep: each runs in a worker thread, whose StopIteration asyncio cannot carry.
+    workflow = WorkflowBuilder("t_stop", start=fan).add_fan_out(fan, [first_match, side]).build()
+    result = await asyncio.wait_for(InMemoryRunner().run(workflow, [1, 2]), timeout=10)
+    assert result.status == "failed"
+    assert result.error is not None and result.error.type == "RuntimeError"
+    assert result.error.message == "executor 'first_match' raised StopIteration"

@@ -14,7 +14,7 @@ from tests.durable.conftest import ROOT, SIGNING_KEY
 from tests.durable.http import finished, get, post, wait_for
 
 SETTINGS = {
-    "WORKFLOW_MODULES": "tests.durable.graphs,tests.durable.maps",
+    "WORKFLOW_MODULES": "tests.durable.graphs,tests.durable.maps,tests.durable.retry_lines",
     "APPROVAL_SIGNING_KEY": SIGNING_KEY,
 }
 
@@ -165,4 +165,36 @@ def test_engine_watch_says_clearly_when_the_run_cannot_be_read() -> None:
         timeout=60,
         check=False,
     )
-    assert done.returncode == 2 and "cannot read" in done.stderr
+    assert done.returncode == 2
+    # The URL it tried (not only its path), and the likely cause on this machine.
+    assert done.stderr.startswith(
+        "error: cannot read http://127.0.0.1:9/api/workflows/x/runs/y/events: Connection refused"
+    ), done.stderr
+    assert "is devhost running? start it with `make serve`" in done.stderr
+
+
+def test_a_retried_attempt_says_so_in_the_feed_and_in_engine_watch(host: DevHostProcess) -> None:
+    import subprocess
+    import sys
+
+    api = f"{host.base_url}/api/workflows"
+    order = {"order_id": "w-1", "lines": [{"sku": "A"}, {"sku": "FLAKY-1"}, {"sku": "BROKEN-2"}]}
+    run = post(f"{api}/t_retry_lines", order).body["runUri"]
+    wait_for(f"{run}?wait=30", finished)
+    failed = [e for e in all_events(run) if e["kind"] == "step_failed"]
+    outcomes = sorted((e["item"], e["attempt"], e["retrying"], e["max_attempts"]) for e in failed)
+    assert outcomes == [(1, 1, True, 3), (2, 1, True, 3), (2, 2, True, 3), (2, 3, False, 3)]
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "watch", run],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line[10:] for line in done.stdout.splitlines()]  # after the time
+    busy = "TransientError: {}: the stock service is busy"
+    assert "↻ check_line[1] failed, will retry (attempt 1 of 3): " + busy.format("FLAKY-1") in lines
+    assert "↻ check_line[2] failed, will retry (attempt 2 of 3): " + busy.format("BROKEN-2") in lines
+    assert "✗ check_line[2] failed for good (attempt 3 of 3): " + busy.format("BROKEN-2") in lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 import azure.functions as func
 import pytest
 
-from engine.functions.http_api import _api_base
+from engine.functions.http_params import api_base as _api_base
 from engine.functions.public_url import HOSTNAME, PUBLIC_BASE_URL, is_cross_origin, public_origin, rebased
 
 

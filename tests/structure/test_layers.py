@@ -21,7 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "durable": {"core", "telemetry"},
     "agents": {"core", "telemetry"},
     "functions": {"core", "durable", "telemetry"},
-    "cli": {"core", "inmemory", "durable", "functions", "telemetry"},
+    # The Durable Task runner: the seams' adapters on durabletask-python, a worker.
+    "durable_task": {"core", "durable", "telemetry"},
+    # The HTTP API hosted without Functions: the same handlers (functions) over the Durable Task runner.
+    "serve": {"core", "durable", "durable_task", "functions", "telemetry"},
+    "cli": {"core", "inmemory", "durable", "durable_task", "functions", "serve", "telemetry"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}
 
@@ -52,7 +56,7 @@ def engine_modules() -> list[Path]:
 
 
 def test_every_engine_module_sits_in_a_layer() -> None:
-    loose = [p.name for p in ENGINE.glob("*.py") if p.name not in ("__init__.py", "__main__.py", "cli.py")]
+    loose = [p.name for p in ENGINE.glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
     assert loose == [], f"modules outside the layer packages: {loose}"
 
 
@@ -84,6 +88,16 @@ def test_only_the_seam_and_the_functions_layer_import_the_durable_sdk() -> None:
             i == "azure.durable_functions" or i.startswith("azure.durable_functions.") for i in _imports(path)
         ):
             offenders.append(module)
+    assert offenders == []
+
+
+def test_only_the_durable_task_layer_imports_durabletask() -> None:
+    offenders = [
+        _module_name(p)
+        for p in engine_modules()
+        if not _module_name(p).startswith("engine.durable_task")
+        and any(i == "durabletask" or i.startswith("durabletask.") for i in _imports(p))
+    ]
     assert offenders == []
 
 
@@ -121,6 +135,7 @@ def test_devhost_and_the_engine_stay_apart() -> None:
         "engine.approval_tokens",
         "engine.openapi",
         "engine.dashboard",
+        "engine.cli.watch.watch",  # engine.functions.watch went beside the CLI (below)
     ],
 )
 def test_old_flat_module_paths_are_gone(old: str) -> None:
@@ -130,6 +145,12 @@ def test_old_flat_module_paths_are_gone(old: str) -> None:
         return
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module(old)
+
+
+def test_watch_moved_beside_the_cli() -> None:
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("engine.functions.watch")
+    assert not (ENGINE / "cli.py").exists()
 
 
 def test_the_public_surface_is_curated() -> None:

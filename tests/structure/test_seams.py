@@ -73,3 +73,30 @@ def test_http_handlers_reach_the_backend_only_through_the_client_seam() -> None:
 def test_the_seam_names_no_sdk() -> None:
     tree = _tree(DURABLE / "client.py")
     assert not any(m.startswith(("azure", "durabletask")) for m, _ in _imported_names(tree))
+
+
+def test_the_architecture_map_names_every_engine_module() -> None:
+    """docs/architecture.md lists every engine module under its layer, and only modules that exist."""
+    import re
+
+    lines = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("engine/")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("devhost/"))
+    listed: set[str] = set()
+    package = ""
+    for line in lines[start + 1 : end]:
+        if match := re.match(r"^  (\w+)/ ", line):
+            package = match[1]
+        elif match := re.match(r"^  (\w+)\.py\b", line):
+            package = ""
+            listed.add("engine" if match[1] == "__init__" else f"engine.{match[1]}")
+        elif package and (match := re.match(r"^    (\w+)\.py\b", line)):
+            listed.add(f"engine.{package}.{match[1]}")
+    modules = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in ENGINE.rglob("*.py")
+        if p.name != "__init__.py" or p.parent == ENGINE
+    }
+    modules = {m.removesuffix(".__init__") for m in modules}
+    assert sorted(modules - listed) == [], "engine modules the architecture map leaves out"
+    assert sorted(listed - modules) == [], "modules the architecture map names that do not exist"

@@ -9,7 +9,7 @@ import { countdown, duration, h, pretty, statusBadge, time } from "./dom.js";
 import { schemaForm } from "./forms.js";
 import { legend, renderGraph, stateList, updateGraph } from "./graph.js";
 import { decision, inspector } from "./inspector.js";
-import { attemptKey, drawTimeline } from "./timeline.js";
+import { attemptKey, drawTimeline, plural } from "./timeline.js";
 
 const main = document.getElementById("main");
 const FEED_WAIT_S = 25; // each long-poll of the event feed: the page redraws when the run has news
@@ -30,7 +30,7 @@ function onLeave(fn) {
 
 function render(title, ...children) {
   document.title = `${title} · Workflows dashboard`;
-  main.replaceChildren(...children.flat());
+  main.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined));
   main.focus({ preventScroll: true });
 }
 
@@ -42,36 +42,95 @@ function failure(err) {
 
 async function viewWorkflows() {
   const list = await workflows();
+  const usedIn = subworkflowParents(list);
+  const card = (wf) => {
+    const parents = usedIn.get(wf.name) || [];
+    const link = `#/workflow/${encodeURIComponent(wf.name)}`;
+    return h(
+      "article",
+      { class: `card workflow-card${parents.length ? " subworkflow-card" : ""}`, "data-workflow": wf.name },
+      h("h2", {}, h("a", { href: link }, wf.name), parents.length ? h("span", { class: "tag tag-sub" }, "sub-workflow") : null),
+      h("p", { class: "muted small" }, `version ${wf.version}`),
+      parents.length ? h("p", { class: "small used-in" }, "Runs as a step of ", joinLinks(parents.map((name) => h("a", { href: `#/workflow/${encodeURIComponent(name)}` }, name))), ": its runs start there.") : null,
+      h("p", {}, wf.description || h("span", { class: "muted" }, "No description.")),
+      h(
+        "p",
+        { class: "muted small" },
+        [plural(wf.graph.nodes.length, "node"), plural(wf.graph.edges.length, "edge"), plural(wf.approvals.length, "approval")].join(" · "),
+      ),
+      // A click on the thumbnail opens it full size too (the button is the keyboard's way there).
+      thumbnail(wf),
+      h(
+        "p",
+        { class: "actions" },
+        parents.length
+          ? h("a", { class: "button secondary", href: link }, "Details")
+          : h("a", { class: "button", href: link }, "Start a run…"),
+        h("button", { type: "button", class: "full-graph", onclick: () => showFullGraph(wf) }, "Full-size graph"),
+      ),
+    );
+  };
+  const top = list.filter((wf) => !usedIn.has(wf.name));
+  const subs = list.filter((wf) => usedIn.has(wf.name));
   render(
     "Workflows",
     h("h1", {}, "Workflows"),
-    h(
-      "div",
-      { class: "cards" },
-      list.map((wf) =>
-        h(
-          "article",
-          { class: "card workflow-card" },
-          h("h2", {}, h("a", { href: `#/workflow/${encodeURIComponent(wf.name)}` }, wf.name)),
-          h("p", { class: "muted small" }, `version ${wf.version}`),
-          h("p", {}, wf.description || h("span", { class: "muted" }, "No description.")),
-          h(
-            "p",
-            { class: "muted small" },
-            `${wf.graph.nodes.length} nodes · ${wf.graph.edges.length} edges · ${wf.approvals.length} approval${wf.approvals.length === 1 ? "" : "s"}`,
-          ),
-          // A click on the thumbnail opens it full size too (the button is the keyboard's way there).
-          h("div", { class: "graph-thumb", title: "Open the full-size graph", onclick: () => showFullGraph(wf) }, renderGraph(wf.graph, { title: `Graph of ${wf.name}` })),
-          h(
-            "p",
-            { class: "actions" },
-            h("a", { class: "button", href: `#/workflow/${encodeURIComponent(wf.name)}` }, "Start a run…"),
-            h("button", { type: "button", class: "full-graph", onclick: () => showFullGraph(wf) }, "Full-size graph"),
-          ),
-        ),
-      ),
-    ),
+    h("div", { class: "cards" }, top.map(card)),
+    ...(subs.length
+      ? [
+          h("h2", { class: "section-heading", id: "subworkflows-heading" }, "Sub-workflows"),
+          h("p", { class: "muted small" }, "Workflows that run as a step of another workflow (each run is a child of that workflow's run)."),
+          h("div", { class: "cards", "aria-labelledby": "subworkflows-heading" }, subs.map(card)),
+        ]
+      : []),
   );
+  for (const box of document.querySelectorAll(".graph-thumb")) markCropped(box);
+}
+
+/** Each workflow used as a sub-workflow → the workflows using it (a sub-workflow node is named after it). */
+function subworkflowParents(list) {
+  const parents = new Map();
+  for (const wf of list) {
+    for (const node of wf.graph.nodes) {
+      if (node.kind !== "workflow" || node.id === wf.name) continue;
+      if (!parents.has(node.id)) parents.set(node.id, []);
+      if (!parents.get(node.id).includes(wf.name)) parents.get(node.id).push(wf.name);
+    }
+  }
+  return parents;
+}
+
+function joinLinks(links) {
+  return links.flatMap((link, i) => (i ? [", ", link] : [link]));
+}
+
+// Thumbnails are drawn at 90 % of the full size, so their labels stay readable (a graph scaled to the
+// card's width had 6-px labels): a large graph shows its top-left part, faded out, and opens full size.
+const THUMB_SCALE = 0.9;
+
+function thumbnail(wf) {
+  const svg = renderGraph(wf.graph, { title: `Graph of ${wf.name}` });
+  svg.style.width = `${Number(svg.getAttribute("width")) * THUMB_SCALE}px`;
+  svg.style.height = `${Number(svg.getAttribute("height")) * THUMB_SCALE}px`;
+  return h(
+    "div",
+    { class: "graph-thumb", title: "Open the full-size graph", onclick: () => showFullGraph(wf), "data-start": wf.start },
+    h("div", { class: "thumb-view" }, svg),
+    h("span", { class: "crop-note", "aria-hidden": "true" }, "Part of the graph: open it full size ⤢"),
+  );
+}
+
+// A thumbnail wider than its card shows the part around the start step; one larger than it says so.
+function markCropped(box) {
+  const view = box.querySelector(".thumb-view");
+  const drawn = view.querySelector("svg").getBoundingClientRect();
+  const frame = view.getBoundingClientRect();
+  box.classList.toggle("cropped", drawn.width > frame.width + 1 || drawn.height > frame.height + 1);
+  const start = [...view.querySelectorAll("g.node")].find((g) => g.dataset.node === box.dataset.start);
+  if (start && drawn.width > frame.width + 1) {
+    const at = start.getBoundingClientRect();
+    view.scrollLeft = Math.max(0, at.left + at.width / 2 - frame.left - frame.width / 2);
+  }
 }
 
 // A card's thumbnail is scaled down to fit; the dialog shows the graph at its natural size.
@@ -94,8 +153,10 @@ function showFullGraph(wf) {
 }
 
 async function viewWorkflow(name) {
-  const wf = (await workflows()).find((w) => w.name === name);
+  const list = await workflows();
+  const wf = list.find((w) => w.name === name);
   if (!wf) return render("Not found", h("h1", {}, "Unknown workflow"), h("p", {}, `No workflow named ${name}.`));
+  const parents = subworkflowParents(list).get(wf.name) || [];
   const examples = wf.input_schema.examples;
   const { form } = schemaForm(wf.input_schema, {
     submitLabel: "Start run",
@@ -114,8 +175,11 @@ async function viewWorkflow(name) {
   render(
     wf.name,
     h("p", { class: "crumbs" }, h("a", { href: "#/workflows" }, "Workflows"), " / ", wf.name),
-    h("h1", {}, wf.name),
+    h("h1", {}, wf.name, parents.length ? h("span", { class: "tag tag-sub" }, "sub-workflow") : null),
     h("p", { class: "lead" }, wf.description),
+    parents.length
+      ? h("p", { class: "notice-sub" }, "A sub-workflow: it runs as a step of ", joinLinks(parents.map((p) => h("a", { href: `#/workflow/${encodeURIComponent(p)}` }, p))), ", whose runs start its runs as their children. Starting one here runs it on its own.")
+      : null,
     h(
       "div",
       { class: "split" },
@@ -199,12 +263,18 @@ async function viewRuns(params) {
     h("button", { type: "submit" }, "Search"),
     h("button", { type: "button", onclick: () => viewRuns(params).catch(showFailure) }, "Refresh"),
   );
-  const rows = page.runs.map((r) =>
+  const rows = grouped(page.runs).map(({ run: r, depth }) =>
     h(
       "tr",
-      { "data-instance": r.instanceId },
-      h("td", {}, h("a", { href: `#/run/${encodeURIComponent(r.workflow)}/${encodeURIComponent(r.instanceId)}`, class: "mono" }, r.instanceId)),
-      h("td", {}, r.workflow),
+      { "data-instance": r.instanceId, class: depth ? "child-run" : null, "data-parent": r.parent?.instanceId },
+      h(
+        "td",
+        { style: depth ? `padding-left: ${0.6 + 1.4 * depth}rem` : null },
+        depth ? h("span", { "aria-hidden": "true", class: "child-mark" }, "↳ ") : null,
+        h("a", { href: runHref(r.workflow, r.instanceId), class: "mono" }, r.instanceId),
+        r.parent && !depth ? h("div", { class: "small muted parent-of" }, "sub-workflow run of ", parentLink(r.parent, list)) : null,
+      ),
+      h("td", {}, r.workflow, r.parent ? h("span", { class: "tag tag-sub" }, "sub-workflow") : null),
       h("td", {}, statusBadge(r.runtimeStatus, r.phase)),
       h("td", { class: "num" }, String(r.superstep ?? "")),
       h("td", {}, time(r.createdTime)),
@@ -233,6 +303,38 @@ async function viewRuns(params) {
   );
 }
 
+// Child runs right under their parent when it is on the same page (deeper children further in); a child
+// whose parent is on another page keeps its place and links to it.
+function grouped(runs) {
+  const here = new Set(runs.map((r) => r.instanceId));
+  const children = new Map();
+  for (const r of runs) {
+    const parent = r.parent?.instanceId;
+    if (parent && here.has(parent)) {
+      if (!children.has(parent)) children.set(parent, []);
+      children.get(parent).push(r);
+    }
+  }
+  const out = [];
+  const visit = (r, depth) => {
+    out.push({ run: r, depth });
+    for (const child of (children.get(r.instanceId) || []).reverse()) visit(child, depth + 1);
+  };
+  for (const r of runs) if (!(r.parent && here.has(r.parent.instanceId))) visit(r, 0);
+  return out;
+}
+
+function runHref(workflow, instanceId, query = "") {
+  return `#/run/${encodeURIComponent(workflow)}/${encodeURIComponent(instanceId)}${query}`;
+}
+
+/** A link to the run that started a sub-workflow run: its workflow is the one with that sub-workflow node. */
+function parentLink(parent, list) {
+  const owner = list.find((wf) => wf.graph.nodes.some((n) => n.kind === "workflow" && n.id === parent.node));
+  if (!owner) return h("code", {}, parent.instanceId);
+  return h("a", { class: "mono parent-link", href: runHref(owner.name, parent.instanceId, `?step=${encodeURIComponent(parent.node)}`) }, parent.instanceId);
+}
+
 // A finished run's duration from the API; an unfinished one's so far, marked as still growing.
 function runDuration(r) {
   if (r.durationMs !== null && r.durationMs !== undefined) return duration(r.durationMs);
@@ -242,17 +344,25 @@ function runDuration(r) {
 
 // --- one run ---------------------------------------------------------------------------------------
 
+// The run page: the graph and the timeline in the main column, the page's own scroll; beside them a side
+// column that stays in view (sticky): pending approvals first, then the step inspector (which scrolls
+// within), the result and the decided approvals. So an approval waiting for an answer is never pushed out
+// of sight by what is being inspected.
 async function viewRun(name, id, params = new URLSearchParams()) {
-  const wf = (await workflows()).find((w) => w.name === name);
+  const list = await workflows();
+  const wf = list.find((w) => w.name === name);
   if (!wf) return render("Not found", h("h1", {}, "Unknown workflow"));
   const graphSvg = renderGraph(wf.graph, { states: {}, title: `Progress of run ${id}` });
+  const maxAttempts = Object.fromEntries(wf.graph.nodes.filter((n) => n.max_attempts).map((n) => [n.id, n.max_attempts]));
   const header = h("div", { class: "run-head" });
   const states = h("div", { class: "states" });
   const inspectorBox = h("div", { class: "inspector-box" });
   const approvals = h("section", { class: "approvals", "aria-labelledby": "approvals-heading" });
+  const decidedBox = h("div", { class: "decided-box" });
   const result = h("section", { class: "result" });
   const timeline = h("section", { class: "card timeline", "aria-labelledby": "timeline-heading" });
   const live = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
+  const side = h("div", { class: "side" }, approvals, inspectorBox, result, decidedBox);
   render(
     `Run ${id}`,
     h("p", { class: "crumbs" }, h("a", { href: "#/runs" }, "Runs"), " / ", h("a", { href: `#/workflow/${encodeURIComponent(name)}` }, name), " / ", h("span", { class: "mono" }, id)),
@@ -262,20 +372,31 @@ async function viewRun(name, id, params = new URLSearchParams()) {
       "div",
       { class: "split run-split" },
       h(
-        "section",
-        { class: "card", "aria-labelledby": "progress-heading" },
-        h("h2", { id: "progress-heading" }, "Progress"),
-        legend({ withStates: true, graph: wf.graph }),
-        h("p", { class: "small muted" }, "Select a step to inspect it."),
-        h("div", { class: "graph-box" }, graphSvg),
-        h("details", { class: "state-details" }, h("summary", {}, "Step states as text"), states),
+        "div",
+        { class: "main-column" },
+        h(
+          "section",
+          { class: "card progress", "aria-labelledby": "progress-heading" },
+          h("h2", { id: "progress-heading" }, "Progress"),
+          legend({ withStates: true, graph: wf.graph }),
+          h("p", { class: "small muted" }, "Select a step to inspect it."),
+          h("div", { class: "graph-box" }, graphSvg),
+          h("details", { class: "state-details" }, h("summary", {}, "Step states as text"), states),
+        ),
+        timeline,
       ),
-      h("div", { class: "side" }, inspectorBox, approvals, result),
+      side,
     ),
-    timeline,
   );
 
   let shownApprovals = "";
+  // The answers this page sent: a request's card says what was sent even once the run has taken it in
+  // (the feed may show it closed before the answer's own response comes back).
+  const answered = new Map();
+  const onAnswered = () => {
+    shownApprovals = "";
+    refreshNow();
+  };
   let shownTimeline = "";
   let shownInspector = "";
   let lastStatus = null;
@@ -292,7 +413,11 @@ async function viewRun(name, id, params = new URLSearchParams()) {
     const base = `#/run/${encodeURIComponent(name)}/${encodeURIComponent(id)}`;
     history.replaceState(null, "", q.toString() ? `${base}?${q}` : base);
     if (lastView) drawPanels(lastView);
-    if (focus && next) document.getElementById("inspector-heading")?.focus({ preventScroll: false });
+    if (!next) return;
+    // A new selection starts at the top of the inspector: the chosen attempt's details are there.
+    inspectorBox.scrollTop = 0;
+    if (focus) document.getElementById("inspector-heading")?.focus({ preventScroll: true });
+    inspectorBox.scrollIntoView({ block: "nearest" });
   };
   for (const g of graphSvg.querySelectorAll("g.node")) {
     g.setAttribute("tabindex", "0");
@@ -321,21 +446,22 @@ async function viewRun(name, id, params = new URLSearchParams()) {
   // Redrawn only when what they show changed, so a poll never resets a scrolled table or a focused button.
   function drawPanels(view) {
     for (const g of graphSvg.querySelectorAll("g.node")) g.classList.toggle("selected", g.dataset.node === selection?.executor);
+    // While a step is inspected, a pending approval's card is compact (its request scrolls within), so the
+    // two fit in the window together.
+    side.classList.toggle("inspecting", Boolean(selection));
     const inspectorKey = JSON.stringify([selection, view.executors, view.maps, view.timeline?.entries?.length, view.pendingApprovals, view.closedApprovalsTotal, view.runtimeStatus]);
     if (inspectorKey !== shownInspector) {
       shownInspector = inspectorKey;
+      const scrolled = inspectorBox.scrollTop; // a poll's redraw keeps where the reader was
       const panel = selection ? inspector(selection, wf.graph, view, { onSelect: select, onClose: () => select(null) }) : null;
       inspectorBox.replaceChildren(...(panel ? [panel] : []));
+      inspectorBox.scrollTop = scrolled;
     }
     const timelineKey = JSON.stringify([view.timeline, selection?.key]);
     if (timelineKey !== shownTimeline) {
       shownTimeline = timelineKey;
-      const wrap = timeline.querySelector(".table-wrap");
-      const scrolled = wrap ? wrap.scrollTop : 0;
       const chosen = selection && (selection.key || latestKey(view.timeline, selection.executor));
-      drawTimeline(timeline, view.timeline, { onSelect: select, selectedKey: chosen });
-      const again = timeline.querySelector(".table-wrap");
-      if (again) again.scrollTop = scrolled;
+      drawTimeline(timeline, view.timeline, { onSelect: select, selectedKey: chosen, maxAttempts });
     }
   }
 
@@ -357,11 +483,13 @@ async function viewRun(name, id, params = new URLSearchParams()) {
     const progress = { maps: view.maps || [], finished: ["Completed", "Failed", "Terminated"].includes(view.runtimeStatus) };
     updateGraph(graphSvg, wf.graph, view.executors, progress);
     states.replaceChildren(stateList(wf.graph, view.executors, progress));
-    drawHeader(header, view, name, id, refreshNow);
+    drawHeader(header, view, name, id, refreshNow, list);
     const key = JSON.stringify([view.pendingApprovals.map((a) => a.request_id), view.closedApprovalsTotal]);
     if (key !== shownApprovals) {
       shownApprovals = key;
-      drawApprovals(approvals, view, refreshNow);
+      drawApprovals(approvals, decidedBox, view, { answered, onAnswered });
+      // A workflow that asks no one (and no sub-workflow of it asked) needs no approvals panel.
+      approvals.hidden = !view.pendingApprovals.length && !view.closedApprovalsTotal && !wf.approvals.length;
     }
     drawResult(result, view);
     drawPanels(view);
@@ -405,7 +533,7 @@ function latestKey(timeline, executor) {
   return steps.length ? attemptKey(steps[steps.length - 1]) : null;
 }
 
-function drawHeader(header, view, name, id, refreshNow) {
+function drawHeader(header, view, name, id, refreshNow, list) {
   const finished = ["Completed", "Failed", "Terminated"].includes(view.runtimeStatus);
   const terminate = finished
     ? null
@@ -445,6 +573,16 @@ function drawHeader(header, view, name, id, refreshNow) {
       h("div", {}, h("dt", {}, "Updated"), h("dd", {}, time(view.lastUpdatedTime))),
       h("div", {}, h("dt", {}, "Duration"), h("dd", { class: "run-duration" }, viewDuration(view))),
     ),
+    ...(view.parent
+      ? [h(
+          "p",
+          { class: "parent-run" },
+          h("span", { "aria-hidden": "true" }, "↰ "),
+          "A sub-workflow run, started by run ",
+          parentLink(view.parent, list),
+          ` (its step ${view.parent.node}${view.parent.item ? `, item ${view.parent.item}` : ""}).`,
+        )]
+      : []),
   );
 }
 
@@ -454,7 +592,7 @@ function viewDuration(view) {
   return end ? duration(end.elapsed_ms) : runDuration(view);
 }
 
-function drawApprovals(section, view, refreshNow) {
+function drawApprovals(section, decidedBox, view, { answered, onAnswered }) {
   const pending = view.pendingApprovals;
   const total = view.pendingApprovalsTotal ?? pending.length;
   const more = total > pending.length
@@ -471,15 +609,26 @@ function drawApprovals(section, view, refreshNow) {
         h("ul", { class: "decided-list" }, closed.map((c) => h("li", {}, h("h4", {}, h("span", { "aria-hidden": "true" }, "⬡ "), c.approval_id), decision(c)))),
       )
     : null;
+  section.classList.toggle("has-pending", pending.length > 0);
   section.replaceChildren(
     h("h2", { id: "approvals-heading" }, total ? `Waiting for approval (${total})` : "Approvals"),
-    ...(pending.length ? pending.map((a) => approvalCard(a, refreshNow)) : [h("p", { class: "muted" }, closed.length ? "No approval is pending." : "No approval asked yet.")]),
+    ...(pending.length ? pending.map((a) => approvalCard(a, answered, onAnswered)) : [h("p", { class: "muted" }, closed.length ? "No approval is pending." : "No approval asked yet.")]),
+    ...[...answered].filter(([id]) => !pending.some((a) => a.request_id === id)).map(([id, sent]) => answeredCard(id, sent)),
     ...(more ? [more] : []),
-    ...(decided ? [decided] : []),
+  );
+  decidedBox.replaceChildren(...(decided ? [decided] : []));
+}
+
+function answeredCard(requestId, sent) {
+  return h(
+    "article",
+    { class: "card answered", "data-request": requestId },
+    h("h3", {}, h("span", { "aria-hidden": "true" }, "✓ "), sent.approval),
+    h("p", { class: "form-status ok", role: "status" }, sent.text),
   );
 }
 
-function approvalCard(a, refreshNow) {
+function approvalCard(a, answered, onAnswered) {
   const schema = a.response_schema || {};
   const decide = schema.properties?.approved?.type === "boolean";
   const headingId = `approval-${a.request_id}`;
@@ -498,7 +647,8 @@ function approvalCard(a, refreshNow) {
         await api.post(a.respond_uri, body);
         status.textContent = decide ? `Answer sent: ${body.approved ? "approved" : "rejected"}.` : "Answer sent.";
         status.classList.add("ok");
-        setTimeout(refreshNow, 150);
+        answered.set(a.request_id, { approval: a.approval_id, text: status.textContent });
+        setTimeout(onAnswered, 150);
       } catch (err) {
         showErrors(err.body?.errors || [], `${err.message}${err.status ? ` (HTTP ${err.status})` : ""}`);
       }
@@ -524,7 +674,7 @@ function approvalCard(a, refreshNow) {
     deadline,
     h(
       "details",
-      { open: true },
+      { open: true, class: "request" },
       h("summary", {}, "Request"),
       h("pre", { class: "json", tabindex: "0" }, pretty(a.request)),
     ),

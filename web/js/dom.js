@@ -46,6 +46,13 @@ export function time(iso) {
   return h("time", { datetime: iso, title: d.toISOString() }, d.toLocaleString());
 }
 
+/** The time of day only (the timeline's rows are one run's: the date is in its header), the full date on hover. */
+export function clock(iso) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  const d = new Date(iso);
+  return h("time", { datetime: iso, title: d.toLocaleString() }, d.toLocaleTimeString());
+}
+
 export function duration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -36,7 +36,7 @@ function kindOf(schema) {
   return "json";
 }
 
-function hint(schema, kind) {
+function hint(schema, kind, shape = "") {
   const bits = [];
   if (schema.description) bits.push(schema.description);
   if (kind === "number" || kind === "integer") {
@@ -51,9 +51,67 @@ function hint(schema, kind) {
     if (schema.maxLength) bits.push(`up to ${schema.maxLength} characters`);
     if (schema.pattern) bits.push(`format ${schema.pattern}`);
   }
-  if (kind === "json") bits.push("JSON");
+  if (kind === "json") bits.push(["JSON", shape].filter(Boolean).join(": "));
   if (schema.examples?.length && kind !== "object") bits.push(`e.g. ${JSON.stringify(schema.examples[0])}`);
   return bits.join(" · ");
+}
+
+/**
+ * An example value built from `schema` alone, for a field the form can only offer as JSON (a list of
+ * objects, say): every property with its default or a value of its type within its bounds, a list with
+ * one such item. The text says what shape is expected better than an empty box.
+ */
+export function exampleOf(schema, root, name = "value", depth = 0) {
+  const s = resolve(schema, root);
+  const given = initial(s, undefined);
+  if (given !== undefined) return given;
+  if (depth > 8) return null;
+  if (s.enum) return s.enum[0];
+  const union = (s.anyOf || s.oneOf || []).filter((o) => o.type !== "null");
+  if (union.length) return exampleOf(union[0], root, name, depth + 1);
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== "null") : s.type;
+  switch (type) {
+    case "object":
+      return Object.fromEntries(Object.entries(s.properties || {}).map(([key, sub]) => [key, exampleOf(sub, root, key, depth + 1)]));
+    case "array": {
+      const count = Math.min(Math.max(s.minItems || 1, 1), 3);
+      return Array.from({ length: count }, () => exampleOf(s.items || {}, root, name, depth + 1));
+    }
+    case "integer":
+    case "number": {
+      let n = s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : 1);
+      if (s.maximum !== undefined) n = Math.min(n, s.maximum);
+      return type === "integer" ? Math.ceil(n) : n;
+    }
+    case "boolean":
+      return false;
+    case "string": {
+      if (s.format === "date-time") return new Date().toISOString();
+      if (s.format === "date") return new Date().toISOString().slice(0, 10);
+      const text = name.padEnd(s.minLength || 0, "x");
+      return s.maxLength ? text.slice(0, s.maxLength) : text;
+    }
+    default:
+      return null;
+  }
+}
+
+/** What a JSON field expects, in words: "a list of objects: sku (text), qty (whole number)". */
+function shapeOf(schema, root) {
+  const s = resolve(schema, root);
+  const words = { string: "text", integer: "whole number", number: "number", boolean: "true/false", array: "list", object: "object" };
+  const type = Array.isArray(s.type) ? s.type.find((t) => t !== "null") : s.type;
+  const fields = (o) => Object.entries(o.properties || {}).map(([k, sub]) => {
+    const r = resolve(sub, root);
+    const t = Array.isArray(r.type) ? r.type.find((x) => x !== "null") : r.type;
+    return `${k} (${words[t] || "JSON"})`;
+  }).join(", ");
+  if (type === "array") {
+    const item = resolve(s.items || {}, root);
+    return item.properties ? `a list of objects: ${fields(item)}` : `a list of ${words[item.type] || "values"}`;
+  }
+  if (type === "object" && s.properties) return `an object: ${fields(s)}`;
+  return "";
 }
 
 function initial(schema, example) {
@@ -88,7 +146,7 @@ class Field {
       }
       return;
     }
-    const hintText = hint(this.schema, this.kind);
+    const hintText = hint(this.schema, this.kind, this.kind === "json" ? shapeOf(this.schema, root) : "");
     const hintId = hintText ? `${this.id}-hint` : null;
     const errorId = `${this.id}-error`;
     const describedBy = [hintId, errorId].filter(Boolean).join(" ");
@@ -121,8 +179,15 @@ class Field {
         : h("input", { ...common, type: "text", autocomplete: "off", maxlength: this.schema.maxLength, spellcheck: "false" });
       this.input.value = value ?? "";
     } else {
-      this.input = h("textarea", { ...common, rows: 4, class: "mono", spellcheck: "false" });
-      this.input.value = value === undefined ? "" : JSON.stringify(value, null, 2);
+      // Nothing given: an example built from the schema shows the shape the JSON must have, as the value
+      // of a required field (to edit), as a placeholder of an optional one (left out unless filled in).
+      const made = value === undefined ? exampleOf(this.schema, root, path.split(".").pop() || "value") : undefined;
+      const example = made === undefined || made === null ? "" : JSON.stringify(made, null, 2);
+      const text = value === undefined ? (required ? example : "") : JSON.stringify(value, null, 2);
+      const lines = (text || example).split("\n").length;
+      this.input = h("textarea", { ...common, rows: Math.min(Math.max(lines, 4), 14), class: "mono", spellcheck: "false", placeholder: required ? null : example || null });
+      this.input.value = text;
+      if (value === undefined && example) this.input.dataset.example = "schema";
     }
     this.error = h("p", { class: "error", id: errorId, hidden: true });
     const label = h("label", { for: this.id }, title, required ? h("span", { class: "req" }, " *", h("span", { class: "sr-only" }, " (required)")) : null);

@@ -2,9 +2,9 @@
 // and timings (from the run view and its timeline); for an agent, its model and tool calls and who is
 // asked before a tool; for an approval, its request and decisions.
 
-import { duration, h, pretty, time } from "./dom.js";
+import { clock, duration, h, pretty, time } from "./dom.js";
 import { STATES, progressText } from "./graph.js";
-import { answerText, attemptKey, callText, itemText } from "./timeline.js";
+import { answerText, attemptClass, attemptKey, attemptResult, callText, itemText, plural } from "./timeline.js";
 
 function json(label, value) {
   return h(
@@ -19,7 +19,7 @@ function fact(term, ...value) {
   return h("div", {}, h("dt", {}, term), h("dd", {}, ...value));
 }
 
-function attemptDetails(e) {
+function attemptDetails(e, maxAttempts) {
   const parts = [
     h(
       "dl",
@@ -27,7 +27,7 @@ function attemptDetails(e) {
       fact("Superstep", String(e.superstep ?? "—")),
       fact("Attempt", String(e.attempt ?? "—")),
       itemText(e) ? fact("Map item", itemText(e)) : e.ordinal ? fact("Fan-out #", String(e.ordinal)) : null,
-      fact("Result", e.ok ? "✓ done" : e.retryable ? "↻ failed, retried" : "✗ failed"),
+      fact("Result", attemptResult(e, maxAttempts)),
       fact("Scheduled", time(e.scheduled)),
       fact("Finished", time(e.completed)),
       fact("Ran", duration(e.duration_ms)),
@@ -80,8 +80,12 @@ function agentCalls(entries, node, chosen) {
   ];
 }
 
+// In a box of its own (it may hold an attempt per map item): the chosen attempt's details come first.
 function attemptsTable(attempts, chosenKey, onSelect) {
   return h(
+    "div",
+    { class: "attempts-wrap", tabindex: "0", role: "region", "aria-label": "Attempts of this step" },
+    h(
     "table",
     { class: "attempts" },
     h("caption", { class: "sr-only" }, "Attempts of this step"),
@@ -93,14 +97,15 @@ function attemptsTable(attempts, chosenKey, onSelect) {
         const key = attemptKey(e);
         return h(
           "tr",
-          { class: key === chosenKey ? "row-selected" : "", "data-key": key },
+          { class: `${key === chosenKey ? "row-selected" : ""}${attemptClass(e)}`, "data-key": key },
           h("td", { class: "num" }, String(e.superstep ?? ""), itemText(e) ? ` · ${itemText(e)}` : e.ordinal ? ` #${e.ordinal}` : ""),
           h("td", { class: "num" }, h("button", { type: "button", class: "linkish", "aria-pressed": String(key === chosenKey), onclick: () => onSelect({ executor: e.executor, key }) }, String(e.attempt ?? "?"))),
-          h("td", {}, e.ok ? "✓" : "✗", e.earlier ? h("span", { class: "tag tag-earlier" }, "earlier") : null),
+          h("td", {}, e.ok ? "✓" : e.will_retry ? "↻ retried" : "✗", e.earlier ? h("span", { class: "tag tag-earlier" }, "earlier") : null),
           h("td", { class: "num" }, duration(e.duration_ms)),
-          h("td", {}, time(e.completed)),
+          h("td", {}, clock(e.completed)),
         );
       }),
+    ),
     ),
   );
 }
@@ -183,7 +188,7 @@ function mapSummary(m, view) {
           h("tbody", {}, rows),
         )
       : null,
-    m.batches_begun > m.batches.length ? h("p", { class: "muted small" }, `${m.batches_begun - m.batches.length} earlier batch${m.batches_begun - m.batches.length === 1 ? "" : "es"} collected (counted only).`) : null,
+    m.batches_begun > m.batches.length ? h("p", { class: "muted small" }, `${plural(m.batches_begun - m.batches.length, "earlier batch", "earlier batches")} collected (counted only).`) : null,
   );
 }
 
@@ -225,19 +230,22 @@ export function inspector(selection, graph, view, { onSelect, onClose }) {
   const body = [];
   if (node.description) body.push(h("p", { class: "muted" }, node.description));
   const mapped = (view.maps || []).find((m) => m.node === node.id);
-  if (mapped) body.push(mapSummary(mapped, view));
+  const summary = mapped ? [mapSummary(mapped, view)] : [];
   if (node.kind === "workflow") body.push(...childRuns(node, view));
   if (node.kind === "approval") {
-    body.push(...approvalDetails(node, view));
+    body.push(...summary, ...approvalDetails(node, view));
   } else if (!attempts.length) {
-    body.push(h("p", { class: "muted" }, state === "running" || state === "waiting" ? "Running: no attempt has finished yet." : "Not reached: no attempt yet."));
-    if (node.kind === "agent") body.push(...agentCalls(entries, node, null));
-    if (node.kind === "agent") body.push(...approvalDetails(node, view));
+    body.push(...summary, h("p", { class: "muted" }, state === "running" || state === "waiting" ? "Running: no attempt has finished yet." : "Not reached: no attempt yet."));
+    if (node.kind === "agent") body.push(...agentCalls(entries, node, null), ...approvalDetails(node, view));
   } else {
-    if (attempts.length > 1) body.push(h("h4", {}, `Attempts (${attempts.length})`), attemptsTable(attempts, attemptKey(chosen), onSelect));
+    // The chosen attempt first, so selecting one (a map item among many) shows its details at once; the
+    // map's progress and every attempt come after it.
     if (state === "running") body.push(h("p", { class: "small" }, mapped ? "▶ Items are running now." : "▶ Running again now."));
-    body.push(...attemptDetails(chosen));
+    const what = [`Attempt ${chosen.attempt ?? "?"}`, itemText(chosen)].filter(Boolean).join(" · ");
+    body.push(h("div", { class: "attempt-details", "data-key": attemptKey(chosen) }, h("h3", {}, what), ...attemptDetails(chosen, node.max_attempts)));
     if (node.kind === "agent") body.push(...agentCalls(entries, node, chosen));
+    body.push(...summary);
+    if (attempts.length > 1) body.push(h("h4", {}, `Attempts (${attempts.length})`), attemptsTable(attempts, attemptKey(chosen), onSelect));
   }
   return h(
     "section",

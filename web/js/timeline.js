@@ -2,7 +2,7 @@
 // step's model and tool calls under it), approvals, timers and milestones. A step row opens the step
 // inspector; an approval row reads as a decision.
 
-import { duration, h, time } from "./dom.js";
+import { clock, duration, h } from "./dom.js";
 
 /** A step attempt's identity, the same for a timeline row and the inspector. */
 export function attemptKey(e) {
@@ -51,18 +51,37 @@ function approvalRow(e, onSelect) {
     h("td", {}),
     h("td", {}),
     h("td", {}),
-    h("td", {}, time(e.at)),
+    h("td", {}, clock(e.at)),
   );
 }
 
-function stepRow(e, onSelect, selectedKey) {
-  const state = e.ok ? "✓ done" : e.retryable ? "↻ failed, will retry" : "✗ failed";
+/**
+ * A step attempt's result in words, so a retried attempt never reads as the step's failure: "✓ done",
+ * "↻ failed, will retry (attempt 1 of 3)" or "✗ failed for good (attempt 3 of 3)". `maxAttempts` is what
+ * the step's retry policy allows (the graph's `max_attempts`).
+ */
+export function attemptResult(e, maxAttempts) {
+  if (e.ok) return "✓ done";
+  const counted = e.attempt ? ` (attempt ${e.attempt}${maxAttempts ? ` of ${maxAttempts}` : ""})` : "";
+  if (e.will_retry) return `↻ failed, will retry${counted}`;
+  if (e.will_retry === false && maxAttempts > 1) return `✗ failed for good${counted}`;
+  return "✗ failed";
+}
+
+/** The class of a step attempt's row: a failure for good stands out, a retried attempt less so. */
+export function attemptClass(e) {
+  if (e.ok) return "";
+  return e.will_retry ? " row-retried" : " row-failed";
+}
+
+function stepRow(e, onSelect, selectedKey, maxAttempts) {
+  const state = attemptResult(e, maxAttempts[e.executor]);
   const key = attemptKey(e);
   const select = () => onSelect({ executor: e.executor, key });
   return h(
     "tr",
     {
-      class: `row-step${e.ok ? "" : " row-failed"}${e.earlier ? " row-earlier" : ""}${key === selectedKey ? " row-selected" : ""}`,
+      class: `row-step${attemptClass(e)}${e.earlier ? " row-earlier" : ""}${key === selectedKey ? " row-selected" : ""}`,
       "data-kind": "step",
       "data-executor": e.executor || "",
       "data-key": key,
@@ -84,7 +103,7 @@ function stepRow(e, onSelect, selectedKey) {
     h("td", { class: "num" }, duration(e.duration_ms)),
     h("td", { class: "num" }, duration(e.elapsed_ms)),
     h("td", { class: "num" }, e.agent?.total_tokens !== undefined ? (e.agent.prompt_tokens !== undefined ? `${e.agent.total_tokens} (${e.agent.prompt_tokens}+${e.agent.completion_tokens})` : String(e.agent.total_tokens)) : ""),
-    h("td", {}, time(e.completed)),
+    h("td", {}, clock(e.completed)),
   );
 }
 
@@ -117,7 +136,7 @@ function callRow(e, onSelect) {
     h("td", { class: "num" }, duration(e.duration_ms)),
     h("td", { class: "num" }, duration(e.elapsed_ms)),
     h("td", { class: "num" }, String(tokens)),
-    h("td", {}, time(e.completed)),
+    h("td", {}, clock(e.completed)),
   );
 }
 
@@ -135,16 +154,38 @@ function otherRow(e) {
     h("td", {}),
     h("td", { class: "num" }, e.elapsed_ms !== undefined && e.elapsed_ms !== null ? duration(e.elapsed_ms) : ""),
     h("td", {}),
-    h("td", {}, time(e.at)),
+    h("td", {}, clock(e.at)),
   );
 }
 
-export function drawTimeline(section, timeline, { onSelect, selectedKey }) {
+/** What the step attempts came to: how many, how many failed and were retried, how many failed for good. */
+function summary(totals) {
+  const tokens = totals.tokens || {};
+  const failed = totals.failed_for_good ?? totals.failed_attempts;
+  const retried = totals.failed_attempts - failed;
+  return [
+    plural(totals.steps, "step attempt"),
+    `${retried} failed and retried`,
+    `${failed} failed`,
+    `step time ${duration(totals.step_ms)}`,
+    `tokens ${tokens.total_tokens ?? 0} in ${plural(tokens.calls ?? 0, "agent call")}`,
+  ].join(" · ");
+}
+
+export function plural(n, word, words = `${word}s`) {
+  return `${n} ${n === 1 ? word : words}`;
+}
+
+/**
+ * The timeline table in `section`. It is not a scroll box of its own: every row is on the page, so the
+ * last steps and the approvals are where the page's scroll takes them. `maxAttempts` (node → the attempts
+ * its retry policy allows) says "attempt 1 of 3".
+ */
+export function drawTimeline(section, timeline, { onSelect, selectedKey, maxAttempts = {} }) {
   if (!timeline) return;
   const totals = timeline.totals;
-  const tokens = totals.tokens || {};
   const rows = timeline.entries.map((e) =>
-    e.kind === "step" ? stepRow(e, onSelect, selectedKey)
+    e.kind === "step" ? stepRow(e, onSelect, selectedKey, maxAttempts)
     : e.kind === "call" ? callRow(e, onSelect)
     : e.kind === "approval" ? approvalRow(e, onSelect)
     : otherRow(e),
@@ -154,16 +195,12 @@ export function drawTimeline(section, timeline, { onSelect, selectedKey }) {
     : null;
   section.replaceChildren(
     h("h2", { id: "timeline-heading" }, "Timeline"),
-    h(
-      "p",
-      { class: "small" },
-      `${totals.steps} step attempt${totals.steps === 1 ? "" : "s"} · ${totals.retries} retr${totals.retries === 1 ? "y" : "ies"} · ${totals.failed_attempts} failed · step time ${duration(totals.step_ms)} · tokens ${tokens.total_tokens ?? 0} in ${tokens.calls ?? 0} agent call${tokens.calls === 1 ? "" : "s"}`,
-    ),
+    h("p", { class: "small timeline-summary" }, summary(totals)),
     ...(executions ? [h("p", { class: "small muted executions" }, executions)] : []),
     h("p", { class: "small muted" }, "Select a step to inspect its input, output, error, attempts and timings."),
     h(
       "div",
-      { class: "table-wrap" },
+      { class: "table-wrap timeline-rows" },
       h(
         "table",
         { class: "timeline-table" },

@@ -17,6 +17,8 @@ from collections import Counter
 from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from engine.cli.arguments import plural
+from engine.core.events import failure_text
 from engine.functions.feed import Feed, FeedEvent
 
 POLL_SECONDS = 30
@@ -35,9 +37,29 @@ def _get(url: str, params: dict[str, str]) -> Any:
             return json.loads(reply.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")[:300]
-        raise WatchError(f"{parts.path} answered {exc.code}: {detail}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise WatchError(f"cannot read {parts.path}: {exc}") from None
+        raise WatchError(f"{_shown(url)} answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise WatchError(f"cannot read {_shown(url)}: {_reason(exc)}{_hint(parts.hostname)}") from None
+    except ValueError as exc:  # an answer that is not JSON: something else listens there
+        raise WatchError(f"cannot read {_shown(url)}: the answer is not JSON ({exc})") from None
+
+
+def _shown(url: str) -> str:
+    """The URL tried, without its query (a function key must not land in a terminal's scrollback)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    return getattr(reason, "strerror", None) or str(reason)
+
+
+def _hint(host: str | None) -> str:
+    """Where the host is this machine, the likely cause: devhost is not running."""
+    if host in ("localhost", "127.0.0.1", "::1"):
+        return " (is devhost running? start it with `make serve`)"
+    return ""
 
 
 def _line(event: FeedEvent) -> str | None:
@@ -49,6 +71,10 @@ def _line(event: FeedEvent) -> str | None:
             return f"{at}  ▶ {step}{attempt}"
         case "step_completed" | "map_item_done":
             return f"{at}  ✓ {step}{attempt}"
+        case "step_failed" if event.retrying is not None and event.attempt is not None:
+            what = failure_text(will_retry=event.retrying, attempt=event.attempt, of=event.max_attempts)
+            mark = "↻" if event.retrying else "✗"
+            return f"{at}  {mark} {step} {what}: {event.detail or 'no reason given'}"
         case "step_failed":
             return f"{at}  ✗ {step}{attempt}: {event.detail or 'failed'}"
         case "model_call":
@@ -95,10 +121,8 @@ def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) ->
                 items[event.executor] += 1
                 if items[event.executor] % 10 == 0:  # a progress line every ten items
                     shown[event.executor] = items[event.executor]
-                    print(
-                        f"{event.at:%H:%M:%S}  ▦ {event.executor}: {items[event.executor]} items done",
-                        file=out,
-                    )
+                    done = plural(items[event.executor], "item")
+                    print(f"{event.at:%H:%M:%S}  ▦ {event.executor}: {done} done", file=out)
                 continue
             line = _line(event)
             if line:
@@ -109,7 +133,7 @@ def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) ->
         for executor, done in items.items():  # the count reached since the last line, at each pause
             if shown.get(executor) != done:
                 shown[executor] = done
-                print(f"          ▦ {executor}: {done} items done", file=out, flush=True)
+                print(f"          ▦ {executor}: {plural(done, 'item')} done", file=out, flush=True)
         if feed.finished:
             break
     view = _get(run_url, key)

@@ -1,0 +1,157 @@
+"""The Durable Task runner against a hand-written durabletask orchestration, on durabletask's in-memory
+backend, in one process each, one after the other: five-step runs per second (1,000 runs, 8 started at a
+time) and the makespan of one map of 10,000 trivial items.
+
+Ours is the engine's worker (``engine.durable_task.worker``: the orchestrator replayed through the context
+adapter, step requests and results as typed messages, steps on its activity loop) running the bench's
+workflows (``bench_five``: five async steps in a chain; ``bench_map_scale``: a map the user would write,
+partitions at the default size). The hand-written side is what a durabletask user writes by hand: five
+``call_activity`` in a loop, and one ``when_all`` over 10,000 activities. Both run on the same backend
+class (the engine's in-memory backend, ``engine.durable_task.memory_backend``, which differs from
+durabletask's only when a worker dies) with the default history cap raised for the 10,000-wide fan-out.
+
+    python -m bench.durable_task_runner [RUNS] [MAP_ITEMS] [REPS]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from typing import Any
+
+from durabletask import task
+from durabletask.client import OrchestrationStatus, TaskHubGrpcClient
+from durabletask.worker import TaskHubGrpcWorker
+
+from bench import scale_workflows, workflows
+from bench.common import Row
+from engine.durable.checkpoint import OrchestratorInput
+from engine.durable_task.memory_backend import RedeliveringBackend
+from engine.durable_task.worker import ActivityLoop, concurrency, register
+
+OURS = "ours (Durable Task runner)"
+HAND = "durabletask, hand-written"
+
+
+def _port() -> int:
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _hub(setup: Callable[[TaskHubGrpcWorker], None], history: int) -> Iterator[TaskHubGrpcClient]:
+    port = _port()
+    backend = RedeliveringBackend(port=port, max_history_size=history)
+    backend.start()
+    worker = TaskHubGrpcWorker(host_address=f"localhost:{port}", concurrency_options=concurrency())
+    setup(worker)
+    worker.start()
+    client = TaskHubGrpcClient(host_address=f"localhost:{port}")
+    try:
+        yield client
+    finally:
+        worker.stop()
+        client.close()
+        backend.stop()
+
+
+def _runs_per_second(client: TaskHubGrpcClient, name: str, inputs: list[Any], expected: Any) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: client.schedule_new_orchestration(name, input=i), inputs))
+        states = list(pool.map(lambda i: client.wait_for_orchestration_completion(i, timeout=900), ids))
+    elapsed = time.perf_counter() - started
+    assert all(s is not None and s.runtime_status == OrchestrationStatus.COMPLETED for s in states), states[0]
+    assert json.loads(states[0].serialized_output or "null") == expected
+    return len(inputs) / elapsed
+
+
+def _makespan(client: TaskHubGrpcClient, name: str, value: Any, expected: Any) -> float:
+    started = time.perf_counter()
+    iid = client.schedule_new_orchestration(name, input=value)
+    state = client.wait_for_orchestration_completion(iid, timeout=1800)
+    elapsed = time.perf_counter() - started
+    assert state is not None and state.runtime_status == OrchestrationStatus.COMPLETED, state
+    assert json.loads(state.serialized_output or "null") == expected
+    return elapsed
+
+
+def ours(runs: int, items: int, reps: int) -> dict[str, list[float]]:
+    loop = ActivityLoop()
+    served = [workflows.five_steps, scale_workflows.workflow]
+    out: dict[str, list[float]] = {"sequential": [], "map": []}
+    try:
+        for rep in range(reps + 1):  # the first warms up (imports, first calls)
+            with _hub(lambda w: register(w, served, loop), history=4 * items + 100) as client:
+                count, size = (runs, items) if rep else (20, 100)
+                five = OrchestratorInput.start(0).model_dump(mode="json")
+                rate = _runs_per_second(client, "bench_five", [five] * count, [5])
+                scale = OrchestratorInput.start({"n": size}).model_dump(mode="json")
+                total = sum(range(1, size + 1))
+                makespan = _makespan(client, scale_workflows.NAME, scale, [total])
+                if rep:
+                    out["sequential"].append(rate)
+                    out["map"].append(makespan)
+    finally:
+        loop.stop()
+    return out
+
+
+def hand_written(runs: int, items: int, reps: int) -> dict[str, list[float]]:
+    def add_one(ctx: task.ActivityContext, value: int) -> int:
+        return value + 1
+
+    def five_steps(ctx: task.OrchestrationContext, value: int) -> Any:
+        for _ in range(5):
+            value = yield ctx.call_activity(add_one, input=value)
+        return value
+
+    def fan_out(ctx: task.OrchestrationContext, count: int) -> Any:
+        results = yield task.when_all([ctx.call_activity(add_one, input=i) for i in range(count)])
+        return sum(results)
+
+    def setup(worker: TaskHubGrpcWorker) -> None:
+        worker.add_orchestrator(five_steps)
+        worker.add_orchestrator(fan_out)
+        worker.add_activity(add_one)
+
+    out: dict[str, list[float]] = {"sequential": [], "map": []}
+    for rep in range(reps + 1):
+        with _hub(setup, history=4 * items + 100) as client:
+            count, size = (runs, items) if rep else (20, 100)
+            rate = _runs_per_second(client, "five_steps", [0] * count, 5)
+            makespan = _makespan(client, "fan_out", size, sum(range(1, size + 1)))
+            if rep:
+                out["sequential"].append(rate)
+                out["map"].append(makespan)
+    return out
+
+
+def rows_of(runner: str, runs: int, items: int, result: dict[str, list[float]]) -> list[Row]:
+    return [
+        Row("durabletask", "sequential", runner, runs, "runs/s", result["sequential"], higher_is_better=True),
+        Row("durabletask", "map", runner, items, "s", result["map"]),
+    ]
+
+
+def run(runs: int = 1000, items: int = 10_000, reps: int = 3) -> list[Row]:
+    logging.disable(logging.WARNING)  # durabletask logs every work item
+    rows = rows_of(HAND, runs, items, hand_written(runs, items, reps))
+    rows += rows_of(OURS, runs, items, ours(runs, items, reps))
+    for row in rows:
+        what = f"{row.n} five-step runs" if row.case == "sequential" else f"a {row.n}-item map"
+        figures = f"best {row.best:8.2f}  median {row.median:8.2f} {row.unit}"
+        print(f"  durabletask {what:22} {row.runner:30} {figures}")
+    return rows
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:4]]
+    run(*args)

@@ -1,0 +1,1 @@
+"""The Durable Task runner: the engine on durabletask-python (Durable Task Scheduler, Dapr, a sidecar)."""

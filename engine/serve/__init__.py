@@ -1,0 +1,1 @@
+"""The workflow HTTP API hosted without Azure Functions (python -m engine serve)."""

@@ -1,0 +1,64 @@
+"""``python -m engine serve`` and ``worker``: bad input is one line naming what is wrong, and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.durable.conftest import ROOT
+from tests.durable.hostings import free_port
+
+
+def engine(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DURABLE_TASK_SCHEDULER_CONNECTION_STRING",)}
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        cwd=ROOT,
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize(
+    ("backend", "env", "says"),
+    [
+        ("kafka", {}, "unknown --backend 'kafka'"),
+        ("durabletask:nohost", {}, "durabletask:HOST:PORT"),
+        ("durabletask:localhost:{free}", {}, "cannot reach a Durable Task sidecar at localhost:"),
+        ("dts", {}, "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"),
+        (
+            "dts",
+            {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "Endpoint=ftp://x;TaskHub=h"},
+            "Endpoint must be",
+        ),
+        (
+            "dts",
+            {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "Endpoint=https://x.durabletask.io"},
+            "names no TaskHub (and TASKHUB_NAME is not set)",
+        ),
+        (
+            "dts",
+            {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "Endpoint=https://x;TaskHub=h;Authentication=Magic"},
+            "Authentication must be DefaultAzure, ManagedIdentity or None",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    command: str, backend: str, env: dict[str, str], says: str
+) -> None:
+    done = engine(command, "--backend", backend.format(free=free_port()), env=env)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_worker_cannot_take_the_memory_backend_of_another_process() -> None:
+    done = engine("worker", "--backend", "durabletask:memory")
+    assert done.returncode == 2 and "lives in the process that starts it" in done.stderr, done.stderr

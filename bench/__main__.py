@@ -8,6 +8,7 @@ so no peer's threads, servers or caches leak into another's numbers.
     python -m bench --quick         # small sizes, for trying the harness out
     python -m bench --ours-only     # no peers (what CI's smoke test exercises, in tests/bench)
     python -m bench --suites map --merge   # one suite again; the other suites' rows kept in RESULTS.md
+    python -m bench --suites agents --merge --ours-only   # the agent loop's per-call overhead alone
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
         "--suites",
-        default="inmemory,map,replay,throughput,maps,telemetry,durabletask",
+        default="inmemory,map,replay,throughput,maps,telemetry,durabletask,agents",
         help="comma-separated subset to run",
     )
     parser.add_argument(
@@ -120,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         n, reps = (200, 2) if quick else (1000, 7)
         for i, mode in enumerate(MODES):
             rows += _suite("telemetry", f"n={n}, reps={reps}, mode={mode!r}", tmp / f"telemetry{i}.json")
+    if "agents" in suites:
+        print("Agent loop: per-call overhead against a plain step (devhost, in memory)", flush=True)
+        runs, reps = (5, 1) if quick else (20, 3)
+        rows += _suite("agent_loop", f"runs={runs}, reps={reps}", tmp / "agent_loop.json")
     if "maps" in suites:
         print("Maps at scale (devhost, one map of N items)", flush=True)
         from bench import maps_at_scale

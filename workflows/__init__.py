@@ -17,6 +17,7 @@ MODULES: list[str] = [
     "workflows.order_cancellation",
     "workflows.content_review",
     "workflows.document_review",
+    "workflows.order_refund",
 ]
 
 ALL: list[Workflow]

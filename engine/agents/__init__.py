@@ -2,14 +2,14 @@
 
 Usage::
 
-    from engine.agents import Agent, describe_provider
+    from engine.agents import Agent, ask_before, describe_provider, mcp_stdio
 
     triage = Agent(
         "triage",
         instructions="Classify the support ticket.",
         input_type=Ticket,
         output_type=Triage,
-        tools=[lookup_order],
+        tools=[lookup_order, mcp_stdio("python", "-m", "orders_mcp"), ask_before("refund", approver="boss")],
     )
     logging.getLogger(__name__).info(describe_provider())  # which model service, at start-up
 
@@ -20,6 +20,7 @@ never needs keys; with none configured the offline model answers (and says so in
 from __future__ import annotations
 
 from engine.agents.agent import DEFAULT_RETRY, Agent
+from engine.agents.asks import AskBefore, ToolCallRequest, ask_before
 from engine.agents.errors import (
     AgentConfigurationError,
     AgentFailure,
@@ -29,6 +30,7 @@ from engine.agents.errors import (
     AgentTransientError,
     ProviderConfigurationError,
 )
+from engine.agents.mcp import McpServer, McpServerError, McpServerRefused, mcp_http, mcp_stdio
 from engine.agents.offline import OfflineModel, offline_model
 from engine.agents.prompt import render_json
 from engine.agents.providers import (
@@ -54,16 +56,24 @@ __all__ = [
     "AgentRequestError",
     "AgentToolLoopError",
     "AgentTransientError",
+    "AskBefore",
     "AzureOpenAIProvider",
+    "McpServer",
+    "McpServerError",
+    "McpServerRefused",
     "OfflineModel",
     "OfflineProvider",
     "OpenAIProvider",
     "Provider",
     "ProviderConfigurationError",
     "Tool",
+    "ToolCallRequest",
     "UnsupportedSchemaError",
+    "ask_before",
     "close_clients",
     "describe_provider",
+    "mcp_http",
+    "mcp_stdio",
     "offline_model",
     "provider_from_env",
     "render_json",

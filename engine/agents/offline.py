@@ -1,18 +1,23 @@
 """The offline model: a stand-in for an LLM when no provider is configured.
 
-It answers every request with JSON built from the output model's JSON schema and a hash of the input:
-strings are the field name plus a short stable hash, numbers sit inside their bounds, enums and unions
-pick deterministically, lists have their minimum length (at least one item when allowed), nested models
-and ``$ref``s are followed (recursion stops at the first optional or empty-able level past a few), and
-string patterns are satisfied by generating a match from the regular expression. The same input always
-gives the same answer, in every process (no ``hash()`` randomisation), so workflows run end to end, and
-repeatably, on a laptop without keys. It does not call tools.
+Offered tools, it calls each once (one per round, in the order offered), with arguments built from the
+tool's schema: a property named like a fact of the conversation (a field of the input, or of an earlier
+tool's answer) takes that fact, the others a generated value. Then it answers with JSON built from the
+output model's JSON schema: a field named like a fact takes it; text reads as text (the field's name, what
+the input is about, the input's other facts and what the tools answered: ``Summary for order id
+ORD-101200: reason Wrong size; lookup: status placed, amount 1200.0``); numbers sit inside their bounds,
+enums and unions pick deterministically from a hash of the conversation, lists have their minimum length
+(at least one item when allowed), nested models and ``$ref``s are followed (recursion stops at the first
+optional or empty-able level past a few), and string patterns are satisfied by generating a match from
+the regular expression. The same conversation always gives the same answer, in every process (no
+``hash()`` randomisation), so workflows run end to end, and repeatably, on a laptop without keys.
 
 It announces itself once per process, at WARNING, so nobody mistakes its answers for a model's.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -25,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from engine.agents.offline_facts import Facts, humanized
 from engine.agents.providers import HOW_TO_CONFIGURE
 
 log = logging.getLogger("engine.agents")
@@ -32,6 +38,9 @@ log = logging.getLogger("engine.agents")
 # Past this many nested $refs, optional parts are left out so recursive models terminate.
 _SHALLOW_DEPTH = 3
 _MAX_DEPTH = 24
+# Tools called one per round up to this many; any left over are called together in the next round, so the
+# rounds stay within an agent's default max_tool_rounds (8).
+_ONE_BY_ONE = 6
 
 
 class OfflineSchemaError(ValueError):
@@ -48,23 +57,65 @@ class OfflineModel:
         self._lock = threading.Lock()
 
     def announce(self) -> None:
-        """Log, once for this instance, that placeholder answers are in use and how to get real ones."""
+        """Log, once for this instance, that the offline model answers, and how to get a real one."""
         with self._lock:
             if self._announced:
                 return
             self._announced = True
         log.warning(
-            "Agents are using the OFFLINE model: answers are deterministic placeholders built from each "
-            "output model's schema; no LLM is called. To use a real model, %s.",
+            "Agents are using the OFFLINE model: it calls each offered tool once, then answers "
+            "deterministically from each output model's schema and what the input and the tools said; no "
+            "LLM is called. To use a real model, %s.",
             HOW_TO_CONFIGURE,
         )
 
-    def answer(self, output_type: type[BaseModel], prompt: str) -> str:
-        """The JSON text answering ``prompt`` with an instance of ``output_type``."""
+    def answer(self, output_type: type[BaseModel], prompt: str, facts: Facts | None = None) -> str:
+        """The JSON text answering ``prompt`` with an instance of ``output_type`` (using ``facts``)."""
         self.announce()
-        schema = output_type.model_json_schema()
+        schema = _schema_of(output_type)
         seed = hashlib.sha256(prompt.encode()).hexdigest()
-        return json.dumps(_Generator(schema, seed).value(schema, output_type.__name__, "$", 0))
+        return json.dumps(_Generator(schema, seed, facts).value(schema, output_type.__name__, "$", 0))
+
+    def reply(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], output_type: type[BaseModel]
+    ) -> dict[str, Any]:
+        """The assistant's turn in this conversation: calls of the offered tools not called yet (one per
+        round, the rest together past ``_ONE_BY_ONE``), then the answer. ``{"content", "tool_calls"}``."""
+        self.announce()
+        prompt = json.dumps(messages, sort_keys=True)
+        seed = hashlib.sha256(prompt.encode()).hexdigest()
+        facts = Facts.of(messages)
+        called = {
+            call.get("function", {}).get("name")
+            for message in messages
+            if message.get("role") == "assistant"
+            for call in message.get("tool_calls") or []
+        }
+        rounds = sum(1 for m in messages if m.get("role") == "assistant" and m.get("tool_calls"))
+        left = [t["function"] for t in tools if t.get("function", {}).get("name") not in called]
+        if left:
+            batch = left[:1] if rounds < _ONE_BY_ONE else left
+            calls = []
+            for n, function in enumerate(batch):
+                schema = function.get("parameters") or {"type": "object", "properties": {}}
+                arguments = _Generator(schema, f"{seed}:{function['name']}", facts).value(
+                    schema, function["name"], "$", 0
+                )
+                calls.append(
+                    {
+                        "id": f"call_{seed[:12]}_{n}",
+                        "name": function["name"],
+                        "arguments": json.dumps(arguments),
+                    }
+                )
+            return {"content": None, "tool_calls": calls, "finish_reason": "tool_calls"}
+        return {"content": self.answer(output_type, prompt, facts), "tool_calls": [], "finish_reason": "stop"}
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_of(output_type: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON schema, built once (the generator only reads it)."""
+    return output_type.model_json_schema()
 
 
 _shared = OfflineModel()
@@ -76,9 +127,10 @@ def offline_model() -> OfflineModel:
 
 
 class _Generator:
-    def __init__(self, root: dict[str, Any], seed: str) -> None:
+    def __init__(self, root: dict[str, Any], seed: str, facts: Facts | None = None) -> None:
         self.root = root
         self.seed = seed
+        self.facts = facts or Facts()
 
     def digest(self, path: str) -> str:
         return hashlib.sha256(f"{self.seed}:{path}".encode()).hexdigest()
@@ -131,6 +183,33 @@ class _Generator:
             return None
         return self.string(schema, name, path, depth)
 
+    def fits(self, schema: dict[str, Any], value: Any) -> bool:
+        """Whether a fact is a value ``schema`` takes (scalars only: the facts are scalars)."""
+        if "$ref" in schema:
+            return self.fits(
+                {**self.resolve(schema["$ref"]), **{k: v for k, v in schema.items() if k != "$ref"}}, value
+            )
+        variants = schema.get("anyOf") or schema.get("oneOf")
+        if variants:
+            return any(self.fits(v, value) for v in variants)
+        if "enum" in schema:
+            return value in schema["enum"]
+        if "const" in schema:
+            return bool(value == schema["const"])
+        kind = schema.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if isinstance(value, bool):
+            return "boolean" in kinds
+        if isinstance(value, int) and ("integer" in kinds or "number" in kinds):
+            return _within(schema, value)
+        if isinstance(value, float) and "number" in kinds:
+            return _within(schema, value)
+        if isinstance(value, str) and "string" in kinds and "format" not in schema:
+            pattern = schema.get("pattern")
+            long_enough = schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
+            return long_enough and (pattern is None or re.search(pattern, value) is not None)
+        return False
+
     def resolve(self, ref: str) -> dict[str, Any]:
         prefix = "#/$defs/"
         if not ref.startswith(prefix):
@@ -145,10 +224,14 @@ class _Generator:
         return self.value(concrete[0], name, path, depth)
 
     def object(self, schema: dict[str, Any], path: str, depth: int) -> dict[str, Any]:
-        out = {
-            key: self.value(sub, key, f"{path}.{key}", depth)
-            for key, sub in schema.get("properties", {}).items()
-        }
+        out = {}
+        for key, sub in schema.get("properties", {}).items():
+            fact = self.facts.value(key)
+            out[key] = (
+                fact
+                if fact is not None and self.fits(sub, fact)
+                else self.value(sub, key, f"{path}.{key}", depth)
+            )
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict) and not out and depth <= _SHALLOW_DEPTH:
             key = f"key_{self.digest(path)[:6]}"
@@ -226,13 +309,43 @@ class _Generator:
             matched = _matching(pattern)
             if matched is not None:
                 return matched
-        text = f"{slug}-{digest[:6]}"
+        text = self.prose(name, digest)
         low, high = schema.get("minLength", 0), schema.get("maxLength")
+        while len(text) < low:
+            text = f"{text} {text}"
         if high is not None and len(text) > high:
-            text = f"{slug[: high - 7]}-{digest[:6]}" if high >= 12 else digest[:high]
-        if len(text) < low:
+            text = _clipped(text, high) if high >= 12 else digest[:high]
+        if len(text) < low:  # cut at a word below the minimum: made up with the hash
             text += (digest * (low // len(digest) + 1))[: low - len(text)]
         return text
+
+    def prose(self, name: str, digest: str) -> str:
+        """Text that reads as text: what the field is, what the conversation is about, what tools said."""
+        facts = self.facts
+        label = humanized(name)
+        head = f"{label} for {facts.subject}" if facts.subject else f"{label} (offline draft {digest[:6]})"
+        details = facts.details().rstrip(". ")
+        return f"{head}: {details}." if details else f"{head}."
+
+
+def _within(schema: dict[str, Any], value: float) -> bool:
+    return (
+        value >= schema.get("minimum", -math.inf)
+        and value > schema.get("exclusiveMinimum", -math.inf)
+        and value <= schema.get("maximum", math.inf)
+        and value < schema.get("exclusiveMaximum", math.inf)
+    )
+
+
+def _clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, at a word boundary when one is near, ending cleanly."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rstrip()
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space].rstrip(" ,;:")
+    return cut + "…"
 
 
 def _int_bound(schema: dict[str, Any], inclusive: str, exclusive: str, *, up: bool) -> int | None:

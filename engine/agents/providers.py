@@ -90,7 +90,7 @@ class AzureOpenAIProvider(BaseModel):
 
 
 class OfflineProvider(BaseModel):
-    """The built-in offline model: deterministic, schema-valid placeholder answers; no network."""
+    """The built-in offline model: deterministic, schema-valid answers (each offered tool called once)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -102,7 +102,8 @@ class OfflineProvider(BaseModel):
 
     def describe(self) -> str:
         return (
-            "agents use the OFFLINE model: deterministic placeholder answers, no LLM is called. "
+            "agents use the OFFLINE model: deterministic answers (each offered tool called once), no LLM is "
+            "called. "
             f"To use a real model, {HOW_TO_CONFIGURE}"
         )
 

@@ -160,3 +160,26 @@ def _hint(key: str, value: Any) -> str:
     if key == "contentMediaType":
         return f"a string holding {value} text"
     return f"{key}: {value}"
+
+
+def strict_tool_parameters(schema: dict[str, Any], owner: str) -> tuple[dict[str, Any], bool, list[str]]:
+    """An MCP tool's input schema for the model: (parameters, strict, optional property names).
+
+    Strict mode wants every property required, so the ones the server leaves optional become nullable
+    (a null then means "leave it out", as for function tools). A schema strict mode cannot express (an
+    open mapping, a tuple) is sent as the server wrote it, not strict.
+    """
+    source = copy.deepcopy(schema) if isinstance(schema, dict) else {}
+    source.setdefault("type", "object")
+    source.setdefault("properties", {})
+    required = set(source.get("required", []))
+    optional = [name for name in source["properties"] if name not in required]
+    for name in optional:
+        sub = source["properties"][name]
+        source["properties"][name] = {"anyOf": [sub, {"type": "null"}]}
+        if isinstance(sub, dict) and "description" in sub:
+            source["properties"][name]["description"] = sub["description"]
+    try:
+        return _Converter(source, owner).convert(source, ""), True, optional
+    except UnsupportedSchemaError:
+        return copy.deepcopy(schema) if isinstance(schema, dict) else {"type": "object"}, False, []

@@ -1,9 +1,10 @@
 """``python -m engine watch <run URL>``: follow a run live in a terminal, through its event feed.
 
 It long-polls ``<run>/events`` (so it sees every event once, in order, and nothing is missed between
-polls), prints each step as it happens, a progress line per map, and each approval that opens with its
-respond link; at the end it prints the outputs or the error. Exit code: 0 completed, 1 failed or
-terminated, 2 when the run cannot be read.
+polls), prints each step as it happens (an agent step's model and tool calls under it, with what they
+were asked, what they answered, their duration and tokens), a progress line per map, and each approval
+that opens with its respond link; at the end it prints the outputs or the error. Exit code: 0 completed,
+1 failed or terminated, 2 when the run cannot be read.
 """
 
 from __future__ import annotations
@@ -76,8 +77,17 @@ def _line(event: FeedEvent) -> str | None:
             return f"{at}  {mark} {step} {what}: {event.detail or 'no reason given'}"
         case "step_failed":
             return f"{at}  ✗ {step}{attempt}: {event.detail or 'failed'}"
+        case "model_call":
+            return f"{at}    · {event.executor} model: {event.detail}"
+        case "tool_call":
+            return f"{at}    · {event.executor} tool {event.call}: {event.detail}"
+        case "tools_listed":
+            return f"{at}    · {event.executor} tools listed from {event.detail}"
+        case "call_failed":
+            return f"{at}    ✗ {event.executor} {event.call}{attempt}: {event.detail}"
         case "approval_requested":
-            return f"{at}  ✋ approval {event.executor} ({event.request_id}) waits for a person"
+            about = f": {event.detail}" if event.detail else ""
+            return f"{at}  ✋ approval {event.executor} ({event.request_id}) waits for a person{about}"
         case "approval_answered":
             return f"{at}  ✋ approval {event.executor} ({event.request_id}) answered by {event.detail}"
         case "approval_timed_out":

@@ -140,5 +140,11 @@ def request_id_for(approval_id: str, superstep: int, ordinal: int) -> str:
     return f"{approval_id}-s{superstep}-{ordinal}"
 
 
+def step_request_id(approval_id: str, superstep: int, ordinal: int, call_key: str) -> str:
+    """A request a looping step asks before one of its calls: deterministic per run (the step's superstep
+    and ordinal, and the call's key within the step)."""
+    return f"{approval_id}-s{superstep}-{ordinal}-{call_key}"
+
+
 def event_name_for(request_id: str) -> str:
     return f"approval-{request_id}"

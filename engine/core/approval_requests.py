@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.core.approval import Approval, ApprovalOutcome, event_name_for, request_id_for
+from engine.core.approval import Approval, ApprovalOutcome, event_name_for, request_id_for, step_request_id
 from engine.core.graph import Workflow
 from engine.core.mapping import ItemTag, ItemTagJSON
 from engine.core.routing import Delivery, Emission
@@ -35,19 +35,66 @@ def open_approval(
         and not isinstance(delivery.message, ApprovalOutcome)
     )
     escalated_from = delivery.source if escalated else None
-    request_id = request_id_for(approval.id, superstep, ordinal)
+    return _pending(
+        approval,
+        request_id_for(approval.id, superstep, ordinal),
+        approval.input_adapter.dump_python(delivery.message, mode="json"),
+        superstep=superstep,
+        now=now,
+        escalated_from=escalated_from,
+        item=ItemTagJSON(batch=delivery.item.batch, index=delivery.item.index) if delivery.item else None,
+    )
+
+
+def open_step_approval(
+    workflow: Workflow,
+    approval_id: str,
+    request: Any,
+    *,
+    superstep: int,
+    ordinal: int,
+    call_key: str,
+    now: datetime,
+    item: ItemTagJSON | None = None,
+    escalated_from: str | None = None,
+) -> PendingApproval:
+    """A request a looping step asks before one of its calls (``LoopAsk``): its request is validated by
+    the approval's request type, so what people read is what the approval declared."""
+    approval = workflow.approval(approval_id)
+    checked = approval.input_adapter.validate_python(request)
+    return _pending(
+        approval,
+        step_request_id(approval.id, superstep, ordinal, call_key),
+        approval.input_adapter.dump_python(checked, mode="json"),
+        superstep=superstep,
+        now=now,
+        escalated_from=escalated_from,
+        item=item,
+    )
+
+
+def _pending(
+    approval: Approval[Any, Any],
+    request_id: str,
+    request: Any,
+    *,
+    superstep: int,
+    now: datetime,
+    escalated_from: str | None,
+    item: ItemTagJSON | None,
+) -> PendingApproval:
     return PendingApproval(
         request_id=request_id,
         approval_id=approval.id,
         event_name=event_name_for(request_id),
-        request=approval.input_adapter.dump_python(delivery.message, mode="json"),
+        request=request,
         response_schema=approval.response_schema(),
         requested_at=now,
         deadline=approval.deadline_after(now),
         approvers=approval.approvers,
         superstep=superstep,
         escalated_from=escalated_from,
-        item=ItemTagJSON(batch=delivery.item.batch, index=delivery.item.index) if delivery.item else None,
+        item=item,
     )
 
 
@@ -57,8 +104,7 @@ def validate_response(workflow: Workflow, pending: PendingApproval, response: An
     New answers are validated ``strict`` (``Approval.parse_answer``); answers a durable run recorded
     before strict validation existed replay through the lax path they were accepted by.
     """
-    approval = workflow.nodes[pending.approval_id]
-    assert isinstance(approval, Approval)
+    approval = workflow.approval(pending.approval_id)
     if strict:
         return approval.parse_answer(response)
     return approval.response_adapter.validate_python(response)
@@ -75,8 +121,7 @@ def answer_approval(
     timed_out: bool = False,
 ) -> Emission:
     """The emission an answered approval sends downstream."""
-    approval = workflow.nodes[pending.approval_id]
-    assert isinstance(approval, Approval)
+    approval = workflow.approval(pending.approval_id)
     outcome_type = approval.output_type
     outcome: ApprovalOutcome[Any, Any] = outcome_type(
         approval_id=approval.id,
@@ -102,8 +147,7 @@ class Expiry:
 
 
 def expire_approval(workflow: Workflow, pending: PendingApproval, *, now: datetime) -> Expiry:
-    approval = workflow.nodes[pending.approval_id]
-    assert isinstance(approval, Approval)
+    approval = workflow.approval(pending.approval_id)
     policy = approval.on_timeout
     if policy.action == "default":
         return Expiry(

@@ -16,6 +16,9 @@ EventKind = Literal[
     "executor_completed",
     "executor_failed",
     "executor_retrying",
+    "call_completed",
+    "call_failed",
+    "call_retrying",
     "approval_requested",
     "approval_answered",
     "approval_timed_out",
@@ -56,6 +59,8 @@ class RunEvent(BaseModel):
             parts.append(f"{self.duration_ms:.1f}ms")
         if self.request_id:
             parts.append(f"request={self.request_id}")
+        if self.kind.startswith("call_") and self.data:
+            parts.append(f"call={self.data.get('kind')}:{self.data.get('name')}")
         if self.error:
             parts.append(f"error={self.error}")
         return " ".join(parts)

@@ -3,6 +3,8 @@
 ``run_attempt`` calls the handler (async, inline, or in a worker thread), validates the output against
 the executor's output type and, on failure, classifies the exception for ``engine.core.retry``. The
 in-memory runner calls it in-process; the durable step activity calls it inside an activity.
+``run_call`` is the same for one attempt of one call of a looping step (``engine.core.step_loop``): the
+in-memory runner calls it in-process, the durable call activity inside an activity.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core.executor import Executor, StepContext
+from engine.core.loop_calls import CallOutcome, LoopCall
 from engine.core.retry import FailureKind, StepTimedOut, classify
 from engine.core.run_state import RunError
+from engine.core.step_loop import LoopExecutor
 from engine.core.step_threads import step_threads
 
 STEP_LOGGER = "engine.step"
@@ -102,3 +106,37 @@ async def run_attempt(
             duration_ms=(time.perf_counter() - started) * 1000,
         )
     return Attempt(output, None, None, (time.perf_counter() - started) * 1000)
+
+
+async def run_call(executor: LoopExecutor, call: LoopCall, attempt: int, ctx: StepContext) -> CallOutcome:
+    """Make one attempt of one call of a looping step; a failure is classified under the call's policy."""
+    started = time.perf_counter()
+    try:
+        made = await executor.loop_call(call, ctx)
+    except Exception as error:
+        failure = classify(error, executor.call_retry(call))
+        after = failure.retry_after
+        failed = CallOutcome(
+            key=call.key,
+            kind=call.kind,
+            name=call.name,
+            attempt=attempt,
+            ok=False,
+            error=RunError(executor_id=executor.id, type=type(error).__name__, message=str(error)),
+            retryable=failure.retryable,
+            retry_after_ms=after.total_seconds() * 1000 if after is not None else None,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            shown=executor.describe_call(call),
+        )
+        failed._raised = error
+        return failed
+    return CallOutcome(
+        key=call.key,
+        kind=call.kind,
+        name=call.name,
+        attempt=attempt,
+        ok=True,
+        value=made.value,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        shown=made.shown,
+    )

@@ -2,7 +2,8 @@
 
 Two builds of a workflow have the same fingerprint exactly when they have the same nodes (ids, kinds,
 input and output type schemas), the same edges in the same order (with the names of their conditions),
-the same approval settings, start node and ``max_supersteps``. A run replays correctly only on a graph
+the same approval settings (an agent's questions before a tool included), start node and
+``max_supersteps``. A run replays correctly only on a graph
 with the fingerprint it started on; the version label defaults to it.
 """
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from engine.core.approval import Approval
+from engine.core.step_loop import LoopExecutor
 from engine.core.typecheck import type_name
 
 if TYPE_CHECKING:
@@ -52,13 +54,22 @@ def _node(node: Node) -> dict[str, Any]:
             "fingerprint": child.fingerprint,
         }
     if isinstance(node, Approval):
-        described["approval"] = {
-            "response": _schema(node.response_adapter, node.response_type),
-            "timeout_s": node.timeout.total_seconds() if node.timeout is not None else None,
-            "on_timeout": node.on_timeout.model_dump(mode="json"),
-            "approvers": node.approvers,
-        }
+        described["approval"] = _approval(node)
+    if isinstance(node, LoopExecutor):
+        # Its steps run as orchestrations of their own, each call an activity (a run recorded before that
+        # has the step as one activity), and ask these people before a call.
+        asks = node.step_approvals()
+        described["loop"] = {"asks": {a: _approval(asks[a]) for a in sorted(asks)}}
     return described
+
+
+def _approval(node: Approval[Any, Any]) -> dict[str, Any]:
+    return {
+        "response": _schema(node.response_adapter, node.response_type),
+        "timeout_s": node.timeout.total_seconds() if node.timeout is not None else None,
+        "on_timeout": node.on_timeout.model_dump(mode="json"),
+        "approvers": node.approvers,
+    }
 
 
 def _group(group: EdgeGroup) -> dict[str, Any]:

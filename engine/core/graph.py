@@ -14,6 +14,7 @@ from engine.core.app_settings import count_setting
 from engine.core.approval import Approval
 from engine.core.executor import Node
 from engine.core.fingerprint import fingerprint
+from engine.core.step_loop import LoopExecutor
 from engine.core.typecheck import compatible, list_item_type, sendable, type_name
 
 MAX_MAP_ITEMS = "WORKFLOW_MAX_MAP_ITEMS"
@@ -161,6 +162,30 @@ class Workflow:
 
     def approvals(self) -> list[Approval[Any, Any]]:
         return [n for n in self.nodes.values() if isinstance(n, Approval)]
+
+    def every_approval(self) -> list[Approval[Any, Any]]:
+        """The approval nodes, then the approvals looping steps ask before a call (``<step>.<tool>``)."""
+        asked = [
+            a for n in self.nodes.values() if isinstance(n, LoopExecutor) for a in n.step_approvals().values()
+        ]
+        return self.approvals() + asked
+
+    def approval(self, approval_id: str) -> Approval[Any, Any]:
+        """The approval ``approval_id`` names: a node of the graph, or one a looping step asks before a
+        call (``LoopExecutor.step_approvals``, whose ids are ``<step>.<...>``). Raises KeyError."""
+        node = self.nodes.get(approval_id)
+        if isinstance(node, Approval):
+            return node
+        owner = self.nodes.get(approval_id.split(".", 1)[0])
+        if isinstance(owner, LoopExecutor):
+            found = owner.step_approvals().get(approval_id)
+            if found is not None:
+                return found
+        raise KeyError(approval_id)
+
+    def approval_owner(self, approval_id: str) -> str:
+        """The node that asks ``approval_id``: the approval node itself, or the looping step."""
+        return approval_id if approval_id in self.nodes else approval_id.split(".", 1)[0]
 
     def sinks(self) -> frozenset[str]:
         """Nodes with no outgoing edge: what they emit is the run's output."""

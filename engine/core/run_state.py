@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from engine.core.loop_calls import AskDecision, LoopAsk
 from engine.core.mapping import GatherJSON, ItemTagJSON
 from engine.core.routing import DeliveryJSON, EmissionJSON
 from engine.core.run_error import RunError
@@ -81,6 +82,9 @@ class RunState(BaseModel):
     approvals: list[PendingApproval] = Field(default_factory=list)
     # Sub-workflow runs paused for a person (in memory; durably each is a run of its own).
     children: list[ChildRun] = Field(default_factory=list)
+    # Looping steps (agents) paused for a person before one of their calls (in memory; durably each is
+    # an orchestration of its own).
+    loops: list[PausedLoop] = Field(default_factory=list)
     error: RunError | None = None
 
     def approval(self, request_id: str) -> PendingApproval | None:
@@ -94,6 +98,25 @@ class ChildRun(BaseModel):
     node_id: str
     item: ItemTagJSON | None = None
     state: RunState
+
+
+class PausedLoop(BaseModel):
+    """A looping step of a paused in-memory run, waiting for people before some of its calls: where it
+    stands (its state at the question), what it asked, and what has been decided so far."""
+
+    node_id: str
+    superstep: int
+    ordinal: int
+    item: ItemTagJSON | None = None
+    state: dict[str, Any]
+    asks: list[LoopAsk]
+    requests: dict[str, str] = Field(default_factory=dict)  # request id -> the call key it asks about
+    decided: dict[str, AskDecision] = Field(default_factory=dict)  # by call key
+
+    @property
+    def ready(self) -> bool:
+        """Every question has its decision: the step can go on."""
+        return all(ask.key in self.decided for ask in self.asks)
 
 
 RunState.model_rebuild()

@@ -30,7 +30,6 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from engine.core.approval import Approval
 from engine.core.approval_requests import answer_approval, expire_approval, open_approval, validate_response
 from engine.core.graph import Workflow
 from engine.core.jsontext import decoded
@@ -286,8 +285,7 @@ class ApprovalDesk:
         self, pending: PendingApproval, now: datetime, *, outcome: str, answer: Answer | None
     ) -> ClosedApproval:
         """Record how a request closed (the caller stops waiting for it)."""
-        node = self.workflow.nodes[pending.approval_id]
-        assert isinstance(node, Approval)
+        node = self.workflow.approval(pending.approval_id)
         answer_json, answer_cut = ClosedApproval.kept(
             node.response_adapter.dump_python(answer.response, mode="json") if answer else None
         )

@@ -26,11 +26,15 @@ from pydantic import ValidationError
 
 from engine.core.graph import Workflow
 from engine.core.jsontext import iso_time, unwrapped
+from engine.core.loop_calls import CallOutcome
+from engine.core.run_state import PendingApproval
 from engine.core.versions import WorkflowVersions
 from engine.durable.admission import started_input
 from engine.durable.answers import VERIFY_ACTIVITY, Verdict, VerifyRequest
+from engine.durable.approval_desk import ApprovalDesk
 from engine.durable.context import DurableTask
 from engine.durable.history import HistoryEvent
+from engine.durable.loop_messages import CALL_ACTIVITY, CallFailedForGood, CallRequest
 from engine.durable.map_partition import MapPartition, partition_workflow
 from engine.durable.orchestrator import STEP_ACTIVITY, Orchestration, WorkflowFailed
 from engine.durable.partition import PartitionFailed
@@ -111,6 +115,8 @@ class HistoryContext:
         self._children: dict[str, tuple[int, Any, Exception | None]] = {}
         self._children_by_name: dict[str, deque[tuple[int, Any, Exception | None]]] = defaultdict(deque)
         self._verdicts: dict[tuple[str, int], tuple[int, Verdict]] = {}
+        # A looping step's calls, by (call key, attempt): what its orchestration asks of the call activity.
+        self._calls: dict[tuple[str, int], list[tuple[int, CallOutcome, bool]]] = defaultdict(list)
         self._position = 0
         self.continued = False
         # What the orchestrator asked of each step (the status API shows results, never inputs).
@@ -128,6 +134,11 @@ class HistoryContext:
             self._input = unwrapped(event.input)
         elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == activity:
             self._record_step(position, event)
+        elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == CALL_ACTIVITY:
+            outcome = event.call_outcome()
+            if outcome is not None:
+                failed = event.type == "TaskFailed"
+                self._calls[(outcome.key, outcome.attempt)].append((position, outcome, failed))
         elif event.type == "TaskCompleted" and event.function_name == VERIFY_ACTIVITY:
             try:
                 verdict = Verdict.model_validate(unwrapped(event.result))
@@ -179,6 +190,8 @@ class HistoryContext:
             if found is None:
                 return _Task("leaf")
             return _Task("leaf", max(found[0], self._position), found[1].model_dump(mode="json"))
+        if name == CALL_ACTIVITY:
+            return self._call(CallRequest.model_validate(input_))
         request = StepRequest.model_validate(input_)
         self.requests[(request.executor, request.superstep, request.ordinal, request.attempt)] = request
         wanted = request.identity()
@@ -191,6 +204,17 @@ class HistoryContext:
                     task.error = StepFailedForGood(result)
                 return task
         return _Task("leaf")
+
+    def _call(self, asked: CallRequest) -> _Task:
+        """A looping step's call, answered by its recorded outcome (the first of that key and attempt)."""
+        recorded = self._calls.get((asked.call.key, asked.attempt))
+        if not recorded:
+            return _Task("leaf")
+        position, outcome, failed = recorded.pop(0)
+        task = _Task("leaf", max(position, self._position), outcome.model_dump(mode="json"))
+        if failed:
+            task.error = CallFailedForGood(outcome)
+        return task
 
     def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
         # Matched by the child's instance id where the history names it (devhost does), else by the
@@ -288,28 +312,35 @@ def _driven(
     orchestration: Orchestration, body: Generator[Any, Any, Any], context: HistoryContext
 ) -> RunSnapshot:
     """The orchestrator body driven through the history until it runs out (or the body ends)."""
-    outcome: Outcome = "waiting"
+    outcome = drive_history(body, context, (WorkflowFailed, PartitionFailed))
+    if outcome == "waiting":
+        _pin_deadlines(orchestration.state.approvals, orchestration.approvals)
+    return snapshot(orchestration, outcome, context)
+
+
+def drive_history(
+    body: Generator[Any, Any, Any], context: HistoryContext, failures: tuple[type[BaseException], ...]
+) -> Outcome:
+    """Drive an orchestrator body through ``context``'s history until it runs out (waiting) or the body
+    ends (completed, continued as new, or failed with one of ``failures``)."""
     try:
         task: _Task = body.send(None)
         while True:
             position = task.completes_at()
             if position == NEVER:
-                break
+                return "waiting"
             context.advance_to(position)
             error = task.failure()
             task = body.throw(error) if error is not None else body.send(task.result)
     except StopIteration:
-        outcome = "continued" if context.continued else "completed"
-    except (WorkflowFailed, PartitionFailed):
-        outcome = "failed"
+        return "continued" if context.continued else "completed"
+    except failures:
+        return "failed"
     except Exception:
         # The orchestrator itself raised (a step's recorded output its own type refuses, a condition that
         # raises): replaying the same history, the host's orchestrator raised the same and failed the run
         # with it. The fold says failed, as far as it got; the status keeps the host's message.
-        outcome = "failed"
-    if outcome == "waiting":
-        _pin_deadlines(orchestration)
-    return snapshot(orchestration, outcome, context)
+        return "failed"
 
 
 def snapshot(orchestration: Orchestration, outcome: Outcome, context: HistoryContext) -> RunSnapshot:
@@ -338,18 +369,25 @@ def snapshot(orchestration: Orchestration, outcome: Outcome, context: HistoryCon
         gathering=MappingProxyType(dict(buffers.gathering)),
         execution_started=orchestration.execution_started,
         unasked=tuple(context.unasked_steps()),
+        loops=MappingProxyType(dict(orchestration.loops)),
+        instance_id=state.instance_id,
     )
 
 
-def _pin_deadlines(orchestration: Orchestration) -> None:
+def _pin_deadlines(approvals: Sequence[PendingApproval], desk: ApprovalDesk) -> None:
     """Deadlines as recorded by their timers (the fold's clock may lag the orchestrator's by ms). The
     request's ``requested_at`` stays the fold's: a request this fold closes records that time, and the
     event feed gives the request at the same time (the same cursor) before and after it closes."""
-    for pending in orchestration.state.approvals:
-        timer = orchestration.approvals.deadline_timer(pending.request_id)
+    for pending in approvals:
+        timer = desk.deadline_timer(pending.request_id)
         fire_at = timer.fire_at if isinstance(timer, _Task) else None
         if fire_at is not None:
             pending.deadline = fire_at
 
 
-__all__ = ["HistoryContext", "RunSnapshot", "fold", "fold_partition"]
+def pin_deadlines(approvals: Sequence[PendingApproval], desk: ApprovalDesk) -> None:
+    """``_pin_deadlines`` for other orchestrations' folds (a looping step's)."""
+    _pin_deadlines(approvals, desk)
+
+
+__all__ = ["HistoryContext", "RunSnapshot", "drive_history", "fold", "fold_partition", "pin_deadlines"]

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.core.jsontext import iso_time, unwrapped
+from engine.core.loop_calls import CallOutcome
+from engine.durable.loop_messages import call_failure_in
 from engine.durable.step_messages import StepResult, final_failure_in
 
 
@@ -49,6 +51,15 @@ class HistoryEvent(BaseModel):
         """The ``StepResult`` of a completed step activity, or None when the result is not one."""
         try:
             return StepResult.model_validate(unwrapped(self.result))
+        except ValidationError:
+            return None
+
+    def call_outcome(self) -> CallOutcome | None:
+        """The ``CallOutcome`` of a looping step's call activity (completed, or failed for good)."""
+        if self.type == "TaskFailed":
+            return call_failure_in(self.reason, self.details)
+        try:
+            return CallOutcome.model_validate(unwrapped(self.result))
         except ValidationError:
             return None
 

@@ -24,10 +24,11 @@ from pydantic import ValidationError
 from engine.core.executor import Executor
 from engine.core.graph import Map, Workflow
 from engine.core.jsontext import decoded
-from engine.core.mapping import ItemFailed
+from engine.core.mapping import ItemFailed, ItemTagJSON
 from engine.core.retry import FailureKind, StepTimedOut, classify, retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
 from engine.core.run_state import ClosedApproval, RunError, RunState
+from engine.core.step_loop import LoopExecutor
 from engine.core.subworkflow import SubWorkflow, child_instance_id
 from engine.core.supersteps import (
     Step,
@@ -43,6 +44,7 @@ from engine.durable.admission import admitted, child_run_nonce, needs_admission,
 from engine.durable.approval_desk import ApprovalDesk
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
+from engine.durable.loop_messages import LOOP_ORCHESTRATOR, LoopInput, loop_instance_id
 from engine.durable.partition import AskedPartition, PartitionOutput, partition_failure
 from engine.durable.partition_starts import PartitionStarts
 from engine.durable.run_snapshot import Attempt
@@ -73,7 +75,7 @@ class _Compiled:
     """What an ``Orchestration`` derives from its workflow alone (a workflow is immutable, and none of these
     keeps a run's state), made once per workflow instead of on every episode."""
 
-    __slots__ = ("codec", "limits", "maps", "router", "subworkflows", "timeouts", "workflow")
+    __slots__ = ("codec", "limits", "looping", "maps", "router", "subworkflows", "timeouts", "workflow")
 
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
@@ -82,6 +84,8 @@ class _Compiled:
         self.limits = parallel_limits(workflow)
         self.maps = any(isinstance(g, Map) for g in workflow.groups)  # whether a superstep may partition
         self.subworkflows = frozenset(n.id for n in workflow.nodes.values() if isinstance(n, SubWorkflow))
+        # Looping steps (agents) run as orchestrations of their own, each call an activity in its history.
+        self.looping = frozenset(n.id for n in workflow.nodes.values() if isinstance(n, LoopExecutor))
         self.timeouts = MappingProxyType(
             {
                 node.id: node.step_timeout
@@ -129,6 +133,8 @@ class Orchestration:
         self.router = compiled.router
         self.limits = compiled.limits
         self.subworkflows = compiled.subworkflows
+        self.looping = compiled.looping
+        self.loops: dict[str, str] = {}  # the looping steps' orchestrations this execution started -> node
         # The round in flight (steps, which of them, their attempts), and when it started: what the event
         # feed says is running.
         self._round: tuple[list[Step], list[int], dict[int, int]] = ([], [], {})
@@ -503,7 +509,7 @@ class Orchestration:
         (by position: the timer)."""
         context = self.context
         timers: dict[int, DurableTask] = {}
-        if not self.timeouts and not self.subworkflows:  # the common case, built on every replay
+        if not self.timeouts and not self.subworkflows and not self.looping:  # the common case, every replay
             activity, request = self.activity, self._request
             return [context.call_activity(activity, request(steps[i], attempts[i])) for i in todo], timers
         calls: list[DurableTask] = []
@@ -513,7 +519,10 @@ class Orchestration:
             if isinstance(node, SubWorkflow):
                 calls.append(self._start_child(step, node))
                 continue
-            call = context.call_activity(self.activity, self._request(step, attempts[index]))
+            if isinstance(node, LoopExecutor):
+                call = self._start_loop(step, attempts[index])
+            else:
+                call = context.call_activity(self.activity, self._request(step, attempts[index]))
             limit = self.timeouts.get(step.executor_id)
             if limit is not None:
                 timer = context.create_timer(context.current_utc_datetime + limit)
@@ -538,6 +547,37 @@ class Orchestration:
             run_nonce=child_run_nonce(self.started, instance_id, self.context),
         ).model_dump(mode="json")
         return self.context.call_sub_orchestrator(child.name, started, instance_id)
+
+    def _start_loop(self, step: Step, attempt: int) -> DurableTask:
+        """A looping step's attempt: a sub-orchestration (``engine.durable.loop_orchestration``) whose id
+        derives from this run and the step, and whose result is the step's ``StepResult``."""
+        workflow, state, started = self.workflow, self.state, self.started
+        node = workflow.nodes[step.executor_id]
+        instance_id = loop_instance_id(state.instance_id, node.id, state.superstep, step.ordinal, attempt)
+        self.loops[instance_id] = node.id
+        item = step.delivery.item
+        data = LoopInput(
+            workflow=workflow.name,
+            version=started.version,
+            fingerprint=started.fingerprint,
+            traceparent=started.traceparent,
+            instance_id=state.instance_id,
+            executor=node.id,
+            superstep=state.superstep,
+            ordinal=step.ordinal,
+            attempt=attempt,
+            idempotency_key=idempotency_key(
+                workflow.name, state.instance_id, state.superstep, node.id, step.ordinal
+            ),
+            message=node.input_adapter.dump_python(step.delivery.message, mode="json"),
+            item=ItemTagJSON(batch=item.batch, index=item.index) if item is not None else None,
+            strict_answers=started.strict_answers,
+            signed_answers=started.signed_answers,
+            run_nonce=started.run_nonce,
+        )
+        return self.context.call_sub_orchestrator(
+            LOOP_ORCHESTRATOR, data.model_dump(mode="json"), instance_id
+        )
 
     def _child_result(self, step: Step, reply: Any) -> StepResult:
         """A sub-workflow step's result: its run's last output, or its failure (final: the child already

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from engine.core.graph import Workflow
+from engine.core.loop_calls import CallOutcome
 from engine.core.routing import Gather
 from engine.core.run_state import ClosedApproval, PendingApproval, RunError
 from engine.core.supersteps import Step
@@ -24,6 +25,15 @@ from engine.durable.step_messages import StepIdentity, StepRequest, StepResult
 
 Outcome = Literal["waiting", "completed", "failed", "continued"]
 StepKey = tuple[str, int, int, int]  # (executor, superstep, ordinal, attempt)
+
+
+class CallRecord(NamedTuple):
+    """One attempt of one call of a looping step, as its orchestration's history recorded it."""
+
+    outcome: CallOutcome
+    scheduled: datetime | None
+    completed: datetime | None
+    failed_for_good: bool
 
 
 class Attempt(NamedTuple):
@@ -66,6 +76,11 @@ class RunSnapshot:
     gathering: Mapping[str, Gather]  # map batches still gathering their items' outputs, by batch id
     execution_started: datetime
     unasked: tuple[StepIdentity, ...] = field(default=())
+    # Looping steps (agents): the orchestrations this execution started for them (instance id -> node);
+    # for a looping step's own orchestration, its calls.
+    loops: Mapping[str, str] = field(default_factory=dict)
+    calls: tuple[CallRecord, ...] = field(default=())
+    instance_id: str = ""  # the run's (a partition's and a step orchestration's: their run's)
 
     @property
     def input(self) -> Any:
@@ -95,4 +110,4 @@ class RunSnapshot:
         )
 
 
-__all__ = ["Attempt", "Outcome", "RunSnapshot", "StepKey"]
+__all__ = ["Attempt", "CallRecord", "Outcome", "RunSnapshot", "StepKey"]

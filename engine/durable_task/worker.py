@@ -2,10 +2,11 @@
 app registers (``engine.functions.app``), on durabletask-python.
 
 Registered: one orchestrator per workflow name (every version is served: a run replays on the graph it
-started on), the map partition orchestrator, the step activity and the verify activity. durabletask runs
-activities as plain functions in its thread pool; ours are coroutines, so each pool thread runs them on
-an event loop of its own (a sync executor still runs in the engine's step threads, as the Functions worker
-runs sync functions: a step that blocks never stalls the others).
+started on), the map partition orchestrator, the agent steps' orchestrator, the step activity, the agent
+calls' activity and the verify activity. durabletask runs activities as plain functions in its thread pool;
+ours are coroutines, so each pool thread runs them on an event loop of its own (a sync executor still runs
+in the engine's step threads, as the Functions worker runs sync functions: a step that blocks never stalls
+the others).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from engine.core.graph import Workflow
 from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
+from engine.durable.call_activity import run_step_call
+from engine.durable.loop_messages import CALL_ACTIVITY, LOOP_ORCHESTRATOR
+from engine.durable.loop_orchestration import orchestrate_loop
 from engine.durable.map_partition import orchestrate_partition
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY, orchestrate
 from engine.durable.partition import PARTITION_ORCHESTRATOR
@@ -68,8 +72,8 @@ def register(
     activity: str = STEP_ACTIVITY,
     continue_every: int = DEFAULT_CONTINUE_EVERY,
 ) -> WorkflowVersions:
-    """Register every workflow's orchestrator (sub-workflows too), the partition orchestrator and the
-    activities on ``worker``; the versions served."""
+    """Register every workflow's orchestrator (sub-workflows too), the partition and agent-step
+    orchestrators and the activities on ``worker``; the versions served."""
     versions = WorkflowVersions.of(with_subworkflows(workflows))
     for name in versions.newest():
         worker.add_orchestrator(_named(name, _orchestrator(versions, name, activity, continue_every)))
@@ -83,13 +87,22 @@ def register(
 
     worker.add_orchestrator(_named(PARTITION_ORCHESTRATOR, partition))
 
+    def agent_loop(ctx: task.OrchestrationContext, input_: Any) -> Any:
+        return (yield from drive(orchestrate_loop(versions, DurableTaskContext(ctx, input_))))
+
+    worker.add_orchestrator(_named(LOOP_ORCHESTRATOR, agent_loop))
+
     def step(ctx: task.ActivityContext, request: Any) -> Any:
         return loop.run(run_step(versions, request))
+
+    def call(ctx: task.ActivityContext, request: Any) -> Any:
+        return loop.run(run_step_call(versions, request))
 
     def verify(ctx: task.ActivityContext, request: Any) -> Any:
         return loop.run(verify_answer(request))
 
     worker.add_activity(_named(activity, step))
+    worker.add_activity(_named(CALL_ACTIVITY, call))
     worker.add_activity(_named(VERIFY_ACTIVITY, verify))
     return versions
 

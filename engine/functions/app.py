@@ -19,7 +19,10 @@ from engine.core.graph import Workflow
 from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.answers import VERIFY_ACTIVITY, verify_answer
+from engine.durable.call_activity import run_step_call
 from engine.durable.context import AzureContext
+from engine.durable.loop_messages import CALL_ACTIVITY, LOOP_ORCHESTRATOR
+from engine.durable.loop_orchestration import orchestrate_loop
 from engine.durable.map_partition import orchestrate_partition
 from engine.durable.orchestrator import (
     DEFAULT_CONTINUE_EVERY,
@@ -72,6 +75,7 @@ class WorkflowApp:
         for name in self.workflows:
             self._register_orchestrator(name)
         self._register_partition()
+        self._register_loop()
         self._register_activity()
         for route in ROUTES:
             self._register_route(route)
@@ -107,6 +111,25 @@ class WorkflowApp:
         bp.function_name(name=PARTITION_ORCHESTRATOR)(
             bp.orchestration_trigger(context_name="context", orchestration=PARTITION_ORCHESTRATOR)(partition)
         )
+
+    def _register_loop(self) -> None:
+        """The orchestrator of a looping step (an agent) and its call activity
+        (``engine.durable.loop_orchestration``), beside the map partitions'."""
+        versions = self.versions
+
+        def loop(context: df.DurableOrchestrationContext) -> Any:
+            return (yield from orchestrate_loop(versions, AzureContext(context)))
+
+        loop.__name__ = LOOP_ORCHESTRATOR
+        bp = self.blueprint
+        bp.function_name(name=LOOP_ORCHESTRATOR)(
+            bp.orchestration_trigger(context_name="context", orchestration=LOOP_ORCHESTRATOR)(loop)
+        )
+
+        async def call(request: Any) -> dict[str, Any]:
+            return await run_step_call(versions, request)
+
+        bp.function_name(name=CALL_ACTIVITY)(bp.activity_trigger(input_name="request")(call))
 
     def _register_activity(self) -> None:
         versions = self.versions

@@ -1,6 +1,7 @@
 """The approval handlers: read a pending request, answer it, issue a respond link for it.
 
-An answer reads its run once, finds the request (the run's own, or one a map partition asked), checks the
+An answer reads its run once, finds the request (the run's own, one a map partition asked, or one an agent
+step asked before a tool, in its own orchestration), checks the
 link and the caller's right to answer (``answer_rights``), validates the response strictly, and raises it
 as an envelope signed for that request of that run (``engine.durable.answers``) where the answer is
 awaited. It then waits briefly to learn whether it decided: concurrent answers get 409.
@@ -20,12 +21,13 @@ from engine.core.graph import Workflow
 from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.durable.answers import AnswerEnvelope, Binding, signed_envelope
 from engine.durable.client import DurableClient, RefusedByBackend
-from engine.durable.partition import PartitionAnswer
+from engine.durable.partition import ANSWERS_EVENT, PartitionAnswer
 from engine.durable.signing_keys import SigningKeys
 from engine.functions.answer_rights import caller_of, may_answer, viewer_may_answer
 from engine.functions.approval_tokens import TokenClaims, TokenError, issue, token_expiry, verify
 from engine.functions.http_json import HttpError, check_instance_id, json_response, read_json, validated
 from engine.functions.identity import Caller
+from engine.functions.loop_reads import loop_owner
 from engine.functions.partition_reads import entry_owner
 from engine.functions.request_bodies import LinkRequest
 from engine.functions.run_reads import RunRead
@@ -71,6 +73,12 @@ async def _pending_in(
         if pending is not None:
             return pending, held.asked.instance_id, closed + held.closed
         closed += held.closed
+    in_loop = await api.loop_reads.holding(client, snapshot, request_id)
+    if in_loop is not None:  # asked by an agent step before a tool, in the step's orchestration
+        pending = next((p for p in in_loop.pending if p.request_id == request_id), None)
+        if pending is not None:
+            return pending, in_loop.instance_id, closed + in_loop.closed
+        closed += in_loop.closed
     if any(c.request_id == request_id for c in closed):
         raise HttpError(409, f"approval request {request_id!r} has already been answered or timed out")
     raise HttpError(
@@ -87,7 +95,10 @@ async def get_approval(api: WorkflowApi, req: func.HttpRequest, client: DurableC
     base = api.run_uri(req, workflow.name, instance_id)
     rights = await viewer_may_answer(req, instance_id, read.run_nonce)
     entry = approval_entry(read.snapshot.workflow, pending, base, rights)
-    return json_response(entry if waiting == instance_id else {**entry, **entry_owner(waiting)})
+    if waiting == instance_id:
+        return json_response(entry)
+    owner = entry_owner(waiting) if pending.event_name == ANSWERS_EVENT else loop_owner(waiting)
+    return json_response({**entry, **owner})
 
 
 async def approve(api: WorkflowApi, req: func.HttpRequest, client: DurableClient) -> func.HttpResponse:
@@ -101,8 +112,7 @@ async def approve(api: WorkflowApi, req: func.HttpRequest, client: DurableClient
         await _refuse_used_link(api, client, read, request_id, claims, refused)
         raise
     assert read.snapshot is not None  # a pending approval comes from a fold
-    approval = read.snapshot.workflow.nodes[pending.approval_id]
-    assert isinstance(approval, Approval)
+    approval = read.snapshot.workflow.approval(pending.approval_id)
     caller = await caller_of(req, claims.sub if claims else None)
     _check_right(caller, pending, approval)
     body = read_json(req, limit=engine_settings().max_body_bytes)
@@ -118,7 +128,7 @@ async def approve(api: WorkflowApi, req: func.HttpRequest, client: DurableClient
     # Signed for the run (a partition verifies it as the run would), raised where the answer is awaited.
     binding = Binding(instance_id=instance_id, request_id=request_id, run_nonce=read.run_nonce)
     event = _event_body(approval, binding, answer)
-    if waiting != instance_id:  # a map partition takes every answer on one event, named by request
+    if pending.event_name == ANSWERS_EVENT:  # a map partition takes every answer on one event, by request
         event = PartitionAnswer(request_id=request_id, answer=event).model_dump(mode="json")
     await _raise(client, instance_id, waiting, pending.event_name, event)
     taken = await _taken(api, workflow, client, instance_id, request_id, answer.answer_id, waiting)
@@ -175,7 +185,9 @@ async def _refuse_used_link(
     snapshot = read.snapshot
     closed = list(snapshot.closed_approvals) if snapshot is not None else []
     held = await api.partition_reads.holding(client, snapshot, request_id)
-    if any(c.link == claims.n for c in closed + (held.closed if held is not None else [])):
+    closed += held.closed if held is not None else []
+    in_loop = await api.loop_reads.holding(client, snapshot, request_id)
+    if any(c.link == claims.n for c in closed + (in_loop.closed if in_loop is not None else [])):
         raise HttpError(403, "this approval link has already been used") from None
 
 
@@ -247,6 +259,8 @@ async def _taken(
             if waiting != instance_id:
                 held = await api.partition_reads.holding(client, snapshot, request_id)
                 closed += held.closed if held is not None else []
+                in_loop = await api.loop_reads.holding(client, snapshot, request_id)
+                closed += in_loop.closed if in_loop is not None else []
             found = next((c for c in closed if c.request_id == request_id), None)
             if found is not None:
                 return found.answer_id == answer_id

@@ -32,6 +32,10 @@ EventKind = Literal[
     "step_completed",
     "step_failed",
     "map_item_done",
+    "model_call",
+    "tool_call",
+    "tools_listed",
+    "call_failed",
     "approval_requested",
     "approval_answered",
     "approval_timed_out",
@@ -56,7 +60,14 @@ class FeedEvent(BaseModel):
     attempt: int | None = None
     item: int | None = Field(default=None, description="a map item's index")
     request_id: str | None = None
-    detail: str | None = Field(default=None, description="an error, who decided and how, a count")
+    call: str | None = Field(
+        default=None, description="an agent step's call: the tool, or the model, it called"
+    )
+    detail: str | None = Field(
+        default=None,
+        description="an error, who decided and how, a count; for an agent's call what it was asked, what it "
+        "answered, its duration and tokens",
+    )
     retrying: bool | None = Field(
         default=None,
         description="step_failed: true when another attempt of the step follows (the failure is not the "

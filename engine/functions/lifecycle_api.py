@@ -118,6 +118,8 @@ async def terminate(api: WorkflowApi, req: func.HttpRequest, client: DurableClie
     await _terminate_children(api, client, read.snapshot, f"its parent run {instance_id} was terminated")
     for partition in await api.partition_reads.unfinished(client, read.snapshot):
         await client.terminate(partition, f"its run {instance_id} was terminated")
+    for loop in await api.loop_reads.unfinished(client, read.snapshot):  # agent steps' orchestrations
+        await client.terminate(loop, f"its run {instance_id} was terminated")
     return _accepted(api, req, workflow, instance_id)
 
 

@@ -127,7 +127,7 @@ def _approval_body(versions: tuple[Workflow, ...], components: dict[str, Any]) -
     """Any approval's answer of any version served (a run answers on the graph it started on)."""
     options: list[dict[str, Any]] = []
     for workflow in versions:
-        for approval in workflow.approvals():
+        for approval in workflow.every_approval():  # agents' questions before a tool too
             response = _schema(approval.response_adapter, components, closed=True)
             if response not in options:
                 options.append(response)
@@ -235,7 +235,7 @@ def openapi_document(
             continue
         for name in versions.newest():
             served = versions.versions(name)
-            asks = any(w.approvals() for w in served)
+            asks = any(w.every_approval() for w in served)
             if REQUEST in route.params and not asks:
                 continue
             operation = _operation(route, served, components, **options)

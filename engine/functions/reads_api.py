@@ -21,6 +21,8 @@ from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.feed import Feed, after, child_approvals, parse_cursor, run_events, running_steps
 from engine.functions.http_json import HttpError, check_instance_id, json_response
 from engine.functions.http_params import api_base, choice, int_param
+from engine.functions.loop_reads import loop_owner
+from engine.functions.loop_rows import feed_events, timeline_rows
 from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
 from engine.functions.partition_reads import entry_owner
@@ -63,7 +65,7 @@ def _workflow_entry(api: WorkflowApi, req: func.HttpRequest, wf: Workflow) -> di
         "graph": to_graph_json(wf),
         "approvals": [
             {"id": a.id, "description": a.description, "response_schema": a.response_schema()}
-            for a in wf.approvals()
+            for a in wf.every_approval()  # agents' questions before a tool too
         ],
         "start_uri": f"{api.base(req)}/{wf.name}",
     }
@@ -130,8 +132,15 @@ async def _view(
             {**approval_entry(graph, p, run_uri, may_answer), **entry_owner(a.instance_id)} for a, p in listed
         ]
         view["pendingApprovalsTotal"] += total
+    if not read.finished:
+        # People asked by agent steps before a tool (in the steps' own orchestrations).
+        for loop, p in await api.loop_reads.pending(client, snapshot):
+            asked.append({**approval_entry(graph, p, run_uri, may_answer), **loop_owner(loop)})
+            view["pendingApprovals"].append(asked[-1])
+            view["pendingApprovalsTotal"] += 1
+            view["executors"][graph.approval_owner(p.approval_id)] = "waiting"
     if asked and view["phase"] == "running":
-        view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow
+        view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow or an agent step
     return view
 
 
@@ -147,6 +156,7 @@ async def _timeline(api: WorkflowApi, client: DurableClient, read: RunRead) -> d
         items=step_items(snapshot),
         partition_steps=partition_steps,
         partitions_not_listed=not_listed,
+        loop_rows=timeline_rows(await api.loop_reads.all(client, snapshot), read.status.instance_id, None),
     ).model_dump(mode="json")
 
 
@@ -205,9 +215,10 @@ async def get_events(api: WorkflowApi, req: func.HttpRequest, client: DurableCli
     while True:
         runtime = read.status.runtime
         events = run_events(read.snapshot, read.events, runtime)
+        events += feed_events(await api.loop_reads.all(client, read.snapshot), instance_id)  # agents' calls
         if not read.finished:
             events += child_approvals((await _children(api, req, client, read.snapshot, depth=0))[1])
-            events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
+        events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
         fresh = after(events, cursor)
         if latest:
             fresh = fresh[-1:]

@@ -66,7 +66,7 @@ def check_body(route: Route, req: func.HttpRequest, versions: WorkflowVersions) 
         validated(LinkRequest.model_validate, read_json(req, limit=limit), "link request")
     elif route.body == "approval":
         name = req.route_params.get("name", "")
-        approvals = [a for w in versions.versions(name) for a in w.approvals()]
+        approvals = [a for w in versions.versions(name) for a in w.every_approval()]
         if approvals:  # else the handler answers: no such workflow, or nothing to answer
             _check_answer(name, approvals, read_json(req, limit=limit))
 

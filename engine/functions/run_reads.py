@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from engine.core.graph import Workflow
 from engine.core.jsontext import unwrapped
+from engine.core.step_loop import LoopExecutor
 from engine.core.subworkflow import SubWorkflow
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.admission import started_input
@@ -26,6 +27,7 @@ from engine.durable.phase import FINISHED
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
 from engine.functions.http_json import HttpError
+from engine.functions.loop_reads import LoopReader
 from engine.functions.partition_reads import PartitionReader, asks_in_partitions
 from engine.functions.run_view import pending_approvals
 
@@ -79,10 +81,12 @@ class RunReader:
         *,
         activity: str,
         continue_every: int,
+        loops: LoopReader | None = None,
     ) -> None:
         self.versions = versions
         self.workflows = workflows
         self.partitions = partitions
+        self.loops = loops or LoopReader(versions)
         self.activity = activity
         self.continue_every = continue_every
 
@@ -166,6 +170,8 @@ class RunReader:
         ``answered``."""
         if await self._child_asks(workflow, client, status):
             return True
+        if await self._loop_asks(workflow, client, status, answered):
+            return True
         summary = RunStatus.read(status.custom_status)
         if summary is None or summary.phase != "waiting_for_approval":
             return False
@@ -179,6 +185,17 @@ class RunReader:
         open_ids = {p.request_id for p in pending_approvals(status.runtime, snapshot)}
         open_ids |= await self.partitions.open_ids(client, snapshot, answered)
         return not open_ids & answered
+
+    async def _loop_asks(
+        self, workflow: Workflow, client: DurableClient, status: InstanceStatus, answered: frozenset[str]
+    ) -> bool:
+        """Whether an agent step of this run waits for a person on a request not among ``answered`` (only
+        graphs whose agents ask before a tool look: the run itself only says it is running)."""
+        if not any(n.step_approvals() for n in workflow.nodes.values() if isinstance(n, LoopExecutor)):
+            return False
+        snapshot = (await self.read(workflow, client, status.instance_id)).snapshot
+        open_ids = {p.request_id for _, p in await self.loops.pending(client, snapshot)}
+        return bool(open_ids) and not open_ids & answered
 
     async def _child_asks(self, workflow: Workflow, client: DurableClient, status: InstanceStatus) -> bool:
         """Whether a sub-workflow of this run waits for a person (only graphs with sub-workflows look)."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.core.approval import Approval
 from engine.core.graph import Workflow
 from engine.core.run_error import RunError
 from engine.core.run_state import PendingApproval
@@ -55,7 +54,8 @@ def executor_states(workflow: Workflow, run: RunSnapshot | None, runtime: str | 
         for step in run.running:
             states[step.executor_id] = "running"
         for pending in run.open_approvals:
-            states[pending.approval_id] = "waiting"
+            # A looping step's own request (a person asked before a tool) shows on the step.
+            states[workflow.approval_owner(pending.approval_id)] = "waiting"
         for asked in run.asking:
             states[asked.approval_id] = "waiting"
     error = run.error
@@ -72,8 +72,7 @@ def approval_entry(
 ) -> dict[str, Any]:
     """A pending approval as people read it. ``respond_uri`` carries no token: a view never hands out
     the right to answer; links for a named person are issued on purpose (``.../links``)."""
-    node = workflow.nodes[pending.approval_id]
-    assert isinstance(node, Approval)
+    node = workflow.approval(pending.approval_id)
     return {
         "request_id": pending.request_id,
         "approval_id": pending.approval_id,

@@ -20,11 +20,13 @@ from engine.core.run_state import ClosedApproval, RunError
 from engine.durable.answers import ENVELOPE, AnswerEnvelope
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.history import HistoryEvent
+from engine.durable.loop_messages import LOOP_ORCHESTRATOR
 from engine.durable.run_snapshot import StepKey
 from engine.durable.step_messages import StepRequest
 from engine.durable.trail import StepRecord, Trail
 from engine.functions.timeline_model import (
     ApprovalEntry,
+    CallEntry,
     Entry,
     EventEntry,
     RunEntry,
@@ -36,6 +38,7 @@ from engine.functions.timeline_model import (
 )
 
 APPROVAL_EVENT = event_name_for("")
+LOOP_ENDS = ("SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed")
 RUN_ENDS = {
     "ExecutionCompleted": None,
     "ExecutionTerminated": "terminated",
@@ -67,8 +70,9 @@ def _step_entry(
         "elapsed_ms": _ms(scheduled, at),
         "offset_ms": _ms(started, scheduled),
     }
-    result = event.step_result() if event.type == "TaskCompleted" else event.final_failure()
-    if event.type == "TaskFailed" and result is None:
+    completed = event.type in ("TaskCompleted", "SubOrchestrationInstanceCompleted")
+    result = event.step_result() if completed else event.final_failure()
+    if event.type in ("TaskFailed", "SubOrchestrationInstanceFailed") and result is None:
         error = RunError(type="StepActivityFailed", message=str(event.reason))
         return StepEntry(ok=False, error=error, **times)
     if result is None:
@@ -212,11 +216,13 @@ def run_timeline(
     items: Mapping[StepKey, ItemTag] | None = None,
     partition_steps: Sequence[StepEntry] = (),
     partitions_not_listed: int = 0,
+    loop_rows: Sequence[Entry] = (),
 ) -> Timeline:
     """The run's timeline. ``events`` are the current execution's history with outputs; ``requests``
     (from the history fold) give each step's input and ``items`` the map item each step worked on;
     ``closed`` are the run's closed approvals and ``approval_ids`` name the approval of each open
-    request; ``partition_steps`` are the steps its map partitions ran (from their own histories)."""
+    request; ``partition_steps`` are the steps its map partitions ran (from their own histories), and
+    ``loop_rows`` the calls and questions of its agent steps (from their orchestrations' histories)."""
     reader = _HistoryReader(activity, requests or {}, items or {}, _Approvals(closed, approval_ids or {}))
     for event in events:
         reader.read(event, closed)
@@ -232,6 +238,10 @@ def run_timeline(
         and (started is None or c.at >= started)
     ]
     later += [s.model_copy(update={"offset_ms": _ms(started, s.scheduled)}) for s in partition_steps]
+    later += [
+        r.model_copy(update={"offset_ms": _ms(started, r.scheduled)}) if isinstance(r, CallEntry) else r
+        for r in loop_rows
+    ]
     entries = _merged(reader.entries, sorted(later, key=_moment_key))
     totals = reader.totals
     _count(entries, totals)
@@ -255,11 +265,17 @@ class _HistoryReader:
         self.started: datetime | None = None
         self.executions = 1
 
+    def _is_step(self, event: HistoryEvent) -> bool:
+        """A step attempt's end: the step activity's, or an agent step's orchestration's."""
+        if event.type in ("TaskCompleted", "TaskFailed"):
+            return event.function_name == self.activity
+        return event.type in LOOP_ENDS and event.function_name == LOOP_ORCHESTRATOR
+
     def read(self, event: HistoryEvent, closed: Sequence[ClosedApproval]) -> None:
         at = event.timestamp
         if event.type == "ExecutionStarted":
             self._execution_started(event, closed)
-        elif event.type in ("TaskCompleted", "TaskFailed") and event.function_name == self.activity:
+        elif self._is_step(event):
             self.entries.append(_step_entry(event, self.started, self.requests, self.items))
         elif event.type == "EventRaised" and (event.name or "").startswith(APPROVAL_EVENT):
             self.entries.append(self.approvals.entry(event))
@@ -288,7 +304,7 @@ class _HistoryReader:
 
 
 def _moment(entry: Entry) -> datetime | None:
-    return entry.completed if isinstance(entry, StepEntry) else entry.at
+    return entry.completed if isinstance(entry, StepEntry | CallEntry) else entry.at
 
 
 def _moment_key(entry: Entry) -> datetime:

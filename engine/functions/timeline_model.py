@@ -50,6 +50,36 @@ class StepEntry(BaseModel):
     )
 
 
+class CallEntry(BaseModel):
+    """One attempt of one call of an agent step (a model call, a tool call, the listing of an MCP
+    server's tools), from the step's own orchestration (its history records each call as an activity)."""
+
+    kind: Literal["call"] = "call"
+    executor: str
+    superstep: int | None = None
+    ordinal: int | None = None
+    step_attempt: int | None = Field(default=None, description="the attempt of the step that made the call")
+    key: str = Field(description="the call's key in its step (m1: the first model call, t2.0: a tool call)")
+    call: str = Field(description="model, tool or list_tools")
+    name: str = Field(description="the tool's name, the model's, or the MCP server's")
+    attempt: int = 1
+    ok: bool
+    scheduled: datetime | None = None
+    completed: datetime | None = None
+    elapsed_ms: float | None = Field(default=None, description="wall time from scheduled to completed")
+    offset_ms: float | None = Field(default=None, description="from the run's start to scheduled")
+    duration_ms: float | None = Field(default=None, description="the call's own run time")
+    arguments: Any = Field(default=None, description="a tool call's arguments")
+    result: Any = Field(default=None, description="what the call answered (a tool's text, the model's reply)")
+    tool_calls: list[dict[str, Any]] | None = Field(
+        default=None, description="the tools a model reply called"
+    )
+    tokens: dict[str, Any] | None = Field(default=None, description="a model call's prompt/completion/total")
+    model: str | None = None
+    error: RunError | None = None
+    step_orchestration: str | None = Field(default=None, description="the agent step's orchestration")
+
+
 class ApprovalEntry(BaseModel):
     """An answer to an approval arriving (an ``approval-<requestId>`` event), or an approval closing by
     its deadline; earlier executions' decisions come from the run's closed approvals."""
@@ -95,7 +125,9 @@ class RunEntry(BaseModel):
     earlier: bool = Field(default=False, description=EARLIER)
 
 
-Entry = Annotated[StepEntry | ApprovalEntry | EventEntry | TimerEntry | RunEntry, Field(discriminator="kind")]
+Entry = Annotated[
+    StepEntry | CallEntry | ApprovalEntry | EventEntry | TimerEntry | RunEntry, Field(discriminator="kind")
+]
 
 
 class Tokens(BaseModel):
@@ -103,6 +135,7 @@ class Tokens(BaseModel):
     completion_tokens: int = 0
     total_tokens: int = 0
     calls: int = 0
+    tool_calls: int = 0
 
 
 class Totals(BaseModel):

@@ -134,6 +134,11 @@ class PendingApprovalEntry(_Answer):
         default=None, description="the map partition that asked it (an SDK's raise_event names it)"
     )
     run: ApprovalOwner | None = Field(default=None, description="asked inside this sub-workflow run")
+    step_orchestration: str | None = Field(
+        default=None,
+        description="asked by an agent step before a tool call: the step's orchestration, which waits for "
+        "the answer (an SDK's raise_event names it)",
+    )
 
 
 class RunView(_Answer):

@@ -18,6 +18,7 @@ from engine.core.graph import Workflow
 from engine.core.versions import WorkflowVersions
 from engine.functions.http_json import HttpError
 from engine.functions.http_params import api_base
+from engine.functions.loop_reads import LoopReader
 from engine.functions.partition_reads import PartitionReader
 from engine.functions.run_reads import RunReader
 
@@ -46,12 +47,14 @@ class WorkflowApi:
         self.continue_every = continue_every
         self.routes = tuple(routes)  # the route table, for the OpenAPI document
         self.partition_reads = PartitionReader(versions, activity_name)
+        self.loop_reads = LoopReader(versions)  # agent steps: their calls, people asked before a tool
         self.runs = RunReader(
             versions,
             self.workflows,
             self.partition_reads,
             activity=activity_name,
             continue_every=continue_every,
+            loops=self.loop_reads,
         )
 
     def workflow(self, req: func.HttpRequest) -> Workflow:

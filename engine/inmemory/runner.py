@@ -30,7 +30,8 @@ from engine.core.graph import Workflow
 from engine.core.mapping import ItemTag, ItemTagJSON
 from engine.core.retry import retry_delay
 from engine.core.routing import Delivery, Emission, FanInBuffers, MapItemsError, Router, RoutingCodec
-from engine.core.run_state import ChildRun, PendingApproval, RunError, RunState, RunStatus
+from engine.core.run_state import ChildRun, PausedLoop, PendingApproval, RunError, RunState, RunStatus
+from engine.core.step_loop import LoopExecutor
 from engine.core.subworkflow import SubWorkflow, child_instance_id
 from engine.core.supersteps import (
     Step,
@@ -41,6 +42,7 @@ from engine.core.supersteps import (
     plan_superstep,
     superstep_limit_error,
 )
+from engine.inmemory.step_loops import LoopSteps
 from engine.telemetry.runs import RunTrace, run_trace
 from engine.telemetry.steps import step_trace
 
@@ -161,6 +163,7 @@ class InMemoryRunner:
     def __init__(self, workflows: Iterable[Workflow] = (), *, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self.workflows: dict[str, Workflow] = {w.name: w for w in workflows}
+        self.loops = LoopSteps(self.clock)
 
     async def run(self, workflow: Workflow, input: Any, *, instance_id: str | None = None) -> RunResult:
         return await self._start(workflow, input, instance_id, None)
@@ -220,16 +223,22 @@ class InMemoryRunner:
         if child_error is not None:
             return self._finish(run, child_error)
         for pending, response in answers:
-            emitted.append(
-                answer_approval(workflow, pending, response, now=now, via="runner", decided_by=decided_by)
-            )
+            if self.loops.owner(state, pending.request_id) is not None:  # a looping step's question
+                self.loops.decide(workflow, state, pending, response, via="runner", decided_by=decided_by)
+            else:
+                emitted.append(
+                    answer_approval(workflow, pending, response, now=now, via="runner", decided_by=decided_by)
+                )
             self._closed(run, pending, outcome="answered", via="runner", decided_by=decided_by)
         expired = [a for a in state.approvals if a.deadline is not None and a.deadline <= now]
+        closed = {p.request_id for p, _ in answers} | {a.request_id for a in expired}
+        state.approvals = [a for a in state.approvals if a.request_id not in closed]
         expiry_error = self._expire(run, expired, now, emitted)
         if expiry_error is not None:
             return self._finish(run, expiry_error)
-        closed = {p.request_id for p, _ in answers} | {a.request_id for a in expired}
-        state.approvals = [a for a in state.approvals if a.request_id not in closed]
+        loop_error = await self._resume_loops(run, emitted)
+        if loop_error is not None:
+            return self._finish(run, loop_error)
         routing_error = self._route(run, emitted)
         if routing_error is not None:
             return self._finish(run, routing_error)
@@ -270,8 +279,13 @@ class InMemoryRunner:
     ) -> RunError | None:
         """Requests past their deadline take their default, escalate, or fail the run (its error)."""
         for pending in expired:
-            expiry = expire_approval(run.workflow, pending, now=now)
             self._closed(run, pending, outcome="timed_out", via="timeout", decided_by=None)
+            if self.loops.owner(run.state, pending.request_id) is not None:  # a looping step's question
+                error = self.loops.expire(run.workflow, run.state, pending, now, self._emitter(run))
+                if error is not None:
+                    return error
+                continue
+            expiry = expire_approval(run.workflow, pending, now=now)
             if expiry.error is not None:
                 return expiry.error
             if expiry.emission is not None:
@@ -279,6 +293,27 @@ class InMemoryRunner:
             if expiry.escalation is not None:
                 run.deliveries.append(expiry.escalation)
         return None
+
+    async def _resume_loops(self, run: _Run, emitted: list[Emission]) -> RunError | None:
+        """Drive on every paused looping step whose questions are all decided: its output joins
+        ``emitted``; a step that asks again pauses again; a failure is the run's (or its item's)."""
+        for paused in self.loops.ready(run.state):
+            node = run.workflow.nodes[paused.node_id]
+            assert isinstance(node, LoopExecutor)
+            step = self.loops.step_of(paused)
+            result = await self.loops.run(
+                run.workflow, run.state, step, paused.superstep, node, self._emitter(run), paused=paused
+            )
+            if isinstance(result, PausedLoop):
+                run.state.loops.append(result)
+            elif isinstance(result, RunError):
+                return result
+            else:
+                emitted.append(result)
+        return None
+
+    def _emitter(self, run: _Run) -> Callable[..., None]:
+        return lambda kind, **fields: self._emit(run, kind, **fields)
 
     async def _resume_children(
         self,
@@ -395,12 +430,14 @@ class InMemoryRunner:
                     return self._finish(run, result)
                 elif isinstance(result, ChildRun):
                     state.children.append(result)
+                elif isinstance(result, PausedLoop):
+                    state.loops.append(result)
             self._emit(run, "superstep_completed", superstep=superstep)
             run.deliveries = []
             routing_error = self._route(run, emitted)
             if routing_error is not None:
                 return self._finish(run, routing_error)
-        if not state.approvals and not state.children:
+        if not state.approvals and not state.children and not state.loops:
             return self._finish(run, incomplete_fan_in(workflow, run.buffers))
         return self._finish(run, None)
 
@@ -426,13 +463,13 @@ class InMemoryRunner:
 
     async def _run_steps(
         self, run: _Run, steps: list[Step], superstep: int
-    ) -> list[Emission | RunError | ChildRun]:
+    ) -> list[Emission | RunError | ChildRun | PausedLoop]:
         if len(steps) == 1:
             return [await self._run_step(run, steps[0], superstep, inline_sync=True)]
         # A map's max_parallel: at most that many of its item steps execute at once.
         limits = {node: asyncio.Semaphore(n) for node, n in parallel_limits(run.workflow).items()}
 
-        async def bounded(step: Step, slot: asyncio.Semaphore) -> Emission | RunError | ChildRun:
+        async def bounded(step: Step, slot: asyncio.Semaphore) -> Emission | RunError | ChildRun | PausedLoop:
             async with slot:
                 return await self._run_step(run, step, superstep, inline_sync=False)
 
@@ -440,7 +477,7 @@ class InMemoryRunner:
         # per child and its outer future were ~12 % of a 10,000-item map (bench/NOTES.md). By the time the
         # first task is done the rest mostly are too, so the awaits after it do not suspend.
         loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Task[Emission | RunError | ChildRun]] = []
+        tasks: list[asyncio.Task[Emission | RunError | ChildRun | PausedLoop]] = []
         for step in steps:
             slot = limits.get(step.executor_id)
             if slot is None:
@@ -457,10 +494,12 @@ class InMemoryRunner:
 
     async def _run_step(
         self, run: _Run, step: Step, superstep: int, *, inline_sync: bool
-    ) -> Emission | RunError | ChildRun:
+    ) -> Emission | RunError | ChildRun | PausedLoop:
         node = run.workflow.nodes[step.executor_id]
         if isinstance(node, SubWorkflow):
             return await self._run_child(run, step, superstep, node)
+        if isinstance(node, LoopExecutor):
+            return await self._run_loop(run, step, superstep, node)
         assert isinstance(node, Executor)
         state = run.state
         key = idempotency_key(state.workflow, state.instance_id, superstep, node.id, step.ordinal)
@@ -530,6 +569,34 @@ class InMemoryRunner:
             )
             await self.clock.sleep(delay)
 
+    async def _run_loop(
+        self, run: _Run, step: Step, superstep: int, node: LoopExecutor
+    ) -> Emission | RunError | PausedLoop:
+        """A looping step (an agent): its calls made one by one (``step_loops``), under one step span."""
+        state = run.state
+        message = step.delivery.message
+        if type(message) not in _IMMUTABLE:
+            message = copy.deepcopy(message)
+        step = Step(
+            Delivery(step.executor_id, message, step.delivery.source, step.delivery.item), step.ordinal
+        )
+        with step_trace(
+            workflow=state.workflow,
+            instance_id=state.instance_id,
+            executor=node.id,
+            superstep=superstep,
+            item=step.ordinal,
+            attempt=1,
+            idempotency_key=idempotency_key(
+                state.workflow, state.instance_id, superstep, node.id, step.ordinal
+            ),
+            parent=run.trace.context if run.trace is not None else None,
+        ) as traced:
+            result = await self.loops.run(run.workflow, state, step, superstep, node, self._emitter(run))
+            error = result if isinstance(result, RunError) else None
+            traced.finished(error_type=error.type if error else None, retried=False, duration_ms=0.0)
+        return result
+
     async def _run_child(
         self, run: _Run, step: Step, superstep: int, node: SubWorkflow
     ) -> Emission | RunError | ChildRun:
@@ -567,7 +634,7 @@ class InMemoryRunner:
             # A failed run cannot be resumed: nothing it asked is still open for an answer.
             state.status, state.error, state.approvals = "failed", error, []
             self._emit(run, "run_failed", error=str(error))
-        elif state.approvals or state.children:
+        elif state.approvals or state.children or state.loops:
             state.status = "waiting_for_approval"
             asked = [a.request_id for a in _all_pending(state)]
             self._emit(run, "run_waiting", data={"approvals": asked})

@@ -1,5 +1,6 @@
-"""A model call as the OpenTelemetry gen_ai conventions describe it: a ``chat {model}`` client span with
-provider, models, response id, finish reasons and token usage, and the two gen_ai client metrics."""
+"""Agent calls as the OpenTelemetry gen_ai conventions describe them: a model call is a ``chat {model}``
+client span with provider, models, response id, finish reasons and token usage (and the two gen_ai client
+metrics); a tool call an ``execute_tool {tool}`` internal span with the tool's name, type and call id."""
 
 from __future__ import annotations
 
@@ -118,3 +119,46 @@ def chat_trace(
         attributes[names.SERVER_PORT] = server_port
     span = telemetry.tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
     return ChatTrace(telemetry, span, metric_attributes)
+
+
+class ToolTrace:
+    """``with tool_trace(...)``: the span of one tool call, current while the tool runs."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self._token: Any = None
+
+    def __enter__(self) -> ToolTrace:
+        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        otel_context.detach(self._token)
+        if error is not None:
+            self._span.set_attribute(names.ERROR_TYPE, type(error).__name__)
+            self._span.set_status(Status(StatusCode.ERROR, str(error)[:300]))
+        self._span.end()
+
+
+def tool_trace(
+    *, name: str, agent: str | None, call_id: str | None, kind: str = "function"
+) -> ToolTrace | _Off:
+    """``kind``: ``function`` (a Python function) or ``extension`` (an MCP server's tool)."""
+    telemetry = current()
+    if telemetry is None:
+        return OFF
+    attributes: dict[str, Any] = {
+        names.GEN_AI_OPERATION: "execute_tool",
+        names.GEN_AI_TOOL_NAME: name,
+        names.GEN_AI_TOOL_TYPE: kind,
+    }
+    if call_id:
+        attributes[names.GEN_AI_TOOL_CALL_ID] = call_id
+    if agent is not None:
+        attributes[names.GEN_AI_AGENT_NAME] = agent
+    span = telemetry.tracer.start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attributes)
+    return ToolTrace(span)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
@@ -59,3 +61,14 @@ def run_context(traceparent: str | None, instance_id: str) -> Context:
     derived = context_of(derived_traceparent(instance_id))
     assert derived is not None
     return derived
+
+
+@contextmanager
+def joined_run(traceparent: str | None, instance_id: str) -> Iterator[None]:
+    """Spans started inside (an agent's ``chat`` and ``execute_tool``) hang under the durable run's
+    trace, whatever context the host runs the activity in."""
+    token = otel_context.attach(run_context(traceparent, instance_id))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)

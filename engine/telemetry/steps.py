@@ -8,6 +8,7 @@ is the run span it is handed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -28,7 +29,7 @@ def step_span_name(workflow: str, executor: str, superstep: int, item: int, atte
 class StepTrace:
     """Enter around the attempt, call ``finished`` with how it ended, leave."""
 
-    __slots__ = ("_finished", "_metric_attributes", "_span", "_telemetry", "_token")
+    __slots__ = ("_end_ns", "_finished", "_metric_attributes", "_span", "_telemetry", "_token")
 
     def __init__(self, telemetry: Telemetry, span: Span, metric_attributes: dict[str, Any]) -> None:
         self._telemetry = telemetry
@@ -36,6 +37,11 @@ class StepTrace:
         self._metric_attributes = metric_attributes
         self._token: Any = None
         self._finished = False
+        self._end_ns: int | None = None
+
+    def end_at(self, moment: datetime) -> None:
+        """End the span at ``moment`` (a time recorded elsewhere) instead of when it is left."""
+        self._end_ns = _ns(moment)
 
     def __enter__(self) -> StepTrace:
         self._token = otel_context.attach(trace.set_span_in_context(self._span))
@@ -70,7 +76,11 @@ class StepTrace:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, type(error).__name__))
             span.set_attribute(names.ERROR_TYPE, type(error).__name__)
-        span.end()
+        span.end(end_time=self._end_ns)
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000_000)
 
 
 class _Off:
@@ -82,6 +92,9 @@ class _Off:
         return self
 
     def finished(self, *, error_type: str | None, retried: bool, duration_ms: float) -> None:
+        return None
+
+    def end_at(self, moment: datetime) -> None:
         return None
 
     def __exit__(self, *exc: object) -> None:
@@ -104,6 +117,7 @@ def step_trace(
     traceparent: str | None = None,
     durable: bool = False,
     parent: Context | None = None,
+    started: datetime | None = None,
 ) -> StepTrace | _Off:
     """The attempt's span and metrics. A durable step's parent is the run's (``run_context``); an
     in-memory step's is ``parent``, else the current span."""
@@ -126,5 +140,46 @@ def step_trace(
         step_span_name(workflow, executor, superstep, item, attempt),
         context=run_context(traceparent, instance_id) if durable else parent,
         attributes=attributes,
+        start_time=_ns(started) if started is not None else None,
     )
     return StepTrace(telemetry, span, {names.WORKFLOW: workflow, names.EXECUTOR: executor})
+
+
+def finished_step(
+    *,
+    workflow: str,
+    instance_id: str,
+    executor: str,
+    superstep: int,
+    item: int,
+    attempt: int,
+    started: datetime,
+    ended: datetime,
+    error_type: str | None,
+    idempotency_key: str | None = None,
+    version: str | None = None,
+    traceparent: str | None = None,
+) -> None:
+    """The span and metrics of a step attempt that ran as an orchestration of its own (an agent step),
+    reported once it has ended, with the times its orchestration's clock gave. Its calls report their
+    own spans (``chat``, ``execute_tool``) in the activities that made them, beside it under the run."""
+    telemetry = current()
+    if telemetry is None:
+        return
+    traced = step_trace(
+        workflow=workflow,
+        instance_id=instance_id,
+        executor=executor,
+        superstep=superstep,
+        item=item,
+        attempt=attempt,
+        idempotency_key=idempotency_key,
+        version=version,
+        traceparent=traceparent,
+        durable=True,
+        started=started,
+    )
+    with traced:
+        duration_ms = max((ended - started).total_seconds() * 1000, 0.0)
+        traced.finished(error_type=error_type, retried=False, duration_ms=duration_ms)
+        traced.end_at(ended)

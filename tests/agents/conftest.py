@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engine import InMemoryRunner, ManualClock, RunResult, WorkflowBuilder
 from engine.agents import Agent, close_clients
 from engine.core.executor import StepContext
 from engine.core.retry import classify, retry_delay
@@ -77,3 +78,11 @@ async def drive(agent: Agent, message: Any, attempts: Attempts | None = None) ->
                 raise
             attempt += 1
             await asyncio.sleep(0)
+
+
+async def run_agent(agent: Agent, message: Any, clock: ManualClock | None = None) -> RunResult:
+    """``agent`` as the one step of a workflow, through the in-memory runner (on ``clock``: retries
+    wait on it, not for real)."""
+    workflow = WorkflowBuilder(f"{agent.id}_alone", start=agent).build()
+    data = message.model_dump() if hasattr(message, "model_dump") else message
+    return await InMemoryRunner(clock=clock or ManualClock()).run(workflow, data)

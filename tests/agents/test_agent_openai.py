@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import pytest
 from pydantic import Field
 
+from engine import ManualClock
 from engine.agents import (
     Agent,
     AgentConfigurationError,
@@ -22,8 +23,9 @@ from engine.agents import (
     strict_json_schema,
 )
 from engine.core.executor import StepContext
+from engine.core.loop_calls import call_idempotency_key
 from engine.core.retry import NonRetryableError, RetryPolicy, TransientError
-from tests.agents.conftest import Attempts, drive, step_context
+from tests.agents.conftest import Attempts, drive, run_agent, step_context
 from tests.agents.fake_openai import FakeOpenAI, Reply, Seen, completion, error
 from tests.agents.models import ANSWER, TICKET, Ticket, Triage
 
@@ -131,7 +133,8 @@ async def test_tool_call_then_answer(openai_env: FakeOpenAI) -> None:
     assert [m["role"] for m in second.messages] == ["system", "user", "assistant", "tool", "tool"]
     (answers,) = tool_answers
     assert json.loads(answers[0]["content"]) == ORDERS["A1"]
-    assert answers[1]["content"] == "gold/eu/k/5"  # default applied, context injected
+    # Default applied, context injected: the call's own idempotency key, derived from the step's.
+    assert answers[1]["content"] == f"gold/eu/{call_idempotency_key('k', 't1.1')}/5"
     assert second.messages[2]["tool_calls"][0]["id"] == answers[0]["tool_call_id"]
     usage = ctx.annotations["agent"]
     assert (usage["calls"], usage["tool_calls"]) == (2, 2)
@@ -172,44 +175,51 @@ async def test_tool_rounds_are_bounded(openai_env: FakeOpenAI) -> None:
 async def test_rate_limit_is_retried_after_the_servers_wait(openai_env: FakeOpenAI) -> None:
     fake = openai_env
     fake.expect(error(429, "slow down", {"Retry-After": "2"}), completion(ANSWER))
-    attempts = Attempts()
+    clock = ManualClock()
+    before = clock.now()
 
-    result = await drive(triage_agent(), TICKET, attempts)
+    result = await run_agent(triage_agent(), TICKET, clock)
 
-    assert result == Triage(**ANSWER)
-    (failure,) = attempts.errors
-    assert isinstance(failure, TransientError) and isinstance(failure, AgentTransientError)
-    assert failure.retry_after == timedelta(seconds=2)
-    assert failure.status_code == 429
-    assert str(failure).startswith("agent 'triage' (model gpt-test): HTTP 429")
-    assert "slow down" in str(failure)
-    assert attempts.count == 2
-    assert attempts.contexts[-1].annotations["agent"]["calls"] == 1
+    assert result.status == "completed", result.error
+    assert result.outputs == [Triage(**ANSWER)]
+    assert clock.now() - before >= timedelta(seconds=2)  # the server's wait, over the 1 s backoff
+    kinds = [e.kind for e in result.events if e.kind.startswith("call_")]
+    assert kinds == ["call_failed", "call_retrying", "call_completed"]
+    failed = next(e for e in result.events if e.kind == "call_failed")
+    assert failed.error is not None and failed.error.startswith("AgentTransientError: agent 'triage'")
+    assert "HTTP 429" in failed.error and "slow down" in failed.error
+    retrying = next(e for e in result.events if e.kind == "call_retrying")
+    assert retrying.data == {"delay_ms": 2000.0}
+    completed = next(e for e in result.events if e.kind == "executor_completed")
+    assert completed.data is not None and completed.data["agent"]["calls"] == 1
 
 
 async def test_retry_after_ms_wins_over_retry_after(openai_env: FakeOpenAI) -> None:
     headers = {"retry-after-ms": "1500", "Retry-After": "9"}
     openai_env.expect(error(429, "slow down", headers), completion(ANSWER))
-    attempts = Attempts()
 
-    await drive(triage_agent(), TICKET, attempts)
+    result = await run_agent(triage_agent(), TICKET)
 
-    assert attempts.errors[0].retry_after == timedelta(milliseconds=1500)  # type: ignore[attr-defined]
+    retrying = next(e for e in result.events if e.kind == "call_retrying")
+    assert retrying.data == {"delay_ms": 1500.0}
 
 
 async def test_server_errors_exhaust_the_retry_policy(openai_env: FakeOpenAI) -> None:
     fake = openai_env
     fake.expect(*[error(500, "boom") for _ in range(3)])
     agent = triage_agent()
-    attempts = Attempts()
 
     assert agent.retry is not None and agent.retry.max_attempts == 3
-    with pytest.raises(AgentTransientError, match=r"^agent 'triage' \(model gpt-test\): HTTP 500"):
-        await drive(agent, TICKET, attempts)
+    result = await run_agent(agent, TICKET)
 
-    assert attempts.count == 3
+    assert result.status == "failed" and result.error is not None
+    assert result.error.type == "AgentTransientError"
+    assert result.error.message.startswith("agent 'triage' (model gpt-test): HTTP 500")
     assert len(fake.chat_requests) == 3  # the SDK's own retries are off: one request per attempt
-    assert all(e.retry_after is None for e in attempts.errors)  # type: ignore[attr-defined]
+    assert [e.attempt for e in result.events if e.kind == "call_failed"] == [1, 2, 3]
+    with pytest.raises(AgentTransientError, match=r"^agent 'triage' \(model gpt-test\): HTTP 500"):
+        fake.expect(*[error(500, "boom") for _ in range(3)])
+        await agent.handle(TICKET, step_context(agent))  # called directly: the call's own exception
 
 
 async def test_answer_not_matching_the_output_model_fails_at_once(openai_env: FakeOpenAI) -> None:
@@ -340,7 +350,7 @@ async def test_unreachable_server_is_transient(monkeypatch: pytest.MonkeyPatch) 
     assert attempts.count == 2
 
 
-async def test_tool_failures_reach_the_retry_decision_unwrapped(openai_env: FakeOpenAI) -> None:
+async def test_a_failed_tool_call_is_retried_alone(openai_env: FakeOpenAI) -> None:
     fake = openai_env
     outcomes: list[Exception | None] = [TransientError("warehouse busy"), None]
 
@@ -352,11 +362,23 @@ async def test_tool_failures_reach_the_retry_decision_unwrapped(openai_env: Fake
         return 3
 
     call = completion(tool_calls=[("check_stock", {"sku": "X"}), ("lookup_order", {"order_id": "A1"})])
-    fake.expect(call, call, completion(ANSWER))
-    attempts = Attempts()
+    fake.expect(call, completion(ANSWER))
 
-    result = await drive(triage_agent(tools=[check_stock, lookup_order]), TICKET, attempts)
+    result = await run_agent(triage_agent(tools=[check_stock, lookup_order]), TICKET)
 
-    assert result == Triage(**ANSWER)
-    assert [type(e) for e in attempts.errors] == [TransientError]
-    assert attempts.count == 2
+    assert result.status == "completed", result.error
+    assert result.outputs == [Triage(**ANSWER)]
+    # The model was called twice, not again for the tool's retry; the tool that failed ran again alone.
+    assert len(fake.chat_requests) == 2
+    calls = [
+        (e.kind, e.data.get("model", e.data["name"]), e.attempt)
+        for e in result.events
+        if e.kind in ("call_completed", "call_failed")
+    ]
+    assert calls == [
+        ("call_completed", "gpt-test", 1),
+        ("call_failed", "check_stock", 1),
+        ("call_completed", "lookup_order", 1),
+        ("call_completed", "check_stock", 2),
+        ("call_completed", "gpt-test", 1),
+    ]

@@ -25,10 +25,12 @@ async def test_one_agent_workflow(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPa
 
     assert result.status == "completed", result.error
     assert result.outputs == [Triage(**ANSWER)]
-    retrying = [e for e in result.events if e.kind == "executor_retrying"]
-    assert len(retrying) == 1 and clock.now() - before >= timedelta(seconds=30)  # Retry-After honoured
-    failed = next(e for e in result.events if e.kind == "executor_failed")
+    # The model call (not the whole step) is retried, after the server's Retry-After.
+    retrying = [e for e in result.events if e.kind == "call_retrying"]
+    assert len(retrying) == 1 and clock.now() - before >= timedelta(seconds=30)
+    failed = next(e for e in result.events if e.kind == "call_failed")
     assert failed.error is not None and "agent 'triage' (model gpt-test): HTTP 429" in failed.error
+    assert not [e for e in result.events if e.kind in ("executor_failed", "executor_retrying")]
     completed = next(e for e in result.events if e.kind == "executor_completed")
     assert completed.data is not None
     assert completed.data["agent"]["total_tokens"] == 27

@@ -6,6 +6,7 @@ import datetime
 import decimal
 import enum
 import logging
+import re
 import uuid
 from typing import Annotated, Literal
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import AnyUrl, BaseModel, Field, Json
 
 from engine.agents import Agent, OfflineModel
-from tests.agents.conftest import drive, step_context
+from tests.agents.conftest import drive, run_agent, step_context
 from tests.agents.models import TICKET, Ticket, Triage
 
 
@@ -128,9 +129,9 @@ def test_answers_depend_on_the_input() -> None:
     assert len(answers) > 1
 
 
-def test_strings_carry_the_field_name() -> None:
+def test_strings_read_as_text() -> None:
     answer = Triage.model_validate_json(OfflineModel().answer(Triage, "x"))
-    assert answer.summary.startswith("summary-")
+    assert answer.summary.startswith("Summary (offline draft ")
 
 
 def test_announces_itself_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -166,3 +167,93 @@ async def test_agent_uses_the_offline_model_when_nothing_is_configured(
         1,
         0,
     )
+
+
+PLACEHOLDER = re.compile(r"^[a-z0-9_]+-[0-9a-f]{6}$")  # what strings used to be: body-6a0171
+
+
+def strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return []
+
+
+class Refund(BaseModel):
+    order_id: str
+    amount: float
+    summary: str = Field(max_length=300)
+
+
+def lookup_order(order_id: str) -> dict[str, object]:
+    """Look an order up."""
+    return {"order_id": order_id, "amount": 1200.0, "status": "placed"}
+
+
+def refund_order(order_id: str, amount: float, reason: str) -> dict[str, object]:
+    """Refund an order."""
+    return {"refunded": amount, "refund_id": f"RF-{order_id[-3:]}"}
+
+
+async def test_offline_calls_each_tool_once_with_arguments_from_the_conversation_then_answers_from_them() -> (
+    None
+):
+    agent = Agent(
+        "refunder",
+        instructions="Refund.",
+        input_type=dict[str, str],
+        output_type=Refund,
+        tools=[lookup_order, refund_order],
+    )
+
+    result = await run_agent(agent, {"order_id": "ORD-101200", "reason": "Arrived broken"})
+
+    assert result.status == "completed", result.error
+    calls = [
+        (e.data["name"], e.data.get("arguments"))
+        for e in result.events
+        if e.kind == "call_completed" and e.data
+    ]
+    assert calls == [
+        ("model", None),
+        ("lookup_order", {"order_id": "ORD-101200"}),  # from the input
+        ("model", None),
+        (
+            "refund_order",
+            {"order_id": "ORD-101200", "amount": 1200.0, "reason": "Arrived broken"},
+        ),  # and lookup's
+        ("model", None),
+    ]
+    [answer] = result.outputs
+    assert (answer.order_id, answer.amount) == ("ORD-101200", 1200.0)
+    assert answer.summary.startswith("Summary for order id ORD-101200: reason Arrived broken; lookup_order: ")
+    assert "refund_order: refunded 1200.0, refund id RF-200" in answer.summary
+
+
+@pytest.mark.parametrize(
+    ("workflow", "body"),
+    [
+        ("order_cancellation", {"order_id": "ORD-101200", "reason": "Wrong size"}),
+        (
+            "content_review",
+            {"title": "Durable workflows", "author": "ada", "draft": "Durable Functions wait."},
+        ),
+    ],
+)
+async def test_what_an_approver_reads_of_the_demos_reads_as_text(
+    workflow: str, body: dict[str, object]
+) -> None:
+    from engine import InMemoryRunner, ManualClock
+    from workflows import ALL
+
+    [graph] = [w for w in ALL if w.name == workflow]
+    result = await InMemoryRunner(clock=ManualClock()).run(graph, body)
+
+    assert result.status == "waiting_for_approval", result.error
+    [asked] = result.pending_approvals
+    texts = [s for s in strings(asked.request) if " " in s or PLACEHOLDER.match(s)]
+    assert texts, asked.request  # the agents wrote something for the approver
+    assert not [s for s in texts if PLACEHOLDER.match(s)], texts

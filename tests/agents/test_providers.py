@@ -59,7 +59,7 @@ def test_azure_key_without_endpoint_is_an_error_not_offline() -> None:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "agents use the OFFLINE model: deterministic placeholder answers, no LLM is called. To use"),
+        ({}, "agents use the OFFLINE model: deterministic answers (each offered tool called once), no LLM"),
         (
             {"OPENAI_API_KEY": "sk", "OPENAI_MODEL": "gpt-4o-mini"},
             "agents use OpenAI (https://api.openai.com/v1) with an API key, default model gpt-4o-mini",

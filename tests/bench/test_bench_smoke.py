@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import durable_task_runner, inmemory, maps, maps_at_scale, replay, telemetry, throughput
+from bench import (
+    agent_loop,
+    durable_task_runner,
+    inmemory,
+    maps,
+    maps_at_scale,
+    replay,
+    telemetry,
+    throughput,
+)
 from bench.common import Row, machine, versions
 from bench.report import write_report
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
@@ -96,6 +105,7 @@ def test_report_renders(tmp_path: Path) -> None:
             "durabletask", "map", durable_task_runner.OURS, 100, "s", [1.5], extra={"ratio_per_round": [0.75]}
         ),
         Row("telemetry", "chain", telemetry.OTLP, 10, "us/step", [40.0], extra={"spans_exported": 22}),
+        Row("agent_loop", "devhost: per call", agent_loop.OURS, 9, "ms/call", [6.25, 7.0]),
     ]
     meta = {"machine": machine(), "versions": versions(), "date": "today", "minutes": 0.1}
     write_report(rows, meta, tmp_path)
@@ -115,6 +125,7 @@ def test_report_renders(tmp_path: Path) -> None:
         "sequential: ≥ the hand-written orchestration (median) | ours 40.00 vs 50.00 runs/s | **no**" in text
     )
     assert "map: ≤ the hand-written orchestration (median) | ours 1.50 vs 2.00 s | yes" in text
+    assert "| devhost: per call | 6.25 ms/call | 6.62 ms/call |" in text
 
 
 def test_durable_task_suite_alternates_ours_and_the_hand_written_orchestration() -> None:
@@ -145,3 +156,16 @@ def test_maps_at_scale_runs_a_partitioned_map_on_devhost(tmp_path: Path) -> None
     text = "\n".join(maps_at_scale.section([row, sync, hand], tmp_path))
     assert "## 4. Maps at scale" in text and "| map of 30: makespan ≤ the hand-written" in text
     assert "| map of 30 with `def` item steps: makespan within 1.1x" in text
+
+
+def test_agent_loop_suite_produces_rows() -> None:
+    rows = agent_loop.run(runs=2, reps=1, log=lambda _: None)
+    _well_formed(rows, "agent_loop")
+    assert [r.case for r in rows] == [
+        "devhost: plain step",
+        "devhost: agent step",
+        "devhost: per call",
+        "in memory: plain step",
+        "in memory: agent step",
+        "in memory: per call",
+    ]

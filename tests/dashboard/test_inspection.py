@@ -223,3 +223,33 @@ def test_workflow_cards_open_a_full_size_graph_and_json_wraps(page: Any, host: D
     side = page.locator(".side").bounding_box()
     box = outputs.bounding_box()
     assert side is not None and box is not None and box["x"] + box["width"] <= side["x"] + side["width"] + 1
+
+
+@pytest.mark.signed_in("manager")
+def test_an_agent_steps_calls_and_the_approval_before_its_tool(page: Any, host: DevHostHandle) -> None:
+    from playwright.sync_api import expect
+
+    run = start(host, "order_refund", {"order_id": "ORD-100080", "reason": "Arrived broken"}, "inspect-agent")
+    pending = wait_for(f"{run}?wait=30", waiting).body["pendingApprovals"]
+    assert pending[0]["approval_id"] == "refund_agent.refund"
+    open_run(page, host, "order_refund", "inspect-agent")
+    # The manager approves the refund call from the run page, where the tool and its arguments show.
+    card = page.locator("article.approval")
+    expect(card).to_contain_text('"tool": "refund"')
+    expect(card).to_contain_text('"amount": 80')
+    card.get_by_role("button", name="Approve").click()
+    expect(page.locator(".run-status")).to_contain_text("Completed", timeout=WAIT_MS)
+
+    # The timeline lists each call under the agent step; the inspector shows them with their arguments.
+    calls = page.locator('.timeline-table tr[data-kind="call"]')
+    expect(calls).to_have_count(6)  # the listing, 3 model calls, lookup and refund
+    expect(page.locator('.timeline-table tr[data-call="t2.0"]')).to_contain_text("tool refund")
+    page.locator('svg.graph [data-node="refund_agent"]').click()
+    inspector = page.locator("section.inspector")
+    expect(inspector).to_contain_text("agent · done")
+    expect(inspector).to_contain_text("Calls (6)")
+    refund = inspector.locator('li[data-call="t2.0"]')
+    expect(refund).to_contain_text("tool refund")
+    expect(refund.get_by_label("Arguments as JSON")).to_contain_text('"order_id": "ORD-100080"')
+    refund.locator("summary").click()
+    expect(refund).to_contain_text('"refunded": true')

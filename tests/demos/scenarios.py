@@ -77,11 +77,23 @@ SCENARIOS: dict[str, list[tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = {
 
 
 async def run_in_memory(
-    runner: InMemoryRunner, workflow: Workflow, input: dict[str, Any], responses: dict[str, dict[str, Any]]
+    runner: InMemoryRunner,
+    workflow: Workflow,
+    input: dict[str, Any],
+    responses: dict[str, dict[str, Any]],
+    instance_id: str | None = None,
 ) -> RunResult:
-    """Run a scenario to its end, answering each approval by its node id."""
-    result = await runner.run(workflow, input)
+    """Run a scenario to its end, answering each approval by its node id (``instance_id``: for runs whose
+    output depends on it, through the idempotency keys their tools derive from it). A request for named
+    approvers is answered by the first of them, as a respond link issued to them answers it durably."""
+    result = await runner.run(workflow, input, instance_id=instance_id)
     while result.status == "waiting_for_approval":
-        answers = {p.request_id: responses[p.approval_id] for p in result.pending_approvals}
-        result = await runner.resume(result.state, answers, workflow=workflow)
+        pending = result.pending_approvals[0]
+        deciders = pending.approvers[0] if pending.approvers else None
+        answers = {
+            p.request_id: responses[p.approval_id]
+            for p in result.pending_approvals
+            if (p.approvers[0] if p.approvers else None) == deciders
+        }
+        result = await runner.resume(result.state, answers, workflow=workflow, decided_by=deciders)
     return result

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from engine import InMemoryRunner, ManualClock, RunResult, StepContext
-from executors.content import MAX_DRAFT_CHARS, RevisionRound, Verdict, review_revision, slugify
+from engine import InMemoryRunner, ManualClock, RunResult
+from engine.agents import OpenAIProvider, close_clients
+from executors.content import MAX_DRAFT_CHARS, Verdict, review_revision, slugify
+from tests.agents.fake_openai import FakeOpenAI, Reply, Seen, completion
 from workflows.content_review import workflow
 
 
@@ -42,13 +46,29 @@ def only_output(result: RunResult) -> dict[str, Any]:
     return output
 
 
-def reviewer_saying(monkeypatch: pytest.MonkeyPatch, approved: bool) -> None:
-    """Replace the reviewer's answer, to drive the loop whichever way the offline model leans."""
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await close_clients()
+        await server.close()
 
-    async def handle(message: RevisionRound, ctx: StepContext) -> Verdict:
-        return Verdict(approved=approved, feedback=[] if approved else [f"round {message.round}: tighten it"])
 
-    monkeypatch.setattr(review_revision, "handle", handle)
+def reviewer_saying(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, approved: bool) -> None:
+    """The reviewer asks a model service (the test's OpenAI-compatible server) that always answers so, to
+    drive the loop whichever way the offline model leans; the other agents stay offline."""
+
+    def verdict(seen: Seen) -> Reply:
+        text = seen.messages[-1]["content"]
+        round_no = json.loads(text.split("```json\n")[1].split("\n```")[0])["round"]
+        feedback = [] if approved else [f"round {round_no}: tighten it"]
+        return completion(Verdict(approved=approved, feedback=feedback).model_dump())
+
+    fake.expect(*[verdict] * 10)
+    monkeypatch.setattr(review_revision, "provider", OpenAIProvider(base_url=fake.v1, model="reviewer"))
 
 
 async def test_approved_draft_is_published(runner: InMemoryRunner) -> None:
@@ -86,9 +106,9 @@ async def test_no_decision_before_the_deadline_means_not_published(
 
 @pytest.mark.parametrize("max_rounds", [1, 3, 5])
 async def test_loop_stops_at_max_rounds_when_the_reviewer_never_approves(
-    runner: InMemoryRunner, monkeypatch: pytest.MonkeyPatch, max_rounds: int
+    runner: InMemoryRunner, monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, max_rounds: int
 ) -> None:
-    reviewer_saying(monkeypatch, approved=False)
+    reviewer_saying(monkeypatch, fake, approved=False)
     result = await until_approval(runner, submission(max_rounds=max_rounds))
     assert runs_of(result, "write_revision") == max_rounds
     assert runs_of(result, "review_revision") == max_rounds
@@ -100,9 +120,11 @@ async def test_loop_stops_at_max_rounds_when_the_reviewer_never_approves(
 
 
 async def test_reviewer_approval_ends_the_loop_early(
-    runner: InMemoryRunner, monkeypatch: pytest.MonkeyPatch
+    runner: InMemoryRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeOpenAI,
 ) -> None:
-    reviewer_saying(monkeypatch, approved=True)
+    reviewer_saying(monkeypatch, fake, approved=True)
     result = await until_approval(runner, submission(max_rounds=5))
     assert runs_of(result, "write_revision") == 1
     request = result.pending_approvals[0].request

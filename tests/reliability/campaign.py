@@ -21,6 +21,13 @@ form CI runs (``tests/reliability/test_crash_campaign.py``). What it does:
    that signal and call counter entities, killed and restarted with the first; afterwards every entity
    operation must have been applied exactly once (none lost, none twice).
 
+6. Agent steps with tool loops (``order_refund``: an agent that looks an order up and refunds it through the
+   orders MCP server of ``examples/orders_mcp``, started over stdio for each call, a manager approving
+   each refund through a respond link issued to them), killed mid-call too (``mid-agent-call``). The MCP
+   server's ledger proves that no refund was made twice, that none is missing, and that a call was
+   delivered again only when the host died while it ran (every call that finished is recorded in the
+   step's history and never made again).
+
 Agents answer with the offline model: the campaign blanks the model-provider settings for itself and
 the host.
 """
@@ -48,6 +55,10 @@ from devhost.durable.history import EventType
 from devhost.durable.task_hub_store import SqliteStore
 from devhost.testing import DevHostProcess
 from engine import InMemoryRunner
+from engine.core.loop_calls import call_idempotency_key
+from engine.core.supersteps import idempotency_key
+from examples.orders_mcp.ledger import SETTING as ORDERS_LEDGER_SETTING
+from examples.orders_mcp.ledger import Ledger as OrdersLedger
 from executors.ledger import SETTING as LEDGER_SETTING
 from executors.ledger import SideEffectLedger
 from tests.demos.scenarios import SCENARIOS, run_in_memory
@@ -75,7 +86,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests.reliability.workflows"
 FINISHED = ("Completed", "Failed", "Terminated")
 ACTIVITY = "run_step"
-KILL_MODES = ("random", "mid-activity", "mid-episode")
+CALL_ACTIVITY = "run_step_call"  # every agent step's model and tool calls
+LOOP_ORCHESTRATOR = "workflow_step_loop"  # an agent step's orchestration
+AGENT_WORKFLOW, AGENT, REFUND_APPROVAL = "order_refund", "refund_agent", "refund_agent.refund"
+KILL_MODES = ("random", "mid-activity", "mid-episode", "mid-agent-call")
 PROVIDER_PREFIXES = ("OPENAI_", "AZURE_OPENAI_")
 WORKFLOWS = {w.name: w for w in [*APP_WORKFLOWS, *CAMPAIGN_WORKFLOWS]}
 
@@ -124,6 +138,8 @@ class CampaignConfig:
     entity_signals: int = 8
     entity_delay_ms: int = 600  # upper bound of the activity's sleep
     entity_kill_wait: float = 0.5  # after the workflow host's kill: at most this long for an entity batch
+    agent_runs: int = 12  # order_refund runs: an agent with the orders MCP server's tools
+    agent_call_delay_ms: int = 300  # each MCP tool call takes this long (so kills land in calls)
 
     @classmethod
     def quick(cls) -> CampaignConfig:
@@ -147,6 +163,7 @@ class CampaignConfig:
             entity_rounds=3,
             entity_signals=4,
             entity_delay_ms=400,
+            agent_runs=3,
         )
 
 
@@ -210,6 +227,19 @@ class CampaignResult:
     entity_lost_operations: int = 0
     entity_duplicate_operations: int = 0
     entity_malformed_histories: int = 0
+    kills_mid_agent_call: int = 0  # the host's log shows an agent's call activity executing
+    agent_runs: int = 0
+    agent_runs_completed: int = 0  # Completed with the in-memory output
+    agent_calls_scheduled: int = 0  # run_step_call TaskScheduled events in every agent step's history
+    agent_call_executions: int = 0  # every run_step_call execution the host started (its log)
+    agent_call_re_executions: int = 0
+    agent_tool_calls: int = 0  # calls the MCP server received (its ledger)
+    agent_tool_calls_repeated: int = 0  # calls received again under a key already received
+    agent_repeats_without_kill: int = 0  # ... with no kill between the two: a finished call made again
+    agent_refunds: int = 0
+    agent_refunds_expected: int = 0
+    agent_duplicate_refunds: int = 0
+    agent_missing_refunds: int = 0
     elapsed_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -254,6 +284,14 @@ class CampaignResult:
             f"  lost / duplicate operations     {self.entity_lost_operations} / "
             f"{self.entity_duplicate_operations}",
             f"  malformed entity-run histories  {self.entity_malformed_histories}",
+            f"  agent runs (MCP tools)          {self.agent_runs} ({self.agent_runs_completed} completed "
+            f"with the in-memory output), {self.kills_mid_agent_call} kills mid-agent-call",
+            f"  agent call executions           {self.agent_call_executions} for "
+            f"{self.agent_calls_scheduled} scheduled: {self.agent_call_re_executions} re-executions",
+            f"  MCP tool calls (server ledger)  {self.agent_tool_calls}: {self.agent_tool_calls_repeated} "
+            f"delivered again after a kill, {self.agent_repeats_without_kill} repeated without one",
+            f"  refunds                         {self.agent_refunds} made, {self.agent_refunds_expected} "
+            f"expected: {self.agent_duplicate_refunds} duplicate, {self.agent_missing_refunds} missing",
         ]
         lines += [f"  problem: {p}" for p in self.problems[:40]]
         if len(self.problems) > 40:
@@ -295,6 +333,13 @@ def plan_runs(config: CampaignConfig) -> list[Run]:
         body = {"seed": 200 + index, "items": ASKS[config.asks_workflow]}
         answers = {ITEM_SIGN_OFF: {"approved": True, "comment": "signed off"}}
         runs.append(Run(config.asks_workflow, body, answers, f"crash-{config.asks_workflow}-{index}"))
+    for index in range(config.agent_runs):
+        body = {"order_id": f"ORD-1{100 + index:05d}", "reason": "Arrived broken"}
+        approved = index % 4 != 3  # every fourth refund is refused: the model is told, nothing is refunded
+        answers = {
+            REFUND_APPROVAL: {"approved": approved, "comment": "ok" if approved else "call them first"}
+        }
+        runs.append(Run(AGENT_WORKFLOW, body, answers, f"crash-agent-{index}"))
     random.Random(config.seed).shuffle(runs)
     return runs
 
@@ -302,9 +347,12 @@ def plan_runs(config: CampaignConfig) -> list[Run]:
 async def _expected_outputs(runs: list[Run]) -> None:
     cache: dict[str, list[Any]] = {}
     for run in runs:
-        key = json.dumps([run.workflow, run.body, run.answers], sort_keys=True)
+        # An agent run's output names its refund, whose id derives from the run's instance id.
+        iid = run.instance_id if run.workflow == AGENT_WORKFLOW else None
+        key = json.dumps([run.workflow, run.body, run.answers, iid], sort_keys=True)
         if key not in cache:
-            result = await run_in_memory(InMemoryRunner(), WORKFLOWS[run.workflow], run.body, run.answers)
+            workflow = WORKFLOWS[run.workflow]
+            result = await run_in_memory(InMemoryRunner(), workflow, run.body, run.answers, instance_id=iid)
             if result.status != "completed":
                 raise RuntimeError(f"{run.workflow} {run.body}: in memory the run ends {result.status}")
             cache[key] = result.outputs_json()
@@ -404,6 +452,9 @@ class LogWatcher:
     def activities_running(self) -> bool:
         return any(name == ACTIVITY for name in self.poll().values())
 
+    def calls_running(self) -> bool:
+        return any(name == CALL_ACTIVITY for name in self.poll().values())
+
     def episodes_running(self) -> bool:
         return any(name in WORKFLOWS for name in self.poll().values())
 
@@ -470,7 +521,13 @@ class Driver:
                     )
                     run.answered.add(pending["request_id"])
                     continue
-                answered = _try("POST", pending["respond_uri"], answer)
+                respond = pending["respond_uri"]
+                if pending.get("approvers"):  # a named approver answers through a link issued to them
+                    link = _try("POST", pending["links_uri"], {"for": pending["approvers"][0]})
+                    if link is None or link.status != 201:
+                        continue
+                    respond = link.body["respond_uri"]
+                answered = _try("POST", respond, answer)
                 if answered is not None and answered.status in (202, 409):
                     run.answered.add(pending["request_id"])
                     self.result.approvals_answered += answered.status == 202
@@ -624,6 +681,53 @@ def audit(runs: list[Run], process: DevHostProcess, ledger: SideEffectLedger, re
         result.problems.append(f"{counts.running} side-effecting executions never ended")
 
 
+def audit_agents(runs: list[Run], orders: OrdersLedger, kills: list[float], result: CampaignResult) -> None:
+    """The orders MCP server's ledger: every approved refund made once under its call's key, none for a
+    refused one, and a call received again only when a kill fell between its two deliveries."""
+    agent_runs = [run for run in runs if run.workflow == AGENT_WORKFLOW]
+    result.agent_runs = len(agent_runs)
+    result.agent_runs_completed = sum(
+        1
+        for run in agent_runs
+        if (run.final or {}).get("runtimeStatus") == "Completed"
+        and (run.final or {}).get("outputs") == run.expected
+    )
+    refunds: dict[str, list[dict[str, Any]]] = {}
+    for made in orders.refunds():
+        refunds.setdefault(made["key"], []).append(made)
+    result.agent_refunds = sum(len(r) for r in refunds.values())
+    for run in agent_runs:
+        step = idempotency_key(AGENT_WORKFLOW, run.instance_id, 1, AGENT, 0)
+        key = call_idempotency_key(step, "t2.0")  # the refund: the second round's call
+        made = refunds.get(key, [])
+        if run.answers[REFUND_APPROVAL]["approved"]:
+            result.agent_refunds_expected += 1
+            if not made:
+                result.agent_missing_refunds += 1
+                result.problems.append(f"{run.instance_id}: its approved refund was never made")
+        elif made:
+            result.agent_duplicate_refunds += len(made)
+            result.problems.append(f"{run.instance_id}: a refused refund was made")
+        if len(made) > 1:
+            result.agent_duplicate_refunds += len(made) - 1
+            result.problems.append(f"{run.instance_id}: refunded {len(made)} times")
+    twice = orders.counts().orders_refunded_twice
+    if twice:
+        result.agent_duplicate_refunds += twice
+        result.problems.append(f"{twice} orders refunded under two keys")
+    calls = orders.calls_with_times()
+    result.agent_tool_calls = len(calls)
+    last_seen: dict[tuple[str, str | None], float] = {}
+    for received in calls:
+        seen = (received["tool"], received["key"])
+        if seen in last_seen:
+            result.agent_tool_calls_repeated += 1
+            if not any(last_seen[seen] < kill < received["at"] for kill in kills):
+                result.agent_repeats_without_kill += 1
+                result.problems.append(f"tool call {seen} was made again without a crash between")
+        last_seen[seen] = received["at"]
+
+
 MAX_HISTORY_EVENTS = 3_000
 
 
@@ -634,11 +738,22 @@ def audit_store(runs: list[Run], state: Path, log: Path, result: CampaignResult)
         # Every instance, partitions included: none may outgrow the bound a partitioned map keeps.
         instances = store.load().instances
         result.instances = len(instances)
-        for instance_id in instances:
-            size = len(store.load_history(instance_id))
+        for instance_id, record in instances.items():
+            history = store.load_history(instance_id)
+            size = len(history)
             result.largest_history = max(result.largest_history, size)
             if size > MAX_HISTORY_EVENTS:
                 result.problems.append(f"{instance_id}: a stored history of {size} events")
+            if record.name == LOOP_ORCHESTRATOR:  # an agent step's orchestration: its calls
+                found = check_history(instance_id, history)
+                result.problems += found
+                if found:
+                    result.malformed.add(instance_id)
+                result.agent_calls_scheduled += sum(
+                    1
+                    for e in history
+                    if e["EventType"] == EventType.TaskScheduled and e.get("Name") == CALL_ACTIVITY
+                )
         for run in runs:
             events = store.load_history(run.instance_id)
             found = check_history(run.instance_id, events)
@@ -652,10 +767,28 @@ def audit_store(runs: list[Run], state: Path, log: Path, result: CampaignResult)
         store.close()
     result.malformed_histories = len(result.malformed)
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-    result.activity_executions = text.count("Executing 'Functions.run_step'")
+    result.activity_executions = text.count("Executing 'Functions.run_step' (")
     result.activity_re_executions = result.activity_executions - result.activities_scheduled
     if result.activity_re_executions < 0:
         result.problems.append("fewer activity executions logged than scheduled (log lines lost?)")
+    result.agent_call_executions = text.count(f"Executing 'Functions.{CALL_ACTIVITY}'")
+    result.agent_call_re_executions = result.agent_call_executions - result.agent_calls_scheduled
+    if result.agent_call_re_executions < 0:
+        result.problems.append("fewer agent call executions logged than scheduled (log lines lost?)")
+
+
+@contextlib.contextmanager
+def setting(name: str, value: str) -> Iterator[None]:
+    """An environment variable set for a while (for this process, and what it starts)."""
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 @contextlib.contextmanager
@@ -699,12 +832,21 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
     entity_state, entity_log = workdir / "entities.sqlite", workdir / "devhost-entities.log"
     for stale in [*workdir.glob(entity_state.name + "*"), *workdir.glob(entity_log.name)]:
         stale.unlink()
+    orders_path = workdir / "orders.sqlite"  # the orders MCP server's ledger, during the campaign
+    for stale in [*workdir.glob("orders.sqlite*"), *workdir.glob("expected-orders.sqlite*")]:
+        stale.unlink()
     with offline_agents():
-        asyncio.run(_expected_outputs(runs))
+        # The in-memory runs (the expected outputs) call the orders server too: into a ledger of their own.
+        with setting(ORDERS_LEDGER_SETTING, str(workdir / "expected-orders.sqlite")):
+            asyncio.run(_expected_outputs(runs))
         ledger = SideEffectLedger(ledger_path)
+        orders = OrdersLedger(orders_path)
+        kill_times: list[float] = []
         settings = {
             "WORKFLOW_MODULES": MODULE,
             LEDGER_SETTING: str(ledger_path),
+            ORDERS_LEDGER_SETTING: str(orders_path),
+            "ORDERS_MCP_DELAY_MS": str(config.agent_call_delay_ms),
             "PYTHONUNBUFFERED": "1",  # every log line reaches the file before a kill
             "APPROVAL_SIGNING_KEY": "crash-campaign-signing-key-not-a-secret",  # links outlive restarts
         }
@@ -734,12 +876,17 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
                 if mode == "random":
                     driver.drive_until(lambda: False, uptime)
                 else:
-                    busy = watcher.activities_running if mode == "mid-activity" else watcher.episodes_running
+                    busy = {
+                        "mid-activity": watcher.activities_running,
+                        "mid-episode": watcher.episodes_running,
+                        "mid-agent-call": watcher.calls_running,
+                    }[mode]
                     driver.drive_until(lambda: False, config.min_uptime)
                     driver.drive_until(busy, uptime)
                     time.sleep(rng.uniform(0, 0.02))
                 in_flight = set(watcher.poll().values())
                 process.kill9()
+                kill_times.append(time.time())
                 # The entity host dies at its own moment: as soon as an entity batch is executing.
                 entity_busy = driver.drive_until(
                     lambda: ENTITY_FUNCTION in set(entity_watcher.poll().values()), config.entity_kill_wait
@@ -749,13 +896,14 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
                 result.kills_mid_entity_batch += entity_busy
                 mid_activity = ACTIVITY in in_flight
                 mid_episode = bool(in_flight & WORKFLOWS.keys())
+                result.kills_mid_agent_call += CALL_ACTIVITY in in_flight  # an agent's call, cut short
                 cut_short = ledger.mark_interrupted()
                 result.kills_mid_activity += mid_activity
                 result.kills_mid_episode += mid_episode
                 result.kills_mid_side_effect += cut_short > 0
-                busy_parts = [
-                    w for w, on in (("activities", mid_activity), ("an episode", mid_episode)) if on
-                ]
+                mid_call = CALL_ACTIVITY in in_flight
+                busy = (("activities", mid_activity), ("an episode", mid_episode), ("agent calls", mid_call))
+                busy_parts = [w for w, on in busy if on]
                 say(
                     f"kill {cycle + 1}/{config.kills} ({mode}): {' and '.join(busy_parts) or 'nothing'} "
                     f"in flight, {cut_short} side-effecting steps cut short"
@@ -769,6 +917,7 @@ def run_campaign(config: CampaignConfig, workdir: Path, *, log: Any = None) -> C
                 time.sleep(0.1)
             audit(runs, process, ledger, result)
             audit_maps(runs, ledger, result)
+            audit_agents(runs, orders, kill_times, result)
             entity_audit = entity_driver.audit()
         finally:
             process.stop()

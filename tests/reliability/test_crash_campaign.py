@@ -32,6 +32,14 @@ def test_quick_crash_campaign_loses_nothing_and_never_duplicates_a_side_effect_o
     assert result.entity_operations_applied == result.entity_operations_expected > 0
     assert result.entity_lost_operations == result.entity_duplicate_operations == 0
     assert result.entity_malformed_histories == 0
+    # Agent steps with tool loops (the orders MCP server's tools, a manager approving each refund): every
+    # run completed as in memory, each approved refund made once, no finished call made again.
+    assert result.agent_runs == result.agent_runs_completed == config.agent_runs > 0
+    assert result.agent_refunds == result.agent_refunds_expected > 0
+    assert result.agent_duplicate_refunds == result.agent_missing_refunds == 0
+    assert result.agent_repeats_without_kill == 0
+    assert result.agent_tool_calls >= 2 * config.agent_runs
+    assert result.agent_call_executions >= result.agent_calls_scheduled > 0
 
 
 def _ev(kind: EventType, event_id: int = -1, **fields: Any) -> dict[str, Any]:

@@ -151,10 +151,13 @@ def test_a_durable_run_is_one_trace_across_episodes_steps_and_a_restart(
     last = max(episodes, key=lambda e: e.end_ns)
     assert last.attributes["workflow.run.status"] == "completed"
 
-    # The model call, inside the agent's step, as the gen_ai conventions describe it.
+    # The model call, as the gen_ai conventions describe it. The agent step runs as an orchestration of
+    # its own, each call an activity: the call's span hangs under the run, within its step's span.
     [chat] = _named(spans, "chat gpt-test")
     [draft] = [s for s in steps if s.attributes["workflow.executor.id"] == "draft_note"]
-    assert chat.parent_id == draft.span_id
+    assert chat.parent_id == draft.parent_id == start.span_id
+    assert chat.attributes["gen_ai.agent.name"] == "draft_note"
+    assert draft.start_ns <= chat.start_ns and chat.end_ns <= draft.end_ns
     assert chat.attributes["gen_ai.provider.name"] == "openai"
     usage = (chat.attributes["gen_ai.usage.input_tokens"], chat.attributes["gen_ai.usage.output_tokens"])
     assert usage == (31, 9)

@@ -1,9 +1,10 @@
 // The step inspector: one node of the run, its attempts, and the chosen attempt's input, output, error
-// and timings (from the run view and its timeline); for an approval, its request and decisions.
+// and timings (from the run view and its timeline); for an agent, its model and tool calls and who is
+// asked before a tool; for an approval, its request and decisions.
 
 import { clock, duration, h, pretty, time } from "./dom.js";
 import { STATES, progressText } from "./graph.js";
-import { answerText, attemptClass, attemptKey, attemptResult, itemText, plural } from "./timeline.js";
+import { answerText, attemptClass, attemptKey, attemptResult, callText, itemText, plural } from "./timeline.js";
 
 function json(label, value) {
   return h(
@@ -50,6 +51,35 @@ function attemptDetails(e, maxAttempts) {
   return parts;
 }
 
+// An agent step's calls (its model calls and tool calls, each an activity of the step's orchestration):
+// what each was asked and answered, how long it took, what it cost.
+function agentCalls(entries, node, chosen) {
+  const calls = entries.filter(
+    (e) => e.kind === "call" && e.executor === node.id && (!chosen || (e.superstep === chosen.superstep && (e.ordinal ?? 0) === (chosen.ordinal ?? 0))),
+  );
+  if (!calls.length) return [];
+  return [
+    h("h4", {}, `Calls (${calls.length})`),
+    h(
+      "ol",
+      { class: "agent-calls" },
+      calls.map((c) =>
+        h(
+          "li",
+          { "data-call": c.key, class: c.ok ? "" : "call-failed" },
+          h("strong", {}, c.call === "model" ? `model ${c.model || c.name}` : c.call === "tool" ? `tool ${c.name}` : `tools of ${c.name}`),
+          c.attempt > 1 ? ` (attempt ${c.attempt})` : "",
+          ` · ${duration(c.duration_ms)}`,
+          c.tokens?.total !== undefined && c.tokens?.total !== null ? ` · ${c.tokens.total} tokens` : "",
+          c.ok ? null : h("div", { class: "error-box" }, `${c.error?.type}: ${c.error?.message}`),
+          c.call === "tool" ? json("Arguments", c.arguments) : null,
+          c.ok ? h("details", {}, h("summary", {}, c.call === "tool" ? "Result" : "Reply"), h("pre", { class: "json", tabindex: "0" }, callText(c))) : null,
+        ),
+      ),
+    ),
+  ];
+}
+
 // In a box of its own (it may hold an attempt per map item): the chosen attempt's details come first.
 function attemptsTable(attempts, chosenKey, onSelect) {
   return h(
@@ -81,7 +111,9 @@ function attemptsTable(attempts, chosenKey, onSelect) {
 }
 
 function approvalDetails(node, view) {
-  const pending = view.pendingApprovals.filter((a) => a.approval_id === node.id);
+  // An agent asks before its tools (approval ids "<agent>.<tool>"); an approval node asks itself.
+  const mine = (id) => id === node.id || (node.kind === "agent" && id.startsWith(`${node.id}.`));
+  const pending = view.pendingApprovals.filter((a) => mine(a.approval_id));
   const mapped = (view.maps || []).find((m) => m.node === node.id);
   if (mapped && pending.length > 1) {
     // One request per item: a list of them, not every request in full.
@@ -91,14 +123,14 @@ function approvalDetails(node, view) {
       ...(view.closedApprovals || []).filter((c) => c.approval_id === node.id).map((c) => decision(c)),
     ];
   }
-  const decided = (view.closedApprovals || []).filter((c) => c.approval_id === node.id);
+  const decided = (view.closedApprovals || []).filter((c) => mine(c.approval_id));
   const parts = [];
   for (const a of pending) {
     parts.push(h("p", {}, "Waiting for an answer since ", time(a.requested_at), a.deadline ? [" (deadline ", time(a.deadline), ")"] : "", "."));
     parts.push(json("Request", a.request));
   }
   for (const c of decided) parts.push(decision(c));
-  if (!parts.length) parts.push(h("p", { class: "muted" }, "Not asked yet."));
+  if (!parts.length && node.kind !== "agent") parts.push(h("p", { class: "muted" }, "Not asked yet."));
   return parts;
 }
 
@@ -203,13 +235,15 @@ export function inspector(selection, graph, view, { onSelect, onClose }) {
   if (node.kind === "approval") {
     body.push(...summary, ...approvalDetails(node, view));
   } else if (!attempts.length) {
-    body.push(...summary, h("p", { class: "muted" }, state === "running" ? "Running: no attempt has finished yet." : "Not reached: no attempt yet."));
+    body.push(...summary, h("p", { class: "muted" }, state === "running" || state === "waiting" ? "Running: no attempt has finished yet." : "Not reached: no attempt yet."));
+    if (node.kind === "agent") body.push(...agentCalls(entries, node, null), ...approvalDetails(node, view));
   } else {
     // The chosen attempt first, so selecting one (a map item among many) shows its details at once; the
     // map's progress and every attempt come after it.
     if (state === "running") body.push(h("p", { class: "small" }, mapped ? "▶ Items are running now." : "▶ Running again now."));
     const what = [`Attempt ${chosen.attempt ?? "?"}`, itemText(chosen)].filter(Boolean).join(" · ");
     body.push(h("div", { class: "attempt-details", "data-key": attemptKey(chosen) }, h("h3", {}, what), ...attemptDetails(chosen, node.max_attempts)));
+    if (node.kind === "agent") body.push(...agentCalls(entries, node, chosen));
     body.push(...summary);
     if (attempts.length > 1) body.push(h("h4", {}, `Attempts (${attempts.length})`), attemptsTable(attempts, attemptKey(chosen), onSelect));
   }

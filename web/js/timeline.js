@@ -1,5 +1,6 @@
-// The run's timeline (GET .../runs/{id}?timeline=true): every execution of the run, steps, approvals,
-// timers and milestones. A step row opens the step inspector; an approval row reads as a decision.
+// The run's timeline (GET .../runs/{id}?timeline=true): every execution of the run, steps (an agent
+// step's model and tool calls under it), approvals, timers and milestones. A step row opens the step
+// inspector; an approval row reads as a decision.
 
 import { clock, duration, h } from "./dom.js";
 
@@ -106,6 +107,39 @@ function stepRow(e, onSelect, selectedKey, maxAttempts) {
   );
 }
 
+/** What an agent's call was asked and answered, in a line: a tool's arguments → its answer; a model's
+ * tool calls or its answer. */
+export function callText(e) {
+  const text = (v) => (typeof v === "string" ? v : JSON.stringify(v));
+  if (e.call === "tool") return `${text(e.arguments ?? {})} → ${text(e.result ?? "")}`;
+  if (e.call === "model") return e.tool_calls?.length ? `calls ${e.tool_calls.map((c) => c.name).join(", ")}` : `answers ${text(e.result ?? "")}`;
+  return text(e.result ?? "");
+}
+
+// One call of an agent step (a model call, a tool call): under its step, with what it was asked and answered.
+function callRow(e, onSelect) {
+  const label = e.call === "model" ? `model ${e.model || e.name}` : e.call === "tool" ? `tool ${e.name}` : `tools of ${e.name}`;
+  const tokens = e.tokens?.total ?? "";
+  return h(
+    "tr",
+    { class: `row-call${e.ok ? "" : " row-failed"}`, "data-kind": "call", "data-agent": e.executor, "data-call": e.key },
+    h("td", { class: "num" }, e.superstep ?? ""),
+    h(
+      "td",
+      {},
+      h("span", { "aria-hidden": "true" }, "↳ "),
+      h("button", { type: "button", class: "linkish mono", onclick: () => onSelect({ executor: e.executor }) }, e.executor),
+      h("span", { class: "tag tag-call" }, label),
+    ),
+    h("td", {}, e.ok ? "✓" : "✗", h("div", { class: "small mono call-text" }, e.ok ? callText(e).slice(0, 200) : `${e.error?.type}: ${e.error?.message}`)),
+    h("td", { class: "num" }, e.attempt ?? ""),
+    h("td", { class: "num" }, duration(e.duration_ms)),
+    h("td", { class: "num" }, duration(e.elapsed_ms)),
+    h("td", { class: "num" }, String(tokens)),
+    h("td", {}, clock(e.completed)),
+  );
+}
+
 function otherRow(e) {
   const what =
     e.kind === "event" ? `event ${e.name}`
@@ -151,7 +185,10 @@ export function drawTimeline(section, timeline, { onSelect, selectedKey, maxAtte
   if (!timeline) return;
   const totals = timeline.totals;
   const rows = timeline.entries.map((e) =>
-    e.kind === "step" ? stepRow(e, onSelect, selectedKey, maxAttempts) : e.kind === "approval" ? approvalRow(e, onSelect) : otherRow(e),
+    e.kind === "step" ? stepRow(e, onSelect, selectedKey, maxAttempts)
+    : e.kind === "call" ? callRow(e, onSelect)
+    : e.kind === "approval" ? approvalRow(e, onSelect)
+    : otherRow(e),
   );
   const executions = timeline.executions > 1
     ? `${timeline.executions} executions (continued as new every few supersteps); earlier executions show compact records without inputs and outputs${totals.earlier_steps_dropped ? `, and their ${totals.earlier_steps_dropped} oldest step attempts are only counted` : ""}.`

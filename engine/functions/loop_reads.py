@@ -1,0 +1,152 @@
+"""What a run's looping steps (agents) hold, read for the run's view, timeline, feed and approval route.
+
+An agent step runs as an orchestration of its own (``engine.durable.loop_orchestration``): its calls and
+the questions it asks people before a tool are in that orchestration's history, which is read and folded
+here as a run's is (``engine.durable.loop_fold``). The run's own fold says which step orchestrations this
+execution started (``RunSnapshot.loops``) and which steps run now (``in_flight``); a step's small status
+(its open-question count) lets a view fold only the steps that ask someone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine.core.run_state import ClosedApproval, PendingApproval
+from engine.core.versions import VersionNotAvailable, WorkflowVersions
+from engine.durable.client import DurableClient
+from engine.durable.history import HistoryEvent
+from engine.durable.loop_fold import fold_loop
+from engine.durable.loop_messages import loop_instance_id
+from engine.durable.phase import FINISHED
+from engine.durable.run_snapshot import CallRecord, RunSnapshot
+from engine.durable.status import RunStatus
+
+# A view reads at most this many step orchestrations for their calls (each costs a history read).
+MAX_LOOPS_READ = 200
+
+
+@dataclass(frozen=True, slots=True)
+class LoopRead:
+    """One looping step's orchestration, as a read found it."""
+
+    instance_id: str
+    executor: str
+    runtime: str | None
+    snapshot: RunSnapshot | None
+
+    @property
+    def pending(self) -> list[PendingApproval]:
+        if self.runtime in FINISHED or self.snapshot is None:
+            return []
+        return list(self.snapshot.open_approvals)
+
+    @property
+    def closed(self) -> list[ClosedApproval]:
+        return list(self.snapshot.closed_approvals) if self.snapshot is not None else []
+
+    @property
+    def calls(self) -> tuple[CallRecord, ...]:
+        return self.snapshot.calls if self.snapshot is not None else ()
+
+
+class LoopReader:
+    """Reads the step orchestrations of a run's looping steps."""
+
+    def __init__(self, versions: WorkflowVersions) -> None:
+        self.versions = versions
+
+    async def read(self, client: DurableClient, instance_id: str, executor: str) -> LoopRead:
+        history = await client.history(instance_id)
+        runtime = history.status.runtime if history is not None else None
+        events: list[HistoryEvent] = history.events if history is not None else []
+        if runtime is None or not events:
+            return LoopRead(instance_id, executor, runtime, None)
+        try:
+            return LoopRead(instance_id, executor, runtime, fold_loop(self.versions, instance_id, events))
+        except VersionNotAvailable:
+            return LoopRead(instance_id, executor, runtime, None)
+
+    @staticmethod
+    def running(run: RunSnapshot | None) -> list[tuple[str, str]]:
+        """The orchestrations of the looping steps running now: (instance id, executor)."""
+        if run is None or not run.loops:
+            return []
+        found = []
+        for step, attempt in run.in_flight:
+            iid = loop_instance_id(run.instance_id, step.executor_id, run.superstep, step.ordinal, attempt)
+            if iid in run.loops:
+                found.append((iid, step.executor_id))
+        return found
+
+    async def asking(self, client: DurableClient, run: RunSnapshot | None) -> list[LoopRead]:
+        """The running steps that ask people now (their status counts open questions), read."""
+        reads = []
+        for instance_id, executor in self.running(run):
+            status = await client.status(instance_id)
+            summary = RunStatus.read(status.custom_status) if status is not None else None
+            if status is None or status.finished or summary is None or not summary.approvals_count:
+                continue
+            reads.append(await self.read(client, instance_id, executor))
+        return reads
+
+    async def pending(
+        self, client: DurableClient, run: RunSnapshot | None
+    ) -> list[tuple[str, PendingApproval]]:
+        """Every open question of the run's running steps, with the orchestration that asks it."""
+        return [(read.instance_id, p) for read in await self.asking(client, run) for p in read.pending]
+
+    async def holding(
+        self, client: DurableClient, run: RunSnapshot | None, request_id: str
+    ) -> LoopRead | None:
+        """The step orchestration that asked ``request_id`` (open or closed), read; None if none did."""
+        if run is None:
+            return None
+        for instance_id, executor in _newest_first(run.loops.items()):
+            if not _may_hold(instance_id, run.instance_id, executor, request_id):
+                continue
+            read = await self.read(client, instance_id, executor)
+            if any(p.request_id == request_id for p in read.pending + read.closed):
+                return read
+        return None
+
+    async def all(self, client: DurableClient, run: RunSnapshot | None) -> list[LoopRead]:
+        """Every step orchestration this execution started (the first ``MAX_LOOPS_READ``), read."""
+        if run is None:
+            return []
+        loops = list(run.loops.items())[:MAX_LOOPS_READ]
+        return [await self.read(client, instance_id, executor) for instance_id, executor in loops]
+
+    async def unfinished(self, client: DurableClient, run: RunSnapshot | None) -> list[str]:
+        """Every step orchestration of the run that has not finished (to terminate with the run)."""
+        if run is None:
+            return []
+        left = []
+        for instance_id in run.loops:
+            status = await client.status(instance_id)
+            if status is not None and not status.finished:
+                left.append(instance_id)
+        return left
+
+
+def _newest_first(loops: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(reversed(list(loops)))
+
+
+def _may_hold(instance_id: str, run_id: str, executor: str, request_id: str) -> bool:
+    """Whether a step's orchestration could have asked ``request_id``: its requests are
+    ``<step>.<tool>...-s<superstep>-<ordinal>-<call>`` of that step's superstep and ordinal."""
+    head, _, tail = instance_id.removeprefix(f"{run_id}:{executor}:").partition(":")
+    parts = request_id.rsplit("-", 3)
+    if len(parts) != 4 or not parts[0].startswith(f"{executor}."):
+        return False
+    superstep, ordinal = head, tail.split(":", 1)[0]
+    return parts[1] == f"s{superstep}" and parts[2] == ordinal
+
+
+def loop_owner(loop_instance: str) -> dict[str, str]:
+    """What a view adds to a question a looping step asks: the orchestration that waits for the answer."""
+    return {"step_orchestration": loop_instance}
+
+
+__all__ = ["LoopRead", "LoopReader", "loop_owner"]

@@ -33,6 +33,7 @@ def step_logger(executor_id: str) -> logging.Logger:
 def step_context(
     workflow: str, instance_id: str, executor_id: str, attempt: int, idempotency_key: str
 ) -> StepContext:
+    """The context a step's handler receives, with a logger named for its executor."""
     return StepContext(
         workflow=workflow,
         instance_id=instance_id,
@@ -54,6 +55,7 @@ class Attempt:
 
     @property
     def ok(self) -> bool:
+        """Whether the attempt succeeded."""
         return self.error is None
 
 

@@ -39,10 +39,12 @@ class ActivityLoop:
         self._thread.start()
 
     def run(self, work: Awaitable[Any]) -> Any:
+        """Run the coroutine on the loop and wait for its result (in the calling pool thread)."""
         future: Future[Any] = asyncio.run_coroutine_threadsafe(work, self.loop)  # type: ignore[arg-type]
         return future.result()
 
     def stop(self) -> None:
+        """Stop the loop and wait (a few seconds at most) for its thread to end."""
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
 

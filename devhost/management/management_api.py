@@ -83,6 +83,7 @@ def status_json(
     history: list[dict[str, Any]] | None = None,
     show_history_output: bool = False,
 ) -> dict[str, Any]:
+    """An instance as the status query answers it; with ``history``, its events as ``historyEvents``."""
     out: dict[str, Any] = {
         "name": rec.name,
         "instanceId": rec.instance_id,
@@ -117,6 +118,8 @@ def _after(token: str) -> tuple[str, str]:
 
 
 class ManagementApi:
+    """The management API over the app's task hub (or the empty one another ``taskHub`` names)."""
+
     def __init__(
         self, task_hub: TaskHub, hub: str, system_key: str | None, origin: Callable[[], str]
     ) -> None:

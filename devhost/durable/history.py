@@ -10,6 +10,8 @@ from typing import Any
 
 
 class EventType(IntEnum):
+    """The history event types, numbered as DurableTask.Core numbers them."""
+
     ExecutionStarted = 0
     ExecutionCompleted = 1
     ExecutionFailed = 2
@@ -47,11 +49,13 @@ def fmt_public_time(value: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
+    """A time the host wrote (a trailing Z, or none: UTC), timezone-aware."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def event(kind: EventType, when: datetime, event_id: int = -1, **fields: Any) -> dict[str, Any]:
+    """A history event in the host's shape, stamped ``when``."""
     return {
         "EventType": int(kind),
         "EventId": event_id,
@@ -62,6 +66,7 @@ def event(kind: EventType, when: datetime, event_id: int = -1, **fields: Any) ->
 
 
 def json_text(value: Any) -> str:
+    """A value as JSON text."""
     return json.dumps(value)
 
 

@@ -28,6 +28,8 @@ _module_counter = itertools.count(1)
 
 @dataclass
 class HttpFunction:
+    """An HTTP-triggered function: its route, methods and auth level, and how to call it."""
+
     name: str
     route: str
     methods: list[str]  # upper case; empty = every method
@@ -56,6 +58,8 @@ ByName = FunctionsByName[TriggeredFunction]
 
 @dataclass
 class FunctionIndex:
+    """The app's functions by what devhost does with them, and the bindings it refuses."""
+
     http: list[HttpFunction] = field(default_factory=list)
     # Looked up without regard to case, as the host and the extension do (function_names).
     orchestrators: ByName = field(default_factory=lambda: ByName("orchestrator"))
@@ -126,6 +130,7 @@ def _app_traceback(exc: BaseException, app_dir: Path) -> str:
 
 
 def find_app(module: ModuleType) -> func.FunctionRegister:
+    """The app's ``FunctionApp`` (``app``, else the first the script defines)."""
     candidates = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
     preferred = getattr(module, "app", None)
     if isinstance(preferred, func.FunctionRegister):
@@ -274,4 +279,5 @@ def _listened_function(function: Any, f: _Declared) -> ListenedFunction:
 
 
 def load_and_index(app_dir: Path, module_name: str | None = None) -> FunctionIndex:
+    """Import the app folder's function_app.py and index its functions."""
     return index_app(find_app(load_app_module(app_dir, module_name)))

@@ -19,6 +19,8 @@ _PARAM = re.compile(r"\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
 
 
 class RouteTemplateError(ValueError):
+    """A route template the host would not accept."""
+
     pass
 
 
@@ -143,6 +145,8 @@ def _parse_param(body: str) -> _Param:
 
 
 class RouteTemplate:
+    """One route template, compiled to a regular expression, with its parameters and its precedence."""
+
     def __init__(self, template: str) -> None:
         self.template = template.strip("/")
         self.params: list[_Param] = []
@@ -188,6 +192,7 @@ class RouteTemplate:
         )
 
     def match(self, path: str) -> dict[str, str] | None:
+        """The route's parameter values when ``path`` matches (defaults filled in), else None."""
         m = self._regex.match(path.strip("/"))
         if m is None:
             return None
@@ -208,6 +213,8 @@ class RouteTemplate:
 
 @dataclass
 class RouteMatch:
+    """The function a request resolved to, and its route parameters."""
+
     target: Any
     route_params: dict[str, str]
 
@@ -220,6 +227,7 @@ class RouteMiss:
 
     @property
     def status(self) -> int:
+        """404 when no route matches the path, 405 when some do with other methods."""
         return 405 if self.allowed else 404
 
 
@@ -231,10 +239,12 @@ class RouteTable:
         self._routes: list[tuple[RouteTemplate, list[str], Any]] = []
 
     def add(self, template: str, methods: list[str], target: Any) -> None:
+        """Add a route for ``methods`` (none: every method), kept in precedence order."""
         self._routes.append((RouteTemplate(template), [m.upper() for m in methods], target))
         self._routes.sort(key=lambda r: r[0].precedence)
 
     def strip_prefix(self, path: str) -> str | None:
+        """The path below the route prefix; None when the path is not under it."""
         path = path.strip("/")
         if not self.prefix:
             return path

@@ -58,6 +58,8 @@ def host_id(app_dir: Path) -> str:
 
 
 class Triggers:
+    """What a host starts for its timer and Storage functions: Azurite when needed, a listener per trigger."""
+
     def __init__(
         self, index: FunctionIndex, settings: HostSettings, app_dir: Path, state_folder: Path | None
     ):
@@ -146,6 +148,7 @@ class Triggers:
     async def start_listeners(
         self, clock: Clock, invoker: Invoker, client_binding: Callable[[], str]
     ) -> None:
+        """Start a listener for each timer, queue or blob function."""
         for target in self.index.listened:
             listener: Any
             if target.trigger_type == "timerTrigger":
@@ -160,6 +163,7 @@ class Triggers:
             await listener.start()
 
     async def stop(self) -> None:
+        """Stop the listeners, then Azurite."""
         listeners, self._listeners = self._listeners, []
         await asyncio.gather(*(listener.stop() for listener in listeners), return_exceptions=True)
         if self.azurite is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -80,9 +81,11 @@ def loads_or_text(text: Any) -> Any:
         return text
 
 
-# Recorded for the host's own bookkeeping: left out of the status API's history.
+# Recorded for the host's own bookkeeping: left out of the status API's history (a completion is shown
+# with the name and time of the event that scheduled it).
 _SCHEDULING = (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated)
 _EPISODE_MARKS = (EventType.OrchestratorStarted, EventType.OrchestratorCompleted)
+# Kinds whose events show the same fields.
 _COMPLETIONS = (
     EventType.TaskCompleted,
     EventType.TaskFailed,
@@ -126,34 +129,55 @@ def public_history(
 
 def _public_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
     """The fields the status API shows for one event of this kind, in the extension's order."""
-    item: dict[str, Any] = {}
-    if kind == EventType.ExecutionStarted:
-        item["FunctionName"] = e.get("Name", shown.name)
-        if shown.show_input:
-            item["Input"] = loads_or_text(e.get("Input"))
-    elif kind in _COMPLETIONS:
-        item.update(_completion_fields(kind, e, shown))
-    elif kind in (EventType.TimerCreated, EventType.TimerFired):
-        item["FireAt"] = e.get("FireAt")
-        if kind == EventType.TimerFired:
-            item["TimerId"] = e.get("TimerId")
-    elif kind in (EventType.EventSent, EventType.EventRaised):
-        if kind == EventType.EventSent:  # an entity operation the orchestration sent
-            item["InstanceId"] = e.get("InstanceId")
-        item["Name"] = e.get("Name")
-        if shown.show_output:
-            item["Input"] = loads_or_text(e.get("Input"))
-    elif kind == EventType.ExecutionCompleted:
-        item["OrchestrationStatus"] = e.get("OrchestrationStatus")
-        if shown.show_output:
-            item["Result"] = loads_or_text(e.get("Result"))
-        if e.get("FailureDetails"):
-            item["FailureDetails"] = e["FailureDetails"]
-    elif kind == EventType.GenericEvent:
-        item["Data"] = e.get("Data")
-    elif kind in _STATUS_CHANGES:
-        item["Reason"] = loads_or_text(e.get("Input"))
+    fields = _FIELDS_BY_KIND.get(kind)
+    return fields(kind, e, shown) if fields is not None else {}
+
+
+def _started_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """The orchestration's name and (when shown) its input."""
+    item: dict[str, Any] = {"FunctionName": e.get("Name", shown.name)}
+    if shown.show_input:
+        item["Input"] = loads_or_text(e.get("Input"))
     return item
+
+
+def _timer_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """When the timer fires, and (once it has) which timer it was."""
+    item: dict[str, Any] = {"FireAt": e.get("FireAt")}
+    if kind == EventType.TimerFired:
+        item["TimerId"] = e.get("TimerId")
+    return item
+
+
+def _message_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """An event raised to the orchestration, or an entity operation it sent (with the entity's id)."""
+    item: dict[str, Any] = {}
+    if kind == EventType.EventSent:  # an entity operation the orchestration sent
+        item["InstanceId"] = e.get("InstanceId")
+    item["Name"] = e.get("Name")
+    if shown.show_output:
+        item["Input"] = loads_or_text(e.get("Input"))
+    return item
+
+
+def _finished_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """How the execution ended: its status, its output (when shown), and its failure's details."""
+    item: dict[str, Any] = {"OrchestrationStatus": e.get("OrchestrationStatus")}
+    if shown.show_output:
+        item["Result"] = loads_or_text(e.get("Result"))
+    if e.get("FailureDetails"):
+        item["FailureDetails"] = e["FailureDetails"]
+    return item
+
+
+def _generic_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """A generic event's data."""
+    return {"Data": e.get("Data")}
+
+
+def _status_change_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """The reason given for a terminate, suspend or resume."""
+    return {"Reason": loads_or_text(e.get("Input"))}
 
 
 def _completion_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dict[str, Any]:
@@ -169,3 +193,16 @@ def _completion_fields(kind: EventType, e: dict[str, Any], shown: _Shown) -> dic
         item["Reason"] = e.get("Reason")
         item["Details"] = e.get("Details")
     return item
+
+
+_FIELDS_BY_KIND: dict[EventType, Callable[[EventType, dict[str, Any], _Shown], dict[str, Any]]] = {
+    EventType.ExecutionStarted: _started_fields,
+    **dict.fromkeys(_COMPLETIONS, _completion_fields),
+    EventType.TimerCreated: _timer_fields,
+    EventType.TimerFired: _timer_fields,
+    EventType.EventSent: _message_fields,
+    EventType.EventRaised: _message_fields,
+    EventType.ExecutionCompleted: _finished_fields,
+    EventType.GenericEvent: _generic_fields,
+    **dict.fromkeys(_STATUS_CHANGES, _status_change_fields),
+}

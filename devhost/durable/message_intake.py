@@ -42,12 +42,18 @@ def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool)
         return Intake()
     if rec.status == "Suspended":
         return _keep_queued(changes, msgs)  # until resumed; only the suspension is recorded
-    started = [e for e in events if e["EventType"] == EventType.ExecutionStarted]
-    if started and has_history:
-        started = []  # duplicate start message (replayed queue after a crash): ignore
+    started = _start(events, has_history=has_history)
     if not has_history and not started:
         return _keep_queued(changes, msgs)  # nothing runs before the execution starts
     return Intake(started + _delivered_now(changes.book, events), bool(started))
+
+
+def _start(events: list[dict[str, Any]], *, has_history: bool) -> list[dict[str, Any]]:
+    """The ExecutionStarted the episode delivers: none once the execution has a history (a duplicate
+    start message, from a queue replayed after a crash, is ignored)."""
+    if has_history:
+        return []
+    return [e for e in events if e["EventType"] == EventType.ExecutionStarted]
 
 
 def _apply_controls(

@@ -220,28 +220,35 @@ def _refused(trigger: Any, bindings: list[Any]) -> list[Refused]:
 
 
 def _add_to_index(index: FunctionIndex, function: Any, f: _Declared) -> None:
-    """The function indexed under its trigger's kind (and, for durable functions, the name the trigger
-    gives it); a trigger devhost does not know is listed in ``other``."""
+    """The function indexed under its trigger's kind; a trigger devhost does not know is listed in
+    ``other``."""
     if f.refused:
         index.refused[f.name] = f.refused
-    trigger, ttype = f.trigger, f.trigger.type
+    ttype = f.trigger.type
     if ttype == "httpTrigger":
         index.http.append(_http_function(f))
-    elif ttype == "orchestrationTrigger":
-        oname = getattr(trigger, "orchestration", None) or f.name
-        index.orchestrators[oname] = TriggeredFunction(oname, f.fn, trigger.name, False)
-    elif ttype == "activityTrigger":
-        aname = getattr(trigger, "activity", None) or f.name
-        index.activities[aname] = TriggeredFunction(
-            aname, f.fn, trigger.name, f.wants_context, f.clients, f.storage
-        )
-    elif ttype == "entityTrigger":
-        ename = getattr(trigger, "entity_name", None) or f.name
-        index.entities[ename] = TriggeredFunction(ename, f.fn, trigger.name, False)
+    elif ttype in ("orchestrationTrigger", "activityTrigger", "entityTrigger"):
+        _add_durable_function(index, f)
     elif ttype == "timerTrigger" or ttype in STORAGE_TRIGGERS:
         index.listened.append(_listened_function(function, f))
     else:
         index.other.append(f"{f.name} ({ttype})")
+
+
+def _add_durable_function(index: FunctionIndex, f: _Declared) -> None:
+    """An orchestrator, activity or entity, under the name its trigger gives it (else the function's)."""
+    trigger = f.trigger
+    if trigger.type == "orchestrationTrigger":
+        oname = getattr(trigger, "orchestration", None) or f.name
+        index.orchestrators[oname] = TriggeredFunction(oname, f.fn, trigger.name, False)
+    elif trigger.type == "activityTrigger":
+        aname = getattr(trigger, "activity", None) or f.name
+        index.activities[aname] = TriggeredFunction(
+            aname, f.fn, trigger.name, f.wants_context, f.clients, f.storage
+        )
+    else:
+        ename = getattr(trigger, "entity_name", None) or f.name
+        index.entities[ename] = TriggeredFunction(ename, f.fn, trigger.name, False)
 
 
 def _http_function(f: _Declared) -> HttpFunction:

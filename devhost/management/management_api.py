@@ -156,15 +156,22 @@ class ManagementApi:
             return await self._start(request, hub, parts[1], parts[2] if len(parts) == 3 else None)
         if kind == "entities":
             return await entity_api.handle(request, hub, parts[1:])
-        if kind != "instances":
-            return None
-        if len(parts) == 1:
+        if kind == "instances":
+            return await self._instances_route(request, hub, method, parts[1:], page_size)
+        return None
+
+    async def _instances_route(
+        self, request: web.Request, hub: TaskHubClient, method: str, below: list[str], page_size: int | None
+    ) -> web.Response | None:
+        """``instances``, ``instances/{id}`` or ``instances/{id}/{operation}...``, by ``below``: the
+        segments after ``instances``."""
+        if not below:
             return await self._instances(request, hub, method, page_size)
-        if len(parts) == 2:
-            return await self._instance(request, hub, method, parts[1])
+        if len(below) == 1:
+            return await self._instance(request, hub, method, below[0])
         if method != "POST":
             return _error(405, f"Instance operations need POST, not {method}.")
-        return await self._operation(request, hub, parts[1], parts[2:])
+        return await self._operation(request, hub, below[0], below[1:])
 
     async def _instances(
         self, request: web.Request, hub: TaskHubClient, method: str, page_size: int | None

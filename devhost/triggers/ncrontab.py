@@ -29,8 +29,6 @@ _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$")
 class ScheduleError(DevHostError):
     """A schedule the timer trigger cannot read."""
 
-    pass
-
 
 def _value(text: str, name: str, schedule: str) -> int:
     lowered = text.lower()

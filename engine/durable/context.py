@@ -39,7 +39,7 @@ class OrchestrationContext(Protocol):
 
     @property
     def current_utc_datetime(self) -> datetime:
-        """The orchestration's deterministic time: the current episode's start, the same on every replay."""
+        """Replay-safe time: when the episode the code has reached began, the same on every replay."""
 
     @property
     def is_replaying(self) -> bool:

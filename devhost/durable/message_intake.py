@@ -84,9 +84,9 @@ def _apply_controls(
 
 
 def _delivered_now(book: Book, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The events other than the start, in delivery order: the others (those that reserve retry task ids
-    first, see call_retries), then the held external events the orchestrator now waits for. The answers to
-    its entity calls are delivered at once; other external events join the held ones first."""
+    """What the episode delivers besides the start: results and the answers to entity calls (those whose
+    delivery reserves retry task ids first, see call_retries), then the held external events the
+    orchestrator now waits for, in the order they were raised. The other external events are held first."""
     answers = {id(e) for e in events if is_answer(book, e)}
     raised = [e for e in events if e["EventType"] == EventType.EventRaised and id(e) not in answers]
     others = [

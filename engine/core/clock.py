@@ -41,7 +41,7 @@ class ManualClock:
         return self._now
 
     def advance(self, delta: timedelta) -> None:
-        """Move the clock forward by ``delta`` (sleepers are not woken by it)."""
+        """Move the clock forward by ``delta``."""
         self._now += delta
 
     async def sleep(self, delay: timedelta) -> None:

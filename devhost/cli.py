@@ -19,6 +19,7 @@ from devhost.host import DevHost, HostOptions, load_app
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line of ``python -m devhost``."""
     p = argparse.ArgumentParser(prog="python -m devhost", description="Local Azure Functions + Durable host")
     p.add_argument("--app-dir", default=".", help="the app folder (default: current directory)")
     p.add_argument("--port", type=int, default=7071)
@@ -46,6 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace) -> DevHost:
+    """The host the arguments describe: the app imported (its logs set up first) and indexed, not started."""
     app_dir = Path(args.app_dir).resolve()
     if not app_dir.is_dir():
         raise DevHostError(f"app folder {app_dir} does not exist")
@@ -96,6 +98,7 @@ def calm_collector() -> None:
 
 
 async def serve(host: DevHost) -> None:
+    """Run the host until SIGINT or SIGTERM, then stop it."""
     await host.start()
     calm_collector()
     print(host.banner(), flush=True)
@@ -116,6 +119,7 @@ async def serve(host: DevHost) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the app folder's host; 2 with one line on stderr when it cannot start."""
     args = parse_args(argv)
     host_logs.configure_console()
     try:

@@ -38,6 +38,7 @@ def export_runs(state: Path, *, unfinished_only: bool = False) -> list[dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write the state file's instances to stdout as JSON; 2 when the file cannot be read."""
     p = argparse.ArgumentParser(prog="python -m devhost.export", description=__doc__.splitlines()[0])
     p.add_argument("--state", required=True, help="the SQLite state file (e.g. .devhost/state.sqlite)")
     p.add_argument("--unfinished", action="store_true", help="only instances that have not finished")

@@ -39,6 +39,8 @@ from devhost.worker.invocation import Invoker
 
 @dataclass
 class LoadedApp:
+    """The app as loaded for a host: its settings, its functions indexed, and the environment it changed."""
+
     settings: HostSettings
     index: FunctionIndex
     # Where the approval signing key comes from, for the start-up log; None: the app serves no workflows.
@@ -104,6 +106,8 @@ async def _listen(runner: web.AppRunner, port: int, *, what: str) -> int:
 
 @dataclass
 class HostOptions:
+    """What a host is started with: the app folder, the port, where state is kept, and the flags."""
+
     app_dir: Path
     port: int = 7071
     state: Path | None = None  # SQLite file; None with in_memory
@@ -114,6 +118,8 @@ class HostOptions:
 
 
 class DevHost:
+    """A running local host of one app: the task hub, the HTTP listeners and the trigger listeners."""
+
     def __init__(
         self, options: HostOptions, settings: HostSettings, index: FunctionIndex, clock: Clock | None = None
     ) -> None:
@@ -151,11 +157,14 @@ class DevHost:
         return frozenset(self._previous_environment)
 
     def client_binding(self) -> str:
+        """The JSON a ``durable_client_input`` parameter receives, naming this host's URLs and keys."""
         return client_binding_json(
             self.base_url, self.settings.hub_name, self.keys.durable if self.keys else None, self.rpc_base_url
         )
 
     async def start(self) -> None:
+        """Start everything: Azurite when needed, the store and task hub, the HTTP listeners, the trigger
+        listeners; whatever started is stopped again when a later part fails."""
         opts = self.options
         body_limit = request_body_limit(opts.max_body_bytes)
         state_folder = None if opts.in_memory or opts.state is None else opts.state.parent
@@ -231,6 +240,7 @@ class DevHost:
             raise
 
     async def stop(self) -> None:
+        """Stop everything started, and give the environment back as it was."""
         if self.triggers is not None:
             await self.triggers.stop()
         if self.task_hub is not None:
@@ -248,6 +258,7 @@ class DevHost:
             self._store.close()
 
     def banner(self) -> str:
+        """The functions as ``func start`` lists them: HTTP ones with URLs, then the others by trigger."""
         lines = ["", "Functions:", ""]
         prefix = f"/{self.settings.route_prefix}" if self.settings.route_prefix else ""
         for fn in sorted(self.index.http, key=lambda f: f.name):

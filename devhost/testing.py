@@ -58,6 +58,8 @@ async def _probe_idle(task_hub: Any) -> bool:
 
 @dataclass
 class DevHostHandle:
+    """An in-process host started by ``run_devhost``, with its URLs and the clock a test can move."""
+
     host: DevHost
     base_url: str
     api_url: str
@@ -138,6 +140,7 @@ def run_devhost(
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at the time of asking."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -165,9 +168,12 @@ class DevHostProcess:
 
     @property
     def base_url(self) -> str:
+        """The subprocess host's public origin."""
         return f"http://localhost:{self.port}"  # devhost's own origin (DevHost.base_url)
 
     def start(self, timeout: float = 30.0) -> DevHostProcess:
+        """Start ``python -m devhost`` on the app and wait until its port accepts connections (its output
+        goes to the log file)."""
         repo = Path(__file__).resolve().parent.parent
         inherited = {k: v for k, v in os.environ.items() if _provided_by_hosts[k] <= 0}
         env = {
@@ -208,12 +214,14 @@ class DevHostProcess:
         raise TimeoutError(f"devhost did not open port {self.port}; see {self.log_path}")
 
     def kill9(self) -> None:
+        """Kill the host with SIGKILL (a crash, for recovery tests)."""
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self._close_log()
 
     def stop(self, timeout: float = 15.0) -> None:
+        """Stop the host with SIGTERM, killing it when it does not exit within ``timeout``."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 
 class Clock:
+    """The host's clock: real time plus an offset a test can only move forward (``advance``)."""
+
     def __init__(self) -> None:
         self._offset = timedelta(0)
         self._lock = threading.Lock()
@@ -19,9 +21,11 @@ class Clock:
             return datetime.now(UTC) + self._offset
 
     def timestamp(self) -> float:
+        """The clock's time as epoch seconds."""
         return self.now().timestamp()
 
     def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each ``advance``."""
         self._listeners.append(listener)
 
     def advance(self, delta: timedelta) -> None:

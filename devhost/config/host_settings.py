@@ -23,6 +23,8 @@ DEFAULT_MAX_BODY_BYTES = 104_857_600
 
 @dataclass(frozen=True)
 class HostSettings:
+    """What host.json says that devhost acts on, with the host's and the extensions' defaults."""
+
     route_prefix: str = "api"
     hub_name: str = DEFAULT_HUB
     max_concurrent_activities: int = 10
@@ -229,6 +231,7 @@ def apply_environment(values: dict[str, str]) -> dict[str, str | None]:
 
 
 def restore_environment(previous: dict[str, str | None]) -> None:
+    """Put back the environment variables a host set (unset again those that were unset)."""
     for key, value in previous.items():
         if value is None:
             os.environ.pop(key, None)

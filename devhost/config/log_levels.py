@@ -50,6 +50,7 @@ class LogLevels:
     _known: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def minimum(self, category: str) -> int:
+        """The lowest level shown for a category: its longest configured prefix's, else the default."""
         known = self._known.get(category)
         if known is None:
             known = self._known[category] = self._rule_for(category)
@@ -64,6 +65,7 @@ class LogLevels:
         return self.levels.get("default", DEFAULT_LEVEL)
 
     def allows(self, category: str, levelno: int) -> bool:
+        """Whether a record of this level in this category is shown."""
         return levelno >= self.minimum(category)
 
 

@@ -20,6 +20,8 @@ _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
 
 @dataclass(frozen=True)
 class QueueSettings:
+    """host.json ``extensions.queues``, with the extension's defaults."""
+
     batch_size: int = 16
     new_batch_threshold: int = 8
     max_polling_interval: float = 60.0  # seconds
@@ -49,6 +51,8 @@ def _count(value: Any, key: str, path: Path, low: int, high: int | None = None) 
 
 
 def parse_queue_settings(raw: Any, path: Path) -> QueueSettings:
+    """``extensions.queues`` read and checked against the extension's limits; a ``DevHostError`` naming the
+    file for a value it would refuse."""
     if raw is None:
         return QueueSettings()
     if not isinstance(raw, dict):

@@ -22,6 +22,8 @@ KNOWN = {
 
 @dataclass(frozen=True)
 class StorageProvider:
+    """The storage provider host.json names, and the setting that holds its connection."""
+
     type: str = DEFAULT_TYPE
     connection_name: str | None = None  # connectionStringName (Azure Storage: connectionName)
 
@@ -38,6 +40,8 @@ class StorageProvider:
 
 
 def parse_storage_provider(value: Any, path: Path) -> StorageProvider:
+    """``extensions.durableTask.storageProvider`` read (the default, Azure Storage, when absent); a
+    ``DevHostError`` naming the file when it is malformed."""
     if value is None:
         return StorageProvider()
     if not isinstance(value, dict):

@@ -30,6 +30,7 @@ _OWN_LOGGERS = ("devhost",)
 
 @contextmanager
 def invocation(name: str) -> Iterator[None]:
+    """While the block runs, the app's log records in this context come from function ``name``."""
     token = current_function.set(name)
     try:
         yield
@@ -43,12 +44,15 @@ def category(function: str | None) -> str:
 
 
 class AppLogHandler(logging.Handler):
+    """Writes the app's log records on the console as the host shows them, filtered by host.json levels."""
+
     def __init__(self, levels: LogLevels, stream: TextIO | None = None) -> None:
         super().__init__(logging.DEBUG)
         self.levels = levels
         self.stream = stream
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Write one of the app's records (not devhost's own), naming the function it came from."""
         if record.name.split(".")[0] in _OWN_LOGGERS:
             return
         function = current_function.get()

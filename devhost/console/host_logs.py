@@ -161,12 +161,14 @@ def _info(message: str, *args: Any) -> None:
 
 
 def executing(name: str, reason: str, invocation_id: str) -> None:
+    """The ``Executing 'Functions.<name>'`` line before a function runs."""
     if not levels.allows(f"Function.{name}", logging.INFO):
         return
     _info("Executing 'Functions.%s' (Reason='%s', Id=%s)", name, reason, invocation_id)
 
 
 def executed(name: str, ok: bool, invocation_id: str, duration_ms: float) -> None:
+    """The ``Executed 'Functions.<name>'`` line after it ran: Succeeded or Failed, and how long it took."""
     if not levels.allows(f"Function.{name}", logging.INFO if ok else logging.ERROR):
         return
     _info(
@@ -179,6 +181,7 @@ def executed(name: str, ok: bool, invocation_id: str, duration_ms: float) -> Non
 
 
 def orchestration(instance_id: str, name: str, what: str) -> None:
+    """An orchestration's state change, as the Durable extension logs it."""
     if not levels.allows(DURABLE_CATEGORY, logging.INFO):
         return
     _info("%s: Orchestration '%s' %s.", instance_id, name, what)

@@ -85,6 +85,7 @@ def schedule_action(changes: EpisodeChanges, action: dict[str, Any], *, dispatch
 def schedule_activity(
     changes: EpisodeChanges, tid: int, name: str, input_text: Any, *, dispatch: bool = True
 ) -> None:
+    """Record a TaskScheduled for the activity and, when ``dispatch``, queue it to run."""
     rec = changes.record
     changes.events.append(event(EventType.TaskScheduled, changes.now, tid, Name=name, Input=input_text))
     if dispatch:
@@ -102,6 +103,8 @@ def schedule_activity(
 
 
 def schedule_timer(changes: EpisodeChanges, tid: int, fire_at: datetime, *, dispatch: bool = True) -> None:
+    """Record a TimerCreated and, when ``dispatch``, queue its TimerFired, due at ``fire_at``; the book
+    keeps the message's work id so that a cancelled timer's message can be removed."""
     changes.events.append(event(EventType.TimerCreated, changes.now, tid, FireAt=fmt_time(fire_at)))
     if dispatch:
         fired = event(EventType.TimerFired, fire_at, TimerId=tid, FireAt=fmt_time(fire_at))
@@ -118,6 +121,8 @@ def schedule_sub_orchestration(
     *,
     dispatch: bool = True,
 ) -> None:
+    """Record a SubOrchestrationInstanceCreated and, when ``dispatch``, create the child instance; a child
+    that cannot start (no such orchestrator, or one live under that id) fails at once."""
     rec, now = changes.record, changes.now
     child_id = instance_id or f"{rec.instance_id}:{tid}"
     changes.events.append(
@@ -170,6 +175,7 @@ def timer_fired(book: Book, e: dict[str, Any]) -> None:
 
 
 def cancel_timer(changes: EpisodeChanges, tid: int | None) -> None:
+    """Remove a pending timer's queued message (nothing when it has fired or is unknown)."""
     work_id = changes.book.timers.pop(str(tid), None)
     if work_id is not None:
         changes.batch.del_work.append(work_id)
@@ -184,5 +190,6 @@ def cancel_timers(changes: EpisodeChanges, actions: list[dict[str, Any]]) -> Non
 
 
 def cancel_all_timers(changes: EpisodeChanges) -> None:
+    """Remove every pending timer of the execution (it has ended)."""
     for tid in list(changes.book.timers):
         cancel_timer(changes, int(tid))

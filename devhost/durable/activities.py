@@ -22,6 +22,8 @@ NOT_AN_ACTIVITY = "The function '{}' doesn't exist, is disabled, or is not an ac
 
 
 class ActivityRunner:
+    """Runs queued activities, at most ``limit`` at once, handing each result (an event) to ``done``."""
+
     def __init__(
         self,
         index: FunctionIndex,
@@ -41,6 +43,7 @@ class ActivityRunner:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, item: WorkItem) -> None:
+        """Run the activity as soon as a slot is free."""
         self._inflight_for[item.instance_id] = self.inflight_for(item.instance_id) + 1
         task = asyncio.create_task(self._run(item))
         self._tasks.add(task)
@@ -56,6 +59,7 @@ class ActivityRunner:
         return self._inflight_for.get(instance_id, 0)
 
     async def stop(self) -> None:
+        """Cancel every activity still waiting or running."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

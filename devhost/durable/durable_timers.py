@@ -12,6 +12,9 @@ from devhost.durable.task_hub_store import WorkItem
 
 
 class TimerService:
+    """Holds queued messages that are due later and fires each (hands it to the task hub) once the host
+    clock reaches its time."""
+
     def __init__(self, clock: Clock, fire: Callable[[WorkItem], None]) -> None:
         self.clock = clock
         self._fire = fire
@@ -27,24 +30,29 @@ class TimerService:
         self._loop.call_soon_threadsafe(self._wake.set)
 
     def start(self) -> None:
+        """Start firing due messages."""
         self._task = asyncio.create_task(self._run(), name="devhost-timers")
 
     async def stop(self) -> None:
+        """Stop firing."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     def add(self, item: WorkItem) -> None:
+        """Hold a message until its due time."""
         assert item.due is not None
         self._items[item.id] = item
         heapq.heappush(self._heap, (item.due, item.id))
         self._wake.set()
 
     def cancel(self, work_id: int) -> None:
+        """Never fire this message (it was deleted)."""
         self._items.pop(work_id, None)  # the heap entry is skipped lazily
 
     def fire_due(self) -> None:
+        """Fire every held message whose time has come, earliest first."""
         now = self.clock.timestamp()
         while self._heap and self._heap[0][0] <= now:
             _, wid = heapq.heappop(self._heap)

@@ -88,12 +88,15 @@ class Entities:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def load(self, records: dict[str, EntityRecord]) -> None:
+        """Take the entity records the store loaded."""
         self.records = dict(records)
 
     def busy(self) -> bool:
+        """Whether an entity has a batch running or operations queued."""
         return bool(self.running or self.queued)
 
     async def stop(self) -> None:
+        """Cancel the running batches."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -36,6 +36,8 @@ def entity_problem(changes: EpisodeChanges, action: dict[str, Any]) -> str | Non
 def schedule_entity_operation(
     changes: EpisodeChanges, tid: int, action: dict[str, Any], *, dispatch: bool
 ) -> None:
+    """Record an orchestration's signal or call as an EventSent and, when ``dispatch``, queue the operation
+    for the entity (a call's request id is then awaited in the book)."""
     rec = changes.record
     name, key = split_scheduler_id(action["instanceId"])
     signal = action["actionType"] == SIGNAL_ENTITY

@@ -25,6 +25,7 @@ REQUEST_EVENT_NAME = "op"
 
 
 def scheduler_id(name: str, key: str) -> str:
+    """The entity's instance id: ``@name@key``, the name in lower case."""
     return f"@{name.lower()}@{key}"
 
 
@@ -39,6 +40,7 @@ def split_scheduler_id(instance_id: str) -> tuple[str, str]:
 
 
 def is_entity_instance(instance_id: str) -> bool:
+    """Whether an instance id is an entity's (``@name@key``)."""
     return instance_id.startswith("@")
 
 
@@ -64,12 +66,15 @@ class RequestMessage(BaseModel):
 
 
 class ResponseMessage(BaseModel):
+    """The answer to an entity call: its result, and ``exceptionType`` when the operation failed."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     result: str | None
     exception_type: str | None = Field(default=None, alias="exceptionType")
 
     def wire_text(self) -> str:
+        """The answer as the extension's JSON text (``exceptionType`` only on a failure)."""
         out: dict[str, Any] = {"result": self.result}
         if self.exception_type is not None:
             out["exceptionType"] = self.exception_type
@@ -77,6 +82,8 @@ class ResponseMessage(BaseModel):
 
 
 class OperationResult(BaseModel):
+    """One operation's result in the entity function's answer: its value or error, as JSON text."""
+
     is_error: bool = Field(alias="isError")
     result: str | None = None  # JSON text of the returned value, or of the error message
     duration: int = 0
@@ -87,6 +94,8 @@ class EntitySignal(BaseModel):
     """A signal the entity sends to another entity during its batch."""
 
     class Target(BaseModel):
+        """The entity a signal goes to."""
+
         name: str
         key: str
 

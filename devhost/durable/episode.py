@@ -60,6 +60,7 @@ class InstanceState:
         return open_
 
     def encoded_history(self) -> list[str]:
+        """The history's events as JSON text, encoded once each and kept (the SDK's context takes them so)."""
         encoded = self.history_json
         if len(encoded) > len(self.history):  # the history was reset (continue-as-new, restart)
             encoded = self.history_json = []
@@ -83,10 +84,12 @@ class Episode:
 
     @property
     def batch(self) -> Batch:
+        """What the episode writes, for the task hub's commit."""
         return self.changes.batch
 
     @property
     def notes(self) -> list[Note]:
+        """The state changes to log once the episode is committed."""
         return self.changes.notes
 
     # ---- phase 1: messages -> events -----------------------------------------------------
@@ -134,6 +137,8 @@ class Episode:
 
     # ---- phase 2: the SDK's answer -> history, work, status -----------------------------
     def finish(self, result: str | None, error: BaseException | None) -> None:
+        """Take in the orchestrator's answer: check it against the replay, schedule its new actions, and
+        end, fail or continue the instance as it says."""
         changes = self.changes
         state, failure = decode_answer(result, error)
         actions = flatten([a for group in (state.get("actions") or []) for a in group])

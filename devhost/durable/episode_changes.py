@@ -17,10 +17,17 @@ class EpisodeHost(Protocol):
 
     settings: HostSettings
 
-    def alloc_work_id(self) -> int: ...
-    def get_record(self, instance_id: str) -> InstanceRecord | None: ...
-    def has_orchestrator(self, name: str) -> bool: ...
-    def has_entity(self, name: str) -> bool: ...
+    def alloc_work_id(self) -> int:
+        """A new work item id."""
+
+    def get_record(self, instance_id: str) -> InstanceRecord | None:
+        """An instance's record, with changes not committed yet."""
+
+    def has_orchestrator(self, name: str) -> bool:
+        """Whether the app has this orchestrator function (in any case)."""
+
+    def has_entity(self, name: str) -> bool:
+        """Whether the app has this entity function (in any case)."""
 
 
 @dataclass
@@ -34,6 +41,9 @@ class Note:
 
 @dataclass
 class EpisodeChanges:
+    """What one episode changes: the batch it commits, the instance's record and book, its host-side
+    events, the lines to log."""
+
     host: EpisodeHost
     record: InstanceRecord
     book: Book  # a new execution (continue-as-new) gets a new book
@@ -46,6 +56,7 @@ class EpisodeChanges:
     def work(
         self, instance_id: str, kind: str, payload: dict[str, Any], due: datetime | None = None
     ) -> WorkItem:
+        """Queue work in this episode's batch, due at ``due`` (None: now)."""
         item = WorkItem(
             self.host.alloc_work_id(), instance_id, kind, payload, due.timestamp() if due else None
         )
@@ -58,9 +69,11 @@ class EpisodeChanges:
         return self.work(rec.instance_id, "msg", {"event": ev, "execution_id": rec.execution_id}, due)
 
     def note(self, what: str) -> None:
+        """A state change of the instance to log once committed."""
         self.notes.append(Note(self.record.instance_id, self.record.name, what))
 
     def next_task_id(self) -> int:
+        """The next task id, as the SDK numbers its actions."""
         tid = self.book.seq
         self.book.seq += 1
         return tid

@@ -16,11 +16,13 @@ MAX_CUSTOM_STATUS = 16 * 1024
 
 
 def start(changes: EpisodeChanges) -> None:
+    """The execution starts: Running."""
     changes.record.status = "Running"
     changes.note("started")
 
 
 def suspend(changes: EpisodeChanges, reason: Any) -> None:
+    """Suspend a running or pending instance, recording the reason."""
     rec = changes.record
     if rec.status in ("Running", "Pending"):
         rec.status = "Suspended"
@@ -29,6 +31,7 @@ def suspend(changes: EpisodeChanges, reason: Any) -> None:
 
 
 def resume(changes: EpisodeChanges, reason: Any, *, started: bool) -> None:
+    """Resume a suspended instance (Running, or Pending when not started yet), recording the reason."""
     rec = changes.record
     if rec.status == "Suspended":
         rec.status = "Running" if started else "Pending"
@@ -50,6 +53,7 @@ def set_custom_status(changes: EpisodeChanges, custom: Any) -> str | None:
 
 
 def complete(changes: EpisodeChanges, output: Any) -> None:
+    """Complete the instance with ``output``, and answer its parent."""
     rec = changes.record
     text = json.dumps(output)
     rec.status = "Completed"
@@ -64,6 +68,7 @@ def complete(changes: EpisodeChanges, output: Any) -> None:
 def fail(
     changes: EpisodeChanges, message: str, details: str | None, *, error_type: str | None = None
 ) -> None:
+    """Fail the instance with ``message`` (and details), and answer its parent with the failure."""
     rec = changes.record
     rec.status = "Failed"
     rec.output = json.dumps(message)
@@ -81,6 +86,7 @@ def fail(
 
 
 def terminate(changes: EpisodeChanges, reason: str) -> None:
+    """Terminate the instance with ``reason``, and answer its parent as failed."""
     rec = changes.record
     rec.status = "Terminated"
     rec.output = json.dumps(reason)

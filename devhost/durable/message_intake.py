@@ -24,14 +24,44 @@ from devhost.durable.task_hub_store import WorkItem
 
 @dataclass
 class Intake:
+    """What an episode takes in: the events it delivers, whether they start the execution, and the
+    messages left queued for a later episode."""
+
     events: list[dict[str, Any]] = field(default_factory=list)  # for the orchestrator, in delivery order
     started: bool = False  # the execution starts with them
     leftover: list[WorkItem] = field(default_factory=list)  # kept queued for later
 
 
 def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool) -> Intake:
+    """Take in an instance's queued messages: controls applied, the rest delivered, held or kept queued
+    (see the module docstring); every message is deleted unless it is kept."""
     rec = changes.record
     changes.batch.del_work.extend(m.id for m in msgs)
+    events = _apply_controls(changes, msgs, has_history=has_history)
+    if events is None or rec.status in TERMINAL:
+        return Intake()
+    if rec.status == "Suspended":
+        return _keep_queued(changes, msgs)  # until resumed; only the suspension is recorded
+    started = _start(events, has_history=has_history)
+    if not has_history and not started:
+        return _keep_queued(changes, msgs)  # nothing runs before the execution starts
+    return Intake(started + _delivered_now(changes.book, events), bool(started))
+
+
+def _start(events: list[dict[str, Any]], *, has_history: bool) -> list[dict[str, Any]]:
+    """The ExecutionStarted the episode delivers: none once the execution has a history (a duplicate
+    start message, from a queue replayed after a crash, is ignored)."""
+    if has_history:
+        return []
+    return [e for e in events if e["EventType"] == EventType.ExecutionStarted]
+
+
+def _apply_controls(
+    changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool
+) -> list[dict[str, Any]] | None:
+    """The controls among the messages applied in queue order; the events of the others that belong to
+    the current execution. None when a terminate ended the instance (nothing else is taken in)."""
+    rec = changes.record
     events: list[dict[str, Any]] = []
     for m in msgs:
         control = m.payload.get("control")
@@ -39,7 +69,7 @@ def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool)
             continue  # late results, events or controls for a finished instance are dropped
         if control == "terminate":
             instance_lifecycle.terminate(changes, str(m.payload.get("reason", "")))
-            return Intake()
+            return None
         if control == "suspend":
             instance_lifecycle.suspend(changes, m.payload.get("reason"))
             continue
@@ -50,25 +80,22 @@ def take_in(changes: EpisodeChanges, msgs: list[WorkItem], *, has_history: bool)
         if execution is not None and execution != rec.execution_id:
             continue  # a completion for an earlier execution (before continue-as-new / restart)
         events.append(m.payload["event"])
-    if rec.status in TERMINAL:
-        return Intake()
-    if rec.status == "Suspended":
-        return _keep_queued(changes, msgs)  # until resumed; only the suspension is recorded
-    started = [e for e in events if e["EventType"] == EventType.ExecutionStarted]
-    if started and has_history:
-        started = []  # duplicate start message (replayed queue after a crash): ignore
-    if not has_history and not started:
-        return _keep_queued(changes, msgs)  # nothing runs before the execution starts
-    answers = {id(e) for e in events if is_answer(changes.book, e)}  # entity calls': delivered at once
+    return events
+
+
+def _delivered_now(book: Book, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the episode delivers besides the start: results and the answers to entity calls (those whose
+    delivery reserves retry task ids first, see call_retries), then the held external events the
+    orchestrator now waits for, in the order they were raised. The other external events are held first."""
+    answers = {id(e) for e in events if is_answer(book, e)}
     raised = [e for e in events if e["EventType"] == EventType.EventRaised and id(e) not in answers]
     others = [
         e
         for e in events
         if e["EventType"] not in (EventType.ExecutionStarted, EventType.EventRaised) or id(e) in answers
     ]
-    changes.book.held.extend(raised)
-    ordered = started + _reserving_first(changes.book, others) + _take_awaited(changes.book)
-    return Intake(ordered, bool(started))
+    book.held.extend(raised)
+    return _reserving_first(book, others) + _take_awaited(book)
 
 
 def _keep_queued(changes: EpisodeChanges, msgs: list[WorkItem]) -> Intake:
@@ -80,6 +107,7 @@ def _keep_queued(changes: EpisodeChanges, msgs: list[WorkItem]) -> Intake:
 
 
 def _reserving_first(book: Book, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events whose delivery reserves retry task ids first, so those ids precede the new actions'."""
     first, rest = [], []
     for e in events:
         (first if reserves_ids(book, e) else rest).append(e)

@@ -37,6 +37,7 @@ def kind_and_name(kind: Any, name: str | None) -> str:
 
 
 def action_label(action: dict[str, Any]) -> str:
+    """An action as messages name it: its kind and its target (``activity 'Hello'``)."""
     return kind_and_name(action.get("actionType"), target_name(action))
 
 

@@ -30,6 +30,7 @@ class RetryState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RetryState:
+        """A retry state back from the book's JSON."""
         return cls(
             kind=data["kind"],
             name=data["name"],
@@ -45,6 +46,7 @@ class RetryState:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The retry state as the book keeps it."""
         data: dict[str, Any] = {
             "kind": self.kind,
             "name": self.name,
@@ -65,6 +67,9 @@ class RetryState:
 
 @dataclass
 class Book:
+    """What an execution's replays need beyond the history: the next task id, the actions scheduled, calls
+    under retry, events raised before they were awaited, pending timers and entity calls."""
+
     seq: int = 0  # next task id
     actions: list[list[Any]] = field(default_factory=list)  # known leaf actions: [type, name, id]
     retries: dict[str, RetryState] = field(default_factory=dict)  # by current attempt / timer id
@@ -77,6 +82,7 @@ class Book:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Book:
+        """A book back from the record's JSON (an empty one for a new execution)."""
         if not data:
             return cls()
         retries = {key: RetryState.from_json(state) for key, state in (data.get("retries") or {}).items()}

@@ -27,6 +27,7 @@ _CACHE_SIZE = 1 << 17
 
 
 def install() -> None:
+    """Install the speed-ups in the SDK (once per process; again is harmless)."""
     _memoize_timestamp_parse()
     _reuse_namedtuple_classes()
 

@@ -68,6 +68,8 @@ GATHER_POLL_SECONDS = 0.005
 
 
 class TaskHubError(Exception):
+    """A request the task hub refuses: the status the management API answers, and the extension's message."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -76,6 +78,8 @@ class TaskHubError(Exception):
 
 @dataclass
 class ListFilter:
+    """The instance list's filters: runtime statuses, a created-time range, an instance id prefix."""
+
     runtime_status: set[str] | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -83,6 +87,9 @@ class ListFilter:
 
 
 class TaskHub:
+    """The app's task hub: instances, their histories and the work queue, and the episodes, activities,
+    entities and timers that move them on."""
+
     def __init__(
         self,
         index: FunctionIndex,
@@ -132,6 +139,8 @@ class TaskHub:
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
+        """Load the store, dispatch again everything queued when the host stopped (recovery), and run each
+        live instance holding an event it already awaits."""
         loaded = self.store.load()
         self.records = loaded.instances
         self.entities.load(loaded.entities)
@@ -144,6 +153,7 @@ class TaskHub:
                 self._kick(iid)
 
     async def stop(self) -> None:
+        """Stop the timers, activities and entities, cancel the running episodes, commit what is pending."""
         await self.timers.stop()
         await self.activities.stop()
         await self.entities.stop()
@@ -154,6 +164,7 @@ class TaskHub:
         self._orch_pool.shutdown(wait=False, cancel_futures=True)
 
     def is_idle(self) -> bool:
+        """Whether nothing is running, ready, in flight or left to commit (timers may be due later)."""
         return not (
             self.running
             or self.ready
@@ -165,11 +176,13 @@ class TaskHub:
 
     # ---- EpisodeHost -------------------------------------------------------------------
     def alloc_work_id(self) -> int:
+        """A new work item id, unique in this task hub."""
         wid = self._next_work_id
         self._next_work_id += 1
         return wid
 
     def get_record(self, instance_id: str) -> InstanceRecord | None:
+        """The instance's record as the episodes see it, with changes not committed yet."""
         return self.records.get(instance_id)
 
     # ---- client reads: committed state only ------------------------------------------------
@@ -179,6 +192,7 @@ class TaskHub:
             self._flush()
 
     def record(self, instance_id: str) -> InstanceRecord | None:
+        """The instance's committed record (what is pending is committed first)."""
         self.settle()
         return self.records.get(instance_id)
 
@@ -187,6 +201,7 @@ class TaskHub:
         return name in self.index.orchestrators
 
     def has_entity(self, name: str) -> bool:
+        """Whether the app has an entity function of this name (in any case)."""
         return find_entity(self.index, name) is not None
 
     # ---- commits and dispatch ------------------------------------------------------------
@@ -434,6 +449,7 @@ class TaskHub:
         return rec
 
     def require(self, iid: str, *, live: bool) -> InstanceRecord:
+        """The instance's record: a 404 when there is none, a 410 when ``live`` and it has finished."""
         rec = self.record(iid)
         if rec is None:
             raise TaskHubError(404, f"No instance with ID '{iid}' found.")
@@ -447,12 +463,14 @@ class TaskHub:
         self._commit(batch)
 
     def raise_event(self, iid: str, name: str, input_text: str | None) -> None:
+        """Queue event ``name`` for a live instance (410 once it has finished)."""
         self.require(iid, live=True)
         self._send(
             iid, {"event": event(EventType.EventRaised, self.clock.now(), Name=name, Input=input_text)}
         )
 
     def control(self, iid: str, op: str, reason: str) -> None:
+        """Queue a terminate, suspend or resume for a live instance, taken in at its next episode."""
         self.require(iid, live=True)
         self._send(iid, {"control": op, "reason": reason})
 
@@ -510,12 +528,14 @@ class TaskHub:
             leaves.append(again)
 
     def restart(self, iid: str, new_instance_id: bool) -> str:
+        """Start the instance's orchestration again with its input, under the same id or a new one; the id."""
         rec = self.require(iid, live=False)
         target = uuid.uuid4().hex if new_instance_id else iid
         self.start_new(rec.name, target, rec.input)
         return target
 
     async def purge(self, iids: list[str]) -> int:
+        """Delete those of these instances that exist, once none is running; how many were deleted."""
         iids = [i for i in iids if i in self.records]
         while any(i in self.running for i in iids):
             await asyncio.sleep(0.005)  # let a running episode commit first
@@ -525,6 +545,7 @@ class TaskHub:
         return len(iids)
 
     def list(self, flt: ListFilter) -> list[InstanceRecord]:
+        """The committed instances the filter lets through, by created time, then instance id."""
         self.settle()
         out = []
         for rec in self.records.values():
@@ -555,10 +576,12 @@ class TaskHub:
         return self.entities.records.get(scheduler_id(name, key))
 
     def list_entities(self) -> list[EntityRecord]:
+        """Every entity, by instance id (what is pending is committed first)."""
         self.settle()
         return sorted(self.entities.records.values(), key=lambda r: r.instance_id)
 
     def history(self, iid: str) -> list[dict[str, Any]]:
+        """The instance's history events (empty when it has none), committed first."""
         self.settle()
         st = self.states.get(iid)
         return list(st.history) if st is not None else self.store.load_history(iid)

@@ -18,6 +18,9 @@ from devhost.config.errors import DevHostError
 
 @dataclass
 class InstanceRecord:
+    """An orchestration instance as the store keeps it: its status, input, output and custom status as JSON
+    text, its parent, its replay bookkeeping."""
+
     instance_id: str
     name: str
     execution_id: str
@@ -32,11 +35,13 @@ class InstanceRecord:
     version: str | None = None  # the orchestration version, fixed when the instance is created
 
     def to_json(self) -> str:
+        """The record as JSON text."""
         # json.dumps(asdict(self)) without asdict's deep copy: the fields are JSON data already.
         return json.dumps({name: getattr(self, name) for name in _RECORD_FIELDS})
 
     @classmethod
     def from_json(cls, text: str) -> InstanceRecord:
+        """A record back from its JSON text."""
         return cls(**json.loads(text))
 
 
@@ -55,15 +60,19 @@ class EntityRecord:
     last_operation: str = ""  # when its last batch ran (fmt_time)
 
     def to_json(self) -> str:
+        """The record as JSON text."""
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> EntityRecord:
+        """A record back from its JSON text."""
         return cls(**json.loads(text))
 
 
 @dataclass
 class WorkItem:
+    """Queued work: a message for an instance, an activity to run, or an operation for an entity."""
+
     id: int
     instance_id: str
     kind: str  # "msg" (a message for an instance), "activity", or "entity" (an operation for an entity)
@@ -73,6 +82,9 @@ class WorkItem:
 
 @dataclass
 class Batch:
+    """Everything one commit writes: instance records, purges, history appended (or reset), work added and
+    deleted, entity records."""
+
     instances: dict[str, InstanceRecord] = field(default_factory=dict)
     purge: set[str] = field(default_factory=set)
     history: dict[str, tuple[bool, list[dict[str, Any]]]] = field(default_factory=dict)  # reset?, new events
@@ -81,6 +93,7 @@ class Batch:
     entities: dict[str, EntityRecord] = field(default_factory=dict)
 
     def append_history(self, instance_id: str, events: list[dict[str, Any]], *, reset: bool = False) -> None:
+        """Append events to an instance's history in this commit; ``reset`` replaces the history first."""
         old_reset, old = self.history.get(instance_id, (False, []))
         if reset:
             self.history[instance_id] = (True, list(events))
@@ -88,6 +101,7 @@ class Batch:
             self.history[instance_id] = (old_reset, old + list(events))
 
     def merge(self, other: Batch) -> None:
+        """Fold a later batch into this one, as if both were committed in order."""
         self.instances.update(other.instances)
         self.purge |= other.purge
         for iid, (reset, events) in other.history.items():
@@ -97,6 +111,7 @@ class Batch:
         self.entities.update(other.entities)
 
     def empty(self) -> bool:
+        """Whether the batch writes nothing."""
         return not (
             self.instances or self.purge or self.history or self.add_work or self.del_work or self.entities
         )
@@ -104,19 +119,32 @@ class Batch:
 
 @dataclass
 class Loaded:
+    """What a store holds at start: the instances, the queued work, the entities."""
+
     instances: dict[str, InstanceRecord]
     work: list[WorkItem]
     entities: dict[str, EntityRecord] = field(default_factory=dict)
 
 
 class Store(Protocol):
-    def load(self) -> Loaded: ...
-    def load_history(self, instance_id: str) -> list[dict[str, Any]]: ...
-    def commit(self, batch: Batch) -> None: ...
-    def close(self) -> None: ...
+    """Where the task hub's state is kept: read whole at start, then changed one transaction at a time."""
+
+    def load(self) -> Loaded:
+        """Every instance, queued work item (in id order) and entity."""
+
+    def load_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """One instance's history, in order."""
+
+    def commit(self, batch: Batch) -> None:
+        """Write one batch, all of it or nothing."""
+
+    def close(self) -> None:
+        """Release the store's resources."""
 
 
 class MemoryStore:
+    """A store in memory, keeping JSON text as SQLite does: the same code paths without a file."""
+
     def __init__(self) -> None:
         self._instances: dict[str, str] = {}
         self._history: dict[str, list[str]] = {}
@@ -124,6 +152,7 @@ class MemoryStore:
         self._entities: dict[str, str] = {}
 
     def load(self) -> Loaded:
+        """Every instance, queued work item and entity, decoded afresh."""
         return Loaded(
             {k: InstanceRecord.from_json(v) for k, v in self._instances.items()},
             [WorkItem(**json.loads(v)) for v in self._work.values()],
@@ -131,9 +160,11 @@ class MemoryStore:
         )
 
     def load_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """One instance's history, decoded afresh."""
         return [json.loads(e) for e in self._history.get(instance_id, [])]
 
     def commit(self, batch: Batch) -> None:
+        """Apply one batch, in the SQLite store's order."""
         # Serialise like the SQLite store so both stores see identical (JSON-only) data.
         for iid in batch.purge:
             self._instances.pop(iid, None)
@@ -153,6 +184,7 @@ class MemoryStore:
             self._entities[eid] = entity.to_json()
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
 
@@ -182,6 +214,8 @@ CREATE TABLE IF NOT EXISTS entities (
 
 
 class SqliteStore:
+    """The state file: SQLite in WAL mode, one transaction per batch, so a commit survives a process kill."""
+
     def __init__(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,6 +229,7 @@ class SqliteStore:
             raise DevHostError(f"cannot open state file {path}: {exc}") from None
 
     def load(self) -> Loaded:
+        """Every instance, queued work item (in id order) and entity from the file."""
         instances = {
             iid: InstanceRecord.from_json(rec)
             for iid, rec in self._db.execute("SELECT instance_id, record FROM instances")
@@ -212,12 +247,14 @@ class SqliteStore:
         return Loaded(instances, work, entities)
 
     def load_history(self, instance_id: str) -> list[dict[str, Any]]:
+        """One instance's history from the file, in order."""
         rows = self._db.execute(
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
         )
         return [json.loads(r[0]) for r in rows]
 
     def commit(self, batch: Batch) -> None:
+        """Write one batch in a single transaction (rolled back whole when any statement fails)."""
         db = self._db
         db.execute("BEGIN")
         try:
@@ -253,4 +290,5 @@ class SqliteStore:
             raise
 
     def close(self) -> None:
+        """Close the database."""
         self._db.close()

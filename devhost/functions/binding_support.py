@@ -42,6 +42,7 @@ class Refused:
     direction: str  # input | output | input/output | trigger
 
     def describe(self) -> str:
+        """The binding as a message names it: ``serviceBusTrigger trigger 'msg'``."""
         what = "trigger" if self.direction == "trigger" else f"{self.direction} binding"
         return f"{self.type} {what} '{self.name}'"
 
@@ -62,6 +63,7 @@ def refused_bindings(bindings: list[Any], trigger_name: str) -> list[Refused]:
 
 
 def refusal_message(function: str, refused: list[Refused]) -> str:
+    """Why a function with bindings devhost does not run cannot be called, and what to do instead."""
     names = ", ".join(r.describe() for r in refused)
     return (
         f"Function '{function}' uses the {names}, which devhost does not run: devhost runs HTTP, timer, "

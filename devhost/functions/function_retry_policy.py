@@ -27,6 +27,8 @@ def _seconds(value: Any, key: str, function: str) -> float:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """A function's ``@app.retry`` policy."""
+
     strategy: str  # fixed_delay | exponential_backoff
     max_retry_count: int  # -1: no limit
     delay: float = 0.0  # fixed_delay
@@ -38,6 +40,8 @@ class RetryPolicy:
         return self.max_retry_count < 0 or retry_count <= self.max_retry_count
 
     def delay_before(self, retry_count: int) -> float:
+        """Seconds to wait before retry number ``retry_count``: the fixed delay, or the back-off doubled
+        per retry up to the maximum."""
         if self.strategy == "fixed_delay":
             return self.delay
         return min(self.maximum, self.minimum * 2 ** (retry_count - 1))

@@ -28,6 +28,8 @@ _module_counter = itertools.count(1)
 
 @dataclass
 class HttpFunction:
+    """An HTTP-triggered function: its route, methods and auth level, and how to call it."""
+
     name: str
     route: str
     methods: list[str]  # upper case; empty = every method
@@ -56,6 +58,8 @@ ByName = FunctionsByName[TriggeredFunction]
 
 @dataclass
 class FunctionIndex:
+    """The app's functions by what devhost does with them, and the bindings it refuses."""
+
     http: list[HttpFunction] = field(default_factory=list)
     # Looked up without regard to case, as the host and the extension do (function_names).
     orchestrators: ByName = field(default_factory=lambda: ByName("orchestrator"))
@@ -126,6 +130,7 @@ def _app_traceback(exc: BaseException, app_dir: Path) -> str:
 
 
 def find_app(module: ModuleType) -> func.FunctionRegister:
+    """The app's ``FunctionApp`` (``app``, else the first the script defines)."""
     candidates = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
     preferred = getattr(module, "app", None)
     if isinstance(preferred, func.FunctionRegister):
@@ -147,81 +152,139 @@ def _enum_text(value: Any) -> str:
 
 
 def index_app(app: func.FunctionRegister) -> FunctionIndex:
+    """The app's functions indexed by their trigger, as the worker indexes them; a function with
+    bindings devhost does not run is indexed with a stand-in that fails naming them."""
     index = FunctionIndex()
     try:
         functions = app.get_functions()
     except Exception as exc:  # indexing errors are the app's (duplicate names, missing trigger, ...)
         raise DevHostError(f"function indexing failed: {exc}") from None
     for function in functions:
-        name = function.get_function_name() or "unnamed"
-        trigger = function.get_trigger()
-        fn = function.get_user_function()
-        params = _param_names(fn)
-        wants_context = "context" in params
-        bindings = function.get_bindings()
-        clients = [b.name for b in bindings if b.type == "durableClient"]
-        if trigger is None:
-            continue
-        ttype = trigger.type
-        refused = bindings_refused(bindings, trigger.name)
-        if ttype not in RUN_TRIGGERS:
-            refused = [Refused(ttype, trigger.name, "trigger"), *refused]
-        if ttype in ("orchestrationTrigger", "entityTrigger"):
-            # The Durable extension allows no other binding on orchestrators and entities.
-            refused += [
-                Refused(s.type, s.name, "output" if s.output else "input")
-                for s in storage_specs(bindings, trigger.name)
-            ]
-        user_fn = fn
-        storage = [] if refused else storage_specs(bindings, trigger.name)
-        if refused:
-            index.refused[name] = refused
-            fn = refusing(name, refused)
-        if ttype == "httpTrigger":
-            methods = [_enum_text(m).upper() for m in (getattr(trigger, "methods", None) or [])]
-            index.http.append(
-                HttpFunction(
-                    name=name,
-                    route=str(getattr(trigger, "route", None) or name),
-                    methods=methods,
-                    auth_level=_enum_text(getattr(trigger, "auth_level", None) or "function").lower(),
-                    fn=fn,
-                    trigger_param=trigger.name,
-                    client_params=clients,
-                    wants_context=wants_context and trigger.name != "context",
-                    storage=storage,
-                )
-            )
-        elif ttype == "orchestrationTrigger":
-            oname = getattr(trigger, "orchestration", None) or name
-            index.orchestrators[oname] = TriggeredFunction(oname, fn, trigger.name, False)
-        elif ttype == "activityTrigger":
-            aname = getattr(trigger, "activity", None) or name
-            index.activities[aname] = TriggeredFunction(
-                aname, fn, trigger.name, wants_context and trigger.name != "context", clients, storage
-            )
-        elif ttype == "entityTrigger":
-            ename = getattr(trigger, "entity_name", None) or name
-            index.entities[ename] = TriggeredFunction(ename, fn, trigger.name, False)
-        elif ttype == "timerTrigger" or ttype in STORAGE_TRIGGERS:
-            index.listened.append(
-                ListenedFunction(
-                    name,
-                    fn,
-                    ttype,
-                    trigger.name,
-                    dict(trigger.get_dict_repr()),
-                    wants_context and trigger.name != "context",
-                    clients,
-                    user_fn,
-                    storage,
-                    retry_policy(function) if ttype == "timerTrigger" else None,
-                )
-            )
-        else:
-            index.other.append(f"{name} ({ttype})")
+        declared = _declared(function)
+        if declared is not None:
+            _add_to_index(index, function, declared)
     return index
 
 
+@dataclass(frozen=True)
+class _Declared:
+    """One function as its decorators declare it: what every kind of index entry is built from."""
+
+    name: str
+    trigger: Any
+    fn: Callable[..., Any]  # what devhost calls: the user function, or the stand-in refusing its bindings
+    user_fn: Callable[..., Any]
+    clients: list[str]  # its durable client parameters
+    wants_context: bool  # it takes the invocation context (a `context` parameter that is not the trigger)
+    storage: list[StorageSpec]  # its blob / queue / table bindings; none when some binding is refused
+    refused: list[Refused]
+
+
+def _declared(function: Any) -> _Declared | None:
+    """What indexing needs of one function; None for a function without a trigger (not indexed)."""
+    name = function.get_function_name() or "unnamed"
+    trigger = function.get_trigger()
+    user_fn = function.get_user_function()
+    params = _param_names(user_fn)
+    bindings = function.get_bindings()
+    clients = [b.name for b in bindings if b.type == "durableClient"]
+    if trigger is None:
+        return None
+    refused = _refused(trigger, bindings)
+    return _Declared(
+        name=name,
+        trigger=trigger,
+        fn=refusing(name, refused) if refused else user_fn,
+        user_fn=user_fn,
+        clients=clients,
+        wants_context="context" in params and trigger.name != "context",
+        storage=[] if refused else storage_specs(bindings, trigger.name),
+        refused=refused,
+    )
+
+
+def _refused(trigger: Any, bindings: list[Any]) -> list[Refused]:
+    """The bindings devhost does not run on this function: its trigger first when devhost does not run
+    that, then the bindings beside it that devhost does not run."""
+    ttype = trigger.type
+    refused = bindings_refused(bindings, trigger.name)
+    if ttype not in RUN_TRIGGERS:
+        refused = [Refused(ttype, trigger.name, "trigger"), *refused]
+    if ttype in ("orchestrationTrigger", "entityTrigger"):
+        # The Durable extension allows no other binding on orchestrators and entities.
+        refused += [
+            Refused(s.type, s.name, "output" if s.output else "input")
+            for s in storage_specs(bindings, trigger.name)
+        ]
+    return refused
+
+
+def _add_to_index(index: FunctionIndex, function: Any, f: _Declared) -> None:
+    """The function indexed under its trigger's kind; a trigger devhost does not know is listed in
+    ``other``."""
+    if f.refused:
+        index.refused[f.name] = f.refused
+    ttype = f.trigger.type
+    if ttype == "httpTrigger":
+        index.http.append(_http_function(f))
+    elif ttype in ("orchestrationTrigger", "activityTrigger", "entityTrigger"):
+        _add_durable_function(index, f)
+    elif ttype == "timerTrigger" or ttype in STORAGE_TRIGGERS:
+        index.listened.append(_listened_function(function, f))
+    else:
+        index.other.append(f"{f.name} ({ttype})")
+
+
+def _add_durable_function(index: FunctionIndex, f: _Declared) -> None:
+    """An orchestrator, activity or entity, under the name its trigger gives it (else the function's)."""
+    trigger = f.trigger
+    if trigger.type == "orchestrationTrigger":
+        oname = getattr(trigger, "orchestration", None) or f.name
+        index.orchestrators[oname] = TriggeredFunction(oname, f.fn, trigger.name, False)
+    elif trigger.type == "activityTrigger":
+        aname = getattr(trigger, "activity", None) or f.name
+        index.activities[aname] = TriggeredFunction(
+            aname, f.fn, trigger.name, f.wants_context, f.clients, f.storage
+        )
+    else:
+        ename = getattr(trigger, "entity_name", None) or f.name
+        index.entities[ename] = TriggeredFunction(ename, f.fn, trigger.name, False)
+
+
+def _http_function(f: _Declared) -> HttpFunction:
+    """An HTTP function: its route (the function's name by default), methods and auth level."""
+    trigger = f.trigger
+    methods = [_enum_text(m).upper() for m in (getattr(trigger, "methods", None) or [])]
+    return HttpFunction(
+        name=f.name,
+        route=str(getattr(trigger, "route", None) or f.name),
+        methods=methods,
+        auth_level=_enum_text(getattr(trigger, "auth_level", None) or "function").lower(),
+        fn=f.fn,
+        trigger_param=trigger.name,
+        client_params=f.clients,
+        wants_context=f.wants_context,
+        storage=f.storage,
+    )
+
+
+def _listened_function(function: Any, f: _Declared) -> ListenedFunction:
+    """A function whose trigger devhost listens for itself; a timer's @app.retry policy with it."""
+    ttype = f.trigger.type
+    return ListenedFunction(
+        f.name,
+        f.fn,
+        ttype,
+        f.trigger.name,
+        dict(f.trigger.get_dict_repr()),
+        f.wants_context,
+        f.clients,
+        f.user_fn,
+        f.storage,
+        retry_policy(function) if ttype == "timerTrigger" else None,
+    )
+
+
 def load_and_index(app_dir: Path, module_name: str | None = None) -> FunctionIndex:
+    """Import the app folder's function_app.py and index its functions."""
     return index_app(find_app(load_app_module(app_dir, module_name)))

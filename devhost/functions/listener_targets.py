@@ -19,6 +19,8 @@ from devhost.worker.value_conversions import annotations, decode
 
 @dataclass
 class ListenedFunction:
+    """A function one of devhost's own listeners calls (timer, queue, blob), and how to call it."""
+
     name: str
     fn: Callable[..., Any]
     trigger_type: str  # queueTrigger | blobTrigger | timerTrigger

@@ -14,6 +14,8 @@ from devhost.config.state_folder import write_private
 
 @dataclass(frozen=True)
 class Keys:
+    """The host's keys under --require-keys."""
+
     master: str
     function: str
     durable: str  # the durabletask_extension system key, used by the management URLs
@@ -29,6 +31,7 @@ class Keys:
         return any(_same(supplied, k) for k in (self.function, self.master))
 
     def allows_system(self, supplied: str | None) -> bool:
+        """Whether ``supplied`` is the durable system key (or the master key), compared in constant time."""
         return bool(supplied) and any(_same(supplied or "", k) for k in (self.durable, self.master))
 
 

@@ -19,7 +19,7 @@ _PARAM = re.compile(r"\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
 
 
 class RouteTemplateError(ValueError):
-    pass
+    """A route template the host would not accept."""
 
 
 def _is_int(v: str) -> bool:
@@ -142,7 +142,31 @@ def _parse_param(body: str) -> _Param:
     )
 
 
+def _segment_pattern(segment: str, *, first: bool, last: bool, template: str) -> tuple[str, list[_Param]]:
+    """One segment of a route template: its regex (after its slash, unless it is the first) and its
+    parameters. A segment that is one optional parameter and nothing else may be left out, slash and all."""
+    pieces = _PARAM.split(segment)  # alternating literal, param, literal, ...
+    seg_regex = ""
+    params: list[_Param] = []
+    optional = False
+    for j, piece in enumerate(pieces):
+        if j % 2 == 0:
+            seg_regex += re.escape(piece)
+            continue
+        param = _parse_param(piece)
+        if param.catch_all and not last:
+            raise RouteTemplateError(f"catch-all parameter must be last in route '{template}'")
+        params.append(param)
+        seg_regex += f"(?P<{param.name}>.*)" if param.catch_all else f"(?P<{param.name}>[^/]+)"
+        if param.optional and len(pieces) == 3 and not pieces[0] and not pieces[2]:
+            optional = True
+    sep = "" if first else "/"
+    return (f"(?:{sep}{seg_regex})?" if optional else sep + seg_regex), params
+
+
 class RouteTemplate:
+    """One route template, compiled to a regular expression, with its parameters and its precedence."""
+
     def __init__(self, template: str) -> None:
         self.template = template.strip("/")
         self.params: list[_Param] = []
@@ -152,28 +176,13 @@ class RouteTemplate:
         for i, segment in enumerate(segments):
             if not segment:
                 raise RouteTemplateError(f"empty segment in route '{template}'")
-            pieces = _PARAM.split(segment)  # alternating literal, param, literal, ...
-            seg_regex = ""
-            seg_optional = False
-            if len(pieces) == 1:
+            seg_regex, params = _segment_pattern(
+                segment, first=i == 0, last=i == len(segments) - 1, template=template
+            )
+            self.params += params
+            if not params:
                 literal_segments += 1
-            for j, piece in enumerate(pieces):
-                if j % 2 == 0:
-                    seg_regex += re.escape(piece)
-                    continue
-                param = _parse_param(piece)
-                if param.catch_all and i != len(segments) - 1:
-                    raise RouteTemplateError(f"catch-all parameter must be last in route '{template}'")
-                self.params.append(param)
-                group = f"(?P<{param.name}>.*)" if param.catch_all else f"(?P<{param.name}>[^/]+)"
-                if param.optional and len(pieces) == 3 and not pieces[0] and not pieces[2]:
-                    seg_optional = True
-                seg_regex += group
-            sep = "/" if i else ""
-            if seg_optional:
-                regex += f"(?:{sep}{seg_regex})?"
-            else:
-                regex += sep + seg_regex
+            regex += seg_regex
         try:
             # \Z, not $: a path ending in a newline (%0A) is not the path without it.
             self._regex = re.compile(f"^{regex}/?\\Z", re.I)
@@ -188,6 +197,7 @@ class RouteTemplate:
         )
 
     def match(self, path: str) -> dict[str, str] | None:
+        """The route's parameter values when ``path`` matches (defaults filled in), else None."""
         m = self._regex.match(path.strip("/"))
         if m is None:
             return None
@@ -208,6 +218,8 @@ class RouteTemplate:
 
 @dataclass
 class RouteMatch:
+    """The function a request resolved to, and its route parameters."""
+
     target: Any
     route_params: dict[str, str]
 
@@ -220,6 +232,7 @@ class RouteMiss:
 
     @property
     def status(self) -> int:
+        """404 when no route matches the path, 405 when some do with other methods."""
         return 405 if self.allowed else 404
 
 
@@ -231,10 +244,12 @@ class RouteTable:
         self._routes: list[tuple[RouteTemplate, list[str], Any]] = []
 
     def add(self, template: str, methods: list[str], target: Any) -> None:
+        """Add a route for ``methods`` (none: every method), kept in precedence order."""
         self._routes.append((RouteTemplate(template), [m.upper() for m in methods], target))
         self._routes.sort(key=lambda r: r[0].precedence)
 
     def strip_prefix(self, path: str) -> str | None:
+        """The path below the route prefix; None when the path is not under it."""
         path = path.strip("/")
         if not self.prefix:
             return path

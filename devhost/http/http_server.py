@@ -45,6 +45,7 @@ HTTP_REASON = "This function was programmatically called via the host APIs."
 
 
 def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """An error devhost answers for an HTTP function's path: ``{"error": message}``."""
     return web.json_response({"error": message}, status=status, headers=headers)
 
 

@@ -74,6 +74,7 @@ def refusal(exc: BaseException | None) -> tuple[int, str]:
 
 
 def refusal_response(exc: BaseException | None) -> web.Response:
+    """The JSON answer to a request aiohttp's parser refused, closing the connection."""
     status, message = refusal(exc)
     host_logs.logger.debug("devhost: refused a malformed request (%d): %s", status, message)
     response = web.json_response({"error": message, "Message": message}, status=status)

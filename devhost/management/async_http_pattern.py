@@ -23,6 +23,8 @@ MIN_POLL_SECONDS = 0.01
 
 
 def status_code(status: str, *, server_error_on_failure: bool) -> int:
+    """A status query's HTTP status for this runtime status: 202 while running, 200 once finished (500 for
+    a failure when asked)."""
     if status in RUNNING:
         return 202
     if status == "Failed":
@@ -40,6 +42,7 @@ def status_headers(code: int, location: str) -> dict[str, str]:
 
 
 def check_status_headers(status_query_uri: str) -> dict[str, str]:
+    """A check-status response's headers: Location (the status query) and Retry-After."""
     return {"Location": status_query_uri, "Retry-After": CHECK_STATUS_RETRY_AFTER}
 
 
@@ -67,6 +70,8 @@ def query_seconds(value: str | None, name: str) -> float | None:
 
 @dataclass(frozen=True)
 class Wait:
+    """How long a start waits for its instance to finish, and how often it looks (seconds)."""
+
     timeout: float
     interval: float
 

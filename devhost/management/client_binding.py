@@ -15,6 +15,7 @@ ID_PLACEHOLDER = "INSTANCEID"
 
 
 def query_suffix(hub: str, system_key: str | None) -> str:
+    """The query every management URL carries: the task hub, the connection, and the system key if any."""
     q = f"taskHub={quote(hub)}&connection=Storage"
     return q + (f"&code={quote(system_key)}" if system_key else "")
 
@@ -22,6 +23,8 @@ def query_suffix(hub: str, system_key: str | None) -> str:
 def management_urls(
     origin: str, hub: str, system_key: str | None, instance_id: str = ID_PLACEHOLDER
 ) -> dict[str, str]:
+    """The extension's management URLs of one instance, or with the INSTANCEID placeholder the client
+    binding's JSON carries."""
     base = f"{origin}{WEBHOOK_PATH}/instances/{instance_id}"
     q = query_suffix(hub, system_key)
     return {

@@ -83,6 +83,7 @@ def status_json(
     history: list[dict[str, Any]] | None = None,
     show_history_output: bool = False,
 ) -> dict[str, Any]:
+    """An instance as the status query answers it; with ``history``, its events as ``historyEvents``."""
     out: dict[str, Any] = {
         "name": rec.name,
         "instanceId": rec.instance_id,
@@ -117,6 +118,8 @@ def _after(token: str) -> tuple[str, str]:
 
 
 class ManagementApi:
+    """The management API over the app's task hub (or the empty one another ``taskHub`` names)."""
+
     def __init__(
         self, task_hub: TaskHub, hub: str, system_key: str | None, origin: Callable[[], str]
     ) -> None:
@@ -131,51 +134,88 @@ class ManagementApi:
         """`rel` is the path after the API root, e.g. 'instances/abc/raiseEvent/Approval'; ``page_size``
         is the instance list's page when the request names no ``top`` (None: the whole list)."""
         parts = [p for p in rel.split("/") if p]
-        method = request.method.upper()
-        # The extension's routes match their literal segments (orchestrators, raiseEvent, ...) in any case.
-        kind = parts[0].lower() if parts else ""
         try:
             hub = self._task_hub_for(request)
-            if kind == "orchestrators" and len(parts) in (2, 3) and method == "POST":
-                return await self._start(request, hub, parts[1], parts[2] if len(parts) == 3 else None)
-            if kind == "entities":
-                return await entity_api.handle(request, hub, parts[1:])
-            if kind == "instances":
-                if len(parts) == 1:
-                    if method == "GET":
-                        return self._list(request, hub, page_size)
-                    if method == "DELETE":
-                        return await self._purge_by(request, hub)
-                    return _error(405, f"{method} is not supported on the instances collection.")
-                iid = parts[1]
-                if len(parts) == 2:
-                    if method == "GET":
-                        return self._status(request, hub, iid)
-                    if method == "DELETE":
-                        deleted = await hub.purge([iid])
-                        if not deleted:
-                            hub.require(iid, live=False)  # its 404, naming the hub's reason
-                            return _error(404, f"No instance with ID '{iid}' found.")
-                        return web.json_response({"instancesDeleted": deleted})
-                    return _error(405, f"{method} is not supported on an instance.")
-                if method != "POST":
-                    return _error(405, f"Instance operations need POST, not {method}.")
-                op = parts[2].lower()
-                if op == "raiseevent" and len(parts) == 4:
-                    return await self._raise(request, hub, iid, parts[3])
-                if op in ("terminate", "suspend", "resume") and len(parts) == 3:
-                    hub.control(iid, op, request.query.get("reason", ""))
-                    return web.Response(status=202)
-                if op == "restart" and len(parts) == 3:
-                    return await self._restart(request, hub, iid)
-                if op == "rewind" and len(parts) == 3:
-                    hub.rewind(iid, request.query.get("reason", ""))
-                    return web.Response(status=202)
-            return _error(404, f"Unknown durable task API path '/{rel}'.")
+            response = await self._route(request, hub, parts, page_size)
         except TaskHubError as exc:
             return _error(exc.status, exc.message)
         except ValueError as exc:
             return _error(400, str(exc))
+        if response is None:
+            return _error(404, f"Unknown durable task API path '/{rel}'.")
+        return response
+
+    async def _route(
+        self, request: web.Request, hub: TaskHubClient, parts: list[str], page_size: int | None
+    ) -> web.Response | None:
+        """The answer of the route the path's segments name; None when none does (a 404)."""
+        method = request.method.upper()
+        # The extension's routes match their literal segments (orchestrators, raiseEvent, ...) in any case.
+        kind = parts[0].lower() if parts else ""
+        if kind == "orchestrators" and len(parts) in (2, 3) and method == "POST":
+            return await self._start(request, hub, parts[1], parts[2] if len(parts) == 3 else None)
+        if kind == "entities":
+            return await entity_api.handle(request, hub, parts[1:])
+        if kind == "instances":
+            return await self._instances_route(request, hub, method, parts[1:], page_size)
+        return None
+
+    async def _instances_route(
+        self, request: web.Request, hub: TaskHubClient, method: str, below: list[str], page_size: int | None
+    ) -> web.Response | None:
+        """``instances``, ``instances/{id}`` or ``instances/{id}/{operation}...``, by ``below``: the
+        segments after ``instances``."""
+        if not below:
+            return await self._instances(request, hub, method, page_size)
+        if len(below) == 1:
+            return await self._instance(request, hub, method, below[0])
+        if method != "POST":
+            return _error(405, f"Instance operations need POST, not {method}.")
+        return await self._operation(request, hub, below[0], below[1:])
+
+    async def _instances(
+        self, request: web.Request, hub: TaskHubClient, method: str, page_size: int | None
+    ) -> web.Response:
+        """The instances collection: its list (GET), or a purge of the instances it filters (DELETE)."""
+        if method == "GET":
+            return self._list(request, hub, page_size)
+        if method == "DELETE":
+            return await self._purge_by(request, hub)
+        return _error(405, f"{method} is not supported on the instances collection.")
+
+    async def _instance(
+        self, request: web.Request, hub: TaskHubClient, method: str, iid: str
+    ) -> web.Response:
+        """One instance: its status (GET), or its purge (DELETE)."""
+        if method == "GET":
+            return self._status(request, hub, iid)
+        if method == "DELETE":
+            deleted = await hub.purge([iid])
+            if not deleted:
+                hub.require(iid, live=False)  # its 404, naming the hub's reason
+                return _error(404, f"No instance with ID '{iid}' found.")
+            return web.json_response({"instancesDeleted": deleted})
+        return _error(405, f"{method} is not supported on an instance.")
+
+    async def _operation(
+        self, request: web.Request, hub: TaskHubClient, iid: str, op_parts: list[str]
+    ) -> web.Response | None:
+        """A POST to an instance's operation (raiseEvent/{name}, terminate, suspend, resume, restart,
+        rewind); None for any other path."""
+        op, args = op_parts[0].lower(), op_parts[1:]
+        if op == "raiseevent" and len(args) == 1:
+            return await self._raise(request, hub, iid, args[0])
+        if args:
+            return None
+        if op in ("terminate", "suspend", "resume"):
+            hub.control(iid, op, request.query.get("reason", ""))
+            return web.Response(status=202)
+        if op == "restart":
+            return await self._restart(request, hub, iid)
+        if op == "rewind":
+            hub.rewind(iid, request.query.get("reason", ""))
+            return web.Response(status=202)
+        return None
 
     def _task_hub_for(self, request: web.Request) -> TaskHubClient:
         """The app's task hub, unless the request's ``taskHub`` names another (other_task_hubs)."""

@@ -28,6 +28,7 @@ def requested_task_hub(query: Mapping[str, str]) -> str | None:
 
 
 def is_other_task_hub(requested: str | None, app_hub: str) -> bool:
+    """Whether a request's ``taskHub`` names a hub other than the app's (compared in any case)."""
     return requested is not None and requested.lower() != app_hub.lower()
 
 
@@ -51,43 +52,56 @@ class OtherTaskHub:
     def start_new(
         self, name: str, instance_id: str | None, input_text: str | None, version: str | None = None
     ) -> InstanceRecord:
+        """Refused (501): devhost writes to no hub but the app's."""
         raise self._refused(f"start the orchestration '{name}'")
 
     def signal_entity(self, name: str, key: str, op: str, input_text: str | None) -> None:
+        """Refused (501): devhost writes to no hub but the app's."""
         raise self._refused(f"signal the entity '@{name.lower()}@{key}'")
 
     def record(self, instance_id: str) -> InstanceRecord | None:
+        """None: the hub holds no instance."""
         return None
 
     def history(self, iid: str) -> list[dict[str, Any]]:
+        """Empty: the hub holds no instance."""
         return []
 
     def list(self, flt: ListFilter) -> list[InstanceRecord]:
+        """Empty: the hub holds no instance."""
         return []
 
     async def purge(self, iids: list[str]) -> int:
+        """Nothing to purge."""
         return 0
 
     def _missing(self, iid: str) -> TaskHubError:
         return TaskHubError(404, f"No instance with ID '{iid}' found in {self._where()}.")
 
     def require(self, iid: str, *, live: bool) -> InstanceRecord:
+        """A 404 naming this hub: it holds no instance."""
         raise self._missing(iid)
 
     def raise_event(self, iid: str, name: str, input_text: str | None) -> None:
+        """A 404 naming this hub: it holds no instance."""
         raise self._missing(iid)
 
     def control(self, iid: str, op: str, reason: str) -> None:
+        """A 404 naming this hub: it holds no instance."""
         raise self._missing(iid)
 
     def rewind(self, iid: str, reason: str) -> None:
+        """A 404 naming this hub: it holds no instance."""
         raise self._missing(iid)
 
     def restart(self, iid: str, new_instance_id: bool) -> str:
+        """A 404 naming this hub: it holds no instance."""
         raise self._missing(iid)
 
     def entity(self, name: str, key: str) -> EntityRecord | None:
+        """None: the hub holds no entity."""
         return None
 
     def list_entities(self) -> list[EntityRecord]:
+        """Empty: the hub holds no entity."""
         return []

@@ -34,6 +34,8 @@ _LOCAL = (Path("node_modules", ".bin", "azurite"), Path(".tools", "node_modules"
 
 
 def find_azurite(app_dir: Path, environ: dict[str, str] | None = None) -> str | None:
+    """The Azurite executable: the ``DEVHOST_AZURITE`` setting's, a local npm install in the app or current
+    folder, else one on PATH; None when there is none."""
     env = os.environ if environ is None else environ
     configured = env.get(AZURITE_SETTING, "").strip()
     if configured:
@@ -55,6 +57,8 @@ def _bound_to_us(args: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Endpoints:
+    """The ports a running Azurite serves blobs, queues and tables on."""
+
     blob: int
     queue: int
     table: int
@@ -82,6 +86,7 @@ class Azurite:
 
     @property
     def process(self) -> subprocess.Popen[str] | None:
+        """The running Azurite process, if started."""
         return self._proc
 
     def start(self, timeout: float = 60.0, ports: tuple[int, int, int] = (0, 0, 0)) -> Endpoints:
@@ -130,6 +135,7 @@ class Azurite:
                     ready.set()
 
     def stop(self) -> None:
+        """Stop Azurite (killed when it does not exit within ten seconds)."""
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return

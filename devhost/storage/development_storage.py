@@ -43,6 +43,7 @@ def well_known_ports_free() -> bool:
 
 
 def in_use_note() -> str:
+    """The start-up line when the emulator's well-known ports are taken by something else."""
     ports = f"127.0.0.1:{WELL_KNOWN_PORTS[0]}-{WELL_KNOWN_PORTS[-1]}"
     return (
         f"{SETTING} is UseDevelopmentStorage=true and the Storage emulator's ports {ports} are already in "
@@ -52,6 +53,7 @@ def in_use_note() -> str:
 
 
 def not_installed_note() -> str:
+    """The start-up line when no Azurite is installed: the app's own Storage calls will fail."""
     return (
         f"{SETTING} is UseDevelopmentStorage=true, but Azurite, the Storage emulator, is not installed, so "
         "none runs: devhost keeps durable state in SQLite and needs none, but the app's own Storage calls on "

@@ -28,6 +28,8 @@ def setting_name(connection: str | None, environ: dict[str, str] | None = None) 
 
 
 def connection_string(connection: str | None) -> str:
+    """The connection string a binding's ``connection`` names; a ``DevHostError`` saying what is wrong when
+    there is none devhost can use."""
     name = setting_name(connection)
     value = os.environ.get(name, "").strip()
     if value:
@@ -45,6 +47,7 @@ def connection_string(connection: str | None) -> str:
 
 
 def uses_development_storage(connection: str | None) -> bool:
+    """Whether the connection's setting is ``UseDevelopmentStorage=true`` (Azurite)."""
     return os.environ.get(setting_name(connection), "").strip().lower().replace(" ", "") == DEVELOPMENT
 
 
@@ -70,12 +73,15 @@ def _table_service(conn: str) -> Any:
 
 
 def blob_service(connection: str | None) -> Any:
+    """A BlobServiceClient for the connection (one per connection string)."""
     return _blob_service(connection_string(connection))
 
 
 def queue_service(connection: str | None) -> Any:
+    """A QueueServiceClient for the connection (one per connection string)."""
     return _queue_service(connection_string(connection))
 
 
 def table_service(connection: str | None) -> Any:
+    """A TableServiceClient for the connection (one per connection string)."""
     return _table_service(connection_string(connection))

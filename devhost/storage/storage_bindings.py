@@ -40,6 +40,7 @@ class StorageSpec:
 
 
 def storage_specs(bindings: list[Any], trigger_name: str) -> list[StorageSpec]:
+    """The function's blob, queue and table bindings, other than its trigger."""
     specs = []
     for binding in bindings:
         kind = str(binding.type)
@@ -52,6 +53,7 @@ def storage_specs(bindings: list[Any], trigger_name: str) -> list[StorageSpec]:
 
 
 def connections(specs: list[StorageSpec]) -> Iterator[str | None]:
+    """The ``connection`` each binding names (None: the default, AzureWebJobsStorage)."""
     for s in specs:
         yield s.spec.get("connection")
 
@@ -73,6 +75,8 @@ def _derived_data(trigger_value: Any) -> dict[str, Any]:
 def bind_storage(
     fn: Callable[..., Any], trigger_param: str, specs: list[StorageSpec], queue_encoding: str
 ) -> Callable[..., Any]:
+    """``fn`` wrapped to run its Storage bindings: its inputs read and passed in, then its outputs written
+    from what it set in them or returned."""
     hints = annotations(fn)
 
     def prepare(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Out], dict[str, Any]]:

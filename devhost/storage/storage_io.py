@@ -36,6 +36,7 @@ def read_blob(spec: dict[str, Any], data: dict[str, Any]) -> meta.Datum:
 
 
 def write_blob(spec: dict[str, Any], data: dict[str, Any], value: meta.Datum) -> None:
+    """Write an output datum to the blob its path names (the container is created when missing)."""
     container, name = split_blob_path(resolve(str(spec["path"]), data))
     service = storage_account.blob_service(spec.get("connection"))
     _ensure(lambda: service.create_container(container))  # the extension creates the container
@@ -57,10 +58,12 @@ def queue_messages(value: meta.Datum) -> list[bytes]:
 
 
 def encode_message(body: bytes, encoding: str) -> str:
+    """A queue message's body as stored: base64, or the text as it is (``messageEncoding`` none)."""
     return base64.b64encode(body).decode("ascii") if encoding == BASE64 else body.decode("utf-8")
 
 
 def decode_message(content: str, encoding: str) -> bytes:
+    """A queue message's body from its stored content; ValueError for content that is not valid base64."""
     if encoding == BASE64:
         try:
             return base64.b64decode(content, validate=True)
@@ -73,6 +76,8 @@ def decode_message(content: str, encoding: str) -> bytes:
 
 
 def write_queue(spec: dict[str, Any], data: dict[str, Any], value: meta.Datum, encoding: str) -> None:
+    """Send an output datum to the queue its binding names, one message per item of a list (the queue is
+    created when missing)."""
     queue = storage_account.queue_service(spec.get("connection")).get_queue_client(
         resolve(str(spec["queueName"]), data).lower()
     )

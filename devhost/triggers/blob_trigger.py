@@ -38,6 +38,9 @@ DRAIN_SECONDS = 20.0  # how long a stopping host waits for the blob it is runnin
 
 
 class BlobListener:
+    """Scans a container for new or changed blobs matching the trigger's path, and runs the function once
+    for each version of a blob."""
+
     def __init__(
         self,
         target: ListenedFunction,
@@ -62,11 +65,13 @@ class BlobListener:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        """Create the containers it needs, then scan."""
         # Its container and the receipts' container exist once the host has started.
         await asyncio.to_thread(self._ensure_containers)
         self._task = asyncio.create_task(self._run(), name=f"devhost-blob-{self.target.name}")
 
     async def stop(self) -> None:
+        """Stop scanning; the blob being run may finish and get its receipt first."""
         # The blob being run finishes and gets its receipt; no new one starts (the host's drain).
         self._stopping.set()
         if self._task is not None:

@@ -27,7 +27,7 @@ _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$")
 
 
 class ScheduleError(DevHostError):
-    pass
+    """A schedule the timer trigger cannot read."""
 
 
 def _value(text: str, name: str, schedule: str) -> int:
@@ -66,6 +66,8 @@ def _field(text: str, name: str, low: int, high: int, schedule: str) -> frozense
 
 @dataclass(frozen=True)
 class Schedule:
+    """A timer schedule: the values each field allows, or a constant interval."""
+
     text: str
     fields: tuple[frozenset[int], ...] | None  # None: an interval
     interval: timedelta | None = None
@@ -99,6 +101,7 @@ class Schedule:
 
 
 def parse(schedule: str) -> Schedule:
+    """A schedule from its text: six fields (or five without seconds), or a time span."""
     text = schedule.strip()
     span = _TIMESPAN.match(text)
     if span:

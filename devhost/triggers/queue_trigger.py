@@ -73,6 +73,8 @@ def trigger_metadata(message: Any, body: bytes) -> tuple[dict[str, meta.Datum], 
 
 
 class QueueListener:
+    """Polls one queue and runs the function on each message, as the Storage Queues extension does."""
+
     def __init__(
         self,
         target: ListenedFunction,
@@ -93,12 +95,14 @@ class QueueListener:
         self._room = asyncio.Condition()
 
     async def start(self) -> None:
+        """Create the queue if needed, then poll it."""
         # The listener creates its queue before the host reports it started, as the extension's does.
         with contextlib.suppress(ResourceExistsError):
             await asyncio.to_thread(self.queue.create_queue)
         self._task = asyncio.create_task(self._run(), name=f"devhost-queue-{self.target.name}")
 
     async def stop(self) -> None:
+        """Stop polling and let the running messages finish (up to the drain time)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

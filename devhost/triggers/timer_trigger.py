@@ -54,6 +54,8 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def monitored(schedule: Schedule, use_monitor: Any) -> bool:
+    """Whether the schedule's status is kept across restarts: as ``use_monitor`` says, else when its
+    occurrences are at least a minute apart."""
     if use_monitor is not None:
         return bool(use_monitor)
     if schedule.interval is not None:
@@ -63,6 +65,8 @@ def monitored(schedule: Schedule, use_monitor: Any) -> bool:
 
 
 class TimerListener:
+    """Runs one timer-triggered function at each occurrence of its schedule, on the host's clock."""
+
     def __init__(
         self,
         target: ListenedFunction,
@@ -87,13 +91,16 @@ class TimerListener:
         clock.on_change(lambda: self._loop.call_soon_threadsafe(self._wake.set))
 
     def now(self) -> datetime:
+        """The host clock's time, in the WEBSITE_TIME_ZONE zone when one is set."""
         moment = self.clock.now()
         return moment.astimezone(self.zone) if self.zone else moment
 
     async def start(self) -> None:
+        """Start waiting for the schedule's occurrences."""
         self._task = asyncio.create_task(self._run(), name=f"devhost-timer-{self.target.name}")
 
     async def stop(self) -> None:
+        """Stop the schedule."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -57,7 +57,57 @@ def host_id(app_dir: Path) -> str:
     return (re.sub(r"[^a-z0-9-]", "-", app_dir.name.lower()).strip("-") or "devhost")[:32]
 
 
+def _development_settings(users: list[tuple[str, str | None]]) -> list[str]:
+    """The settings of the Storage functions' connections that say UseDevelopmentStorage=true, sorted.
+    Every connection is read first: as the host does when it starts a listener or indexes a binding, an
+    unset connection is an error at start-up, not at the first message."""
+    for _, connection in users:
+        storage_account.connection_string(connection)
+    return sorted(
+        {storage_account.setting_name(c) for _, c in users if storage_account.uses_development_storage(c)}
+    )
+
+
+def _without_azurite(users: list[tuple[str, str | None]], dev_settings: list[str]) -> None:
+    """No Azurite is installed: Storage bindings on development storage need it (the host does not
+    start); when only the app's own Storage calls would use it, a warning says they will fail."""
+    if not dev_settings:
+        host_logs.logger.warning("%s", development_storage.not_installed_note())
+        return
+    functions = ", ".join(sorted({f for f, c in users if storage_account.uses_development_storage(c)}))
+    raise DevHostError(
+        f"{functions} use Storage bindings on UseDevelopmentStorage=true "
+        f"({', '.join(dev_settings)}), which needs Azurite, the Storage emulator, and it is not "
+        f"installed. {HOW_TO_GET}"
+    )
+
+
+def _announce(endpoints: Endpoints, location: Path | None, dev_settings: list[str], *, for_app: bool) -> None:
+    """The start-up lines of a running Azurite: its ports and data, the settings it serves, and its
+    connection string."""
+    served = dev_settings
+    on_well_known = (
+        endpoints.blob,
+        endpoints.queue,
+        endpoints.table,
+    ) == development_storage.WELL_KNOWN_PORTS
+    if for_app and on_well_known and development_storage.SETTING not in served:
+        served = [*served, development_storage.SETTING]  # reached as it is, on the well-known ports
+    host_logs.logger.info(
+        "Azurite: blob 127.0.0.1:%d, queue 127.0.0.1:%d, table 127.0.0.1:%d (data: %s) for %s",
+        endpoints.blob,
+        endpoints.queue,
+        endpoints.table,
+        location or "in memory",
+        ", ".join(served),
+    )
+    # Azurite's well-known development key, not a secret: tools (Storage Explorer, az storage) need it.
+    host_logs.logger.info("Azurite connection string: %s", endpoints.connection_string())
+
+
 class Triggers:
+    """What a host starts for its timer and Storage functions: Azurite when needed, a listener per trigger."""
+
     def __init__(
         self, index: FunctionIndex, settings: HostSettings, app_dir: Path, state_folder: Path | None
     ):
@@ -75,29 +125,14 @@ class Triggers:
         bindings' (those settings then point at it), or AzureWebJobsStorage for the app's own Storage calls
         (on the emulator's well-known ports, where that setting points already: development_storage)."""
         users = list(storage_users(self.index))
-        for _, connection in users:
-            # As the host does when it starts a listener or indexes a binding: an unset connection is an
-            # error at start-up, not at the first message.
-            storage_account.connection_string(connection)
-        dev_settings = sorted(
-            {storage_account.setting_name(c) for _, c in users if storage_account.uses_development_storage(c)}
-        )
+        dev_settings = _development_settings(users)
         for_app = development_storage.app_uses_development_storage()
         if not dev_settings and not for_app:
             return
         executable = find_azurite(self.app_dir)
         if executable is None:
-            if not dev_settings:
-                host_logs.logger.warning("%s", development_storage.not_installed_note())
-                return
-            functions = ", ".join(
-                sorted({f for f, c in users if storage_account.uses_development_storage(c)})
-            )
-            raise DevHostError(
-                f"{functions} use Storage bindings on UseDevelopmentStorage=true "
-                f"({', '.join(dev_settings)}), which needs Azurite, the Storage emulator, and it is not "
-                f"installed. {HOW_TO_GET}"
-            )
+            _without_azurite(users, dev_settings)
+            return
         well_known = for_app and development_storage.well_known_ports_free()
         if not dev_settings and not well_known:
             host_logs.logger.warning("%s", development_storage.in_use_note())
@@ -112,24 +147,7 @@ class Triggers:
         for name in dev_settings:
             self.previous_environment[name] = os.environ.get(name)
             os.environ[name] = endpoints.connection_string()
-        served = dev_settings
-        on_well_known = (
-            endpoints.blob,
-            endpoints.queue,
-            endpoints.table,
-        ) == development_storage.WELL_KNOWN_PORTS
-        if for_app and on_well_known and development_storage.SETTING not in served:
-            served = [*served, development_storage.SETTING]  # reached as it is, on the well-known ports
-        host_logs.logger.info(
-            "Azurite: blob 127.0.0.1:%d, queue 127.0.0.1:%d, table 127.0.0.1:%d (data: %s) for %s",
-            endpoints.blob,
-            endpoints.queue,
-            endpoints.table,
-            location or "in memory",
-            ", ".join(served),
-        )
-        # Azurite's well-known development key, not a secret: tools (Storage Explorer, az storage) need it.
-        host_logs.logger.info("Azurite connection string: %s", endpoints.connection_string())
+        _announce(endpoints, location, dev_settings, for_app=for_app)
 
     @staticmethod
     def _start(azurite: Azurite, well_known: bool, *, fall_back: bool) -> Endpoints | None:
@@ -146,6 +164,7 @@ class Triggers:
     async def start_listeners(
         self, clock: Clock, invoker: Invoker, client_binding: Callable[[], str]
     ) -> None:
+        """Start a listener for each timer, queue or blob function."""
         for target in self.index.listened:
             listener: Any
             if target.trigger_type == "timerTrigger":
@@ -160,6 +179,7 @@ class Triggers:
             await listener.start()
 
     async def stop(self) -> None:
+        """Stop the listeners, then Azurite."""
         listeners, self._listeners = self._listeners, []
         await asyncio.gather(*(listener.stop() for listener in listeners), return_exceptions=True)
         if self.azurite is not None:

@@ -55,14 +55,17 @@ class FailedAttempt(_abc.RpcException):
 
     @property
     def source(self) -> str:
+        """The module of the exception's type."""
         return type(self._exc).__module__
 
     @property
     def stack_trace(self) -> str:
+        """The exception's traceback, as text."""
         return "".join(traceback.format_exception(self._exc))
 
     @property
     def message(self) -> str:
+        """The exception as ``Type: message``."""
         return f"{type(self._exc).__name__}: {self._exc}"
 
 
@@ -76,14 +79,17 @@ class Retry(_abc.RetryContext):
 
     @property
     def retry_count(self) -> int:
+        """Which retry this is (0: the first attempt)."""
         return self._retry_count
 
     @property
     def max_retry_count(self) -> int:
+        """How many retries the policy allows."""
         return self._max_retry_count
 
     @property
     def exception(self) -> Any:
+        """The failure of the attempt before this one (None on the first)."""
         return FailedAttempt(self._failed) if self._failed is not None else None
 
 
@@ -100,30 +106,38 @@ class InvocationContext(func.Context):
 
     @property
     def invocation_id(self) -> str:
+        """This invocation's id, as its log lines show it."""
         return self._invocation_id
 
     @property
     def thread_local_storage(self) -> Any:
+        """None: devhost keeps no per-invocation thread-local storage."""
         return None
 
     @property
     def function_name(self) -> str:
+        """The function's name."""
         return self._function_name
 
     @property
     def function_directory(self) -> str:
+        """The app folder."""
         return self._function_directory
 
     @property
     def trace_context(self) -> Any:
+        """None: devhost passes no distributed trace context."""
         return None
 
     @property
     def retry_context(self) -> Any:
+        """The retry context under a retry policy (else None)."""
         return self._retry
 
 
 class Invoker:
+    """Calls the app's functions as the worker does, sync ones in a pool of ``threads`` threads."""
+
     def __init__(self, app_dir: str, threads: int) -> None:
         self.app_dir = app_dir
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="devhost-fn")
@@ -167,4 +181,5 @@ class Invoker:
                 host_logs.executed(name, ok, invocation_id, (time.perf_counter() - started) * 1000)
 
     def close(self) -> None:
+        """Stop the pool without waiting for the functions still running in it."""
         self.pool.shutdown(wait=False, cancel_futures=True)

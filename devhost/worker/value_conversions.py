@@ -22,9 +22,11 @@ class Out(func.Out[Any]):
         self._value: Any = None
 
     def set(self, val: Any) -> None:
+        """Set the output value."""
         self._value = val
 
     def get(self) -> Any:
+        """The output value set (None until one is)."""
         return self._value
 
 
@@ -51,6 +53,7 @@ class _Generic:
 
 
 def annotations(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The function's resolved type hints; its raw annotations when they do not resolve."""
     try:
         return typing.get_type_hints(fn)
     except Exception:  # an annotation that does not resolve: the worker then treats it as absent
@@ -67,12 +70,14 @@ def out_type(annotation: Any) -> Any:
 
 
 def converter(binding_type: str, annotation: Any) -> Any:
+    """The converter the worker would choose for this binding type and annotation."""
     if annotation in (str, bytes):
         return _Generic
     return meta.get_binding_registry().get(binding_type) or _Generic
 
 
 def decode(binding_type: str, annotation: Any, data: meta.Datum, metadata: dict[str, meta.Datum]) -> Any:
+    """A datum from the host as the parameter receives it."""
     return converter(binding_type, annotation).decode(data, trigger_metadata=metadata)
 
 
@@ -99,6 +104,7 @@ def datum_text(data: meta.Datum) -> str:
 
 
 def datum_bytes(data: meta.Datum) -> bytes:
+    """A datum as bytes: bytes as they are, anything else as UTF-8 text."""
     if data.type == "bytes":
         return bytes(data.value)
     return datum_text(data).encode("utf-8")

@@ -37,6 +37,7 @@ WORKFLOW_HELP = "a workflow's name, as `python -m engine list` prints it"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m engine`` parser: every command, its arguments and its help."""
     parser = argparse.ArgumentParser(
         prog="python -m engine",
         description=DESCRIPTION,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
+    """Run one command; its exit code (usage errors print one line and return ``EXIT_USAGE``)."""
     args = build_parser().parse_args(argv)
     if args.command in ("serve", "worker"):  # hostings: they load the app's workflows themselves
         return serve_commands.run(args.command, vars(args))

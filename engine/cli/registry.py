@@ -16,6 +16,8 @@ from engine.core.subworkflow import with_subworkflows
 
 
 class Registry(NamedTuple):
+    """The app's workflows: the newest of each, every version, the names listed, and the broken modules."""
+
     workflows: dict[str, Workflow]  # the newest version of each
     broken: dict[str, str]  # module -> one-line problem
     every: tuple[Workflow, ...] = ()  # every version of every workflow, as ALL lists them
@@ -60,6 +62,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def report_broken(broken: dict[str, str], level: str) -> None:
+    """Print each broken workflow module and its problem on stderr, as a ``level`` line."""
     for module, problem in broken.items():
         print(f"{level}: workflow module {module} failed to load: {problem}", file=sys.stderr)
 

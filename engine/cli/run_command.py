@@ -21,6 +21,8 @@ from engine.inmemory.runner import ApprovalResponseError, InMemoryRunner, RunRes
 
 
 async def run_in_memory(workflow: Workflow, args: argparse.Namespace, stdin: TextIO) -> int:
+    """Run the workflow once in memory on ``--input``, answering its approvals from ``--respond`` or a
+    prompt; the exit code."""
     raw = read_json_argument(args.input, "--input")
     try:
         message = workflow.validate_input(raw)

@@ -6,6 +6,7 @@ import os
 
 
 def flag(name: str, default: bool) -> bool:
+    """An on/off setting: 1, true, yes or on (any case) is on, other text off; unset or empty: ``default``."""
     raw = os.environ.get(name, "").strip().lower()
     if not raw:
         return default

@@ -124,6 +124,7 @@ class Approval(Node, Generic[Req, Resp]):
         return self.response_adapter.validate_json(text, strict=True, extra="forbid")  # type: ignore[no-any-return]
 
     def response_schema(self) -> dict[str, Any]:
+        """The JSON schema an answer must meet, generated once per approval node."""
         # Every request of the approval publishes it, and a durable run builds each request again on
         # every replay: generating it once per node keeps a map of many approvals from spending its
         # replays in pydantic's schema generator. Shared by every request: read it, never change it.
@@ -132,6 +133,7 @@ class Approval(Node, Generic[Req, Resp]):
         return self._response_schema
 
     def deadline_after(self, now: datetime) -> datetime | None:
+        """When a request asked at ``now`` expires; None without a timeout."""
         return now + self.timeout if self.timeout is not None else None
 
 
@@ -147,4 +149,5 @@ def step_request_id(approval_id: str, superstep: int, ordinal: int, call_key: st
 
 
 def event_name_for(request_id: str) -> str:
+    """The external event a request's answer is raised as."""
     return f"approval-{request_id}"

@@ -25,6 +25,8 @@ def open_approval(
     ordinal: int,
     now: datetime,
 ) -> PendingApproval:
+    """A delivery to an approval opened as a pending request: its deterministic id, the request as JSON,
+    its deadline, and whether it carries an escalation on."""
     approval = workflow.nodes[delivery.target]
     assert isinstance(approval, Approval)
     source = workflow.nodes.get(delivery.source)
@@ -147,6 +149,8 @@ class Expiry:
 
 
 def expire_approval(workflow: Workflow, pending: PendingApproval, *, now: datetime) -> Expiry:
+    """What a request whose deadline passed turns into, by the approval's ``on_timeout``: its default
+    answer, the request escalated to the next approval, or the run's failure."""
     approval = workflow.approval(pending.approval_id)
     policy = approval.on_timeout
     if policy.action == "default":

@@ -8,16 +8,24 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    """What the in-memory runner asks of time: the current instant, and a sleep."""
 
-    async def sleep(self, delay: timedelta) -> None: ...
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+
+    async def sleep(self, delay: timedelta) -> None:
+        """Wait for ``delay`` on this clock."""
 
 
 class SystemClock:
+    """The real clock: wall time in UTC, and asyncio's sleep."""
+
     def now(self) -> datetime:
+        """The wall time now, in UTC."""
         return datetime.now(UTC)
 
     async def sleep(self, delay: timedelta) -> None:
+        """Sleep for ``delay`` in real time."""
         await asyncio.sleep(delay.total_seconds())
 
 
@@ -29,12 +37,15 @@ class ManualClock:
         self._wakes: list[datetime] = []
 
     def now(self) -> datetime:
+        """The clock's time, which moves only by ``advance`` and by sleeps."""
         return self._now
 
     def advance(self, delta: timedelta) -> None:
+        """Move the clock forward by ``delta``."""
         self._now += delta
 
     async def sleep(self, delay: timedelta) -> None:
+        """Advance the clock to the end of the sleep instead of waiting for it."""
         # Concurrent sleepers share the timeline: two 30 s sleeps begun together both end 30 s later
         # (not 60), and the one due first wakes first.
         wake = self._now + delay

@@ -29,6 +29,8 @@ EventKind = Literal[
 
 
 class RunEvent(BaseModel):
+    """One thing that happened in a run: its kind, when, and the step, item, attempt or request concerned."""
+
     kind: EventKind
     at: datetime
     superstep: int | None = None
@@ -44,6 +46,7 @@ class RunEvent(BaseModel):
     data: dict[str, Any] | None = None
 
     def describe(self) -> str:
+        """The event as one log line: its kind, then the fields it has (``superstep=2 executor=review``)."""
         parts = [self.kind]
         if self.superstep is not None:
             parts.append(f"superstep={self.superstep}")

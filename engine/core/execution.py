@@ -37,6 +37,7 @@ def step_logger(executor_id: str) -> logging.Logger:
 def step_context(
     workflow: str, instance_id: str, executor_id: str, attempt: int, idempotency_key: str
 ) -> StepContext:
+    """The context a step's handler receives, with a logger named for its executor."""
     return StepContext(
         workflow=workflow,
         instance_id=instance_id,
@@ -58,6 +59,7 @@ class Attempt:
 
     @property
     def ok(self) -> bool:
+        """Whether the attempt succeeded."""
         return self.error is None
 
 

@@ -93,6 +93,7 @@ class Executor(Node, Generic[In, Out]):
         self.is_async = inspect.iscoroutinefunction(self.handle)
 
     def handle(self, message: In, ctx: StepContext) -> Out | Awaitable[Out]:
+        """Turn one message into the step's output; override it (plain ``def`` or ``async def``)."""
         raise NotImplementedError(f"executor {self.id!r} does not implement handle()")
 
 
@@ -122,6 +123,7 @@ class FunctionExecutor(Executor[Any, Any]):
         self.__wrapped__ = fn
 
     def handle(self, message: Any, ctx: StepContext) -> Any:
+        """Call the decorated function, with the step context when it takes one."""
         if self._takes_context:
             return self._fn(message, ctx)
         return self._fn(message)

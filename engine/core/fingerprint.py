@@ -93,6 +93,7 @@ def _group(group: EdgeGroup) -> dict[str, Any]:
 def fingerprint(
     *, start: str, nodes: dict[str, Node], groups: tuple[EdgeGroup, ...], max_supersteps: int
 ) -> str:
+    """The structural fingerprint of a graph made of these parts: a short hash of their JSON shape."""
     shape = {
         "start": start,
         "max_supersteps": max_supersteps,

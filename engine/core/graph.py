@@ -97,6 +97,8 @@ class Case:
 
 @dataclass(frozen=True, slots=True)
 class Switch:
+    """``source`` → the target of the first case whose condition holds, else ``default`` (if any)."""
+
     source: str
     cases: tuple[tuple[Condition, str], ...]
     default: str | None
@@ -144,13 +146,16 @@ class Workflow:
 
     @property
     def start_node(self) -> Node:
+        """The node a run's input is delivered to."""
         return self.nodes[self.start]
 
     @property
     def input_type(self) -> Any:
+        """The type the workflow's input must have (the start node's input type)."""
         return self.start_node.input_type
 
     def input_schema(self) -> dict[str, Any]:
+        """The JSON schema of the workflow's input."""
         return self.start_node.input_adapter.json_schema()
 
     def validate_input(self, data: Any) -> Any:
@@ -158,9 +163,11 @@ class Workflow:
         return self.start_node.input_adapter.validate_python(data)
 
     def node(self, node_id: str) -> Node:
+        """The node with this id (KeyError when there is none)."""
         return self.nodes[node_id]
 
     def approvals(self) -> list[Approval[Any, Any]]:
+        """The workflow's approval nodes."""
         return [n for n in self.nodes.values() if isinstance(n, Approval)]
 
     def every_approval(self) -> list[Approval[Any, Any]]:
@@ -196,6 +203,7 @@ class Workflow:
         return next((g for g in self.groups if isinstance(g, Map) and g.target == target), None)
 
     def to_mermaid(self, states: dict[str, str] | None = None) -> str:
+        """The graph as Mermaid flowchart text; ``states`` colours nodes by their state in a run."""
         from engine.core.viz import to_mermaid
 
         return to_mermaid(self, states)
@@ -248,27 +256,33 @@ class WorkflowBuilder:
         self._start = self._register(start)
 
     def add_edge(self, source: NodeRef, target: NodeRef, *, when: Condition | None = None) -> WorkflowBuilder:
+        """``source`` → ``target``; with ``when``, only for messages the condition accepts."""
         source_id, target_id = self._register(source), self._register(target)
         self._groups.append(Edge(source_id, target_id, self._condition(when, source_id, target_id)))
         return self
 
     def add_chain(self, nodes: Sequence[NodeRef]) -> WorkflowBuilder:
+        """An edge from each node to the next, in the order given."""
         ids = [self._register(n) for n in nodes]
         for a, b in itertools.pairwise(ids):
             self._groups.append(Edge(a, b))
         return self
 
     def add_fan_out(self, source: NodeRef, targets: Iterable[NodeRef]) -> WorkflowBuilder:
+        """``source`` → each of ``targets``, the same message to every one."""
         self._groups.append(FanOut(self._register(source), tuple(self._register(t) for t in targets)))
         return self
 
     def add_fan_in(self, sources: Iterable[NodeRef], target: NodeRef) -> WorkflowBuilder:
+        """Every one of ``sources`` → ``target``, which runs once all of them have delivered, with their
+        messages as a list in source order."""
         self._groups.append(FanIn(tuple(self._register(s) for s in sources), self._register(target)))
         return self
 
     def add_switch(
         self, source: NodeRef, cases: Sequence[Case], *, default: NodeRef | None = None
     ) -> WorkflowBuilder:
+        """``source`` → the target of the first case whose predicate holds, or ``default`` when none does."""
         source_id = self._register(source)
         targets = [self._register(c.target) for c in cases]
         resolved = tuple(
@@ -334,6 +348,7 @@ class WorkflowBuilder:
         return self
 
     def build(self) -> Workflow:
+        """The validated, immutable ``Workflow``; ``WorkflowValidationError`` lists every problem at once."""
         problems = list(self._problems)
         if not isinstance(self._name, str) or not NAME_PATTERN.fullmatch(self._name):
             problems.append(f"invalid workflow name {self._name!r}: must match {NAME_PATTERN.pattern}")

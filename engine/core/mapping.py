@@ -40,11 +40,15 @@ class Gather:
 
 
 class ItemTagJSON(BaseModel):
+    """A map item's tag as JSON: its batch and its index in the batch."""
+
     batch: str
     index: int
 
 
 class GatherJSON(BaseModel):
+    """One batch's gathering as JSON: which map, how many items, and the results so far."""
+
     map_index: int
     count: int
     # [index, failed?, value]: a value is the item node's output as JSON, or an ItemFailed as JSON.

@@ -75,6 +75,7 @@ class FailureKind:
 
 
 def classify(error: BaseException, policy: RetryPolicy | None) -> FailureKind:
+    """Whether a failure may be retried under ``policy``, and the delay a ``TransientError`` asks for."""
     retryable = not isinstance(error, NonRetryableError) and (
         policy is None or not isinstance(error, policy.non_retryable)
     )

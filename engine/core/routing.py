@@ -43,6 +43,8 @@ class Delivery:
 
 @dataclass(slots=True)
 class Routed:
+    """One routing pass: the next superstep's deliveries, and the emissions that are the run's outputs."""
+
     deliveries: list[Delivery]
     outputs: list[Emission]
 
@@ -60,6 +62,7 @@ class FanInBuffers:
     batches: dict[int, int] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
+        """Whether no fan-in holds a message and no map batch is still gathering."""
         return not self.gathering and not any(
             any(queue for queue in group.values()) for group in self.waiting.values()
         )
@@ -95,6 +98,7 @@ class Router:
         self._sinks = workflow.sinks()
 
     def start(self, message: Any) -> list[Delivery]:
+        """The run's first delivery: its input, to the start node."""
         return [Delivery(self.workflow.start, message, RUN_INPUT)]
 
     def route(self, emitted: Sequence[Emission], buffers: FanInBuffers) -> Routed:
@@ -206,6 +210,8 @@ class Router:
 
 
 class DeliveryJSON(BaseModel):
+    """A delivery as JSON, its message in its target's input form."""
+
     target: str
     source: str
     message: Any
@@ -213,6 +219,8 @@ class DeliveryJSON(BaseModel):
 
 
 class EmissionJSON(BaseModel):
+    """An emission as JSON, its message in its source's output form."""
+
     source: str
     message: Any
 
@@ -225,6 +233,7 @@ class RoutingCodec:
         self._fan_ins = [g for g in workflow.groups if isinstance(g, FanIn)]
 
     def dump_delivery(self, delivery: Delivery) -> DeliveryJSON:
+        """A delivery as JSON, through its target's input adapter."""
         adapter = self.workflow.nodes[delivery.target].input_adapter
         item = delivery.item
         return DeliveryJSON(
@@ -235,11 +244,13 @@ class RoutingCodec:
         )
 
     def load_delivery(self, data: DeliveryJSON) -> Delivery:
+        """A delivery back from JSON, its message validated as its target's input."""
         adapter = self.workflow.nodes[data.target].input_adapter
         item = ItemTag(data.item.batch, data.item.index) if data.item is not None else None
         return Delivery(data.target, adapter.validate_python(data.message), data.source, item)
 
     def dump_gathering(self, buffers: FanInBuffers) -> tuple[dict[str, GatherJSON], dict[str, int]]:
+        """The batches still gathering their items' outputs, and the batches begun per map, as JSON."""
         maps = [g for g in self.workflow.groups if isinstance(g, Map)]
         out: dict[str, GatherJSON] = {}
         for batch, gather in sorted(buffers.gathering.items()):
@@ -260,6 +271,7 @@ class RoutingCodec:
     def load_gathering(
         self, buffers: FanInBuffers, gathering: dict[str, GatherJSON], batches: dict[str, int]
     ) -> None:
+        """Put the gathering batches and the batch counts back into ``buffers`` from their JSON."""
         maps = [g for g in self.workflow.groups if isinstance(g, Map)]
         for batch, data in gathering.items():
             adapter = self.workflow.nodes[maps[data.map_index].target].output_adapter
@@ -271,16 +283,19 @@ class RoutingCodec:
         buffers.batches.update({int(k): v for k, v in batches.items()})
 
     def dump_emission(self, emission: Emission) -> EmissionJSON:
+        """An emission as JSON, through its source's output adapter."""
         adapter = self.workflow.nodes[emission.source].output_adapter
         return EmissionJSON(
             source=emission.source, message=adapter.dump_python(emission.message, mode="json")
         )
 
     def load_emission(self, data: EmissionJSON) -> Emission:
+        """An emission back from JSON, its message validated as its source's output."""
         adapter = self.workflow.nodes[data.source].output_adapter
         return Emission(data.source, adapter.validate_python(data.message))
 
     def dump_buffers(self, buffers: FanInBuffers) -> dict[str, dict[str, list[Any]]]:
+        """The messages waiting at fan-ins as JSON, by fan-in index and source; empty queues are left out."""
         out: dict[str, dict[str, list[Any]]] = {}
         for index, group in sorted(buffers.waiting.items()):
             queues = {
@@ -295,6 +310,7 @@ class RoutingCodec:
         return out
 
     def load_buffers(self, data: dict[str, dict[str, list[Any]]]) -> FanInBuffers:
+        """Fan-in buffers back from their JSON, each message validated as its source's output."""
         waiting: dict[int, dict[str, list[Any]]] = {}
         for index, group in data.items():
             waiting[int(index)] = {

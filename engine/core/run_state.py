@@ -88,6 +88,7 @@ class RunState(BaseModel):
     error: RunError | None = None
 
     def approval(self, request_id: str) -> PendingApproval | None:
+        """The pending approval with this request id, if the run has one."""
         return next((a for a in self.approvals if a.request_id == request_id), None)
 
 

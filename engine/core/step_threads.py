@@ -181,6 +181,7 @@ class StepThreads:
                 self._add_worker()
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` in the pool and await its result."""
         return await self.submit(fn, *args)
 
     # --- inside the lock ------------------------------------------------------------------------------

@@ -25,11 +25,14 @@ class Step:
 
     @property
     def executor_id(self) -> str:
+        """The executor this step runs."""
         return self.delivery.target
 
 
 @dataclass(frozen=True, slots=True)
 class SuperstepPlan:
+    """What a superstep runs: its steps, and the approvals it opens (each with its ordinal)."""
+
     steps: list[Step]
     approvals: list[tuple[Delivery, int]]
 
@@ -56,6 +59,7 @@ def idempotency_key(workflow: str, instance_id: str, superstep: int, executor_id
 
 
 def superstep_limit_error(workflow: Workflow, pending: list[Delivery]) -> RunError:
+    """The error of a run that reached ``max_supersteps`` with messages pending, naming where they wait."""
     waiting = sorted({d.target for d in pending})
     return RunError(
         type="MaxSuperstepsExceeded",

@@ -9,6 +9,7 @@ from typing import Any, Union
 
 
 def type_name(tp: Any) -> str:
+    """A type as error messages name it: a plain class by its name, anything else as typing prints it."""
     if tp is None or tp is type(None):
         return "None"
     if isinstance(tp, type) and not typing.get_args(tp):

@@ -35,6 +35,7 @@ class WorkflowVersions:
 
     @classmethod
     def of(cls, workflows: Iterable[Workflow]) -> WorkflowVersions:
+        """The versions of each workflow, in the order listed; ValueError when a label is listed twice."""
         by_name: dict[str, list[Workflow]] = {}
         for workflow in workflows:
             listed = by_name.setdefault(workflow.name, [])
@@ -47,12 +48,15 @@ class WorkflowVersions:
         return cls({name: tuple(listed) for name, listed in by_name.items()})
 
     def newest(self) -> dict[str, Workflow]:
+        """The newest version of each workflow, which new runs start on."""
         return {name: listed[-1] for name, listed in self.by_name.items()}
 
     def versions(self, name: str) -> tuple[Workflow, ...]:
+        """Every version of the workflow served under ``name``, oldest first (empty when there is none)."""
         return self.by_name.get(name, ())
 
     def labelled(self, name: str, version: str) -> Workflow | None:
+        """The version of ``name`` with this label, if the app serves it."""
         return next((w for w in self.versions(name) if w.version == version), None)
 
     def for_run(self, name: str, version: str | None, fingerprint: str | None) -> Workflow:

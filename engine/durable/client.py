@@ -35,6 +35,7 @@ class InstanceStatus:
 
     @property
     def finished(self) -> bool:
+        """Whether the instance has finished (completed, failed or terminated) and will not change again."""
         return self.runtime in FINISHED
 
 
@@ -75,15 +76,18 @@ class DurableClient(Protocol):
         read in as many pages as the backend needs; None when there is no such instance."""
         ...
 
-    async def raise_event(self, instance_id: str, name: str, data: Any) -> None: ...
+    async def raise_event(self, instance_id: str, name: str, data: Any) -> None:
+        """Raise event ``name`` with ``data`` (JSON-able) to the instance."""
 
-    async def terminate(self, instance_id: str, reason: str) -> None: ...
+    async def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate the instance, recording ``reason``."""
 
     async def rewind(self, instance_id: str, reason: str) -> None:
         """Rewind a failed instance; ``RefusedByBackend`` when the backend cannot (with its reason)."""
         ...
 
-    async def purge(self, instance_id: str) -> None: ...
+    async def purge(self, instance_id: str) -> None:
+        """Delete the instance and its history from the task hub."""
 
     async def list_page(
         self, statuses: Sequence[str] = (), *, continuation: str | None = None, with_input: bool = False

@@ -19,45 +19,58 @@ class DurableTask(Protocol):
     """A task the orchestrator yields; a timer task can also be cancelled."""
 
     @property
-    def is_completed(self) -> bool: ...
+    def is_completed(self) -> bool:
+        """Whether the task has completed (succeeded or failed)."""
 
     @property
-    def result(self) -> Any: ...
+    def result(self) -> Any:
+        """The task's value once completed; a failed task's is its exception."""
 
-    def cancel(self) -> None: ...
+    def cancel(self) -> None:
+        """Cancel the task (a timer): it no longer keeps the orchestration waiting."""
 
 
 class OrchestrationContext(Protocol):
     """Times are timezone-aware UTC; ``get_input`` is the decoded JSON the execution started with."""
 
     @property
-    def instance_id(self) -> str: ...
+    def instance_id(self) -> str:
+        """The instance id of the orchestration being run."""
 
     @property
-    def current_utc_datetime(self) -> datetime: ...
+    def current_utc_datetime(self) -> datetime:
+        """Replay-safe time: when the episode the code has reached began, the same on every replay."""
 
     @property
-    def is_replaying(self) -> bool: ...
+    def is_replaying(self) -> bool:
+        """Whether the code is replaying history it already recorded (telemetry reports only new work)."""
 
-    def get_input(self) -> Any: ...
+    def get_input(self) -> Any:
+        """The input the execution started with, decoded from JSON."""
 
-    def call_activity(self, name: str, input_: Any) -> DurableTask: ...
+    def call_activity(self, name: str, input_: Any) -> DurableTask:
+        """Schedule activity ``name`` with ``input_``."""
 
-    def call_sub_orchestrator(
-        self, name: str, input_: Any, instance_id: str | None = None
-    ) -> DurableTask: ...
+    def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
+        """Start orchestration ``name`` as a child of this one, under ``instance_id`` when given."""
 
-    def create_timer(self, fire_at: datetime) -> DurableTask: ...
+    def create_timer(self, fire_at: datetime) -> DurableTask:
+        """A durable timer that fires at ``fire_at``."""
 
-    def wait_for_external_event(self, name: str) -> DurableTask: ...
+    def wait_for_external_event(self, name: str) -> DurableTask:
+        """A task that completes when event ``name`` is raised to the instance, with its data."""
 
-    def task_all(self, tasks: Sequence[DurableTask]) -> DurableTask: ...
+    def task_all(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        """A task that completes when every one of ``tasks`` has (or when the first of them fails)."""
 
-    def task_any(self, tasks: Sequence[DurableTask]) -> DurableTask: ...
+    def task_any(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        """A task that completes when the first of ``tasks`` does; its result is that task."""
 
-    def continue_as_new(self, input_: Any) -> None: ...
+    def continue_as_new(self, input_: Any) -> None:
+        """End this execution and start the instance again with ``input_`` (and a fresh history)."""
 
-    def set_custom_status(self, status: Any) -> None: ...
+    def set_custom_status(self, status: Any) -> None:
+        """Set the instance's custom status, which status queries show."""
 
 
 # Every episode of an execution reads the same input again: after continue-as-new, a checkpoint that
@@ -88,17 +101,21 @@ class AzureContext:
 
     @property
     def instance_id(self) -> str:
+        """The SDK context's instance id."""
         return str(self._sdk.instance_id)
 
     @property
     def current_utc_datetime(self) -> datetime:
+        """The SDK's replay-safe time, made timezone-aware."""
         return aware(self._sdk.current_utc_datetime)
 
     @property
     def is_replaying(self) -> bool:
+        """Whether the SDK is replaying recorded history."""
         return bool(self._sdk.is_replaying)
 
     def get_input(self) -> Any:
+        """The input, decoded; a long input read again in a later episode is copied, not parsed again."""
         text = getattr(self._sdk, "_input", None)  # the SDK keeps the input as its JSON text
         if (
             not isinstance(text, str)
@@ -120,6 +137,7 @@ class AzureContext:
         return decoded(value)
 
     def create_timer(self, fire_at: datetime) -> DurableTask:
+        """The SDK's timer, its time naive when the SDK's clock is."""
         # The SDK compares a timer's time with its own clock, naive or aware: give it the same kind.
         if self._sdk.current_utc_datetime.tzinfo is None:
             fire_at = fire_at.astimezone(UTC).replace(tzinfo=None) if fire_at.tzinfo else fire_at
@@ -127,4 +145,5 @@ class AzureContext:
 
 
 def aware(moment: datetime) -> datetime:
+    """``moment`` with UTC as its zone when it has none."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -177,13 +177,18 @@ class HistoryContext:
 
     @property
     def current_utc_datetime(self) -> datetime:
+        """The time of the recorded event the replay has reached (the epoch before any)."""
         moment = self._times[self._position] if self._times else None
         return moment or datetime(1970, 1, 1, tzinfo=UTC)
 
     def get_input(self) -> Any:
+        """The input the recorded execution started with."""
         return self._input
 
     def call_activity(self, name: str, input_: Any) -> DurableTask:
+        """The recorded answer to this activity call: the verify activity's verdict for the request, or the
+        result of the step this request asks for (matched by its identity); a task that never completes
+        when the history has none."""
         if name == VERIFY_ACTIVITY:
             asked = VerifyRequest.model_validate(input_)
             found = self._verdicts.get((asked.request_id, asked.sequence))
@@ -217,6 +222,7 @@ class HistoryContext:
         return task
 
     def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
+        """The recorded end of this child run; a task that never completes while it has not ended."""
         # Matched by the child's instance id where the history names it (devhost does), else by the
         # order in which children of that name finished.
         ended = self._children.pop(instance_id, None) if instance_id is not None else None
@@ -230,6 +236,7 @@ class HistoryContext:
         return task
 
     def create_timer(self, fire_at: datetime) -> DurableTask:
+        """The next recorded timer, firing where its TimerFired is recorded (never, when it has not fired)."""
         task = _Task("leaf")
         if self._timers_created:
             recorded = self._timers_created.popleft()
@@ -240,6 +247,7 @@ class HistoryContext:
         return task
 
     def wait_for_external_event(self, name: str) -> DurableTask:
+        """The next recorded event of this name, completing where it was raised (never, when it was not)."""
         queue = self._raised.get(name)
         if not queue:
             return _Task("leaf")
@@ -247,24 +255,29 @@ class HistoryContext:
         return _Task("leaf", max(position, self._position), data)
 
     def task_all(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        """A task completing when every one of ``tasks`` has, or when the first fails."""
         task = _Task("all")
         task.children = list(tasks)  # type: ignore[arg-type]
         return task
 
     def task_any(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        """A task completing when the first of ``tasks`` does."""
         task = _Task("any")
         task.children = list(tasks)  # type: ignore[arg-type]
         return task
 
     def continue_as_new(self, input_: Any) -> None:
+        """Note that the recorded execution continued as new (the snapshot says so)."""
         self.continued = True
 
     def set_custom_status(self, status: Any) -> None:
+        """Ignored: a fold reports nothing."""
         return None
 
     # --- driving -------------------------------------------------------------------------------------
 
     def advance_to(self, position: float) -> None:
+        """Move the replay forward to the history position of the task the orchestrator waited for."""
         self._position = max(self._position, int(position))
 
     def unasked_steps(self) -> list[StepIdentity]:

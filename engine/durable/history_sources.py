@@ -83,6 +83,7 @@ def from_devhost_state(state: Path) -> list[RecordedRun]:
 
 
 def from_files(paths: list[Path]) -> list[RecordedRun]:
+    """The recorded runs in exported JSON files; ``SourceError`` names a file that cannot be read."""
     runs: list[RecordedRun] = []
     for path in paths:
         try:

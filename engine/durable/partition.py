@@ -38,6 +38,8 @@ _ORDINAL = re.compile(r"[0-9]{1,9}")
 
 
 class PartitionItem(BaseModel):
+    """One map item a partition runs: its step ordinal in the parent's superstep, its tag, and its message."""
+
     ordinal: int  # the item step's ordinal in the parent's superstep
     batch: str
     index: int
@@ -46,6 +48,8 @@ class PartitionItem(BaseModel):
 
 
 class PartitionInput(BaseModel):
+    """A partition's input: the parent run's graph, instance id and superstep, and the items it runs."""
+
     workflow: str
     version: str | None
     fingerprint: str | None
@@ -64,6 +68,8 @@ class PartitionInput(BaseModel):
 
 
 class PartitionOutput(BaseModel):
+    """One item's outcome, as the partition returns it to the parent run."""
+
     ordinal: int
     value: Any  # the item node's output (JSON), or an ItemFailed (JSON) when ``failed``
     failed: bool = False
@@ -119,9 +125,11 @@ class AskedPartition:
     requested_at: datetime
 
     def request_ids(self) -> list[str]:
+        """The request ids of the approvals this partition asked."""
         return [request_id_for(self.approval_id, self.superstep, o) for o in self.ordinals]
 
     def holds(self, request_id: str) -> bool:
+        """Whether ``request_id`` is one of the requests this partition asked."""
         prefix = f"{self.approval_id}-s{self.superstep}-"
         tail = request_id[len(prefix) :]
         # ASCII digits only, and few: str.isdigit() admits "²" and "٣", which int() refuses, and int()
@@ -134,6 +142,7 @@ class AskedPartition:
 
 
 def partition_instance_id(parent: str, executor: str, superstep: int, number: int) -> str:
+    """The instance id of a map's partition: the parent's, the executor, the superstep and its number."""
     return f"{parent}:{executor}:{superstep}:p{number}"
 
 

@@ -62,6 +62,7 @@ class ReplayVerdict(BaseModel):
     problem: str | None = None
 
     def describe(self) -> str:
+        """The verdict as one line: the run, and whether it replays cleanly or where and why it breaks."""
         version = f" version {self.version}" if self.version else ""
         run = f"{self.instance_id} ({self.workflow}{version})"
         if self.ok:

@@ -58,6 +58,7 @@ class SigningKeys:
 
     @property
     def configured(self) -> bool:
+        """Whether a key that signs is configured (``APPROVAL_SIGNING_KEY``)."""
         return self.signing is not None
 
     def verifying_key(self, kid: str | None) -> list[bytes]:

@@ -24,9 +24,12 @@ class StepIdentity(BaseModel):
     ordinal: int | None = None
 
     def matches(self, other: StepIdentity) -> bool:
+        """Whether ``other`` names the same step attempt (an ordinal missing on either side matches any)."""
         return self.is_step(other.executor, other.superstep, other.attempt, other.ordinal)
 
     def is_step(self, executor: str, superstep: int, attempt: int, ordinal: int | None) -> bool:
+        """Whether this is the attempt ``attempt`` of ``executor`` in ``superstep`` with this ordinal (an
+        ordinal missing on either side matches any)."""
         if self.executor != executor or self.superstep != superstep or self.attempt != attempt:
             return False
         return self.ordinal is None or ordinal is None or self.ordinal == ordinal
@@ -82,6 +85,7 @@ class StepRequest(BaseModel):
         }
 
     def identity(self) -> StepIdentity:
+        """The identity the step's result carries back."""
         return StepIdentity(
             executor=self.executor, superstep=self.superstep, attempt=self.attempt, ordinal=self.ordinal
         )

@@ -110,5 +110,6 @@ class Trail(BaseModel):
 
 
 def error_text(error_type: str, message: str) -> str:
+    """An error as the trail keeps it: ``Type: message``, cut to ``MAX_ERROR_CHARS``."""
     text = f"{error_type}: {message}"
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"

@@ -63,6 +63,7 @@ class DurableTaskClient:
         self._sdk = sdk
 
     async def start(self, name: str, instance_id: str | None, input_: Any) -> str:
+        """Schedule orchestration ``name``; its instance id (the backend's choice when None)."""
         return str(
             await asyncio.to_thread(
                 self._sdk.schedule_new_orchestration, name, input=input_, instance_id=instance_id
@@ -70,10 +71,12 @@ class DurableTaskClient:
         )
 
     async def status(self, instance_id: str, *, with_input: bool = False) -> InstanceStatus | None:
+        """The instance's state, payloads included; None when there is no such instance."""
         state = await asyncio.to_thread(self._sdk.get_orchestration_state, instance_id, fetch_payloads=True)
         return instance_status(state) if state is not None else None
 
     async def history(self, instance_id: str) -> InstanceHistory | None:
+        """The instance's status and history; None when it is gone (purged even between the two reads)."""
         state = await asyncio.to_thread(self._sdk.get_orchestration_state, instance_id, fetch_payloads=True)
         if state is None:
             return None
@@ -86,21 +89,26 @@ class DurableTaskClient:
         return InstanceHistory(instance_status(state), converted(list(events)))
 
     async def raise_event(self, instance_id: str, name: str, data: Any) -> None:
+        """Raise event ``name`` to the instance; ``RefusedByBackend`` when the backend refuses it."""
         await self._refusable(self._sdk.raise_orchestration_event, instance_id, name, data=data)
 
     async def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate the instance alone (not its children), with ``reason`` as its output."""
         # Not recursive: the workflow API terminates a run's children itself, naming its own reason.
         await self._refusable(self._sdk.terminate_orchestration, instance_id, output=reason, recursive=False)
 
     async def rewind(self, instance_id: str, reason: str) -> None:
+        """Rewind a failed instance; ``RefusedByBackend`` when the backend cannot."""
         await self._refusable(self._sdk.rewind_orchestration, instance_id, reason=reason)
 
     async def purge(self, instance_id: str) -> None:
+        """Delete the instance and its history (not its children's)."""
         await self._refusable(self._sdk.purge_orchestration, instance_id, recursive=False)
 
     async def list_page(
         self, statuses: Sequence[str] = (), *, continuation: str | None = None, with_input: bool = False
     ) -> InstancePage:
+        """Every instance with one of ``statuses`` (every instance when none), in a single page."""
         # The SDK follows the backend's continuation tokens itself: one page holds every instance.
         query = dt.OrchestrationQuery(
             runtime_status=[_STATUSES[s] for s in statuses if s in _STATUSES] or None,
@@ -110,6 +118,7 @@ class DurableTaskClient:
         return InstancePage([instance_status(s) for s in states])
 
     def management_links(self, instance_id: str) -> dict[str, str]:
+        """Only the instance id: durabletask backends have no HTTP management API to link to."""
         return {"id": instance_id}  # durabletask backends have no HTTP management API of their own
 
     async def _refusable(self, call: Any, *args: Any, **kwargs: Any) -> None:

@@ -89,10 +89,12 @@ class _AnyTask(_Task):
 
 
 def aware(moment: datetime) -> datetime:
+    """``moment`` with UTC as its zone when it has none."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def naive(moment: datetime) -> datetime:
+    """``moment`` as naive UTC, as durabletask's timers expect it."""
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
@@ -105,43 +107,55 @@ class DurableTaskContext:
 
     @property
     def instance_id(self) -> str:
+        """The SDK context's instance id."""
         return str(self._sdk.instance_id)
 
     @property
     def current_utc_datetime(self) -> datetime:
+        """The SDK's replay-safe time, made timezone-aware."""
         return aware(self._sdk.current_utc_datetime)
 
     @property
     def is_replaying(self) -> bool:
+        """Whether the SDK is replaying recorded history."""
         return bool(self._sdk.is_replaying)
 
     def get_input(self) -> Any:
+        """The input the execution started with, as ``drive`` decoded it."""
         return self._input
 
     def call_activity(self, name: str, input_: Any) -> DurableTask:
+        """The SDK's activity call, wrapped as our task."""
         return _Task(self._sdk.call_activity(name, input=input_))
 
     def call_sub_orchestrator(self, name: str, input_: Any, instance_id: str | None = None) -> DurableTask:
+        """The SDK's sub-orchestration call, wrapped as our task."""
         return _Task(self._sdk.call_sub_orchestrator(name, input=input_, instance_id=instance_id))
 
     def create_timer(self, fire_at: datetime) -> DurableTask:
+        """The SDK's timer (its time naive UTC), wrapped as our task."""
         return _Task(self._sdk.create_timer(naive(fire_at)))
 
     def wait_for_external_event(self, name: str) -> DurableTask:
+        """The SDK's wait for event ``name``, wrapped as our task."""
         return _Task(self._sdk.wait_for_external_event(name))
 
     def task_all(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        """``when_all`` over the SDK tasks of ours; its result is our tasks' results, in order."""
         ours = [_own(t) for t in tasks]
         return _AllTask(task.when_all([t.sdk for t in ours]), ours)
 
     def task_any(self, tasks: Sequence[DurableTask]) -> DurableTask:
+        """``when_any`` over the SDK tasks of ours; its result is our task that won."""
         ours = [_own(t) for t in tasks]
         return _AnyTask(task.when_any([t.sdk for t in ours]), ours)
 
     def continue_as_new(self, input_: Any) -> None:
+        """Continue the instance as new with ``input_``."""
         self._sdk.continue_as_new(input_)
 
     def set_custom_status(self, status: Any) -> None:
+        """Set the instance's custom status."""
         self._sdk.set_custom_status(status)
 
 

@@ -32,6 +32,7 @@ class RedeliveringBackend(InMemoryOrchestrationBackend):
     def GetWorkItems(
         self, request: pb.GetWorkItemsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WorkItem]:
+        """The base backend's work item stream, each item held for this worker until it is completed."""
         mine: set[Key] = set()
         context.add_callback(lambda: self._give_back(mine))
         for item in super().GetWorkItems(request, context):
@@ -45,6 +46,7 @@ class RedeliveringBackend(InMemoryOrchestrationBackend):
     def CompleteActivityTask(
         self, request: pb.ActivityResponse, context: grpc.ServicerContext
     ) -> pb.CompleteTaskResponse:
+        """An activity's first result: a copy given back (not yet run) is dropped, a later result ignored."""
         key: Key = ("activity", request.instanceId, request.taskId)
         with self._lock:
             if self._held.pop(key, None) is None:
@@ -59,6 +61,7 @@ class RedeliveringBackend(InMemoryOrchestrationBackend):
     def CompleteOrchestratorTask(
         self, request: pb.OrchestratorResponse, context: grpc.ServicerContext
     ) -> pb.CompleteTaskResponse:
+        """An orchestration episode's result; the work item is no longer held."""
         with self._lock:
             token = int(request.completionToken) if request.completionToken.isdigit() else -1
             self._held.pop(("orchestration", request.instanceId, token), None)

@@ -15,6 +15,7 @@ from engine.durable_task.memory_backend import start_backend
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the in-memory backend on ``--port`` until stopped; 2 when it cannot start."""
     parser = argparse.ArgumentParser(prog="python -m engine.durable_task.memory_sidecar", description=__doc__)
     parser.add_argument("--port", type=int, default=4001)
     args = parser.parse_args(argv)

@@ -44,6 +44,7 @@ class ActivityLoop:
         self._lock = threading.Lock()
 
     def run(self, work: Coroutine[Any, Any, Any]) -> Any:
+        """Run the coroutine on this pool thread's own loop and return its result."""
         loop = getattr(self._local, "loop", None)
         if loop is None:
             loop = self._local.loop = asyncio.new_event_loop()
@@ -52,6 +53,7 @@ class ActivityLoop:
         return loop.run_until_complete(work)
 
     def stop(self) -> None:
+        """Close the loops the pool threads made (a loop still running is left to its thread)."""
         with self._lock:
             loops, self._loops = self._loops, []
         for loop in loops:

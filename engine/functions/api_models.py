@@ -19,12 +19,16 @@ class _Answer(BaseModel):
 
 
 class ApprovalInfo(_Answer):
+    """An approval node of a workflow: its id, its description, and the schema of its answers."""
+
     id: str
     description: str
     response_schema: dict[str, Any] = Field(description="the JSON schema an answer must match")
 
 
 class WorkflowInfo(_Answer):
+    """A workflow the app serves (its newest version): its graph, input schema, approvals, and start URL."""
+
     name: str
     version: str
     fingerprint: str
@@ -39,6 +43,8 @@ class WorkflowInfo(_Answer):
 
 
 class WorkflowList(_Answer):
+    """Every workflow the app serves."""
+
     workflows: list[WorkflowInfo]
 
 
@@ -61,12 +67,16 @@ class StartedRun(BaseModel):
 
 
 class VersionInfo(_Answer):
+    """One version of a workflow the app serves, and how many runs on it have not finished."""
+
     version: str
     fingerprint: str
     unfinished_runs: int
 
 
 class VersionList(_Answer):
+    """The versions of one workflow the app serves, and the unfinished runs on each."""
+
     workflow: str
     newest: str
     versions: list[VersionInfo] = Field(description="oldest first")
@@ -76,6 +86,8 @@ class VersionList(_Answer):
 
 
 class AnswerAccepted(_Answer):
+    """An answer sent to a run: whether it decided, or the run view to wait on until it is taken in."""
+
     accepted: bool
     taken: bool | None = Field(description="true: this answer decided; null: not taken in yet (see waitUri)")
     answerId: str
@@ -86,6 +98,8 @@ class AnswerAccepted(_Answer):
 
 
 class IssuedLink(_Answer):
+    """A respond link issued for one approval request, for one person, until it expires."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     respond_uri: str = Field(description="the approval, with the link's token")

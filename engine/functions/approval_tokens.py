@@ -30,6 +30,9 @@ class TokenError(Exception):
 
 
 class TokenClaims(BaseModel):
+    """A respond link's payload, in short names: the run (instance id and nonce), the request, the expiry,
+    the subject and the key id."""
+
     i: str  # instance id
     k: str | None = None  # the run's nonce (None: a run from before runs had one)
     r: str  # request id
@@ -61,6 +64,8 @@ def issue(
     now: datetime,
     subject: str | None = None,
 ) -> str:
+    """A signed respond-link token for one request of one run, valid until ``expires`` (or for the default
+    lifetime), for ``subject`` when named."""
     assert keys.signing is not None  # SigningKeys.for_links() always has one
     kid, secret = keys.signing
     expiry = expires or now + DEFAULT_LIFETIME

@@ -52,12 +52,15 @@ class AzureDurableClient:
         self._page_size = page_size
 
     async def start(self, name: str, instance_id: str | None, input_: Any) -> str:
+        """Start orchestration ``name`` through the SDK's ``start_new``; its instance id."""
         return str(await self._sdk.start_new(name, instance_id, input_))
 
     async def status(self, instance_id: str, *, with_input: bool = False) -> InstanceStatus | None:
+        """The instance's status through the SDK; None when there is no such instance."""
         return instance_status(await self._sdk.get_status(instance_id, show_input=with_input))
 
     async def history(self, instance_id: str) -> InstanceHistory | None:
+        """The instance's status, input and current history (outputs included), in one status query."""
         # The extension answers a status with the current execution's whole history in one response.
         full = await self._sdk.get_status(
             instance_id, show_history=True, show_history_output=True, show_input=True
@@ -66,26 +69,31 @@ class AzureDurableClient:
         return InstanceHistory(status, read_history(full)) if status is not None else None
 
     async def raise_event(self, instance_id: str, name: str, data: Any) -> None:
+        """Raise event ``name`` to the instance; ``RefusedByBackend`` (the extension's answer) if refused."""
         try:
             await self._sdk.raise_event(instance_id, name, data)
         except Exception as exc:  # the SDK raises a bare Exception with the extension's answer
             raise RefusedByBackend(str(exc)) from exc
 
     async def terminate(self, instance_id: str, reason: str) -> None:
+        """Terminate the instance, recording ``reason``."""
         await self._sdk.terminate(instance_id, reason)
 
     async def rewind(self, instance_id: str, reason: str) -> None:
+        """Rewind a failed instance; ``RefusedByBackend`` (the extension's answer) if refused."""
         try:
             await self._sdk.rewind(instance_id, quote(reason))  # the SDK puts it in the query as it is
         except Exception as exc:
             raise RefusedByBackend(str(exc)) from exc
 
     async def purge(self, instance_id: str) -> None:
+        """Purge the instance's history from the task hub."""
         await self._sdk.purge_instance_history(instance_id)
 
     async def list_page(
         self, statuses: Sequence[str] = (), *, continuation: str | None = None, with_input: bool = False
     ) -> InstancePage:
+        """One page of instances from the binding's own endpoint, and the continuation token of the next."""
         base = self._sdk._orchestration_bindings.rpc_base_url  # the binding's endpoint, as the SDK's use
         params: dict[str, Any] = {"top": str(self._page_size)}
         if with_input:
@@ -105,6 +113,7 @@ class AzureDurableClient:
         return InstancePage([s for s in found if s is not None], token)
 
     def management_links(self, instance_id: str) -> dict[str, str]:
+        """The extension's management URLs for the instance (status, raise event, terminate, ...)."""
         return dict(self._sdk.create_http_management_payload(instance_id))
 
 

@@ -53,6 +53,8 @@ SECURITY_HEADERS = {
 
 @dataclass(frozen=True, slots=True)
 class Asset:
+    """A static file of the dashboard, read once: its bytes, its content type and its ETag."""
+
     body: bytes
     content_type: str
     etag: str
@@ -88,6 +90,7 @@ def _load(path: Path, mtime_ns: int) -> Asset:
 
 
 def load_asset(path: Path) -> Asset:
+    """The asset at ``path``, read again only when the file has changed."""
     return _load(path, path.stat().st_mtime_ns)
 
 

@@ -27,12 +27,14 @@ class HttpError(Exception):
         self.details = details
 
     def response(self) -> func.HttpResponse:
+        """The error as a JSON answer: ``{"error": message, ...details}`` with its status."""
         return json_response({"error": self.message, **self.details}, status=self.status)
 
 
 def json_response(
     body: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
+    """A JSON answer (values JSON cannot hold written as text)."""
     return func.HttpResponse(
         json.dumps(body, default=str),
         status_code=status,
@@ -62,6 +64,7 @@ def validated(parse: Callable[[Any], T], body: Any, what: str) -> T:
 
 
 def read_json(req: func.HttpRequest, *, required: bool = True, limit: int | None = None) -> Any:
+    """The request body as JSON: 413 over ``limit``, 400 when empty (if ``required``) or not UTF-8 JSON."""
     body = req.get_body() or b""
     if limit is not None and len(body) > limit:
         raise HttpError(
@@ -94,6 +97,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def check_instance_id(value: str) -> str:
+    """``value`` when it is a valid instance id, else a 400 naming the rule."""
     if not INSTANCE_ID.fullmatch(value):
         raise HttpError(
             400,

@@ -84,6 +84,7 @@ class IdentityError(HttpError):
         self.reason = reason
 
     def response(self) -> func.HttpResponse:
+        """The error as JSON: a 401 with its ``WWW-Authenticate`` challenge, a 503 with ``Retry-After``."""
         headers: dict[str, str] = {}
         if self.status == 401:
             description = self.message.replace("\\", "").replace('"', "'")

@@ -25,6 +25,7 @@ class RunParent(BaseModel):
 
 
 def parent_of(instance_id: str | None) -> RunParent | None:
+    """The run that started ``instance_id`` as a sub-workflow, read from the id; None for a top-level run."""
     match = _CHILD.match(instance_id or "")
     if match is None:
         return None

@@ -32,6 +32,7 @@ def check_request(route: Route, req: func.HttpRequest, versions: WorkflowVersion
 
 
 def check_query(params: tuple[Param, ...], query: Mapping[str, str]) -> None:
+    """Each query parameter the route documents, when present, against its schema (a 400 naming it)."""
     for param in params:
         raw = query.get(param.name)
         if param.where == "query" and raw is not None:
@@ -56,6 +57,7 @@ def _check_value(param: Param, raw: str) -> None:
 
 
 def check_body(route: Route, req: func.HttpRequest, versions: WorkflowVersions) -> None:
+    """The route's body against its documented model: a reason, a link request, or an approval's answer."""
     limit = engine_settings().max_body_bytes
     if route.body == "reason":
         # Optional: no body at all is fine; whitespace is no JSON, and null no object (read_json, lenient

@@ -43,6 +43,8 @@ class Param:
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """One route of the workflow API: its path and method, its handler, and what OpenAPI says of it."""
+
     function_name: str
     path: str
     method: Literal["GET", "POST"]
@@ -61,6 +63,7 @@ class Route:
     headers: tuple[str, ...] = ()  # headers the success answer carries
 
     def resolved(self, prefix: str) -> str:
+        """The route's path with the workflow API's prefix in it."""
         return self.path.replace("{prefix}", prefix)
 
 
@@ -79,18 +82,22 @@ def statuses(route: Route, *, keys_checked: bool) -> dict[int, str]:
 
 
 def int_schema(low: int, high: int) -> dict[str, Any]:
+    """An integer parameter from ``low`` to ``high``."""
     return {"type": "integer", "minimum": low, "maximum": high}
 
 
 def bool_schema() -> dict[str, Any]:
+    """A boolean parameter."""
     return {"type": "boolean"}  # true or false, spelled so
 
 
 def enum_schema(*values: str) -> dict[str, Any]:
+    """A parameter that is one of ``values``."""
     return {"type": "string", "enum": list(values)}
 
 
 def pattern_schema(regex: str) -> dict[str, Any]:
+    """A string parameter matching ``regex`` as a whole."""
     # JSON Schema patterns are ECMA-262 regexes: without the multiline flag, $ is the end of the value.
     return {"type": "string", "pattern": f"^{regex}$"}
 

@@ -58,6 +58,7 @@ class RunRead:
 
     @property
     def finished(self) -> bool:
+        """Whether the run has finished."""
         return self.status.finished
 
 
@@ -92,6 +93,7 @@ class RunReader:
 
     @staticmethod
     def unknown(workflow: Workflow, instance_id: str) -> HttpError:
+        """The 404 for a run the workflow does not have."""
         return HttpError(404, f"no run {instance_id!r} of workflow {workflow.name!r}", field="instanceId")
 
     async def status_of(self, workflow: Workflow, instance_id: str, client: DurableClient) -> InstanceStatus:

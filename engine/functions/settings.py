@@ -23,6 +23,8 @@ HOST_CHECKS_KEYS = "WORKFLOW_HOST_CHECKS_KEYS"
 
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
+    """The engine's own app settings, as read once per call of ``engine_settings``."""
+
     require_approval_token: bool
     max_body_bytes: int
     expose_system_keys: bool
@@ -53,6 +55,7 @@ def check_signing_key() -> None:
 
 
 def host_checks_keys() -> bool:
+    """Whether the host in front of the app checks function keys (``WORKFLOW_HOST_CHECKS_KEYS``)."""
     return flag(HOST_CHECKS_KEYS, True)
 
 
@@ -86,6 +89,7 @@ class EasyAuthSettings:
 
     @property
     def trusted(self) -> bool:
+        """Whether Easy Auth's principal header is believed: the app trusts it and the platform has it on."""
         return self.trust and self.platform_enabled
 
 
@@ -104,6 +108,7 @@ class EntraSettings:
 
 
 def easy_auth_settings() -> EasyAuthSettings:
+    """The Easy Auth settings, read from the app settings on each call."""
     return EasyAuthSettings(
         trust=flag(TRUST_EASY_AUTH, False), platform_enabled=flag(PLATFORM_AUTH_ENABLED, False)
     )

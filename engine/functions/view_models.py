@@ -40,6 +40,8 @@ class RunSummary(_Answer):
 
 
 class RunsPage(_Answer):
+    """One page of a runs list: its runs, how many there are in all, and where the page starts."""
+
     runs: list[RunSummary]
     total: int
     skip: int
@@ -107,6 +109,8 @@ class ApprovalOwner(_Answer):
 
 
 class ItemTag(_Answer):
+    """A map item: its batch and its index in that batch."""
+
     batch: str
     index: int
 

@@ -70,6 +70,7 @@ class WorkflowApi:
         return f"{api_base(req, self.route_prefix)}/{self.route_prefix}"
 
     def run_uri(self, req: func.HttpRequest, workflow: str, instance_id: str) -> str:
+        """The run view's URL of one run."""
         return f"{self.base(req)}/{workflow}/runs/{instance_id}"
 
 

@@ -95,6 +95,7 @@ class RunResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def events(self) -> list[RunEvent]:
+        """The run's events in order, built from their compact records on first read."""
         recorded = self._recorded
         if not self._built:
             # In place, so the list a reader got (and may have changed) is the one kept.
@@ -110,6 +111,7 @@ class RunResult(BaseModel):
     __hash__ = None  # type: ignore[assignment]  # as BaseModel: mutable, so unhashable
 
     def outputs_json(self) -> list[Any]:
+        """The run's outputs, as JSON."""
         return [o.message for o in self.state.outputs]
 
 
@@ -166,9 +168,11 @@ class InMemoryRunner:
         self.loops = LoopSteps(self.clock)
 
     async def run(self, workflow: Workflow, input: Any, *, instance_id: str | None = None) -> RunResult:
+        """Run the workflow on ``input`` until it completes, fails or waits for approvals."""
         return await self._start(workflow, input, instance_id, None)
 
     def stream(self, workflow: Workflow, input: Any, *, instance_id: str | None = None) -> RunStream:
+        """``run`` as a stream: its events as they happen (``async for``), then its ``result``."""
         return RunStream(lambda sink: self._start(workflow, input, instance_id, sink))
 
     async def resume(
@@ -190,6 +194,7 @@ class InMemoryRunner:
         workflow: Workflow | None = None,
         decided_by: str | None = None,
     ) -> RunStream:
+        """``resume`` as a stream: its events as they happen (``async for``), then its ``result``."""
         return RunStream(lambda sink: self._resume(state, responses or {}, workflow, decided_by, sink))
 
     async def _start(

@@ -45,6 +45,7 @@ async def functions_request(request: web.Request) -> func.HttpRequest:
 
 
 def aiohttp_response(reply: func.HttpResponse) -> web.Response:
+    """The handler's answer as an aiohttp response (a Content-Type from its mimetype when it sets none)."""
     headers = dict(reply.headers)
     if "Content-Type" not in headers and "content-type" not in headers and reply.mimetype:
         headers["Content-Type"] = f"{reply.mimetype}; charset={reply.charset or 'utf-8'}"
@@ -54,6 +55,7 @@ def aiohttp_response(reply: func.HttpResponse) -> web.Response:
 def handler_for(
     api: WorkflowApi, route: Route, client: DurableClient
 ) -> Callable[[web.Request], Awaitable[Any]]:
+    """The aiohttp handler of one route: each request converted and answered through ``dispatch.answer``."""
     target = client if route.durable_client else None
 
     async def handle(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ def approval_opened(
     request_id: str,
     deadline: datetime | None,
 ) -> None:
+    """An approval request opening: an event on ``span``, and one more pending approval."""
     attributes: dict[str, Any] = {names.APPROVAL_ID: approval_id, names.APPROVAL_REQUEST: request_id}
     if deadline is not None:
         attributes[names.APPROVAL_DEADLINE] = deadline.isoformat()
@@ -38,6 +39,7 @@ def approval_closed(
     via: str,
     decided_by: str | None,
 ) -> None:
+    """An approval request closing (how and by whom): an event on ``span``, and one less pending approval."""
     attributes: dict[str, Any] = {
         names.APPROVAL_ID: approval_id,
         names.APPROVAL_REQUEST: request_id,

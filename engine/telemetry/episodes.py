@@ -26,17 +26,24 @@ from engine.telemetry.state import Telemetry, current
 
 
 class Replaying(Protocol):
+    """The one thing an episode's tracing reads of the orchestration context."""
+
     @property
-    def is_replaying(self) -> bool: ...
+    def is_replaying(self) -> bool:
+        """Whether the orchestrator is replaying recorded history."""
 
 
 class OpenApproval(Protocol):
+    """An approval request the body has open, as the episode reports it."""
+
     request_id: str
     approval_id: str
     deadline: datetime | None
 
 
 class ClosedApproval(Protocol):
+    """An approval request the body has closed, as the episode reports it."""
+
     request_id: str
     approval_id: str
     outcome: str

@@ -41,6 +41,7 @@ class ChatTrace:
         input_tokens: int | None,
         output_tokens: int | None,
     ) -> None:
+        """Record what the service answered on the span, and the token usage and duration metrics."""
         span, attributes = self._span, self._metric_attributes
         found: dict[str, Any] = {names.GEN_AI_FINISH_REASONS: list(finish_reasons)}
         if response_id:

@@ -30,6 +30,7 @@ class RunStart:
         return self
 
     def started(self, instance_id: str) -> None:
+        """Name the instance the host started on the span."""
         if self._span is not None:
             self._span.set_attribute(names.INSTANCE, instance_id)
 
@@ -75,6 +76,7 @@ class RunTrace:
         self.context = trace.set_span_in_context(span)
 
     def approval_opened(self, approval_id: str, request_id: str, deadline: datetime | None) -> None:
+        """An approval request of the run opening, as an event of the run span."""
         approval_opened(
             self._telemetry,
             self._span,
@@ -87,6 +89,7 @@ class RunTrace:
     def approval_closed(
         self, approval_id: str, request_id: str, *, outcome: str, via: str, decided_by: str | None
     ) -> None:
+        """An approval request of the run closing, as an event of the run span."""
         approval_closed(
             self._telemetry,
             self._span,
@@ -99,6 +102,7 @@ class RunTrace:
         )
 
     def end(self, status: str, error_type: str | None) -> None:
+        """End the run span with the run's status (an error status naming ``error_type`` when it failed)."""
         span = self._span
         span.set_attribute(names.RUN_STATUS, status)
         if error_type is not None:
@@ -108,6 +112,7 @@ class RunTrace:
 
 
 def run_trace(workflow: str, instance_id: str, *, resumed: bool) -> RunTrace | None:
+    """The span of one in-memory ``run`` or ``resume``; None when telemetry is off."""
     telemetry = current()
     if telemetry is None:
         return None

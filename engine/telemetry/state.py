@@ -34,6 +34,7 @@ class Telemetry:
 
     @classmethod
     def of(cls, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Telemetry:
+        """The tracer and every instrument, from these providers."""
         meter = meter_provider.get_meter(names.SCOPE)
         return cls(
             tracer=tracer_provider.get_tracer(names.SCOPE),

@@ -23,6 +23,7 @@ from engine.telemetry.state import Telemetry, current
 
 
 def step_span_name(workflow: str, executor: str, superstep: int, item: int, attempt: int) -> str:
+    """The name of a step attempt's span."""
     return f"step {executor} ({workflow}, superstep {superstep}, item {item}, attempt {attempt})"
 
 
@@ -49,6 +50,7 @@ class StepTrace:
         return self
 
     def finished(self, *, error_type: str | None, retried: bool, duration_ms: float) -> None:
+        """Record how the attempt ended: its duration, its outcome on the span, and the failure metrics."""
         telemetry, span, attributes = self._telemetry, self._span, self._metric_attributes
         self._finished = True
         telemetry.step_duration.record(duration_ms / 1000, attributes)

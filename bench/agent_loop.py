@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.agent_workflows import CALLS, agentic, plain
-from bench.common import ROOT, Row
+from bench.common import ROOT, Row, quiet_logs
 from engine.durable.checkpoint import OrchestratorInput
 
 APP = Path(ROOT) / "bench" / "apps" / "agents"
@@ -34,7 +34,6 @@ def _latencies(runs: int, reps: int) -> dict[str, list[float]]:
 
     started_input = json.dumps(OrchestratorInput.start({"key": "k"}).model_dump(mode="json"))
     out: dict[str, list[float]] = {"plain": [], "agent": []}
-    logging.getLogger("devhost").setLevel(logging.WARNING)
     for rep in range(reps + 1):  # the first repetition warms up
         with (
             tempfile.TemporaryDirectory() as folder,
@@ -70,7 +69,6 @@ def _in_memory(runs: int, reps: int) -> dict[str, list[float]]:
     from engine import InMemoryRunner
 
     out: dict[str, list[float]] = {"plain": [], "agent": []}
-    logging.getLogger("engine.agents").setLevel(logging.ERROR)
 
     async def once(workflow: Any) -> float:
         runner = InMemoryRunner()
@@ -119,8 +117,10 @@ def _rows(measured: dict[str, list[float]], where: str, scale: float, unit: str,
 
 
 def run(runs: int = 20, reps: int = 3, *, log: Callable[[str], None] = print) -> list[Row]:
-    rows = _rows(_latencies(runs, reps), "devhost", 1000.0, "ms", runs)
-    rows += _rows(_in_memory(runs * 5, reps), "in memory", 1_000_000.0, "us", runs * 5)
+    with quiet_logs(logging.WARNING, "devhost"):
+        rows = _rows(_latencies(runs, reps), "devhost", 1000.0, "ms", runs)
+    with quiet_logs(logging.ERROR, "engine.agents"):
+        rows += _rows(_in_memory(runs * 5, reps), "in memory", 1_000_000.0, "us", runs * 5)
     for row in rows:
         log(f"  agent loop {row.case:24} best {row.best:10.2f}  median {row.median:10.2f} {row.unit}")
     return rows

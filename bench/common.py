@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
@@ -123,3 +125,26 @@ def peers_available() -> bool:
     except metadata.PackageNotFoundError:
         return False
     return True
+
+
+@contextlib.contextmanager
+def quiet_logs(below: int, *names: str) -> Iterator[None]:
+    """Records under ``below`` dropped while a suite runs: from the named loggers, or from every logger when
+    none is named; put back afterwards, since suites run in the test process too (a level left behind
+    silences devhost's console lines in the tests that follow)."""
+    if not names:
+        logging.disable(below - 1)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+        return
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(below)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, saved, strict=True):
+            logger.setLevel(level)

@@ -30,7 +30,7 @@ from durabletask.client import OrchestrationStatus, TaskHubGrpcClient
 from durabletask.worker import TaskHubGrpcWorker
 
 from bench import scale_workflows, workflows
-from bench.common import Row
+from bench.common import Row, quiet_logs
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable_task.memory_backend import RedeliveringBackend
 from engine.durable_task.worker import ActivityLoop, concurrency, register
@@ -141,21 +141,26 @@ def rows_of(runner: str, runs: int, items: int, result: dict[str, list[float]]) 
     ]
 
 
-def run(runs: int = 1000, items: int = 10_000, reps: int = 3) -> list[Row]:
-    """Both sides, alternated: a round is one measurement of each (after a warm-up of each), so a busy
-    machine weighs on both alike; each round's ratio is kept in the rows."""
-    logging.disable(logging.WARNING)  # durabletask logs every work item
-    hand_warm, ours_warm = hand_written(20, 100, 0, warm=True), ours(20, 100, 0, warm=True)
-    del hand_warm, ours_warm
-    measured: dict[str, dict[str, list[float]]] = {
-        HAND: {"sequential": [], "map": []},
-        OURS: {"sequential": [], "map": []},
-    }
+def _measure(runs: int, items: int, reps: int, measured: dict[str, dict[str, list[float]]]) -> None:
+    """A warm-up of each side, then ``reps`` rounds, each one measurement of each side."""
+    hand_written(20, 100, 0, warm=True)
+    ours(20, 100, 0, warm=True)
     for _ in range(reps):
         for runner, side in ((HAND, hand_written), (OURS, ours)):
             got = side(runs, items, 1, warm=False)
             for case, samples in got.items():
                 measured[runner][case] += samples
+
+
+def run(runs: int = 1000, items: int = 10_000, reps: int = 3) -> list[Row]:
+    """Both sides, alternated: a round is one measurement of each (after a warm-up of each), so a busy
+    machine weighs on both alike; each round's ratio is kept in the rows."""
+    measured: dict[str, dict[str, list[float]]] = {
+        HAND: {"sequential": [], "map": []},
+        OURS: {"sequential": [], "map": []},
+    }
+    with quiet_logs(logging.WARNING):  # durabletask logs every work item
+        _measure(runs, items, reps, measured)
     rows = rows_of(HAND, runs, items, measured[HAND]) + rows_of(OURS, runs, items, measured[OURS])
     ratios = {
         "sequential": [

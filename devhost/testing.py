@@ -146,6 +146,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _children() -> dict[int, list[int]]:
+    """Every process's children, by parent pid (from /proc; empty where there is none)."""
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # The name (field 2) may hold spaces and parentheses: the parent pid follows its last ")".
+            parent = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+            tree.setdefault(parent, []).append(int(entry.parent.name))
+    return tree
+
+
+def _frozen_tree(root: int) -> list[int]:
+    """``root`` and its descendants, each stopped (SIGSTOP) before its children are looked up, so none
+    acts or starts another process before they are killed; the root first."""
+    frozen: list[int] = []
+    waiting = [root]
+    while waiting:
+        pid = waiting.pop()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGSTOP)
+            frozen.append(pid)
+        if not waiting:
+            known, tree = set(frozen), _children()
+            waiting = [child for pid in frozen for child in tree.get(pid, []) if child not in known]
+    return frozen
+
+
 class DevHostProcess:
     """`python -m devhost` as a subprocess on a state file, for crash tests."""
 
@@ -214,9 +241,13 @@ class DevHostProcess:
         raise TimeoutError(f"devhost did not open port {self.port}; see {self.log_path}")
 
     def kill9(self) -> None:
-        """Kill the host with SIGKILL (a crash, for recovery tests)."""
+        """Kill the host and every process under it with SIGKILL (a crash, for recovery tests), as a machine
+        or container that dies takes them all: a child left alive (a stdio MCP server starts in a session
+        of its own) could still act on a request the dead host had written to it."""
         if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            for pid in _frozen_tree(self.proc.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             self.proc.wait()
         self._close_log()
 

@@ -114,6 +114,17 @@ def test_the_banner_names_the_tools_and_the_endpoint(host: DevHostHandle) -> Non
     assert "/runtime/webhooks/mcp (streamable HTTP)" in banner
 
 
+def test_resource_triggers_are_refused_by_name(host: DevHostHandle) -> None:
+    [refused] = host.host.index.refused["readme"]
+    assert refused.describe() == "mcpResourceTrigger trigger 'context'"
+
+
+def test_the_keys_are_printed(keyed: DevHostHandle) -> None:
+    keys = keyed.host.keys
+    assert keys is not None
+    assert f"system (mcp_extension): {keys.mcp}" in keyed.host.banner()
+
+
 def test_the_keys_file_gains_the_mcp_key(tmp_path) -> None:
     from devhost.http.function_keys import load_or_create_keys
 

@@ -138,6 +138,7 @@ def test_named_approvers_refuse_an_mcp_caller_unless_a_link_names_one(host: DevH
     pending, refused, linked, view = with_session(host, steps)
     assert pending["can_answer"] is False and pending["approvers"] == ["alice", "finance"]
     assert refused.startswith("Error executing tool 'answer_approval'") and "401" in refused
+    assert "alice" in refused  # the approvers named, as the HTTP API names them
     assert linked["requestId"] == pending["request_id"]
     assert view["outputs"][0]["decided_by"] == "alice"
 

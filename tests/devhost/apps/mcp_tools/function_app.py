@@ -45,3 +45,8 @@ def save_note(context: str) -> str:
 def add(a: int, b: int) -> str:
     """Add two numbers."""
     return str(a + b)
+
+
+@app.mcp_resource_trigger(arg_name="context", uri="file://notes/readme", resource_name="readme")
+def readme(context) -> str:
+    return "a resource"

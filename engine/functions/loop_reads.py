@@ -66,14 +66,15 @@ class LoopReader:
         self.partitions = partitions
 
     async def _starters(
-        self, client: DurableClient, run: RunSnapshot | None, *, unfinished: bool
+        self, client: DurableClient, run: RunSnapshot | None, *, unfinished: bool, asking: bool = True
     ) -> list[RunSnapshot]:
-        """The run, then its partitions that ran a step asking people (only unfinished ones if asked)."""
+        """The run, then its partitions that ran a looping step (one asking people, when ``asking``; only
+        unfinished partitions, when ``unfinished``)."""
         if run is None:
             return []
         if self.partitions is None:
             return [run]
-        nodes = asking_steps(run.workflow)
+        nodes = asking_steps(run.workflow) if asking else looping_steps(run.workflow)
         return [run, *await self.partitions.step_folds(client, run, nodes, unfinished=unfinished)]
 
     async def read(self, client: DurableClient, instance_id: str, executor: str) -> LoopRead:
@@ -154,11 +155,15 @@ class LoopReader:
         reads = [await self.read(client, i, e) for i, e in loops[:MAX_LOOPS_READ]]
         return sorted((c for r in reads for c in r.closed), key=lambda c: c.at)
 
-    async def all(self, client: DurableClient, run: RunSnapshot | None) -> list[LoopRead]:
-        """Every step orchestration this execution started (the first ``MAX_LOOPS_READ``), read."""
+    async def all(
+        self, client: DurableClient, run: RunSnapshot | None, *, in_partitions: bool = False
+    ) -> list[LoopRead]:
+        """Every step orchestration this execution started (the first ``MAX_LOOPS_READ``), read; with
+        ``in_partitions``, those its map partitions started too (each partition folded to find them)."""
         if run is None:
             return []
-        loops = list(run.loops.items())[:MAX_LOOPS_READ]
+        parts = await self._starters(client, run, unfinished=False, asking=False) if in_partitions else [run]
+        loops = [loop for part in parts for loop in part.loops.items()][:MAX_LOOPS_READ]
         return [await self.read(client, instance_id, executor) for instance_id, executor in loops]
 
     async def unfinished(self, client: DurableClient, run: RunSnapshot | None) -> list[str]:
@@ -166,12 +171,18 @@ class LoopReader:
         if run is None:
             return []
         left = []
-        loops = [i for part in await self._starters(client, run, unfinished=True) for i in part.loops]
+        parts = await self._starters(client, run, unfinished=True, asking=False)
+        loops = [i for part in parts for i in part.loops]
         for instance_id in loops:
             status = await client.status(instance_id)
             if status is not None and not status.finished:
                 left.append(instance_id)
         return left
+
+
+def looping_steps(workflow: Workflow) -> frozenset[str]:
+    """The looping steps (agents) of the graph."""
+    return frozenset(n.id for n in workflow.nodes.values() if isinstance(n, LoopExecutor))
 
 
 def asking_steps(workflow: Workflow) -> frozenset[str]:

@@ -170,7 +170,9 @@ async def _timeline(api: WorkflowApi, client: DurableClient, read: RunRead) -> d
         items=step_items(snapshot),
         partition_steps=partition_steps,
         partitions_not_listed=not_listed,
-        loop_rows=timeline_rows(await api.loop_reads.all(client, snapshot), read.status.instance_id, None),
+        loop_rows=timeline_rows(
+            await api.loop_reads.all(client, snapshot, in_partitions=True), read.status.instance_id, None
+        ),
     ).model_dump(mode="json")
 
 

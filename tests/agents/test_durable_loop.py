@@ -263,6 +263,9 @@ async def test_agents_asking_inside_map_partitions_are_listed_answered_and_close
         p["request_id"] for p in pending
     )
     assert done["closedApprovalsTotal"] == 2 and done["pendingApprovals"] == []
+    timeline = get(f"{run}?timeline=true").body["timeline"]["entries"]  # the partitions' agents' calls
+    tools = sorted((e["name"], e["arguments"]["order_id"]) for e in timeline if e.get("call") == "tool")
+    assert tools == [("lookup", "ORD-7"), ("lookup", "ORD-8"), ("refund", "ORD-7")]  # ORD-8's was refused
 
 
 async def test_an_unanswered_question_escalates_then_the_escalation_decides(host: DevHostHandle) -> None:

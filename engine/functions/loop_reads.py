@@ -171,7 +171,9 @@ class LoopReader:
         if run is None:
             return []
         left = []
-        parts = await self._starters(client, run, unfinished=True, asking=False)
+        # Every partition, finished or not: the run's terminate may have ended a partition already, and
+        # Durable Functions leaves its sub-orchestrations running.
+        parts = await self._starters(client, run, unfinished=False, asking=False)
         loops = [i for part in parts for i in part.loops]
         for instance_id in loops:
             status = await client.status(instance_id)

@@ -268,6 +268,23 @@ async def test_agents_asking_inside_map_partitions_are_listed_answered_and_close
     assert tools == [("lookup", "ORD-7"), ("lookup", "ORD-8"), ("refund", "ORD-7")]  # ORD-8's was refused
 
 
+async def test_terminating_a_run_ends_the_agent_steps_its_partitions_started(host: DevHostHandle) -> None:
+    run = post(f"{host.api_url}/workflows/a_map", {"orders": ["ORD-3", "ORD-4"], "reason": "x"}).body[
+        "runUri"
+    ]
+    view = wait_for(run, lambda r: r.body.get("pendingApprovalsTotal") == 2, timeout=60).body
+    loops = [p["step_orchestration"] for p in view["pendingApprovals"]]
+
+    assert post(f"{run}/terminate", {"reason": "changed my mind"}).status == 202
+
+    def ended(instance_id: str) -> bool:
+        status = get(f"{host.base_url}{WEBHOOK}/{instance_id}").body
+        return status["runtimeStatus"] == "Terminated"
+
+    host.wait_until_idle(30)
+    assert [ended(i) for i in loops] == [True, True]
+
+
 async def test_an_unanswered_question_escalates_then_the_escalation_decides(host: DevHostHandle) -> None:
     """Last in this module: it moves the host's clock."""
     run = post(f"{host.api_url}/workflows/a_escalating", ASK).body["runUri"]

@@ -63,13 +63,19 @@ def test_lists_and_calls_a_plain_apps_tools(host: DevHostHandle, kind: str) -> N
         [("hello_mcp", {}), ("save_note", {"name": "n1", "text": "hi"}), ("add", {"a": 2, "b": 40})],
     )
     by_name = {t.name: t for t in tools}
-    assert set(by_name) == {"hello_mcp", "save_note", "add"}
+    assert set(by_name) == {"hello_mcp", "save_note", "add", "measure"}
     assert by_name["save_note"].description == "Save a note."
     assert by_name["save_note"].inputSchema["required"] == ["name", "text"]
     assert by_name["add"].inputSchema["properties"]["a"] == {"type": "integer"}
     texts = [r.content[0].text for r in results]
     assert texts == ["Hello I am MCPTool!", "saved n1", "42"]
     assert not any(r.isError for r in results)
+
+
+def test_a_structured_result_comes_back_whole(host: DevHostHandle) -> None:
+    _, [result] = session_calls("streamable", host.base_url, [("measure", {"n": 21})])
+    assert result.content[0].text == "n=21"
+    assert result.structuredContent == {"n": 21, "double": 42}
 
 
 def test_a_tool_that_raises_is_an_error_result_naming_why(host: DevHostHandle) -> None:
@@ -114,9 +120,12 @@ def test_the_banner_names_the_tools_and_the_endpoint(host: DevHostHandle) -> Non
     assert "/runtime/webhooks/mcp (streamable HTTP)" in banner
 
 
-def test_resource_triggers_are_refused_by_name(host: DevHostHandle) -> None:
-    [refused] = host.host.index.refused["readme"]
-    assert refused.describe() == "mcpResourceTrigger trigger 'context'"
+def test_resource_and_prompt_triggers_are_refused_by_name(host: DevHostHandle) -> None:
+    [resource] = host.host.index.refused["readme"]
+    assert resource.describe() == "mcpResourceTrigger trigger 'context'"
+    [prompt] = host.host.index.refused["summarize"]
+    assert prompt.describe() == "mcpPromptTrigger trigger 'context'"
+    assert "readme: mcpResourceTrigger trigger 'context'" in host.host.banner()
 
 
 def test_the_keys_are_printed(keyed: DevHostHandle) -> None:

@@ -5,6 +5,7 @@ remote-mcp-functions-python declares them): the generic trigger, ``mcp_tool_trig
 import json
 
 import azure.functions as func
+from mcp import types
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -47,6 +48,18 @@ def add(a: int, b: int) -> str:
     return str(a + b)
 
 
+@app.mcp_tool()
+def measure(n: int) -> types.CallToolResult:
+    """A result with structured content (the worker's call_tool_result)."""
+    text = types.TextContent(type="text", text=f"n={n}")
+    return types.CallToolResult(content=[text], structuredContent={"n": n, "double": 2 * n})
+
+
 @app.mcp_resource_trigger(arg_name="context", uri="file://notes/readme", resource_name="readme")
 def readme(context) -> str:
     return "a resource"
+
+
+@app.mcp_prompt_trigger(arg_name="context", prompt_name="summarize")
+def summarize(context) -> str:
+    return "Summarize the notes."

@@ -55,7 +55,10 @@ class WorkflowApp:
         route_prefix: str = "workflows",
         activity_name: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
+        mcp_tools: bool = True,
     ) -> None:
+        """``mcp_tools``: register every workflow as MCP tools too (the host's MCP extension, which the
+        extension bundle 4.x carries); False for a host without it."""
         # Sub-workflows are served too: their runs need their orchestrator, and people their routes.
         self.versions = WorkflowVersions.of(with_subworkflows(workflows))
         self.workflows: dict[str, Workflow] = self.versions.newest()
@@ -81,7 +84,7 @@ class WorkflowApp:
         self._register_activity()
         for route in ROUTES:
             self._register_route(route)
-        for tool in workflow_tools(self.workflows):
+        for tool in workflow_tools(self.workflows) if mcp_tools else ():
             self._register_tool(tool)
 
     # --- durable functions -------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
+import azure.functions as func
 import pytest
 from pydantic import BaseModel, Field
 
-from engine import WorkflowBuilder, executor
+from engine import WorkflowApp, WorkflowBuilder, executor
 from engine.functions.mcp_tools import RUN_TOOLS, ToolError, call_arguments, start_tool, workflow_tools
 
 
@@ -121,3 +122,25 @@ def test_the_trigger_payload_is_read_as_the_extension_sends_it() -> None:
         call_arguments("not json")
     with pytest.raises(ToolError, match="payload"):
         call_arguments('{"arguments": [1]}')
+
+
+def _triggers(app: WorkflowApp) -> dict[str, dict[str, object]]:
+    host = func.FunctionApp()
+    host.register_functions(app.blueprint)
+    return {f.get_function_name(): f.get_trigger().get_dict_repr() for f in host.get_functions()}
+
+
+def test_the_app_registers_each_tool_with_the_mcp_decorator_and_can_leave_them_out() -> None:
+    triggers = _triggers(WorkflowApp([orders]))
+    tool = triggers["mcp_start_orders"]
+    assert (tool["type"], tool["toolName"], tool["name"]) == ("mcpToolTrigger", "start_orders", "context")
+    assert json.loads(str(tool["toolProperties"]))[0]["propertyName"] == "order_id"
+    assert {n for n, t in triggers.items() if t["type"] == "mcpToolTrigger"} == {
+        "mcp_start_orders",
+        "mcp_get_run",
+        "mcp_list_pending_approvals",
+        "mcp_answer_approval",
+    }
+    assert not any(
+        t["type"] == "mcpToolTrigger" for t in _triggers(WorkflowApp([orders], mcp_tools=False)).values()
+    )

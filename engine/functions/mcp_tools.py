@@ -195,6 +195,7 @@ TOKEN = _text("token", "a respond link's token, to answer as the person it was i
 def _get_run(arguments: dict[str, Any]) -> ToolRequest:
     args: RunArguments = _parsed(RunArguments, arguments, "get_run")
     params = {"wait": str(args.wait)} if args.wait is not None else {}
+    params |= {"token": args.token} if args.token else {}
     return ToolRequest("workflow_run", _run_params(args.workflow, args.instanceId), params)
 
 
@@ -227,6 +228,7 @@ RUN_TOOLS: tuple[McpTool, ...] = (
             WORKFLOW,
             INSTANCE,
             ToolProperty(propertyName="wait", propertyType="integer", description="seconds to wait (0-60)"),
+            TOKEN,
         ),
         _get_run,
     ),

@@ -132,10 +132,14 @@ def test_named_approvers_refuse_an_mcp_caller_unless_a_link_names_one(host: DevH
         answer = {**run, "requestId": pending["request_id"], "response": {"approved": True}}
         refused = error_text(await session.call_tool("answer_approval", answer))
         token = token_for(started["runUri"], pending["request_id"], "alice")
+        [as_alice] = ok(await session.call_tool("list_pending_approvals", {**run, "token": token}))[
+            "pendingApprovals"
+        ]
         linked = ok(await session.call_tool("answer_approval", {**answer, "token": token}))
-        return pending, refused, linked, await settled(session, "t_restricted", started["id"])
+        return pending, refused, linked, await settled(session, "t_restricted", started["id"]), as_alice
 
-    pending, refused, linked, view = with_session(host, steps)
+    pending, refused, linked, view, as_alice = with_session(host, steps)
+    assert as_alice["can_answer"] is True  # the link's holder may answer that request
     assert pending["can_answer"] is False and pending["approvers"] == ["alice", "finance"]
     assert refused.startswith("Error executing tool 'answer_approval'") and "401" in refused
     assert "alice" in refused  # the approvers named, as the HTTP API names them

@@ -70,13 +70,14 @@ def test_every_workflow_gets_a_start_tool_then_the_run_tools() -> None:
 
 
 def test_the_run_tools_become_their_routes_requests() -> None:
-    got = TOOLS["get_run"].request({"workflow": "w", "instanceId": "r1", "wait": 5})
+    got = TOOLS["get_run"].request({"workflow": "w", "instanceId": "r1", "wait": 5, "token": "t"})
     assert (got.route, got.route_params, got.params, got.body) == (
         "workflow_run",
         {"name": "w", "instanceId": "r1"},
-        {"wait": "5"},
+        {"wait": "5", "token": "t"},
         None,
     )
+    assert TOOLS["get_run"].request({"workflow": "w", "instanceId": "r1"}).params == {}
     answer = TOOLS["answer_approval"].request(
         {"workflow": "w", "instanceId": "r1", "requestId": "ask-s1-0", "response": {"ok": 1}, "token": "t"}
     )

@@ -31,6 +31,7 @@ from devhost.http.function_keys import Keys, load_or_create_keys, provide_keys_s
 from devhost.http.http_routes import RouteTable, RouteTemplateError
 from devhost.http.http_server import HttpServer, InternalServer
 from devhost.http.malformed_requests import JsonErrorsAppRunner
+from devhost.http.mcp_server import MCP_PATH, McpServer
 from devhost.management.client_binding import client_binding_json, close_sdk_client_session
 from devhost.management.management_api import ManagementApi
 from devhost.triggers.trigger_services import Triggers, storage_warnings, wrap_storage_bindings
@@ -139,6 +140,7 @@ class DevHost:
         self.triggers: Triggers | None = None
         wrap_storage_bindings(index, settings)
         self.routes = RouteTable(settings.route_prefix)
+        _check_tool_names(index)
         for fn in index.http:
             try:
                 self.routes.add(fn.route, fn.methods, fn)
@@ -197,6 +199,9 @@ class DevHost:
             self.keys,
             max_body_bytes=body_limit,
             simulate_easy_auth=opts.simulate_easy_auth,
+            mcp=McpServer(self.index.mcp_tools, self._invoker, self.client_binding, self.keys)
+            if self.index.mcp_tools
+            else None,
         )
         internal = InternalServer(management, max_body_bytes=body_limit)
         # Requests aiohttp cannot parse are answered as JSON too, never quoting them (malformed_requests).
@@ -274,6 +279,13 @@ class DevHost:
                 lines.append(f"\t{name}: {kind}")
         for target in sorted(self.index.listened, key=lambda t: t.name):
             lines.append(f"\t{target.name}: {target.trigger_type}")
+        for tool in sorted(self.index.mcp_tools, key=lambda t: t.name):
+            lines.append(f"\t{tool.name}: mcpToolTrigger (tool {tool.tool_name})")
+        if self.index.mcp_tools:
+            lines += [
+                "",
+                f"MCP server: http://localhost:{self.port}{MCP_PATH} (streamable HTTP), {MCP_PATH}/sse (SSE)",
+            ]
         if self.index.refused:
             lines += ["", "Not run by devhost (bindings it does not run; calls fail naming them):", ""]
             for name, refused in sorted(self.index.refused.items()):
@@ -285,5 +297,17 @@ class DevHost:
                 f"\tmaster: {self.keys.master}",
                 f"\tfunction (default): {self.keys.function}",
                 f"\tsystem (durabletask_extension): {self.keys.durable}",
+                f"\tsystem (mcp_extension): {self.keys.mcp}",
             ]
         return "\n".join(lines) + "\n"
+
+
+def _check_tool_names(index: FunctionIndex) -> None:
+    """Two functions offering one tool name stop devhost at start: a call could reach either."""
+    seen: dict[str, str] = {}
+    for tool in index.mcp_tools:
+        other = seen.setdefault(tool.tool_name, tool.name)
+        if other != tool.name:
+            raise DevHostError(
+                f"functions '{other}' and '{tool.name}' both offer the MCP tool '{tool.tool_name}'"
+            )

@@ -1,7 +1,8 @@
 """Which bindings devhost runs, and how it refuses the others.
 
 devhost runs the HTTP trigger (and its ``http`` output), the Durable Functions triggers, the durable
-client input, the timer trigger, and the Storage bindings and triggers (blob input/output/trigger, queue
+client input, the timer trigger, the MCP tool trigger (the MCP extension's endpoints), and the Storage
+bindings and triggers (blob input/output/trigger, queue
 output/trigger, table input/output) through Azurite. Every other binding (Service Bus, Event Hubs, Cosmos
 DB, Event Grid, SignalR, Twilio, SendGrid, ...) would need its service or an emulator devhost does not
 have, so it names each at start-up, and a function that declares one is never called with a binding
@@ -23,6 +24,7 @@ RUN_TRIGGERS = frozenset(
         "timerTrigger",
         "queueTrigger",
         "blobTrigger",
+        "mcpToolTrigger",
     }
 )
 # Bindings devhost provides beside a trigger it runs: the durable client, the Storage bindings (through
@@ -67,9 +69,9 @@ def refusal_message(function: str, refused: list[Refused]) -> str:
     names = ", ".join(r.describe() for r in refused)
     return (
         f"Function '{function}' uses the {names}, which devhost does not run: devhost runs HTTP, timer, "
-        "Durable Functions and Storage (blob, queue, table) triggers and bindings only. Run this function "
-        "with Core Tools (func start) and the service or its emulator, or call the service's SDK from the "
-        "function instead of the binding."
+        "MCP tool, Durable Functions and Storage (blob, queue, table) triggers and bindings only. Run this "
+        "function with Core Tools (func start) and the service or its emulator, or call the service's SDK "
+        "from the function instead of the binding."
     )
 
 

@@ -21,6 +21,7 @@ from devhost.functions.binding_support import refused_bindings as bindings_refus
 from devhost.functions.function_names import FunctionsByName
 from devhost.functions.function_retry_policy import retry_policy
 from devhost.functions.listener_targets import ListenedFunction
+from devhost.functions.mcp_tools import McpToolFunction, tool_function
 from devhost.storage.storage_bindings import STORAGE_TRIGGERS, StorageSpec, storage_specs
 
 _module_counter = itertools.count(1)
@@ -67,6 +68,8 @@ class FunctionIndex:
     entities: ByName = field(default_factory=lambda: ByName("entity"))
     # Functions whose trigger devhost listens for: timers, queues, blobs.
     listened: list[ListenedFunction] = field(default_factory=list)
+    # MCP tool trigger functions, served at /runtime/webhooks/mcp (the host's MCP extension).
+    mcp_tools: list[McpToolFunction] = field(default_factory=list)
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run
     # Function -> the bindings devhost does not run (a trigger it does not run, or bindings beside one it
     # runs); such a function is indexed with a stand-in that fails naming them (see binding_support).
@@ -231,6 +234,8 @@ def _add_to_index(index: FunctionIndex, function: Any, f: _Declared) -> None:
         _add_durable_function(index, f)
     elif ttype == "timerTrigger" or ttype in STORAGE_TRIGGERS:
         index.listened.append(_listened_function(function, f))
+    elif ttype == "mcpToolTrigger":
+        index.mcp_tools.append(tool_function(f.name, f.trigger, f.fn, f.wants_context, f.clients))
     else:
         index.other.append(f"{f.name} ({ttype})")
 

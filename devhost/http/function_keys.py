@@ -1,11 +1,12 @@
-"""Function keys for --require-keys: a master key, a default function key, the durable system key."""
+"""Function keys for --require-keys: a master key, a default function key, the system keys of the durable
+extension (its management URLs) and of the MCP extension (its endpoints)."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devhost.config.errors import DevHostError
@@ -19,6 +20,7 @@ class Keys:
     master: str
     function: str
     durable: str  # the durabletask_extension system key, used by the management URLs
+    mcp: str  # the mcp_extension system key, for /runtime/webhooks/mcp
 
     def allows(self, level: str, supplied: str | None) -> bool:
         """Host rules: anonymous needs nothing, function needs a function or master key, admin the master."""
@@ -33,6 +35,10 @@ class Keys:
     def allows_system(self, supplied: str | None) -> bool:
         """Whether ``supplied`` is the durable system key (or the master key), compared in constant time."""
         return bool(supplied) and any(_same(supplied or "", k) for k in (self.durable, self.master))
+
+    def allows_mcp(self, supplied: str | None) -> bool:
+        """Whether ``supplied`` is the MCP extension's system key (or the master key)."""
+        return bool(supplied) and any(_same(supplied or "", k) for k in (self.mcp, self.master))
 
 
 def _same(supplied: str, key: str) -> bool:
@@ -58,23 +64,33 @@ def _new() -> str:
 
 
 def load_or_create_keys(folder: Path | None) -> Keys:
-    """Keys kept in <state folder>/keys.json so they survive restarts (in-memory mode: fresh keys)."""
+    """Keys kept in <state folder>/keys.json so they survive restarts (in-memory mode: fresh keys); a file
+    written before the MCP extension's key existed gets one added."""
     if folder is None:
-        return Keys(_new(), _new(), _new())
+        return Keys(_new(), _new(), _new(), _new())
     path = folder / "keys.json"
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-            return Keys(
-                data["master"], data["functionKeys"]["default"], data["systemKeys"]["durabletask_extension"]
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DevHostError(f"cannot read keys from {path}: {exc}") from None
-    keys = Keys(_new(), _new(), _new())
+    if not path.exists():
+        return _stored(path, Keys(_new(), _new(), _new(), _new()))
+    try:
+        data = json.loads(path.read_text())
+        system = data["systemKeys"]
+        keys = Keys(
+            data["master"],
+            data["functionKeys"]["default"],
+            system["durabletask_extension"],
+            system.get("mcp_extension", ""),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DevHostError(f"cannot read keys from {path}: {exc}") from None
+    return keys if keys.mcp else _stored(path, replace(keys, mcp=_new()))
+
+
+def _stored(path: Path, keys: Keys) -> Keys:
+    """``keys`` written to ``path`` (readable by this user only), as the host's keys.json names them."""
     stored = {
         "master": keys.master,
         "functionKeys": {"default": keys.function},
-        "systemKeys": {"durabletask_extension": keys.durable},
+        "systemKeys": {"durabletask_extension": keys.durable, "mcp_extension": keys.mcp},
     }
     write_private(path, json.dumps(stored, indent=2))
     return keys

@@ -31,6 +31,7 @@ from devhost.functions.indexing import HttpFunction
 from devhost.http.function_keys import Keys
 from devhost.http.http_routes import RouteMatch, RouteMiss, RouteTable
 from devhost.http.malformed_requests import refusal_response
+from devhost.http.mcp_server import MCP_PATH, McpServer
 from devhost.http.request_guards import (
     cross_origin_refusal,
     url_for_app,
@@ -122,8 +123,10 @@ class HttpServer:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         simulate_easy_auth: bool = False,
+        mcp: McpServer | None = None,
     ) -> None:
         self.routes = routes
+        self.mcp = mcp  # the app's MCP tools (None: the app has none, and the MCP endpoints are not served)
         self.invoker = invoker
         self.management = management
         self.client_binding = client_binding
@@ -138,6 +141,8 @@ class HttpServer:
         )
         # Every path, newlines (%0A) included, comes to _handle: aiohttp's own 404 would be text.
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
+        if mcp is not None:
+            self.app.on_shutdown.append(mcp.close)  # its SSE streams end, so the listener can stop
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         return await _within_body_limit(request, self.max_body_bytes, self._route)
@@ -153,6 +158,8 @@ class HttpServer:
                     {"Message": "Unauthorized: a system or master key is required."}, status=401
                 )
             return await self.management.handle(request, path[len(WEBHOOK_PATH) :])
+        if self.mcp is not None and (path == MCP_PATH or path.startswith(MCP_PATH + "/")):
+            return cross_origin_refusal(request) or await self.mcp.handle(request)
         if path in ("", "/"):
             return web.Response(text="devhost: your Functions host is running.")
         match = self.routes.resolve(path, request.method)

@@ -134,9 +134,7 @@ class ApprovalDesk:
             dump = self.workflow.nodes[approval_id].input_adapter.dump_python
             data = self.starts.input(approval_id, asks, dump, None)
             data["requested_at"] = now.isoformat()
-            data["strict_answers"] = self.started.strict_answers
-            data["signed_answers"] = self.started.signed_answers
-            data["run_nonce"] = self.started.run_nonce
+            data |= self.started.answers_binding()
             instance_id, task = self.starts.start(approval_id, number, data)
             ordinals = tuple(o for _, o in asks)
             tags = tuple(d.item for d, _ in asks if d.item is not None)

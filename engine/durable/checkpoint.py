@@ -41,6 +41,14 @@ class OrchestratorInput(BaseModel):
     # (parsing a full trail on every episode cost replays about a fifth more, bench/replay.py).
     trail: dict[str, Any] = Field(default_factory=dict)
 
+    def answers_binding(self) -> dict[str, Any]:
+        """What a partition needs to take answers as this run does: strict, signed, for this run's nonce."""
+        return {
+            "strict_answers": self.strict_answers,
+            "signed_answers": self.signed_answers,
+            "run_nonce": self.run_nonce,
+        }
+
     def read_trail(self) -> Trail:
         """The trail carried so far (an unreadable one is display data lost, never a path changed)."""
         try:

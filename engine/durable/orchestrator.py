@@ -443,6 +443,10 @@ class Orchestration:
         share = max(1, limit // partitions) if limit is not None else None
         items = [(steps[i].delivery, steps[i].ordinal) for i in part]
         data = self.starts.input(executor_id, items, node.input_adapter.dump_python, share)
+        if isinstance(node, LoopExecutor) and node.step_approvals():
+            # Its agent steps ask people before a tool: their answers are signed for this run, and the
+            # steps' orchestrations (started by the partition) verify them as this run's.
+            data |= self.started.answers_binding()
         if isinstance(node, SubWorkflow):
             # Its items' sub-workflow runs are this run's children (their ids derive from this run).
             for _, ordinal in items:

@@ -3,7 +3,8 @@
 Only documented ``azure-functions`` / ``azure-functions-durable`` decorators are used, so the same app
 runs under devhost, ``func start`` and on Azure. HTTP routes are registered from the route table
 (``routes.py``), which the OpenAPI document is generated from too; each route names its handler
-(``reads_api``, ``approvals_api``, ``lifecycle_api``) and ``dispatch.answer`` calls it.
+(``reads_api``, ``approvals_api``, ``lifecycle_api``) and ``dispatch.answer`` calls it. Every workflow is
+an MCP tool too (the host's MCP extension, ``mcp_tools.py``), answered through the same routes.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from engine.durable.step_activity import run_step
 from engine.functions.azure_client import AzureDurableClient
 from engine.functions.dispatch import answer
 from engine.functions.identity import check_identity_settings
+from engine.functions.mcp_tools import McpTool, call_tool, workflow_tools
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
 from engine.functions.workflow_api import WorkflowApi
@@ -53,7 +55,10 @@ class WorkflowApp:
         route_prefix: str = "workflows",
         activity_name: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
+        mcp_tools: bool = True,
     ) -> None:
+        """``mcp_tools``: register every workflow as MCP tools too (the host's MCP extension, which the
+        extension bundle 4.x carries); False for a host without it."""
         # Sub-workflows are served too: their runs need their orchestrator, and people their routes.
         self.versions = WorkflowVersions.of(with_subworkflows(workflows))
         self.workflows: dict[str, Workflow] = self.versions.newest()
@@ -79,6 +84,8 @@ class WorkflowApp:
         self._register_activity()
         for route in ROUTES:
             self._register_route(route)
+        for tool in workflow_tools(self.workflows) if mcp_tools else ():
+            self._register_tool(tool)
 
     # --- durable functions -------------------------------------------------------------------------
 
@@ -173,3 +180,22 @@ class WorkflowApp:
         bp.function_name(name=route.function_name)(
             bp.route(route=route.resolved(self.route_prefix), methods=[route.method], **extra)(wrapped)
         )
+
+    # --- MCP tools ------------------------------------------------------------------------------------
+
+    def _register_tool(self, tool: McpTool) -> None:
+        """One MCP tool (``mcp_tool_trigger``, the host's MCP extension), answered through its route."""
+        bp = self.blueprint
+        api = self.api
+
+        async def tool_call(context: str, client: df.DurableOrchestrationClient) -> str:
+            return await call_tool(api, tool, context, AzureDurableClient(client))
+
+        wrapped = bp.durable_client_input(client_name="client")(tool_call)
+        trigger = bp.mcp_tool_trigger(
+            arg_name="context",
+            tool_name=tool.name,
+            description=tool.description,
+            tool_properties=tool.tool_properties(),
+        )
+        bp.function_name(name=f"mcp_{tool.name}")(trigger(wrapped))

@@ -5,6 +5,10 @@ the questions it asks people before a tool are in that orchestration's history, 
 here as a run's is (``engine.durable.loop_fold``). The run's own fold says which step orchestrations this
 execution started (``RunSnapshot.loops``) and which steps run now (``in_flight``); a step's small status
 (its open-question count) lets a view fold only the steps that ask someone.
+
+A map of agent steps run in partitions starts their orchestrations from the partitions: the questions are
+read there too (each partition of a step that asks before a tool folded, as the partition reads do), so
+they are listed, answered and closed as the run's own steps' are.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engine.core.graph import Workflow
 from engine.core.run_state import ClosedApproval, PendingApproval
+from engine.core.step_loop import LoopExecutor
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.client import DurableClient
 from engine.durable.history import HistoryEvent
@@ -21,6 +27,7 @@ from engine.durable.loop_messages import loop_instance_id
 from engine.durable.phase import FINISHED
 from engine.durable.run_snapshot import CallRecord, RunSnapshot
 from engine.durable.status import RunStatus
+from engine.functions.partition_reads import PartitionReader
 
 # A view reads at most this many step orchestrations for their calls (each costs a history read).
 MAX_LOOPS_READ = 200
@@ -51,10 +58,24 @@ class LoopRead:
 
 
 class LoopReader:
-    """Reads the step orchestrations of a run's looping steps."""
+    """Reads the step orchestrations of a run's looping steps (and, given the partition reader, of those
+    its map partitions started)."""
 
-    def __init__(self, versions: WorkflowVersions) -> None:
+    def __init__(self, versions: WorkflowVersions, partitions: PartitionReader | None = None) -> None:
         self.versions = versions
+        self.partitions = partitions
+
+    async def _starters(
+        self, client: DurableClient, run: RunSnapshot | None, *, unfinished: bool, asking: bool = True
+    ) -> list[RunSnapshot]:
+        """The run, then its partitions that ran a looping step (one asking people, when ``asking``; only
+        unfinished partitions, when ``unfinished``)."""
+        if run is None:
+            return []
+        if self.partitions is None:
+            return [run]
+        nodes = asking_steps(run.workflow) if asking else looping_steps(run.workflow)
+        return [run, *await self.partitions.step_folds(client, run, nodes, unfinished=unfinished)]
 
     async def read(self, client: DurableClient, instance_id: str, executor: str) -> LoopRead:
         history = await client.history(instance_id)
@@ -80,9 +101,13 @@ class LoopReader:
         return found
 
     async def asking(self, client: DurableClient, run: RunSnapshot | None) -> list[LoopRead]:
-        """The running steps that ask people now (their status counts open questions), read."""
+        """The running steps that ask people now (their status counts open questions), read: the run's and
+        its unfinished partitions'."""
+        running = [
+            s for part in await self._starters(client, run, unfinished=True) for s in self.running(part)
+        ]
         reads = []
-        for instance_id, executor in self.running(run):
+        for instance_id, executor in running:
             status = await client.status(instance_id)
             summary = RunStatus.read(status.custom_status) if status is not None else None
             if status is None or status.finished or summary is None or not summary.approvals_count:
@@ -102,7 +127,12 @@ class LoopReader:
         """The step orchestration that asked ``request_id`` (open or closed), read; None if none did."""
         if run is None:
             return None
-        for instance_id, executor in _newest_first(run.loops.items()):
+        loops = [
+            loop
+            for part in await self._starters(client, run, unfinished=False)
+            for loop in part.loops.items()
+        ]
+        for instance_id, executor in _newest_first(loops):
             if not _may_hold(instance_id, run.instance_id, executor, request_id):
                 continue
             read = await self.read(client, instance_id, executor)
@@ -110,11 +140,30 @@ class LoopReader:
                 return read
         return None
 
-    async def all(self, client: DurableClient, run: RunSnapshot | None) -> list[LoopRead]:
-        """Every step orchestration this execution started (the first ``MAX_LOOPS_READ``), read."""
+    async def closed(self, client: DurableClient, run: RunSnapshot | None) -> list[ClosedApproval]:
+        """The questions the run's steps (and its partitions' steps) asked that have closed, in the order
+        they closed: only the steps that ask before a tool are read."""
         if run is None:
             return []
-        loops = list(run.loops.items())[:MAX_LOOPS_READ]
+        nodes = asking_steps(run.workflow)
+        loops = [
+            (instance_id, executor)
+            for part in await self._starters(client, run, unfinished=False)
+            for instance_id, executor in part.loops.items()
+            if executor in nodes
+        ]
+        reads = [await self.read(client, i, e) for i, e in loops[:MAX_LOOPS_READ]]
+        return sorted((c for r in reads for c in r.closed), key=lambda c: c.at)
+
+    async def all(
+        self, client: DurableClient, run: RunSnapshot | None, *, in_partitions: bool = False
+    ) -> list[LoopRead]:
+        """Every step orchestration this execution started (the first ``MAX_LOOPS_READ``), read; with
+        ``in_partitions``, those its map partitions started too (each partition folded to find them)."""
+        if run is None:
+            return []
+        parts = await self._starters(client, run, unfinished=False, asking=False) if in_partitions else [run]
+        loops = [loop for part in parts for loop in part.loops.items()][:MAX_LOOPS_READ]
         return [await self.read(client, instance_id, executor) for instance_id, executor in loops]
 
     async def unfinished(self, client: DurableClient, run: RunSnapshot | None) -> list[str]:
@@ -122,11 +171,27 @@ class LoopReader:
         if run is None:
             return []
         left = []
-        for instance_id in run.loops:
+        # Every partition, finished or not: the run's terminate may have ended a partition already, and
+        # Durable Functions leaves its sub-orchestrations running.
+        parts = await self._starters(client, run, unfinished=False, asking=False)
+        loops = [i for part in parts for i in part.loops]
+        for instance_id in loops:
             status = await client.status(instance_id)
             if status is not None and not status.finished:
                 left.append(instance_id)
         return left
+
+
+def looping_steps(workflow: Workflow) -> frozenset[str]:
+    """The looping steps (agents) of the graph."""
+    return frozenset(n.id for n in workflow.nodes.values() if isinstance(n, LoopExecutor))
+
+
+def asking_steps(workflow: Workflow) -> frozenset[str]:
+    """The looping steps of the graph that ask a person before a call."""
+    return frozenset(
+        n.id for n in workflow.nodes.values() if isinstance(n, LoopExecutor) and n.step_approvals()
+    )
 
 
 def _newest_first(loops: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -149,4 +214,4 @@ def loop_owner(loop_instance: str) -> dict[str, str]:
     return {"step_orchestration": loop_instance}
 
 
-__all__ = ["LoopRead", "LoopReader", "loop_owner"]
+__all__ = ["LoopRead", "LoopReader", "asking_steps", "loop_owner"]

@@ -82,6 +82,21 @@ class PartitionReader:
         except VersionNotAvailable:
             return runtime, events, None
 
+    async def step_folds(
+        self, client: DurableClient, run: RunSnapshot | None, nodes: frozenset[str], *, unfinished: bool
+    ) -> list[RunSnapshot]:
+        """The folds of the run's partitions that ran a node of ``nodes`` (only the unfinished ones when
+        ``unfinished``): where the agent steps of a partitioned map started their orchestrations."""
+        if run is None or not nodes:
+            return []
+        folds = []
+        for instance_id, node in run.partitions.items():
+            if node in nodes:
+                runtime, _, part = await self._folded(client, instance_id)
+                if part is not None and not (unfinished and runtime in FINISHED):
+                    folds.append(part)
+        return folds
+
     async def step_rows(self, client: DurableClient, run: RunSnapshot | None) -> tuple[list[StepEntry], int]:
         """The timeline rows of the steps the run's map partitions ran in this execution, each read from
         its partition's history (with the item it worked on, its input and output), partitions in the

@@ -10,6 +10,7 @@ from typing import Any
 import azure.functions as func
 
 from engine.core.graph import Workflow
+from engine.core.run_state import ClosedApproval
 from engine.core.viz import to_graph_json
 from engine.durable.admission import started_input
 from engine.durable.client import DurableClient, all_instances
@@ -28,6 +29,7 @@ from engine.functions.openapi import openapi_document
 from engine.functions.partition_reads import entry_owner
 from engine.functions.run_reads import RunRead, Wait
 from engine.functions.run_view import (
+    CLOSED_SHOWN,
     Page,
     approval_entry,
     approval_ids,
@@ -141,7 +143,19 @@ async def _view(
             view["executors"][graph.approval_owner(p.approval_id)] = "waiting"
     if asked and view["phase"] == "running":
         view["phase"] = "waiting_for_approval"  # a person is asked, inside a sub-workflow or an agent step
+    _add_closed(view, await api.loop_reads.closed(client, snapshot))
     return view
+
+
+def _add_closed(view: dict[str, Any], questions: list[ClosedApproval]) -> None:
+    """The questions agent steps asked that closed, among the run's closed approvals (the newest shown)."""
+    if not questions:
+        return
+    shown = {c["request_id"] for c in view["closedApprovals"]}
+    added = [q.model_dump(mode="json") for q in questions if q.request_id not in shown]
+    merged = sorted(view["closedApprovals"] + added, key=lambda c: c["at"])
+    view["closedApprovals"] = merged[-CLOSED_SHOWN:]
+    view["closedApprovalsTotal"] += len(added)
 
 
 async def _timeline(api: WorkflowApi, client: DurableClient, read: RunRead) -> dict[str, Any]:
@@ -156,7 +170,9 @@ async def _timeline(api: WorkflowApi, client: DurableClient, read: RunRead) -> d
         items=step_items(snapshot),
         partition_steps=partition_steps,
         partitions_not_listed=not_listed,
-        loop_rows=timeline_rows(await api.loop_reads.all(client, snapshot), read.status.instance_id, None),
+        loop_rows=timeline_rows(
+            await api.loop_reads.all(client, snapshot, in_partitions=True), read.status.instance_id, None
+        ),
     ).model_dump(mode="json")
 
 

@@ -87,7 +87,7 @@ class RunReader:
         self.versions = versions
         self.workflows = workflows
         self.partitions = partitions
-        self.loops = loops or LoopReader(versions)
+        self.loops = loops or LoopReader(versions, partitions)
         self.activity = activity
         self.continue_every = continue_every
 

@@ -47,7 +47,9 @@ class WorkflowApi:
         self.continue_every = continue_every
         self.routes = tuple(routes)  # the route table, for the OpenAPI document
         self.partition_reads = PartitionReader(versions, activity_name)
-        self.loop_reads = LoopReader(versions)  # agent steps: their calls, people asked before a tool
+        self.loop_reads = LoopReader(
+            versions, self.partition_reads
+        )  # agent steps: their calls, people asked before a tool
         self.runs = RunReader(
             versions,
             self.workflows,

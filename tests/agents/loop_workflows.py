@@ -5,6 +5,9 @@ tools are plain functions; the offline model, or the fake OpenAI server when the
 decides); ``a_named``: the same, the refund approved by the ``manager`` only; ``a_escalating``: the
 manager has an hour, then finance two.
 
+``a_map``: a map of ``a_desk``-like agents, one item a partition: each asks its person inside a map
+partition.
+
 ``a_ledgered``: an agent whose one tool records every call it receives in the file the
 ``AGENT_TOOL_LEDGER`` setting names (one JSON line each: its idempotency key, its arguments), and waits
 ``AGENT_TOOL_SECONDS`` after recording, so a test can kill the host while a call runs or after it.
@@ -19,7 +22,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
-from engine import RetryPolicy, StepContext, WorkflowBuilder
+from engine import RetryPolicy, StepContext, WorkflowBuilder, executor
 from engine.agents import Agent, ask_before
 
 
@@ -118,4 +121,36 @@ a_escalating = WorkflowBuilder(
     "a_escalating", start=escalating_agent, description="agent test: escalation"
 ).build()
 
-ALL = [a_desk, a_named, a_escalating, a_ledgered]
+
+class RefundBatch(BaseModel):
+    orders: list[str]
+    reason: str
+
+
+@executor(id="a_split")
+def split_batch(batch: RefundBatch) -> list[RefundAsk]:
+    """One refund question per order of the batch."""
+    return [RefundAsk(order_id=order, reason=batch.reason) for order in batch.orders]
+
+
+@executor(id="a_gather")
+def gather(done: list[RefundDone]) -> list[str]:
+    """The refunded orders, in the batch's order."""
+    return [d.order_id for d in done]
+
+
+map_agent = Agent(
+    "a_map_agent",
+    instructions="Look the order up, refund it, and tell the customer.",
+    input_type=RefundAsk,
+    output_type=RefundDone,
+    tools=[lookup, ask_before(refund, timeout=timedelta(hours=1))],
+)
+# One item a partition: each agent step (and the question it asks) runs inside a map partition.
+a_map = (
+    WorkflowBuilder("a_map", start=split_batch, description="agent test: agents asking in map partitions")
+    .add_map(split_batch, map_agent, collect=gather, partition_size=1)
+    .build()
+)
+
+ALL = [a_desk, a_named, a_escalating, a_ledgered, a_map]

@@ -120,6 +120,13 @@ async def test_a_person_approves_before_the_tool_over_http(host: DevHostHandle) 
     assert "refund: order id ORD-101200, refunded 1200.0" in output["message"]
     again = post(pending["respond_uri"], {"approved": False})
     assert again.status == 410  # the run has finished
+    [closed] = done["closedApprovals"]  # the step's question, closed in its own orchestration
+    assert (closed["request_id"], closed["outcome"], closed["answer"]) == (
+        pending["request_id"],
+        "answered",
+        {"approved": True, "comment": "fine"},
+    )
+    assert done["closedApprovalsTotal"] == 1
 
     # The timeline: each call of the step with its arguments, result and duration, and the decision.
     entries = done["timeline"]["entries"]
@@ -216,6 +223,66 @@ async def test_only_the_named_approver_may_answer_before_the_tool(host: DevHostH
     assert (decision["decided_by"], decision["via"], decision["signed"]) == ("manager", "endpoint", True)
     reused = post(link, {"approved": True})
     assert reused.status == 410
+
+
+async def test_agents_asking_inside_map_partitions_are_listed_answered_and_closed(
+    host: DevHostHandle,
+) -> None:
+    batch = {"orders": ["ORD-7", "ORD-8"], "reason": "late"}
+    run = post(f"{host.api_url}/workflows/a_map", batch).body["runUri"]
+
+    view = wait_for(run, lambda r: r.body.get("pendingApprovalsTotal") == 2, timeout=60).body
+    assert view["phase"] == "waiting_for_approval"
+    assert view["executors"]["a_map_agent"] == "waiting"
+    pending = sorted(view["pendingApprovals"], key=lambda p: p["request"]["arguments"]["order_id"])
+    assert [p["request"]["arguments"]["order_id"] for p in pending] == ["ORD-7", "ORD-8"]
+    assert {p["approval_id"] for p in pending} == {"a_map_agent.refund"}
+    assert all(p["step_orchestration"].startswith(view["instanceId"] + ":a_map_agent:") for p in pending)
+    assert view["closedApprovals"] == []
+    found = get(pending[0]["respond_uri"]).body  # the approval route finds it inside its partition
+    assert found["step_orchestration"] == pending[0]["step_orchestration"]
+
+    first = post(pending[0]["respond_uri"], {"approved": True, "comment": "ok"})
+    assert first.status == 202 and first.body["taken"] is True, first.body
+    view = wait_for(run, lambda r: r.body.get("pendingApprovalsTotal") == 1, timeout=60).body
+    assert [p["request_id"] for p in view["pendingApprovals"]] == [pending[1]["request_id"]]
+    [closed] = view["closedApprovals"]
+    assert (closed["request_id"], closed["outcome"], closed["answer"]) == (
+        pending[0]["request_id"],
+        "answered",
+        {"approved": True, "comment": "ok"},
+    )
+    assert view["closedApprovalsTotal"] == 1
+
+    second = post(pending[1]["respond_uri"], {"approved": False})
+    assert second.status == 202, second.body
+    done = get(f"{run}?wait=30&until=finished").body
+    assert done["runtimeStatus"] == "Completed", done["error"]
+    assert done["outputs"] == [["ORD-7", "ORD-8"]]
+    assert sorted(c["request_id"] for c in done["closedApprovals"]) == sorted(
+        p["request_id"] for p in pending
+    )
+    assert done["closedApprovalsTotal"] == 2 and done["pendingApprovals"] == []
+    timeline = get(f"{run}?timeline=true").body["timeline"]["entries"]  # the partitions' agents' calls
+    tools = sorted((e["name"], e["arguments"]["order_id"]) for e in timeline if e.get("call") == "tool")
+    assert tools == [("lookup", "ORD-7"), ("lookup", "ORD-8"), ("refund", "ORD-7")]  # ORD-8's was refused
+
+
+async def test_terminating_a_run_ends_the_agent_steps_its_partitions_started(host: DevHostHandle) -> None:
+    run = post(f"{host.api_url}/workflows/a_map", {"orders": ["ORD-3", "ORD-4"], "reason": "x"}).body[
+        "runUri"
+    ]
+    view = wait_for(run, lambda r: r.body.get("pendingApprovalsTotal") == 2, timeout=60).body
+    loops = [p["step_orchestration"] for p in view["pendingApprovals"]]
+
+    assert post(f"{run}/terminate", {"reason": "changed my mind"}).status == 202
+
+    def ended(instance_id: str) -> bool:
+        status = get(f"{host.base_url}{WEBHOOK}/{instance_id}").body
+        return status["runtimeStatus"] == "Terminated"
+
+    host.wait_until_idle(30)
+    assert [ended(i) for i in loops] == [True, True]
 
 
 async def test_an_unanswered_question_escalates_then_the_escalation_decides(host: DevHostHandle) -> None:

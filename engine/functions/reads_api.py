@@ -231,7 +231,9 @@ async def get_events(api: WorkflowApi, req: func.HttpRequest, client: DurableCli
     while True:
         runtime = read.status.runtime
         events = run_events(read.snapshot, read.events, runtime)
-        events += feed_events(await api.loop_reads.all(client, read.snapshot), instance_id)  # agents' calls
+        # The calls of its agent steps, its partitions' too (only partitions that ran an agent are folded).
+        loops = await api.loop_reads.all(client, read.snapshot, in_partitions=True)
+        events += feed_events(loops, instance_id)
         if not read.finished:
             events += child_approvals((await _children(api, req, client, read.snapshot, depth=0))[1])
         events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))

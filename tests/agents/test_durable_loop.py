@@ -266,6 +266,10 @@ async def test_agents_asking_inside_map_partitions_are_listed_answered_and_close
     timeline = get(f"{run}?timeline=true").body["timeline"]["entries"]  # the partitions' agents' calls
     tools = sorted((e["name"], e["arguments"]["order_id"]) for e in timeline if e.get("call") == "tool")
     assert tools == [("lookup", "ORD-7"), ("lookup", "ORD-8"), ("refund", "ORD-7")]  # ORD-8's was refused
+    feed = get(f"{run}/events").body["events"]  # and the feed (which watch prints) lists them too
+    called = sorted(e["call"] for e in feed if e["kind"] == "tool_call")
+    assert called == ["lookup", "lookup", "refund"]
+    assert sum(e["kind"] == "model_call" for e in feed) >= 4  # each item's agent: at least two model calls
 
 
 async def test_terminating_a_run_ends_the_agent_steps_its_partitions_started(host: DevHostHandle) -> None:

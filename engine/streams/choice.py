@@ -1,0 +1,71 @@
+"""Which stream store an app uses, from its settings (read once, when the app is created):
+
+1. ``ENGINE_STREAMS=memory`` forces the in-memory store (one process: tests, the in-memory runner).
+2. On devhost (``DEVHOST_STATE_FOLDER`` set: the folder devhost keeps its state in), a SQLite file there,
+   ``streams.sqlite``: durable across a restart of the host, read by every process of the app.
+3. With ``AzureWebJobsStorage`` a connection string (on Azure, or Azurite), Azure Table storage in that
+   account (``UseDevelopmentStorage=true`` is Azurite's default account).
+4. Otherwise in memory.
+
+The Durable Task runner (``python -m engine serve``) keeps streams in memory: its API and its worker share
+one process there (``STREAMS_STORE_NOTE``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.core.streams import MemoryStreamStore, StreamStore, choose_stream_store
+from engine.streams.sqlite_store import SqliteStreamStore
+
+STATE_FOLDER_SETTING = "DEVHOST_STATE_FOLDER"
+FORCE_SETTING = "ENGINE_STREAMS"
+STORAGE_SETTING = "AzureWebJobsStorage"
+SQLITE_FILE = "streams.sqlite"
+DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+
+def store_from_settings(env: Mapping[str, str] | None = None) -> StreamStore:
+    """The stream store the settings choose (see the module doc)."""
+    env = os.environ if env is None else env
+    if env.get(FORCE_SETTING, "").strip().lower() == "memory":
+        return MemoryStreamStore()
+    folder = env.get(STATE_FOLDER_SETTING, "").strip()
+    if folder:
+        return SqliteStreamStore(Path(folder) / SQLITE_FILE)
+    storage = env.get(STORAGE_SETTING, "").strip()
+    if storage:
+        from engine.streams.table_store import TableStreamStore
+
+        if storage.lower() == "usedevelopmentstorage=true":
+            storage = DEVELOPMENT_STORAGE
+        if "=" in storage:
+            return TableStreamStore(storage)
+    return MemoryStreamStore()
+
+
+_chosen: dict[tuple[str, str, str], StreamStore] = {}
+
+
+def chosen_store() -> StreamStore:
+    """The store the current settings choose, made once per distinct settings."""
+    env = os.environ
+    key = (env.get(FORCE_SETTING, ""), env.get(STATE_FOLDER_SETTING, ""), env.get(STORAGE_SETTING, ""))
+    store = _chosen.get(key)
+    if store is None:
+        store = _chosen[key] = store_from_settings()
+    return store
+
+
+def install() -> None:
+    """Make the settings choose the process's stream store (``chosen_store``), from now on."""
+    choose_stream_store(chosen_store)
+
+
+__all__ = ["chosen_store", "install", "store_from_settings"]

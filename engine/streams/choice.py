@@ -3,9 +3,10 @@
 1. ``ENGINE_STREAMS=memory`` forces the in-memory store (one process: tests, the in-memory runner).
 2. On devhost (``DEVHOST_STATE_FOLDER`` set: the folder devhost keeps its state in), a SQLite file there,
    ``streams.sqlite``: durable across a restart of the host, read by every process of the app.
-3. With ``AzureWebJobsStorage`` a connection string (on Azure, or Azurite), Azure Table storage in that
-   account (``UseDevelopmentStorage=true`` is Azurite's default account).
-4. Otherwise in memory.
+3. With ``AzureWebJobsStorage`` a connection string naming an account (on Azure; or Azurite, spelled out),
+   Azure Table storage in that account.
+4. Otherwise in memory (``UseDevelopmentStorage=true`` included: ``func start`` runs the app's functions
+   in one worker process, which the in-memory store serves).
 
 The Durable Task runner (``python -m engine serve``) keeps streams in memory: its API and its worker share
 one process there (``STREAMS_STORE_NOTE``).
@@ -24,11 +25,6 @@ STATE_FOLDER_SETTING = "DEVHOST_STATE_FOLDER"
 FORCE_SETTING = "ENGINE_STREAMS"
 STORAGE_SETTING = "AzureWebJobsStorage"
 SQLITE_FILE = "streams.sqlite"
-DEVELOPMENT_STORAGE = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
-)
 
 
 def store_from_settings(env: Mapping[str, str] | None = None) -> StreamStore:
@@ -43,9 +39,7 @@ def store_from_settings(env: Mapping[str, str] | None = None) -> StreamStore:
     if storage:
         from engine.streams.table_store import TableStreamStore
 
-        if storage.lower() == "usedevelopmentstorage=true":
-            storage = DEVELOPMENT_STORAGE
-        if "=" in storage:
+        if "accountname=" in storage.lower():
             return TableStreamStore(storage)
     return MemoryStreamStore()
 

@@ -1,0 +1,29 @@
+"""Which stream store the settings choose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.core.streams import MemoryStreamStore
+from engine.streams.choice import store_from_settings
+from engine.streams.sqlite_store import SqliteStreamStore
+from engine.streams.table_store import TableStreamStore
+
+ACCOUNT = "DefaultEndpointsProtocol=https;AccountName=app;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+
+
+def test_the_settings_choose_the_store(tmp_path: Path) -> None:
+    on_devhost = store_from_settings({"DEVHOST_STATE_FOLDER": str(tmp_path), "AzureWebJobsStorage": ACCOUNT})
+    assert isinstance(on_devhost, SqliteStreamStore) and on_devhost.path == tmp_path / "streams.sqlite"
+    on_devhost.close()
+    assert isinstance(store_from_settings({"AzureWebJobsStorage": ACCOUNT}), TableStreamStore)
+    assert isinstance(
+        store_from_settings({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}), MemoryStreamStore
+    )
+    assert isinstance(store_from_settings({}), MemoryStreamStore)
+    forced = {
+        "ENGINE_STREAMS": "memory",
+        "DEVHOST_STATE_FOLDER": str(tmp_path),
+        "AzureWebJobsStorage": ACCOUNT,
+    }
+    assert isinstance(store_from_settings(forced), MemoryStreamStore)

@@ -104,6 +104,11 @@ def test_an_offset_past_the_end_waits_then_answers_empty(host: DevHostHandle) ->
     past = get(url + f"?after=100000&attempt={first['attempt']}&wait=1").body
     assert time.monotonic() - started >= 0.9
     assert (past["chunks"], past["next"], past["done"]) == ([], 100000, False)
+    # while it streams, the event feed announces it
+    feed = get(f"{host.api_url}/workflows/s_stream/runs/{run}/events").body
+    [streaming] = [e for e in feed["events"] if e["kind"] == "step_streaming"]
+    assert (streaming["executor"], streaming["attempt"]) == ("s_writer", 1)
+    assert streaming["detail"] == "steps/s_writer/stream?attempt=1"
 
 
 def test_unknown_runs_and_steps_are_a_404(host: DevHostHandle) -> None:

@@ -1,6 +1,7 @@
 """Which stream store an app uses, from its settings (read once, when the app is created):
 
-1. ``ENGINE_STREAMS=memory`` forces the in-memory store (one process: tests, the in-memory runner).
+1. ``ENGINE_STREAMS=memory`` forces the in-memory store (one process: tests, the in-memory runner);
+   ``ENGINE_STREAMS=sqlite:PATH`` a SQLite file (``python -m engine serve`` sets one for its processes).
 2. On devhost (``DEVHOST_STATE_FOLDER`` set: the folder devhost keeps its state in), a SQLite file there,
    ``streams.sqlite``: durable across a restart of the host, read by every process of the app.
 3. With ``AzureWebJobsStorage`` a connection string naming an account (on Azure; or Azurite, spelled out),
@@ -8,8 +9,8 @@
 4. Otherwise in memory (``UseDevelopmentStorage=true`` included: ``func start`` runs the app's functions
    in one worker process, which the in-memory store serves).
 
-The Durable Task runner (``python -m engine serve``) keeps streams in memory: its API and its worker share
-one process there (``STREAMS_STORE_NOTE``).
+The Durable Task runner (``python -m engine serve``, whose API and worker are processes of their own)
+keeps streams in ``.engine/streams.sqlite`` unless the settings choose (``serve_streams_setting``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ SQLITE_FILE = "streams.sqlite"
 def store_from_settings(env: Mapping[str, str] | None = None) -> StreamStore:
     """The stream store the settings choose (see the module doc)."""
     env = os.environ if env is None else env
-    if env.get(FORCE_SETTING, "").strip().lower() == "memory":
+    forced = env.get(FORCE_SETTING, "").strip()
+    if forced.lower() == "memory":
         return MemoryStreamStore()
+    if forced.lower().startswith("sqlite:"):
+        return SqliteStreamStore(Path(forced[len("sqlite:") :]))
     folder = env.get(STATE_FOLDER_SETTING, "").strip()
     if folder:
         return SqliteStreamStore(Path(folder) / SQLITE_FILE)
@@ -45,6 +49,15 @@ def store_from_settings(env: Mapping[str, str] | None = None) -> StreamStore:
 
 
 _chosen: dict[tuple[str, str, str], StreamStore] = {}
+
+
+def serve_streams_setting(folder: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """The ``ENGINE_STREAMS`` value a host of separate processes (``python -m engine serve``) sets for
+    them all: a SQLite file in ``folder``, unless the settings already choose a store; None then."""
+    env = os.environ if env is None else env
+    if env.get(FORCE_SETTING, "").strip() or "accountname=" in env.get(STORAGE_SETTING, "").lower():
+        return None
+    return f"sqlite:{(folder / SQLITE_FILE).resolve()}"
 
 
 def chosen_store() -> StreamStore:
@@ -62,4 +75,4 @@ def install() -> None:
     choose_stream_store(chosen_store)
 
 
-__all__ = ["chosen_store", "install", "store_from_settings"]
+__all__ = ["chosen_store", "install", "serve_streams_setting", "store_from_settings"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.core.streams import MemoryStreamStore
-from engine.streams.choice import store_from_settings
+from engine.streams.choice import serve_streams_setting, store_from_settings
 from engine.streams.sqlite_store import SqliteStreamStore
 from engine.streams.table_store import TableStreamStore
 
@@ -27,3 +27,13 @@ def test_the_settings_choose_the_store(tmp_path: Path) -> None:
         "AzureWebJobsStorage": ACCOUNT,
     }
     assert isinstance(store_from_settings(forced), MemoryStreamStore)
+
+
+def test_serve_keeps_streams_in_a_sqlite_file_its_processes_share(tmp_path: Path) -> None:
+    setting = serve_streams_setting(tmp_path, {})
+    assert setting == f"sqlite:{tmp_path.resolve() / 'streams.sqlite'}"
+    store = store_from_settings({"ENGINE_STREAMS": setting})
+    assert isinstance(store, SqliteStreamStore) and store.path == tmp_path.resolve() / "streams.sqlite"
+    store.close()
+    assert serve_streams_setting(tmp_path, {"AzureWebJobsStorage": ACCOUNT}) is None
+    assert serve_streams_setting(tmp_path, {"ENGINE_STREAMS": "memory"}) is None

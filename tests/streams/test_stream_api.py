@@ -5,6 +5,7 @@ resume after Last-Event-ID, and purging a run purges its streams."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 import urllib.request
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devhost.testing import DevHostHandle, run_devhost
+from engine.cli.watch import watch
 from engine.streams.sqlite_store import SqliteStreamStore
 from tests.durable.http import call, finished, get, post, wait_for
 
@@ -178,3 +180,15 @@ def test_purging_a_run_purges_its_streams(host: DevHostHandle) -> None:
         assert asyncio.run(store.read(run, "s_writer", 1, 0)).chunks == []
     finally:
         store.close()
+
+
+def test_watch_tokens_prints_the_text_as_it_arrives(host: DevHostHandle) -> None:
+    run = _start(host)
+    out = io.StringIO()
+    run_url = f"{host.api_url}/workflows/s_stream/runs/{run}"
+    assert watch(run_url, out, tokens=True) == 0
+    printed = out.getvalue()
+    view = get(run_url).body
+    line = next(line for line in printed.splitlines() if "✎ s_writer: " in line)
+    assert json.loads(line.split("✎ s_writer: ", 1)[1]) == view["outputs"][0]
+    assert printed.count("✎") == 1

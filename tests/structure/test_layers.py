@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     # The Durable Task runner: the seams' adapters on durabletask-python, a worker.
     "durable_task": {"core", "durable", "telemetry"},
     # The HTTP API hosted without Functions: the same handlers (functions) over the Durable Task runner.
-    "serve": {"core", "durable", "durable_task", "functions", "telemetry"},
+    "serve": {"core", "durable", "durable_task", "functions", "streams", "telemetry"},
     "cli": {"core", "inmemory", "durable", "durable_task", "functions", "serve", "telemetry"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}

@@ -14,29 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from devhost.testing import DevHostHandle, run_devhost
+from devhost.testing import DevHostHandle
 from engine.cli.watch import watch
 from engine.streams.sqlite_store import SqliteStreamStore
 from tests.durable.http import call, finished, get, post, wait_for
+from tests.streams.hosting import stream_host
 
-ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/runtime/webhooks/durabletask/instances"
-OFFLINE = {
-    name: ""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
-}
 BRIEF = {"topic": "durable streams", "audience": "operators"}
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostHandle]:
     state = tmp_path_factory.mktemp("streams") / "state.sqlite"
-    settings = {
-        "WORKFLOW_MODULES": "tests.streams.stream_workflows",
-        "ENGINE_OFFLINE_STREAM_DELAY_MS": "80",
-        **OFFLINE,
-    }
-    with run_devhost(ROOT, state=state, in_memory=False, settings=settings) as handle:
+    with stream_host(state, 80) as handle:
         yield handle
 
 

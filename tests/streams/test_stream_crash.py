@@ -10,20 +10,11 @@ from pathlib import Path
 
 from devhost.testing import DevHostProcess
 from tests.durable.http import finished, get, post, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-OFFLINE = {
-    name: ""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")
-}
+from tests.streams.hosting import ROOT, stream_settings
 
 
 def test_a_reader_gets_every_chunk_once_across_a_kill_of_the_host(tmp_path: Path) -> None:
-    settings = {
-        "WORKFLOW_MODULES": "tests.streams.stream_workflows",
-        "ENGINE_OFFLINE_STREAM_DELAY_MS": "150",
-        **OFFLINE,
-    }
+    settings = stream_settings(150)
     process = DevHostProcess(
         ROOT, tmp_path / "state.sqlite", settings=settings, log_path=tmp_path / "host.log"
     )

@@ -138,6 +138,37 @@ class MemoryStreamStore:
             await asyncio.wait_for(event.wait(), timeout)
 
 
+class NoStreams:
+    """A store that keeps nothing: writes are accepted and dropped, reads find no stream."""
+
+    async def open(self, instance_id: str, step: str, writer: str) -> int:
+        """Always attempt 1 (nothing is recorded)."""
+        return 1
+
+    async def append(self, instance_id: str, step: str, attempt: int, offset: int, text: str) -> bool:
+        """Dropped."""
+        return True
+
+    async def finish(self, instance_id: str, step: str, attempt: int) -> None:
+        """Nothing to mark."""
+
+    async def latest(self, instance_id: str, step: str) -> int | None:
+        """No stream."""
+        return None
+
+    async def read(self, instance_id: str, step: str, attempt: int, after: int) -> StreamRead:
+        """No chunk."""
+        return StreamRead(attempt=attempt, next=after)
+
+    async def purge(self, instance_id: str) -> int:
+        """Nothing kept."""
+        return 0
+
+    async def wait_change(self, instance_id: str, step: str, timeout: float) -> None:
+        """Nothing changes: waits ``timeout``."""
+        await asyncio.sleep(timeout)
+
+
 def contiguous(attempt: int, rows: list[tuple[int, str]], after: int, done: bool) -> StreamRead:
     """The chunks of ``rows`` (offset, text; sorted) after ``after``, stopping at the first gap (a chunk
     written out of order is shown once those before it are), and ``done`` only when none is missing."""
@@ -224,6 +255,7 @@ def use_stream_store(store: StreamStore) -> Callable[[], StreamStore]:
 
 __all__ = [
     "MemoryStreamStore",
+    "NoStreams",
     "StreamChunk",
     "StreamRead",
     "StreamStore",

@@ -1,6 +1,8 @@
 """Which stream store an app uses, from its settings (read once, when the app is created):
 
-1. ``ENGINE_STREAMS=memory`` forces the in-memory store (one process: tests, the in-memory runner);
+1. ``ENGINE_STREAMS=off`` keeps no stream (agents' calls write nothing; readers see no attempt: what the
+   bench compares streaming against); ``ENGINE_STREAMS=memory`` forces the in-memory store (one process:
+   tests, the in-memory runner);
    ``ENGINE_STREAMS=sqlite:PATH`` a SQLite file (``python -m engine serve`` sets one for its processes).
 2. On devhost (``DEVHOST_STATE_FOLDER`` set: the folder devhost keeps its state in), a SQLite file there,
    ``streams.sqlite``: durable across a restart of the host, read by every process of the app.
@@ -19,7 +21,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from engine.core.streams import MemoryStreamStore, StreamStore, choose_stream_store
+from engine.core.streams import MemoryStreamStore, NoStreams, StreamStore, choose_stream_store
 from engine.streams.sqlite_store import SqliteStreamStore
 
 STATE_FOLDER_SETTING = "DEVHOST_STATE_FOLDER"
@@ -34,6 +36,8 @@ def store_from_settings(env: Mapping[str, str] | None = None) -> StreamStore:
     forced = env.get(FORCE_SETTING, "").strip()
     if forced.lower() == "memory":
         return MemoryStreamStore()
+    if forced.lower() == "off":
+        return NoStreams()
     if forced.lower().startswith("sqlite:"):
         return SqliteStreamStore(Path(forced[len("sqlite:") :]))
     folder = env.get(STATE_FOLDER_SETTING, "").strip()

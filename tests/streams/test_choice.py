@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.core.streams import MemoryStreamStore
+from engine.core.streams import MemoryStreamStore, NoStreams
 from engine.streams.choice import serve_streams_setting, store_from_settings
 from engine.streams.sqlite_store import SqliteStreamStore
 from engine.streams.table_store import TableStreamStore
@@ -21,6 +21,9 @@ def test_the_settings_choose_the_store(tmp_path: Path) -> None:
         store_from_settings({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}), MemoryStreamStore
     )
     assert isinstance(store_from_settings({}), MemoryStreamStore)
+    assert isinstance(
+        store_from_settings({"ENGINE_STREAMS": "off", "AzureWebJobsStorage": ACCOUNT}), NoStreams
+    )
     forced = {
         "ENGINE_STREAMS": "memory",
         "DEVHOST_STATE_FOLDER": str(tmp_path),

@@ -21,6 +21,7 @@ def test_the_settings_choose_the_store(tmp_path: Path) -> None:
         store_from_settings({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}), MemoryStreamStore
     )
     assert isinstance(store_from_settings({}), MemoryStreamStore)
+    assert isinstance(store_from_settings({"AzureWebJobsStorage__accountName": "app"}), MemoryStreamStore)
     assert isinstance(
         store_from_settings({"ENGINE_STREAMS": "off", "AzureWebJobsStorage": ACCOUNT}), NoStreams
     )

@@ -92,7 +92,9 @@ async def get_stream(api: WorkflowApi, req: func.HttpRequest, client: DurableCli
     wait = int_param(req, "wait", default=0, low=0, high=MAX_STREAM_WAIT)
     attempt = _attempt(req)
     answer = await _read(api, req, client, attempt, after, wait)
-    return json_response(answer.model_dump(mode="json", exclude_none=answer.newAttempt is None))
+    return json_response(
+        answer.model_dump(mode="json", exclude={"newAttempt"} if answer.newAttempt is None else None)
+    )
 
 
 def _attempt(req: func.HttpRequest) -> int | None:

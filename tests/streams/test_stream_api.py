@@ -104,6 +104,22 @@ def test_an_offset_past_the_end_waits_then_answers_empty(host: DevHostHandle) ->
     assert streaming["detail"] == "steps/s_writer/stream?attempt=1"
 
 
+def test_a_step_without_a_stream_has_a_null_attempt_and_a_finished_run_does_not_wait(
+    host: DevHostHandle,
+) -> None:
+    run = _start(host)
+    wait_for(f"{host.api_url}/workflows/s_stream/runs/{run}", finished)
+    store = SqliteStreamStore(Path(host.host.options.state).parent / "streams.sqlite")  # type: ignore[arg-type]
+    try:
+        assert asyncio.run(store.purge(run)) > 0  # the run stays; its step's stream is gone
+    finally:
+        store.close()
+    started = time.monotonic()
+    body = get(_stream_url(host, run) + "?after=0&wait=30").body
+    assert body == {"attempt": None, "chunks": [], "next": 0, "done": False}
+    assert time.monotonic() - started < 5  # nothing will come: no wait
+
+
 def test_unknown_runs_and_steps_are_a_404(host: DevHostHandle) -> None:
     run = _start(host)
     missing = get(f"{host.api_url}/workflows/s_stream/runs/no-such-run/steps/s_writer/stream")

@@ -199,3 +199,25 @@ def test_watch_tokens_prints_the_text_as_it_arrives(host: DevHostHandle) -> None
     line = next(line for line in printed.splitlines() if "✎ s_writer: " in line)
     assert json.loads(line.split("✎ s_writer: ", 1)[1]) == view["outputs"][0]
     assert printed.count("✎") == 1
+
+
+def test_a_reader_of_an_older_attempt_is_told_a_new_one_began(host: DevHostHandle) -> None:
+    run = _start(host)
+    chunks, _ = _follow(_stream_url(host, run))
+    store = SqliteStreamStore(Path(host.host.options.state).parent / "streams.sqlite")  # type: ignore[arg-type]
+    try:  # what a retried call writes: a new attempt of the step's stream
+        attempt = asyncio.run(store.open(run, "s_writer", "retried-call/2"))
+        assert attempt == 2
+        asyncio.run(store.append(run, "s_writer", 2, 1, "again "))
+    finally:
+        store.close()
+    body = get(_stream_url(host, run) + f"?after={len(chunks)}&attempt=1&wait=5").body
+    assert body == {
+        "attempt": 2,
+        "chunks": [{"offset": 1, "text": "again "}],
+        "next": 1,
+        "done": False,
+        "newAttempt": True,
+    }
+    events = _events(_sse(_stream_url(host, run) + "/sse?wait=0", f"1:{len(chunks)}")[2])
+    assert [(e["event"], e.get("id")) for e in events] == [("attempt", None), ("chunk", "2:1")]

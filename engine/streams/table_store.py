@@ -145,20 +145,35 @@ class TableStreamStore:
                 await client.delete_entity(pk, row)
         return sum(1 for _, row in rows if row.startswith("c"))
 
-    async def _mark(self, instance_id: str, step: str) -> tuple[object, ...]:
-        rows = await self._attempts(instance_id, step)
-        newest = max((int(str(r["RowKey"])[1:]) for r in rows), default=0)
-        read = await self.read(instance_id, step, newest, 0) if newest else None
-        return (len(rows), tuple(bool(r.get("done")) for r in rows), read.next if read else 0)
+    async def _attempt_rows(self, instance_id: str, step: str) -> tuple[tuple[str, bool], ...]:
+        return tuple((str(r["RowKey"]), bool(r.get("done"))) for r in await self._attempts(instance_id, step))
+
+    async def _chunk_after(self, instance_id: str, step: str, attempt: int, offset: int) -> bool:
+        """Whether the attempt has a chunk past ``offset`` (one row asked for, not the stream)."""
+        client = await self._client()
+        query = "PartitionKey eq @pk and RowKey gt @low and RowKey lt @high"
+        params = {
+            "pk": _partition(instance_id, step),
+            "low": _chunk_row(attempt, offset),
+            "high": _chunk_row(attempt + 1, 0),
+        }
+        async for _ in client.query_entities(query, parameters=params, results_per_page=1, select=["RowKey"]):
+            return True
+        return False
 
     async def wait_change(self, instance_id: str, step: str, timeout: float) -> None:
-        """See ``StreamStore.wait_change``: polls the table."""
+        """See ``StreamStore.wait_change``: polls the table (the attempt rows, and one row past the newest
+        attempt's last chunk)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        before = await self._mark(instance_id, step)
+        rows = await self._attempt_rows(instance_id, step)
+        newest = len(rows)
+        end = (await self.read(instance_id, step, newest, 0)).next if newest else 0
         while loop.time() < deadline:
             await asyncio.sleep(min(POLL_SECONDS, max(deadline - loop.time(), 0)))
-            if await self._mark(instance_id, step) != before:
+            if await self._attempt_rows(instance_id, step) != rows:
+                return
+            if newest and await self._chunk_after(instance_id, step, newest, end):
                 return
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ so no peer's threads, servers or caches leak into another's numbers.
     python -m bench --ours-only     # no peers (what CI's smoke test exercises, in tests/bench)
     python -m bench --suites map --merge   # one suite again; the other suites' rows kept in RESULTS.md
     python -m bench --suites agents --merge --ours-only   # the agent loop's per-call overhead alone
+    python -m bench --suites streams --merge --ours-only  # stream latency and cost per token alone
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ours-only", action="store_true", help="skip the peers")
     parser.add_argument(
         "--suites",
-        default="inmemory,map,replay,throughput,maps,telemetry,durabletask,agents",
+        default="inmemory,map,replay,throughput,maps,telemetry,durabletask,agents,streams",
         help="comma-separated subset to run",
     )
     parser.add_argument(
@@ -125,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         print("Agent loop: per-call overhead against a plain step (devhost, in memory)", flush=True)
         runs, reps = (5, 1) if quick else (20, 3)
         rows += _suite("agent_loop", f"runs={runs}, reps={reps}", tmp / "agent_loop.json")
+    if "streams" in suites:
+        print("Streams: chunk write -> read latency, and the cost per token (devhost)", flush=True)
+        chunks, runs, reps = (50, 5, 1) if quick else (500, 20, 3)
+        rows += _suite("streams", f"chunks={chunks}, runs={runs}, reps={reps}", tmp / "streams.json")
     if "maps" in suites:
         print("Maps at scale (devhost, one map of N items)", flush=True)
         from bench import maps_at_scale

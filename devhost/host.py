@@ -88,6 +88,7 @@ def load_app(
 
 
 HOSTNAME_SETTING = "WEBSITE_HOSTNAME"
+STATE_FOLDER_SETTING = "DEVHOST_STATE_FOLDER"
 
 
 async def _listen(runner: web.AppRunner, port: int, *, what: str) -> int:
@@ -222,6 +223,11 @@ class DevHost:
             await self.triggers.stop()
             raise
         self.rpc_base_url = f"http://127.0.0.1:{rpc_port}{internal.path}"
+        # Where devhost keeps its state, for an app that keeps durable files of its own beside it (the
+        # engine's streams); unset when the host keeps its state in memory.
+        if state_folder is not None and not os.environ.get(STATE_FOLDER_SETTING):
+            self._previous_environment[STATE_FOLDER_SETTING] = os.environ.get(STATE_FOLDER_SETTING)
+            os.environ[STATE_FOLDER_SETTING] = str(state_folder.resolve())
         # As the Functions host does; the app builds absolute links from it.
         if not os.environ.get(HOSTNAME_SETTING):
             self._previous_environment[HOSTNAME_SETTING] = os.environ.get(HOSTNAME_SETTING)

@@ -177,7 +177,7 @@ class Agent(LoopExecutor):
     async def loop_call(self, call: LoopCall, ctx: StepContext) -> CallResult:
         payload = call.payload or {}
         if call.kind == MODEL:
-            return await model_call(self.settings, self.provider, payload)
+            return await model_call(self.settings, self.provider, payload, ctx)
         if call.kind == TOOL:
             functions = {t.name: t for t in self.tools}
             return await tool_call(self.id, payload, ctx, functions, self.servers)

@@ -27,10 +27,12 @@ from engine.agents.errors import (
 from engine.agents.loop_state import ModelReply
 from engine.agents.mcp import McpServer
 from engine.agents.offline import OfflineSchemaError, offline_model
+from engine.agents.offline_stream import stream_offline
 from engine.agents.providers import OfflineProvider, Provider, client_for, provider_from_env
 from engine.agents.tools import Tool, tool_result_text
 from engine.core.executor import StepContext
 from engine.core.loop_calls import CallResult
+from engine.core.streams import StreamWriter, stream_store
 from engine.telemetry.genai import chat_trace, tool_trace
 
 if TYPE_CHECKING:
@@ -78,18 +80,29 @@ class ModelSettings:
         return provider, model
 
 
+def call_stream(ctx: StepContext) -> StreamWriter:
+    """The stream a model call's attempt writes: the step's, named for this call and attempt."""
+    return StreamWriter(
+        stream_store(), ctx.instance_id, ctx.executor_id, f"{ctx.idempotency_key}/{ctx.attempt}"
+    )
+
+
 async def model_call(
-    settings: ModelSettings, provider: Provider | None, payload: Mapping[str, Any]
+    settings: ModelSettings, provider: Provider | None, payload: Mapping[str, Any], ctx: StepContext
 ) -> CallResult:
     """One model call with the conversation and tools of ``payload`` (``{"messages", "tools"}``), to the
-    agent's ``provider`` (None: the environment's)."""
+    agent's ``provider`` (None: the environment's), its text streamed to the step's stream as it comes."""
     provider, model = settings.resolved(provider)
     messages: list[dict[str, Any]] = list(payload["messages"])
     tools: list[dict[str, Any]] = list(payload.get("tools") or [])
-    if isinstance(provider, OfflineProvider):
-        reply = _offline(settings, messages, tools)
-    else:
-        reply = await _online(settings, provider, model, messages, tools)
+    writer = call_stream(ctx)
+    try:
+        if isinstance(provider, OfflineProvider):
+            reply = await _offline(settings, messages, tools, writer)
+        else:
+            reply = await _online(settings, provider, model, messages, tools, writer)
+    finally:
+        await writer.close()
     shown: dict[str, Any] = {
         "model": reply.model,
         "messages": len(messages),
@@ -105,8 +118,8 @@ async def model_call(
     return CallResult(reply.model_dump(mode="json"), shown)
 
 
-def _offline(
-    settings: ModelSettings, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+async def _offline(
+    settings: ModelSettings, messages: list[dict[str, Any]], tools: list[dict[str, Any]], writer: StreamWriter
 ) -> ModelReply:
     started = time.perf_counter()
     with chat_trace(provider="offline", model="offline", agent=settings.agent_id) as trace:
@@ -116,6 +129,7 @@ def _offline(
             ref = AgentRef(settings.agent_id, "offline")
             name = settings.output_type.__name__
             raise AgentOutputError(ref, f"the offline model cannot answer with {name}: {err}") from err
+        await stream_offline(said["content"], writer)
         trace.answered(
             response_id=None,
             response_model="offline",
@@ -139,6 +153,7 @@ async def _online(
     model: str,
     messages: list[dict[str, Any]],
     tools: list[dict[str, Any]],
+    writer: StreamWriter,
 ) -> ModelReply:
     ref = AgentRef(settings.agent_id, model)
     assert not isinstance(provider, OfflineProvider)
@@ -156,7 +171,9 @@ async def _online(
     if tools:
         request["tools"] = tools
     usage = Usage(model=model, provider=provider.kind)
-    completion = await complete(client, request, timeout=settings.timeout, ref=ref, usage=usage)
+    completion = await complete(
+        client, request, timeout=settings.timeout, ref=ref, usage=usage, writer=writer
+    )
     if not completion.choices:
         raise AgentOutputError(ref, "the model service returned no choices")
     choice = completion.choices[0]

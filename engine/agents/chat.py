@@ -14,6 +14,8 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion
 
 from engine.agents.errors import AgentConfigurationError, AgentRef, AgentRequestError, AgentTransientError
+from engine.agents.streaming import gather_stream
+from engine.core.streams import StreamWriter
 from engine.telemetry.genai import ChatTrace, chat_trace
 
 # Statuses a retry can cure: the ones the openai SDK itself would retry (it is told not to, see providers).
@@ -57,9 +59,16 @@ class Usage:
 
 
 async def complete(
-    client: AsyncOpenAI, request: dict[str, Any], *, timeout: timedelta, ref: AgentRef, usage: Usage
+    client: AsyncOpenAI,
+    request: dict[str, Any],
+    *,
+    timeout: timedelta,
+    ref: AgentRef,
+    usage: Usage,
+    writer: StreamWriter,
 ) -> ChatCompletion:
-    """``client.chat.completions.create(**request)`` within ``timeout``, counted in ``usage``.
+    """``client.chat.completions.create(**request, stream=True)`` within ``timeout``, counted in ``usage``,
+    its text written to ``writer`` as it arrives (``engine.agents.streaming``).
 
     Raises ``AgentTransientError`` for what a retry may cure and ``AgentRequestError`` /
     ``AgentConfigurationError`` for what it would only repeat.
@@ -72,7 +81,10 @@ async def complete(
             # The SDK's timeout bounds each network phase; asyncio.timeout bounds the whole call, so a
             # server trickling bytes cannot hold the step beyond its per-call budget.
             async with asyncio.timeout(seconds):
-                completion = await client.chat.completions.create(**request, timeout=seconds)
+                chunks = await client.chat.completions.create(
+                    **request, stream=True, stream_options={"include_usage": True}, timeout=seconds
+                )
+                completion = await gather_stream(chunks, writer)
             _answered(call, completion)
     except TimeoutError as err:
         raise AgentTransientError(ref, f"no answer within the per-call timeout of {seconds:g}s") from err

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     follow = sub.add_parser("watch", help="follow a durable run live: steps, map progress, approvals")
     follow.add_argument("run_url", help="the run's URL (runUri, as a start answers it)")
     follow.add_argument("--code", help="a function key, where the app requires one")
+    follow.add_argument(
+        "--tokens", action="store_true", help="print what agent steps write, as they write it"
+    )
     check = sub.add_parser(
         "replay-check",
         help="replay recorded runs on this code: does each replay cleanly, or where would it break?",
@@ -94,7 +97,7 @@ def main(argv: list[str] | None = None, *, stdin: TextIO | None = None) -> int:
         return serve_commands.run(args.command, vars(args))
     if args.command == "watch":  # an HTTP client of a running app: no workflows to load
         try:
-            return watch(args.run_url, code=args.code)
+            return watch(args.run_url, code=args.code, tokens=args.tokens)
         except WatchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE

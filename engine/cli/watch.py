@@ -4,7 +4,9 @@ It long-polls ``<run>/events`` (so it sees every event once, in order, and nothi
 polls), prints each step as it happens (an agent step's model and tool calls under it, with what they
 were asked, what they answered, their duration and tokens), a progress line per map, and each approval
 that opens with its respond link; at the end it prints the outputs or the error. Exit code: 0 completed,
-1 failed or terminated, 2 when the run cannot be read.
+1 failed or terminated, 2 when the run cannot be read. ``--tokens`` adds the text agent steps write, as they
+write it (a step announced streaming is followed live; a step that ended before the feed showed it
+streaming, once it ends).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, TextIO
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from engine.cli.arguments import plural
+from engine.cli.watch_tokens import TokenPrinter
 from engine.core.events import failure_text
 from engine.functions.feed import Feed, FeedEvent
 
@@ -100,8 +103,9 @@ def _line(event: FeedEvent) -> str | None:
             return f"{at}  ● {event.kind.replace('_', ' ')}"
 
 
-def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) -> int:
-    """Follow the run at ``run_url`` (its view's URL) until it finishes."""
+def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None, tokens: bool = False) -> int:
+    """Follow the run at ``run_url`` (its view's URL) until it finishes; with ``tokens``, print what its
+    agent steps write as they write it (``watch_tokens``)."""
     run_url = run_url.rstrip("/")
     if urlsplit(run_url).scheme not in ("http", "https"):
         raise WatchError(
@@ -111,6 +115,7 @@ def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) ->
     cursor: str | None = None
     items: Counter[str] = Counter()
     shown: dict[str, int] = {}
+    printer = TokenPrinter(run_url, _get, out, key) if tokens else None
     while True:
         params = {"wait": str(POLL_SECONDS), **key, **({"after": cursor} if cursor else {})}
         feed = Feed.model_validate(_get(f"{run_url}/events", params))
@@ -129,6 +134,8 @@ def watch(run_url: str, out: TextIO = sys.stdout, *, code: str | None = None) ->
                 print(line, file=out, flush=True)
             if event.kind == "approval_requested":
                 _print_link(run_url, event.request_id, key, out)
+            if printer is not None and event.executor and event.kind in ("step_streaming", "step_completed"):
+                printer.follow(event.executor, live=event.kind == "step_streaming")
         cursor = feed.cursor
         for executor, done in items.items():  # the count reached since the last line, at each pause
             if shown.get(executor) != done:

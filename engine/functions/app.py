@@ -39,6 +39,7 @@ from engine.functions.mcp_tools import McpTool, call_tool, workflow_tools
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
 from engine.functions.workflow_api import WorkflowApi
+from engine.streams.choice import install as install_stream_store
 from engine.telemetry.setup import configure_from_environment
 
 log = logging.getLogger("engine.http")
@@ -76,6 +77,7 @@ class WorkflowApp:
         check_signing_key()
         check_identity_settings()
         configure_from_environment()
+        install_stream_store()  # chosen from the settings at each use: devhost sets its own after import
         self.blueprint = df.Blueprint(http_auth_level=auth_level)
         for name in self.workflows:
             self._register_orchestrator(name)

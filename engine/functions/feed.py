@@ -31,6 +31,7 @@ EventKind = Literal[
     "step_started",
     "step_completed",
     "step_failed",
+    "step_streaming",
     "map_item_done",
     "model_call",
     "tool_call",

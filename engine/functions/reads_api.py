@@ -38,6 +38,7 @@ from engine.functions.run_view import (
     run_view,
 )
 from engine.functions.settings import host_checks_keys
+from engine.functions.stream_feed import streaming_events
 from engine.functions.timeline import run_timeline
 from engine.functions.workflow_api import WorkflowApi
 
@@ -235,6 +236,7 @@ async def get_events(api: WorkflowApi, req: func.HttpRequest, client: DurableCli
         loops = await api.loop_reads.all(client, read.snapshot, in_partitions=True)
         events += feed_events(loops, instance_id)
         if not read.finished:
+            events += await streaming_events(instance_id, running_steps(read.snapshot, runtime))
             events += child_approvals((await _children(api, req, client, read.snapshot, depth=0))[1])
         events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
         fresh = after(events, cursor)

@@ -10,7 +10,7 @@ route of its kind can answer (the host's key check, the cross-origin refusal, th
 
 from __future__ import annotations
 
-from engine.functions import approvals_api, lifecycle_api, reads_api
+from engine.functions import approvals_api, lifecycle_api, reads_api, stream_api
 from engine.functions.api_models import (
     AnswerAccepted,
     IssuedLink,
@@ -31,6 +31,7 @@ from engine.functions.route_model import (
     int_schema,
     pattern_schema,
 )
+from engine.functions.stream_api import MAX_OFFSET, MAX_STREAM_WAIT, StreamAnswer
 from engine.functions.view_models import PendingApprovalEntry, RunsPage, RunView
 
 RUN_FILTERS = (
@@ -40,6 +41,11 @@ RUN_FILTERS = (
     Param("search", "query", {"type": "string"}, "only runs whose instance id contains this (any case)"),
 )
 RUN = "{prefix}/{name}/runs/{instanceId}"
+STREAM_PARAMS = (
+    Param("step", "path", {"type": "string"}, "the step's id", required=True),
+    Param("after", "query", int_schema(0, MAX_OFFSET), "an offset: only the chunks after it (default 0)"),
+    Param("attempt", "query", int_schema(1, MAX_OFFSET), "the attempt read so far: told if a newer began"),
+)
 DASHBOARD_TYPES = tuple(dict.fromkeys(t.split(";")[0] for t in CONTENT_TYPES.values()))
 
 ROUTES: tuple[Route, ...] = (
@@ -159,6 +165,46 @@ ROUTES: tuple[Route, ...] = (
         ),
         per_workflow=True,
         response=Feed,
+    ),
+    Route(
+        "workflow_step_stream",
+        RUN + "/steps/{step}/stream",
+        "GET",
+        stream_api.get_stream,
+        "What an agent step writes as it writes it: its newest attempt's chunks after ?after= (long-polled "
+        "up to ?wait=); pass back the attempt and next you were given",
+        {
+            200: "the chunks after the offset",
+            400: "invalid instanceId, after, wait or attempt",
+            404: "unknown run or step",
+        },
+        params=(
+            *STREAM_PARAMS,
+            Param("wait", "query", int_schema(0, MAX_STREAM_WAIT), "seconds to wait for a chunk"),
+        ),
+        per_workflow=True,
+        response=StreamAnswer,
+    ),
+    Route(
+        "workflow_step_stream_sse",
+        RUN + "/steps/{step}/stream/sse",
+        "GET",
+        stream_api.get_stream_sse,
+        "The same chunks as Server-Sent Events (event chunk, id ATTEMPT:OFFSET; attempt; done), resumed "
+        "after Last-Event-ID; each answer ends once it holds chunks, and an EventSource asks again",
+        {
+            200: "the events after the offset",
+            400: "invalid instanceId, after, wait, attempt or Last-Event-ID",
+            404: "unknown run or step",
+        },
+        params=(
+            *STREAM_PARAMS,
+            Param(
+                "wait", "query", int_schema(0, MAX_STREAM_WAIT), "seconds to wait for a chunk (default 25)"
+            ),
+        ),
+        per_workflow=True,
+        content_types=("text/event-stream",),
     ),
     Route(
         "workflow_approval",

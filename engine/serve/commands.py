@@ -40,6 +40,8 @@ from engine.functions.routes import ROUTES
 from engine.functions.settings import check_signing_key
 from engine.functions.workflow_api import WorkflowApi
 from engine.serve.http_adapter import API_PREFIX, application
+from engine.streams.choice import FORCE_SETTING, serve_streams_setting
+from engine.streams.choice import install as install_streams
 from engine.telemetry.setup import configure_from_environment
 
 EXIT_USAGE = 2
@@ -82,6 +84,14 @@ def _signing_key() -> None:
     log.warning("%s is not set: using the key kept in %s", SIGNING_KEY, path)
 
 
+def _streams() -> None:
+    """The stream store for this process and the worker it starts (engine.streams.choice)."""
+    setting = serve_streams_setting(Path(STATE_FOLDER))
+    if setting is not None:
+        os.environ[FORCE_SETTING] = setting
+    install_streams()
+
+
 def run_worker(backend: Backend, workflows: list[Workflow], stop: threading.Event) -> None:
     """Serve ``workflows`` on ``backend`` until ``stop`` is set."""
     worker = backend.make_worker(concurrency())
@@ -112,6 +122,7 @@ def worker_main(backend_spec: str) -> int:
     backend = _backend(backend_spec)
     workflows = served_workflows()
     configure_from_environment()
+    _streams()
     log.warning("worker: %d workflows on %s", len(workflows), backend.spec)
     run_worker(backend, workflows, _until_signalled())
     return 0
@@ -134,6 +145,7 @@ def serve_main(*, host: str, port: int, backend_spec: str, worker: bool) -> int:
     check_signing_key()
     check_identity_settings()
     configure_from_environment()
+    _streams()
     child = _worker_process(backend) if worker else None
     try:
         asyncio.run(_serve(backend, workflows, host, port))

@@ -8,9 +8,11 @@ recorded in ``problems``), recorded, and answered with the next scripted reply.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -118,6 +120,7 @@ class FakeOpenAI:
         self.problems: list[str] = []
         self.token_requests: list[Seen] = []
         self._server: TestServer | None = None
+        self.chunk_delay = 0.0  # seconds between streamed chunks
 
     @property
     def url(self) -> str:
@@ -167,7 +170,24 @@ class FakeOpenAI:
         reply = step(seen) if callable(step) else step
         if inspect.isawaitable(reply):
             reply = await reply
+        if seen.body.get("stream") and reply.status == 200 and isinstance(reply.body, dict):
+            return await self._stream(request, seen, reply)
         return _respond(reply)
+
+    async def _stream(self, request: web.Request, seen: Seen, reply: Reply) -> web.StreamResponse:
+        """A scripted completion sent as the service streams it: server-sent chunks, the text a word each,
+        the tool calls, the finish, then (asked for with stream_options) the usage, then [DONE]."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **reply.headers})
+        await response.prepare(request)
+        for chunk in stream_chunks(
+            reply.body, include_usage=bool((seen.body.get("stream_options") or {}).get("include_usage"))
+        ):
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            if self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
 
     async def _token(self, request: web.Request) -> web.Response:
         # App Service managed identity (api-version 2019-08-01), as DefaultAzureCredential calls it.
@@ -184,6 +204,49 @@ class FakeOpenAI:
                 "token_type": "Bearer",
             }
         )
+
+
+def stream_chunks(body: dict[str, Any], *, include_usage: bool) -> list[dict[str, Any]]:
+    """A chat.completion body as the chat.completion.chunk objects the service would stream for it."""
+    head = {
+        "id": body["id"],
+        "object": "chat.completion.chunk",
+        "created": body["created"],
+        "model": body["model"],
+    }
+    chunks: list[dict[str, Any]] = []
+
+    def delta(values: dict[str, Any], finish: str | None = None) -> None:
+        chunks.append({**head, "choices": [{"index": 0, "delta": values, "finish_reason": finish}]})
+
+    for choice in body["choices"]:
+        message = choice["message"]
+        delta({"role": "assistant", "content": ""})
+        for word in re.findall(r"\S+\s*|\s+", message.get("content") or ""):
+            delta({"content": word})
+        if message.get("refusal"):
+            delta({"refusal": message["refusal"]})
+        for n, call in enumerate(message.get("tool_calls") or []):
+            function = call["function"]
+            delta(
+                {
+                    "tool_calls": [
+                        {
+                            "index": n,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": function["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
+            arguments = function["arguments"]
+            for part in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
+                delta({"tool_calls": [{"index": n, "function": {"arguments": part}}]})
+        delta({}, choice["finish_reason"])
+    if include_usage and body.get("usage") is not None:
+        chunks.append({**head, "choices": [], "usage": body["usage"]})
+    return chunks
 
 
 def _respond(reply: Reply) -> web.Response:

@@ -15,6 +15,7 @@ from bench import (
     maps,
     maps_at_scale,
     replay,
+    streams,
     telemetry,
     throughput,
 )
@@ -169,3 +170,17 @@ def test_agent_loop_suite_produces_rows() -> None:
         "in memory: agent step",
         "in memory: per call",
     ]
+
+
+def test_streams_suite_produces_rows() -> None:
+    rows = streams.run(chunks=20, runs=2, reps=1, log=lambda _: None)
+    _well_formed(rows, "streams")
+    assert [r.case for r in rows] == [
+        "devhost: chunk write -> read, p50",
+        "devhost: chunk write -> read, p95",
+        "devhost: agent step, streaming",
+        "devhost: agent step, streams off",
+        "devhost: cost per token (a chunk committed)",
+    ]
+    assert rows[2].extra["chunks"] > 0  # the agent's runs did stream
+    assert rows[0].best <= rows[1].best

@@ -20,11 +20,13 @@ ALLOWED: dict[str, set[str]] = {
     "inmemory": {"core", "telemetry"},
     "durable": {"core", "telemetry"},
     "agents": {"core", "telemetry"},
-    "functions": {"core", "durable", "telemetry"},
+    # Stream stores beyond memory (SQLite, Azure Table storage); the seam is core's.
+    "streams": {"core"},
+    "functions": {"core", "durable", "streams", "telemetry"},
     # The Durable Task runner: the seams' adapters on durabletask-python, a worker.
     "durable_task": {"core", "durable", "telemetry"},
     # The HTTP API hosted without Functions: the same handlers (functions) over the Durable Task runner.
-    "serve": {"core", "durable", "durable_task", "functions", "telemetry"},
+    "serve": {"core", "durable", "durable_task", "functions", "streams", "telemetry"},
     "cli": {"core", "inmemory", "durable", "durable_task", "functions", "serve", "telemetry"},
 }
 DURABLE_SDK_ALLOWED = {"engine.durable.context", "engine.functions"}

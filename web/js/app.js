@@ -453,7 +453,7 @@ async function viewRun(name, id, params = new URLSearchParams()) {
     if (inspectorKey !== shownInspector) {
       shownInspector = inspectorKey;
       const scrolled = inspectorBox.scrollTop; // a poll's redraw keeps where the reader was
-      const panel = selection ? inspector(selection, wf.graph, view, { onSelect: select, onClose: () => select(null) }) : null;
+      const panel = selection ? inspector(selection, wf.graph, view, { onSelect: select, onClose: () => select(null), runUrl: api.runUri(name, id) }) : null;
       inspectorBox.replaceChildren(...(panel ? [panel] : []));
       inspectorBox.scrollTop = scrolled;
     }

@@ -4,6 +4,7 @@
 
 import { clock, duration, h, pretty, time } from "./dom.js";
 import { STATES, progressText } from "./graph.js";
+import { streamPanel } from "./stream.js";
 import { answerText, attemptClass, attemptKey, attemptResult, callText, itemText, plural } from "./timeline.js";
 
 function json(label, value) {
@@ -220,7 +221,7 @@ function childRuns(node, view) {
   ];
 }
 
-export function inspector(selection, graph, view, { onSelect, onClose }) {
+export function inspector(selection, graph, view, { onSelect, onClose, runUrl }) {
   const node = graph.nodes.find((n) => n.id === selection.executor);
   if (!node) return null;
   const state = view.executors[node.id] || "pending";
@@ -229,6 +230,7 @@ export function inspector(selection, graph, view, { onSelect, onClose }) {
   const chosen = attempts.find((e) => attemptKey(e) === selection.key) || attempts[attempts.length - 1];
   const body = [];
   if (node.description) body.push(h("p", { class: "muted" }, node.description));
+  if (node.kind === "agent" && runUrl) body.push(streamPanel(runUrl, node.id, state === "running"));
   const mapped = (view.maps || []).find((m) => m.node === node.id);
   const summary = mapped ? [mapSummary(mapped, view)] : [];
   if (node.kind === "workflow") body.push(...childRuns(node, view));

@@ -1,0 +1,34 @@
+"""The event feed's ``step_streaming`` events: a running step whose stream has begun, announced with the
+attempt to read (``GET .../steps/{step}/stream?attempt=``). They stand in the feed while the step runs."""
+
+from __future__ import annotations
+
+from engine.core.streams import stream_store
+from engine.functions.feed import FeedEvent, RunningStep, cursor_of
+
+
+async def streaming_events(instance_id: str, running: list[RunningStep]) -> list[FeedEvent]:
+    """One ``step_streaming`` event per running step with a stream, at the step's start."""
+    store = stream_store()
+    events: list[FeedEvent] = []
+    for step in running:
+        attempt = await store.latest(instance_id, step.executor)
+        if attempt is None or step.since is None:
+            continue
+        key = f"6stream:{step.superstep:08d}:{step.executor}:{step.ordinal:06d}:{attempt:06d}"
+        events.append(
+            FeedEvent(
+                cursor=cursor_of(step.since, key),
+                at=step.since,
+                kind="step_streaming",
+                executor=step.executor,
+                superstep=step.superstep,
+                ordinal=step.ordinal,
+                attempt=attempt,
+                detail=f"steps/{step.executor}/stream?attempt={attempt}",
+            )
+        )
+    return events
+
+
+__all__ = ["streaming_events"]

@@ -32,6 +32,8 @@ from typing import Any
 from bench.agent_loop import APP, _done, _start
 from bench.agent_workflows import agentic
 from bench.common import Row
+from engine.core.streams import stream_step
+from engine.durable.admission import run_nonce_in
 from engine.durable.checkpoint import OrchestratorInput
 
 OURS = "ours"
@@ -49,6 +51,12 @@ def _post(url: str, body: Any) -> Any:
         return json.loads(reply.read())
 
 
+def _key(host: Any, run: str) -> str:
+    """The name the run's agent step's streams are kept under (the step and the run's nonce)."""
+    status = _get(f"{host.base_url}/runtime/webhooks/durabletask/instances/{run}?showInput=true")
+    return stream_step(STEP, run_nonce_in(status["input"]))
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -62,7 +70,8 @@ def _write_read(host: Any, folder: Path, chunks: int, interval: float) -> tuple[
     run = _post(api, {"key": "k"})["id"]
     _get(f"{api}/runs/{run}?wait=60&until=finished")
     store = SqliteStreamStore(folder / "streams.sqlite")
-    attempt = asyncio.run(store.open(run, STEP, f"bench-{time.time()}"))
+    key = _key(host, run)
+    attempt = asyncio.run(store.open(run, key, f"bench-{time.time()}"))
     latencies: list[float] = []
     writes: list[float] = []
 
@@ -81,7 +90,7 @@ def _write_read(host: Any, folder: Path, chunks: int, interval: float) -> tuple[
         for offset in range(1, chunks + 1):
             await asyncio.sleep(interval)
             began = time.perf_counter()
-            await store.append(run, STEP, attempt, offset, repr(time.time()))
+            await store.append(run, key, attempt, offset, repr(time.time()))
             writes.append((time.perf_counter() - began) * 1_000_000)
 
     asyncio.run(write())
@@ -113,9 +122,9 @@ def _chunks_of_a_run(host: Any, folder: Path) -> int:
     run = _post(api, {"key": "k"})["id"]
     _get(f"{api}/runs/{run}?wait=60&until=finished")
     store = SqliteStreamStore(folder / "streams.sqlite")
-    total, attempt = 0, 1
+    total, attempt, key = 0, 1, _key(host, run)
     while True:
-        read = asyncio.run(store.read(run, STEP, attempt, 0))
+        read = asyncio.run(store.read(run, key, attempt, 0))
         if not read.chunks:
             break
         total, attempt = total + len(read.chunks), attempt + 1

@@ -32,7 +32,7 @@ from engine.agents.providers import OfflineProvider, Provider, client_for, provi
 from engine.agents.tools import Tool, tool_result_text
 from engine.core.executor import StepContext
 from engine.core.loop_calls import CallResult
-from engine.core.streams import StreamWriter, stream_store
+from engine.core.streams import StreamWriter, stream_step, stream_store
 from engine.telemetry.genai import chat_trace, tool_trace
 
 if TYPE_CHECKING:
@@ -83,7 +83,10 @@ class ModelSettings:
 def call_stream(ctx: StepContext) -> StreamWriter:
     """The stream a model call's attempt writes: the step's, named for this call and attempt."""
     return StreamWriter(
-        stream_store(), ctx.instance_id, ctx.executor_id, f"{ctx.idempotency_key}/{ctx.attempt}"
+        stream_store(),
+        ctx.instance_id,
+        stream_step(ctx.executor_id, ctx.execution),
+        f"{ctx.idempotency_key}/{ctx.attempt}",
     )
 
 

@@ -35,9 +35,15 @@ def step_logger(executor_id: str) -> logging.Logger:
 
 
 def step_context(
-    workflow: str, instance_id: str, executor_id: str, attempt: int, idempotency_key: str
+    workflow: str,
+    instance_id: str,
+    executor_id: str,
+    attempt: int,
+    idempotency_key: str,
+    execution: str | None = None,
 ) -> StepContext:
-    """The context a step's handler receives, with a logger named for its executor."""
+    """The context a step's handler receives, with a logger named for its executor (``execution``: the
+    run's nonce, where a durable run has one)."""
     return StepContext(
         workflow=workflow,
         instance_id=instance_id,
@@ -45,6 +51,7 @@ def step_context(
         attempt=attempt,
         idempotency_key=idempotency_key,
         logger=step_logger(executor_id),
+        execution=execution,
     )
 
 

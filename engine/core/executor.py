@@ -37,6 +37,10 @@ class StepContext:
     idempotency_key: str
     logger: logging.Logger
     annotations: dict[str, Any] = field(default_factory=dict)
+    # Which execution of the run under ``instance_id`` this is (its nonce; None in memory): what the step
+    # writes outside the history (its streams) is kept under it, so a later run reusing the id never
+    # reads it.
+    execution: str | None = None
 
     def annotate(self, **values: Any) -> None:
         """Attach JSON-able facts to this step (token usage, a model name); they appear in its events."""

@@ -248,6 +248,13 @@ def choose_stream_store(chooser: Callable[[], StreamStore]) -> Callable[[], Stre
     return previous
 
 
+def stream_step(step: str, execution: str | None) -> str:
+    """The name a step's streams are kept under in the store: the step, and the execution of the run that
+    wrote them (its nonce), so a run that reuses a purged run's instance id never reads that run's
+    streams, even when the purge bypassed the API; in memory (no nonce), the step alone."""
+    return f"{step}@{execution}" if execution else step
+
+
 def use_stream_store(store: StreamStore) -> Callable[[], StreamStore]:
     """Make ``store`` the process's stream store; the chooser it replaces."""
     return choose_stream_store(lambda: store)
@@ -262,6 +269,7 @@ __all__ = [
     "StreamWriter",
     "choose_stream_store",
     "contiguous",
+    "stream_step",
     "stream_store",
     "use_stream_store",
 ]

@@ -21,7 +21,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from pydantic import ValidationError
+
 from engine.core.graph import Workflow
+from engine.core.jsontext import unwrapped
 from engine.durable.checkpoint import OrchestratorInput
 from engine.durable.context import OrchestrationContext
 
@@ -36,6 +39,15 @@ def started_input(raw: Any) -> OrchestratorInput:
     if isinstance(raw, dict) and any(key in raw for key in _WRAPPED):
         return OrchestratorInput.model_validate(raw)
     return OrchestratorInput(input=raw)
+
+
+def run_nonce_in(raw: Any) -> str | None:
+    """The run nonce an execution's input carries (as the status or the history has it, JSON text or
+    decoded); None when it carries none or is not a run's input."""
+    try:
+        return started_input(unwrapped(raw)).run_nonce
+    except ValidationError:
+        return None
 
 
 def needs_admission(started: OrchestratorInput, context: OrchestrationContext) -> bool:
@@ -64,4 +76,4 @@ def child_run_nonce(parent: OrchestratorInput, child_instance_id: str, context: 
     return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-__all__ = ["admitted", "child_run_nonce", "needs_admission", "started_input"]
+__all__ = ["admitted", "child_run_nonce", "needs_admission", "run_nonce_in", "started_input"]

@@ -55,6 +55,7 @@ async def run_step_call(workflows: WorkflowVersions | Mapping[str, Workflow], pa
         node.id,
         request.attempt,
         call_idempotency_key(request.idempotency_key, call.key),
+        request.run_nonce,
     )
     with joined_run(request.traceparent, request.instance_id):
         outcome = await run_call(node, call, request.attempt, ctx)

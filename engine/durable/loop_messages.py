@@ -55,6 +55,7 @@ class CallRequest(BaseModel):
     call: LoopCall
     attempt: int
     traceparent: str | None = None
+    run_nonce: str | None = None  # the run's execution: its streams are kept under it
 
 
 class CallFailedForGood(Exception):

@@ -130,6 +130,7 @@ class LoopRun:
                     call=call,
                     attempt=attempt,
                     traceparent=data.traceparent,
+                    run_nonce=data.run_nonce,
                 ).model_dump(mode="json"),
             )
             for call, attempt in effect.calls

@@ -236,7 +236,9 @@ async def get_events(api: WorkflowApi, req: func.HttpRequest, client: DurableCli
         loops = await api.loop_reads.all(client, read.snapshot, in_partitions=True)
         events += feed_events(loops, instance_id)
         if not read.finished:
-            events += await streaming_events(instance_id, running_steps(read.snapshot, runtime))
+            events += await streaming_events(
+                instance_id, read.run_nonce, running_steps(read.snapshot, runtime)
+            )
             events += child_approvals((await _children(api, req, client, read.snapshot, depth=0))[1])
         events.sort(key=lambda e: (e.at, e.cursor.partition("|")[2]))
         fresh = after(events, cursor)

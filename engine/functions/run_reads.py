@@ -12,14 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 from engine.core.graph import Workflow
-from engine.core.jsontext import unwrapped
 from engine.core.step_loop import LoopExecutor
 from engine.core.subworkflow import SubWorkflow
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
-from engine.durable.admission import started_input
+from engine.durable.admission import run_nonce_in
 from engine.durable.client import DurableClient, InstanceHistory, InstanceStatus
 from engine.durable.fold import fold
 from engine.durable.history import HistoryEvent
@@ -51,10 +48,7 @@ class RunRead:
         started = next((e for e in self.events if e.type == "ExecutionStarted"), None)
         if started is None:
             return None
-        try:
-            return started_input(unwrapped(started.input)).run_nonce
-        except ValidationError:
-            return None
+        return run_nonce_in(started.input)
 
     @property
     def finished(self) -> bool:

@@ -19,7 +19,8 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel, Field
 
-from engine.core.streams import StreamChunk, StreamStore, stream_store
+from engine.core.streams import StreamChunk, StreamStore, stream_step, stream_store
+from engine.durable.admission import run_nonce_in
 from engine.durable.client import DurableClient
 from engine.functions.http_json import HttpError, check_instance_id, json_response
 from engine.functions.http_params import int_param
@@ -67,13 +68,14 @@ async def _read(
     instance_id = check_instance_id(req.route_params.get("instanceId", ""))
     step = req.route_params.get("step", "")
     store = stream_store()
-    status = await client.status(instance_id)
+    status = await client.status(instance_id, with_input=True)
     if status is None or status.name != workflow.name:
         if status is None:
             await store.purge(instance_id)  # the run was purged: its streams go with it
         raise api.runs.unknown(workflow, instance_id)
     if not any(step in version.nodes for version in api.versions.versions(workflow.name)):
         raise HttpError(404, f"workflow {workflow.name!r} has no step {step!r}", field="step")
+    step = stream_step(step, run_nonce_in(status.input))  # only this run's streams, never an earlier run's
     ended = status.runtime in _ENDED
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait

@@ -3,16 +3,19 @@ attempt to read (``GET .../steps/{step}/stream?attempt=``). They stand in the fe
 
 from __future__ import annotations
 
-from engine.core.streams import stream_store
+from engine.core.streams import stream_step, stream_store
 from engine.functions.feed import FeedEvent, RunningStep, cursor_of
 
 
-async def streaming_events(instance_id: str, running: list[RunningStep]) -> list[FeedEvent]:
-    """One ``step_streaming`` event per running step with a stream, at the step's start."""
+async def streaming_events(
+    instance_id: str, execution: str | None, running: list[RunningStep]
+) -> list[FeedEvent]:
+    """One ``step_streaming`` event per running step with a stream (of this execution: the run's nonce),
+    at the step's start."""
     store = stream_store()
     events: list[FeedEvent] = []
     for step in running:
-        attempt = await store.latest(instance_id, step.executor)
+        attempt = await store.latest(instance_id, stream_step(step.executor, execution))
         if attempt is None or step.since is None:
             continue
         key = f"6stream:{step.superstep:08d}:{step.executor}:{step.ordinal:06d}:{attempt:06d}"

@@ -16,6 +16,8 @@ import pytest
 
 from devhost.testing import DevHostHandle
 from engine.cli.watch import watch
+from engine.core.streams import stream_step
+from engine.durable.admission import run_nonce_in
 from engine.streams.sqlite_store import SqliteStreamStore
 from tests.durable.http import call, finished, get, post, wait_for
 from tests.streams.hosting import stream_host
@@ -35,8 +37,14 @@ def _stream_url(host: DevHostHandle, run: str) -> str:
     return f"{host.api_url}/workflows/s_stream/runs/{run}/steps/s_writer/stream"
 
 
-def _start(host: DevHostHandle) -> str:
-    return post(f"{host.api_url}/workflows/s_stream", BRIEF).body["id"]
+def _start(host: DevHostHandle, brief: dict[str, str] = BRIEF, query: str = "") -> str:
+    return post(f"{host.api_url}/workflows/s_stream{query}", brief).body["id"]
+
+
+def _key(host: DevHostHandle, run: str) -> str:
+    """The name the run's s_writer streams are kept under: the step and the run's execution (its nonce)."""
+    status = get(f"{host.base_url}{WEBHOOK}/{run}?showInput=true").body
+    return stream_step("s_writer", run_nonce_in(status["input"]))
 
 
 def _follow(url: str) -> tuple[list[tuple[int, str]], int]:
@@ -180,11 +188,36 @@ def test_purging_a_run_purges_its_streams(host: DevHostHandle) -> None:
     wait_for(f"{host.api_url}/workflows/s_stream/runs/{run}", finished)
     store = SqliteStreamStore(Path(host.host.options.state).parent / "streams.sqlite")  # type: ignore[arg-type]
     try:
-        assert asyncio.run(store.latest(run, "s_writer")) == 1
+        key = _key(host, run)
+        assert key.startswith("s_writer@") and asyncio.run(store.latest(run, key)) == 1
         assert call("DELETE", f"{host.base_url}{WEBHOOK}/{run}").status == 200
         assert get(_stream_url(host, run)).status == 404
-        assert asyncio.run(store.latest(run, "s_writer")) is None
-        assert asyncio.run(store.read(run, "s_writer", 1, 0)).chunks == []
+        assert asyncio.run(store.latest(run, key)) is None
+        assert asyncio.run(store.read(run, key, 1, 0)).chunks == []
+    finally:
+        store.close()
+
+
+def test_a_run_reusing_a_purged_runs_id_never_reads_that_runs_stream(host: DevHostHandle) -> None:
+    """A stream belongs to the one execution that wrote it: purged through the management API
+    (no read of the stream route in between, so nothing purged the streams yet) and the id started again,
+    the new run's reader gets the new run's text only, from its first chunk."""
+    old_text, _ = _follow(_stream_url(host, _start(host, query="?instanceId=reused-stream")))
+    old_key = _key(host, "reused-stream")
+    assert call("DELETE", f"{host.base_url}{WEBHOOK}/reused-stream").status == 200
+    other = {"topic": "something else entirely", "audience": "auditors"}
+    assert _start(host, other, "?instanceId=reused-stream") == "reused-stream"
+    new_key = _key(host, "reused-stream")
+    assert new_key != old_key
+    first = get(_stream_url(host, "reused-stream") + "?wait=0").body
+    assert first["attempt"] in (None, 1) and all(c["offset"] >= 1 for c in first["chunks"])
+    new_text, _ = _follow(_stream_url(host, "reused-stream"))
+    view = wait_for(f"{host.api_url}/workflows/s_stream/runs/reused-stream", finished).body
+    assert json.loads("".join(t for _, t in new_text)) == view["outputs"][0]
+    assert new_text != old_text
+    store = SqliteStreamStore(Path(host.host.options.state).parent / "streams.sqlite")  # type: ignore[arg-type]
+    try:  # the old run's chunks are still stored (no read purged them), yet never served
+        assert asyncio.run(store.latest("reused-stream", old_key)) == 1
     finally:
         store.close()
 
@@ -206,9 +239,10 @@ def test_a_reader_of_an_older_attempt_is_told_a_new_one_began(host: DevHostHandl
     chunks, _ = _follow(_stream_url(host, run))
     store = SqliteStreamStore(Path(host.host.options.state).parent / "streams.sqlite")  # type: ignore[arg-type]
     try:  # what a retried call writes: a new attempt of the step's stream
-        attempt = asyncio.run(store.open(run, "s_writer", "retried-call/2"))
+        key = _key(host, run)
+        attempt = asyncio.run(store.open(run, key, "retried-call/2"))
         assert attempt == 2
-        asyncio.run(store.append(run, "s_writer", 2, 1, "again "))
+        asyncio.run(store.append(run, key, 2, 1, "again "))
     finally:
         store.close()
     body = get(_stream_url(host, run) + f"?after={len(chunks)}&attempt=1&wait=5").body

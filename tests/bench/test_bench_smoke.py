@@ -107,6 +107,7 @@ def test_report_renders(tmp_path: Path) -> None:
         ),
         Row("telemetry", "chain", telemetry.OTLP, 10, "us/step", [40.0], extra={"spans_exported": 22}),
         Row("agent_loop", "devhost: per call", agent_loop.OURS, 9, "ms/call", [6.25, 7.0]),
+        Row("streams", "devhost: chunk write -> read, p95", "ours", 200, "ms", [6.0, 61.5]),
     ]
     meta = {"machine": machine(), "versions": versions(), "date": "today", "minutes": 0.1}
     write_report(rows, meta, tmp_path)
@@ -127,6 +128,8 @@ def test_report_renders(tmp_path: Path) -> None:
     )
     assert "map: ≤ the hand-written orchestration (median) | ours 1.50 vs 2.00 s | yes" in text
     assert "| devhost: per call | 6.25 ms/call | 6.62 ms/call |" in text
+    p95_target = "| streams on devhost: chunk write → read p95 < 50 ms | 61.50 ms (worst repetition) |"
+    assert p95_target + " **no** |" in text
 
 
 def test_durable_task_suite_alternates_ours_and_the_hand_written_orchestration() -> None:

@@ -24,7 +24,8 @@ _TRANSIENT_STATUS = frozenset({408, 409, 429})
 
 @dataclass(slots=True)
 class Usage:
-    """Tokens and latency summed over the calls of one step, reported through ``StepContext.annotate``."""
+    """Tokens and latency of one model call (``complete`` meters into it); the step's totals are kept by
+    the agent loop (``engine.agents.loop_state.Usage``)."""
 
     model: str
     provider: str
@@ -33,7 +34,6 @@ class Usage:
     completion_tokens: int = 0
     total_tokens: int = 0
     latency_ms: list[int] = field(default_factory=list)
-    tool_calls: int = 0
 
     def add(self, completion: ChatCompletion | None, latency_ms: int) -> None:
         self.calls += 1
@@ -43,19 +43,6 @@ class Usage:
             self.prompt_tokens += usage.prompt_tokens
             self.completion_tokens += usage.completion_tokens
             self.total_tokens += usage.total_tokens
-
-    def annotation(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "provider": self.provider,
-            "calls": self.calls,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-            "latency_ms": sum(self.latency_ms),
-            "call_latency_ms": list(self.latency_ms),
-            "tool_calls": self.tool_calls,
-        }
 
 
 async def complete(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def decoded(value: Any) -> Any:
@@ -15,6 +19,14 @@ def decoded(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def validated(model: type[M], payload: Any) -> M:
+    """An activity's payload as ``model``: JSON text (parsed by pydantic) or already decoded by the host.
+    Raises pydantic's ``ValidationError`` when it is not one."""
+    if isinstance(payload, str | bytes):
+        return model.model_validate_json(payload)
+    return model.model_validate(payload)
 
 
 def unwrapped(value: Any) -> Any:

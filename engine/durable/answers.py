@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from engine.core.jsontext import validated
 from engine.durable.signing_keys import SIGNING_KEY, SigningKeys
 
 VERIFY_ACTIVITY = "verify_approval_answer"
@@ -146,9 +147,5 @@ def _verdict(keys: SigningKeys, request: VerifyRequest) -> Verdict:
 
 async def verify_answer(payload: Any) -> dict[str, Any]:
     """The activity: the verdict on one envelope, with the keys of this app (JSON in and out)."""
-    request = (
-        VerifyRequest.model_validate_json(payload)
-        if isinstance(payload, str | bytes)
-        else (VerifyRequest.model_validate(payload))
-    )
+    request = validated(VerifyRequest, payload)
     return verify(SigningKeys.from_env(), request).model_dump(mode="json")

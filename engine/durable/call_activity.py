@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from engine.core.execution import run_call, step_context
 from engine.core.graph import Workflow
+from engine.core.jsontext import validated
 from engine.core.loop_calls import CallOutcome, call_idempotency_key
 from engine.core.retry import FailureKind, retry_delay
 from engine.core.run_error import RunError
@@ -34,11 +35,7 @@ async def run_step_call(workflows: WorkflowVersions | Mapping[str, Workflow], pa
     """Make the call ``payload`` (a ``CallRequest`` as JSON) describes; its ``CallOutcome`` as JSON.
     Raises ``CallFailedForGood`` when the call failed and no attempt follows."""
     try:
-        request = (
-            CallRequest.model_validate_json(payload)
-            if isinstance(payload, str | bytes)
-            else CallRequest.model_validate(payload)
-        )
+        request = validated(CallRequest, payload)
     except ValidationError as exc:
         error = RunError(type="InvalidCallRequest", message=str(exc))
         raise CallFailedForGood(CallOutcome(key="?", kind="?", name="?", ok=False, error=error)) from None

@@ -20,6 +20,7 @@ from engine.core.app_settings import byte_size
 from engine.core.execution import run_attempt, step_context
 from engine.core.executor import Executor
 from engine.core.graph import Workflow
+from engine.core.jsontext import validated
 from engine.core.retry import FailureKind, RetryPolicy, retry_delay
 from engine.core.run_state import RunError
 from engine.core.versions import WorkflowVersions
@@ -39,11 +40,7 @@ async def run_step(workflows: WorkflowVersions | Mapping[str, Workflow], payload
     """Execute the step described by ``payload`` (a ``StepRequest`` as JSON) and describe the outcome;
     raises ``StepFailedForGood`` when the step failed and no attempt follows."""
     try:
-        request = (
-            StepRequest.model_validate_json(payload)
-            if isinstance(payload, str | bytes)
-            else StepRequest.model_validate(payload)
-        )
+        request = validated(StepRequest, payload)
     except ValidationError as exc:
         raise StepFailedForGood(_failure(RunError(type="InvalidStepRequest", message=str(exc)))) from None
     with step_trace(

@@ -301,7 +301,7 @@ class Orchestration:
     @functools.cached_property
     def run_started(self) -> datetime:
         """When the run's first execution started (the trail carries it across continue-as-new)."""
-        return self.started.read_trail().started_at or self.execution_started
+        return self.started.trail_started_at() or self.execution_started
 
     # --- steps ---------------------------------------------------------------------------------------
 

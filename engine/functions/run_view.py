@@ -206,7 +206,7 @@ def run_duration_ms(
         return None
     ended = next((e.timestamp for e in reversed(events) if e.type in _ENDS and e.timestamp), None)
     if run is not None and ended is not None:
-        started = run.started.read_trail().started_at or run.execution_started
+        started = run.started.trail_started_at() or run.execution_started
         return _ms(started, ended)
     return duration_ms(status, runtime)
 

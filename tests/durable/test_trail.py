@@ -69,3 +69,11 @@ def test_a_record_travels_as_one_array_and_reads_back() -> None:
     with pytest.raises(ValidationError):
         Trail.model_validate(bad)
     assert OrchestratorInput(trail=bad).read_trail() == Trail()
+
+
+def test_the_runs_start_is_read_from_the_trail_alone() -> None:
+    trail = Trail(started_at=T0).carried([record(1)], Continuation(after_superstep=1, at=T0))
+    carried = OrchestratorInput(trail=trail.model_dump(mode="json"))
+    assert carried.trail_started_at() == carried.read_trail().started_at == T0
+    assert OrchestratorInput().trail_started_at() is None
+    assert OrchestratorInput(trail={"started_at": "not a time"}).trail_started_at() is None

@@ -24,36 +24,25 @@ from engine.durable.client import DurableClient
 from engine.durable.history import HistoryEvent
 from engine.durable.loop_fold import fold_loop
 from engine.durable.loop_messages import loop_instance_id
-from engine.durable.phase import FINISHED
 from engine.durable.run_snapshot import CallRecord, RunSnapshot
 from engine.durable.status import RunStatus
+from engine.functions.child_reads import ChildRead
 from engine.functions.partition_reads import PartitionReader
 
 # A view reads at most this many step orchestrations for their calls (each costs a history read).
 MAX_LOOPS_READ = 200
 
 
-@dataclass(frozen=True, slots=True)
-class LoopRead:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopRead(ChildRead):
     """One looping step's orchestration, as a read found it."""
 
     instance_id: str
     executor: str
-    runtime: str | None
-    snapshot: RunSnapshot | None
-
-    @property
-    def pending(self) -> list[PendingApproval]:
-        if self.runtime in FINISHED or self.snapshot is None:
-            return []
-        return list(self.snapshot.open_approvals)
-
-    @property
-    def closed(self) -> list[ClosedApproval]:
-        return list(self.snapshot.closed_approvals) if self.snapshot is not None else []
 
     @property
     def calls(self) -> tuple[CallRecord, ...]:
+        """The calls its history records."""
         return self.snapshot.calls if self.snapshot is not None else ()
 
 
@@ -82,11 +71,16 @@ class LoopReader:
         runtime = history.status.runtime if history is not None else None
         events: list[HistoryEvent] = history.events if history is not None else []
         if runtime is None or not events:
-            return LoopRead(instance_id, executor, runtime, None)
+            return LoopRead(instance_id=instance_id, executor=executor, runtime=runtime, snapshot=None)
         try:
-            return LoopRead(instance_id, executor, runtime, fold_loop(self.versions, instance_id, events))
+            return LoopRead(
+                instance_id=instance_id,
+                executor=executor,
+                runtime=runtime,
+                snapshot=fold_loop(self.versions, instance_id, events),
+            )
         except VersionNotAvailable:
-            return LoopRead(instance_id, executor, runtime, None)
+            return LoopRead(instance_id=instance_id, executor=executor, runtime=runtime, snapshot=None)
 
     @staticmethod
     def running(run: RunSnapshot | None) -> list[tuple[str, str]]:

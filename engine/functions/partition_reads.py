@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.core.approval import Approval
 from engine.core.graph import Map, Workflow
-from engine.core.run_state import ClosedApproval, PendingApproval
+from engine.core.run_state import PendingApproval
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.client import DurableClient
 from engine.durable.fold import fold_partition
@@ -23,6 +23,7 @@ from engine.durable.partition import AskedPartition
 from engine.durable.phase import FINISHED
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
+from engine.functions.child_reads import ChildRead
 from engine.functions.map_progress import step_items
 from engine.functions.timeline import run_timeline
 from engine.functions.timeline_model import StepEntry
@@ -32,23 +33,11 @@ from engine.functions.timeline_model import StepEntry
 MAX_PARTITION_ROWS = 2_000
 
 
-@dataclass(frozen=True, slots=True)
-class PartitionRead:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionRead(ChildRead):
     """A partition of asked approvals: what the run knows of it, and its own history folded."""
 
     asked: AskedPartition
-    runtime: str | None
-    snapshot: RunSnapshot | None
-
-    @property
-    def pending(self) -> list[PendingApproval]:
-        if self.runtime in FINISHED or self.snapshot is None:
-            return []
-        return list(self.snapshot.open_approvals)
-
-    @property
-    def closed(self) -> list[ClosedApproval]:
-        return list(self.snapshot.closed_approvals) if self.snapshot is not None else []
 
 
 class PartitionReader:
@@ -65,7 +54,7 @@ class PartitionReader:
 
     async def read(self, client: DurableClient, asked: AskedPartition) -> PartitionRead:
         runtime, _, snapshot = await self._folded(client, asked.instance_id)
-        return PartitionRead(asked, runtime, snapshot)
+        return PartitionRead(asked=asked, runtime=runtime, snapshot=snapshot)
 
     async def _folded(
         self, client: DurableClient, instance_id: str

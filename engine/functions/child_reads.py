@@ -5,6 +5,7 @@ fold holds open or closed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from engine.core.run_state import ClosedApproval, PendingApproval
 from engine.durable.phase import FINISHED
@@ -31,4 +32,28 @@ class ChildRead:
         return list(self.snapshot.closed_approvals) if self.snapshot is not None else []
 
 
-__all__ = ["ChildRead"]
+Kept = TypeVar("Kept")
+# Finished for good: a failed orchestration may be rewound and run on, so it is read again each time.
+FOR_GOOD = ("Completed", "Terminated")
+
+
+class FinishedReads(Generic[Kept]):
+    """What one request read of orchestrations that had completed or were terminated, by instance id: such
+    a history no longer changes, so a request that reads the same run again (the event feed's long poll, every
+    quarter second) neither reads nor folds them again."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, Kept] = {}
+
+    def get(self, instance_id: str) -> Kept | None:
+        """What was read of ``instance_id`` once it had finished, if it was."""
+        return self._kept.get(instance_id)
+
+    def keep(self, instance_id: str, runtime: str | None, read: Kept) -> Kept:
+        """``read`` (returned), kept when ``runtime`` says the orchestration has finished."""
+        if runtime in FOR_GOOD:
+            self._kept[instance_id] = read
+        return read
+
+
+__all__ = ["ChildRead", "FinishedReads"]

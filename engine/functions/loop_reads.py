@@ -26,8 +26,8 @@ from engine.durable.loop_fold import fold_loop
 from engine.durable.loop_messages import loop_instance_id
 from engine.durable.run_snapshot import CallRecord, RunSnapshot
 from engine.durable.status import RunStatus
-from engine.functions.child_reads import ChildRead
-from engine.functions.partition_reads import PartitionReader
+from engine.functions.child_reads import ChildRead, FinishedReads
+from engine.functions.partition_reads import FinishedFolds, PartitionReader
 
 # A view reads at most this many step orchestrations for their calls (each costs a history read).
 MAX_LOOPS_READ = 200
@@ -46,6 +46,15 @@ class LoopRead(ChildRead):
         return self.snapshot.calls if self.snapshot is not None else ()
 
 
+class FinishedLoops:
+    """A request's reads of finished step orchestrations and of the finished partitions that started
+    them (``FinishedReads``), for a request that reads the same run again."""
+
+    def __init__(self) -> None:
+        self.loops: FinishedReads[LoopRead] = FinishedReads()
+        self.partitions: FinishedFolds = FinishedReads()
+
+
 class LoopReader:
     """Reads the step orchestrations of a run's looping steps (and, given the partition reader, of those
     its map partitions started)."""
@@ -55,7 +64,13 @@ class LoopReader:
         self.partitions = partitions
 
     async def _starters(
-        self, client: DurableClient, run: RunSnapshot | None, *, unfinished: bool, asking: bool = True
+        self,
+        client: DurableClient,
+        run: RunSnapshot | None,
+        *,
+        unfinished: bool,
+        asking: bool = True,
+        finished: FinishedFolds | None = None,
     ) -> list[RunSnapshot]:
         """The run, then its partitions that ran a looping step (one asking people, when ``asking``; only
         unfinished partitions, when ``unfinished``)."""
@@ -64,9 +79,24 @@ class LoopReader:
         if self.partitions is None:
             return [run]
         nodes = asking_steps(run.workflow) if asking else looping_steps(run.workflow)
-        return [run, *await self.partitions.step_folds(client, run, nodes, unfinished=unfinished)]
+        folds = await self.partitions.step_folds(client, run, nodes, unfinished=unfinished, finished=finished)
+        return [run, *folds]
 
-    async def read(self, client: DurableClient, instance_id: str, executor: str) -> LoopRead:
+    async def read(
+        self,
+        client: DurableClient,
+        instance_id: str,
+        executor: str,
+        finished: FinishedReads[LoopRead] | None = None,
+    ) -> LoopRead:
+        """A step orchestration's status and fold (one ``finished`` holds is not read again)."""
+        kept = finished.get(instance_id) if finished is not None else None
+        if kept is not None:
+            return kept
+        read = await self._read(client, instance_id, executor)
+        return finished.keep(instance_id, read.runtime, read) if finished is not None else read
+
+    async def _read(self, client: DurableClient, instance_id: str, executor: str) -> LoopRead:
         history = await client.history(instance_id)
         runtime = history.status.runtime if history is not None else None
         events: list[HistoryEvent] = history.events if history is not None else []
@@ -150,15 +180,26 @@ class LoopReader:
         return sorted((c for r in reads for c in r.closed), key=lambda c: c.at)
 
     async def all(
-        self, client: DurableClient, run: RunSnapshot | None, *, in_partitions: bool = False
+        self,
+        client: DurableClient,
+        run: RunSnapshot | None,
+        *,
+        in_partitions: bool = False,
+        finished: FinishedLoops | None = None,
     ) -> list[LoopRead]:
         """Every step orchestration this execution started (the first ``MAX_LOOPS_READ``), read; with
-        ``in_partitions``, those its map partitions started too (each partition folded to find them)."""
+        ``in_partitions``, those its map partitions started too (each partition folded to find them).
+        What ``finished`` holds (from an earlier read in the same request) is not read again."""
         if run is None:
             return []
-        parts = await self._starters(client, run, unfinished=False, asking=False) if in_partitions else [run]
+        if in_partitions:
+            folds = finished.partitions if finished is not None else None
+            parts = await self._starters(client, run, unfinished=False, asking=False, finished=folds)
+        else:
+            parts = [run]
         loops = [loop for part in parts for loop in part.loops.items()][:MAX_LOOPS_READ]
-        return [await self.read(client, instance_id, executor) for instance_id, executor in loops]
+        kept = finished.loops if finished is not None else None
+        return [await self.read(client, instance_id, executor, kept) for instance_id, executor in loops]
 
     async def unfinished(self, client: DurableClient, run: RunSnapshot | None) -> list[str]:
         """Every step orchestration of the run that has not finished (to terminate with the run)."""

@@ -23,7 +23,7 @@ from engine.durable.partition import AskedPartition
 from engine.durable.phase import FINISHED
 from engine.durable.run_snapshot import RunSnapshot
 from engine.durable.status import RunStatus
-from engine.functions.child_reads import ChildRead
+from engine.functions.child_reads import ChildRead, FinishedReads
 from engine.functions.map_progress import step_items
 from engine.functions.timeline import run_timeline
 from engine.functions.timeline_model import StepEntry
@@ -31,6 +31,10 @@ from engine.functions.timeline_model import StepEntry
 # A timeline lists the steps of the first partitions only: each costs a read of its history, and a map
 # of 100,000 items would list as many rows (the map's progress counts them all).
 MAX_PARTITION_ROWS = 2_000
+
+# A partition as one read found it: its runtime status, its history and its fold.
+PartitionFold = tuple[str | None, list[HistoryEvent], RunSnapshot | None]
+FinishedFolds = FinishedReads[PartitionFold]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,22 +61,34 @@ class PartitionReader:
         return PartitionRead(asked=asked, runtime=runtime, snapshot=snapshot)
 
     async def _folded(
-        self, client: DurableClient, instance_id: str
-    ) -> tuple[str | None, list[HistoryEvent], RunSnapshot | None]:
+        self, client: DurableClient, instance_id: str, finished: FinishedFolds | None = None
+    ) -> PartitionFold:
         """A partition's runtime status, history (with outputs) and fold (None before it has started, or
-        when its graph is not served: the run itself says why, as its version problem)."""
+        when its graph is not served: the run itself says why, as its version problem); a partition
+        ``finished`` holds is not read again."""
+        kept = finished.get(instance_id) if finished is not None else None
+        if kept is not None:
+            return kept
         read = await client.history(instance_id)
         runtime = read.status.runtime if read is not None else None
         events = read.events if read is not None else []
         if runtime is None or not events:
             return runtime, events, None
         try:
-            return runtime, events, fold_partition(self.versions, instance_id, events, activity=self.activity)
+            fold = fold_partition(self.versions, instance_id, events, activity=self.activity)
         except VersionNotAvailable:
             return runtime, events, None
+        found: PartitionFold = (runtime, events, fold)
+        return finished.keep(instance_id, runtime, found) if finished is not None else found
 
     async def step_folds(
-        self, client: DurableClient, run: RunSnapshot | None, nodes: frozenset[str], *, unfinished: bool
+        self,
+        client: DurableClient,
+        run: RunSnapshot | None,
+        nodes: frozenset[str],
+        *,
+        unfinished: bool,
+        finished: FinishedFolds | None = None,
     ) -> list[RunSnapshot]:
         """The folds of the run's partitions that ran a node of ``nodes`` (only the unfinished ones when
         ``unfinished``): where the agent steps of a partitioned map started their orchestrations."""
@@ -81,7 +97,7 @@ class PartitionReader:
         folds = []
         for instance_id, node in run.partitions.items():
             if node in nodes:
-                runtime, _, part = await self._folded(client, instance_id)
+                runtime, _, part = await self._folded(client, instance_id, finished)
                 if part is not None and not (unfinished and runtime in FINISHED):
                     folds.append(part)
         return folds

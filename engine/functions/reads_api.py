@@ -22,7 +22,7 @@ from engine.functions.dashboard import serve as serve_dashboard
 from engine.functions.feed import Feed, after, child_approvals, parse_cursor, run_events, running_steps
 from engine.functions.http_json import HttpError, check_instance_id, json_response
 from engine.functions.http_params import api_base, choice, int_param
-from engine.functions.loop_reads import loop_owner
+from engine.functions.loop_reads import FinishedLoops, loop_owner
 from engine.functions.loop_rows import feed_events, timeline_rows
 from engine.functions.map_progress import step_items
 from engine.functions.openapi import openapi_document
@@ -229,11 +229,12 @@ async def get_events(api: WorkflowApi, req: func.HttpRequest, client: DurableCli
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     read = await api.runs.named(workflow, instance_id, client)
+    finished_loops = FinishedLoops()  # read once per request, not once per poll
     while True:
         runtime = read.status.runtime
         events = run_events(read.snapshot, read.events, runtime)
         # The calls of its agent steps, its partitions' too (only partitions that ran an agent are folded).
-        loops = await api.loop_reads.all(client, read.snapshot, in_partitions=True)
+        loops = await api.loop_reads.all(client, read.snapshot, in_partitions=True, finished=finished_loops)
         events += feed_events(loops, instance_id)
         if not read.finished:
             events += await streaming_events(

@@ -18,7 +18,7 @@ from devhost.testing import DevHostHandle, run_devhost
 from engine import InMemoryRunner, ManualClock
 from engine.cli.watch import watch
 from engine.durable.loop_messages import CALL_ACTIVITY, LOOP_ORCHESTRATOR
-from tests.agents.loop_workflows import a_desk, a_ledgered
+from tests.agents.loop_workflows import a_desk, a_ledgered, a_map
 from tests.durable.http import finished, get, post, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,6 +270,54 @@ async def test_agents_asking_inside_map_partitions_are_listed_answered_and_close
     called = sorted(e["call"] for e in feed if e["kind"] == "tool_call")
     assert called == ["lookup", "lookup", "refund"]
     assert sum(e["kind"] == "model_call" for e in feed) >= 4  # each item's agent: at least two model calls
+    # The feed's long poll reads the run again every quarter second: what had finished for good (each
+    # partition, each agent step's orchestration) is read once per request, not once per poll.
+    assert await asyncio.to_thread(asyncio.run, histories_read_per_poll(host, done["instanceId"])) == (4, 0)
+
+
+async def histories_read_per_poll(host: DevHostHandle, instance_id: str) -> tuple[int, int]:
+    """How many histories the feed's read of a finished run's agent steps costs its first poll, then the
+    next (the run's two partitions and their two agent steps, then none)."""
+    import azure.durable_functions as df
+    from azure.durable_functions.models.utils import http_utils
+
+    from engine.core.versions import WorkflowVersions
+    from engine.durable.client import InstanceHistory
+    from engine.durable.orchestrator import STEP_ACTIVITY
+    from engine.functions.azure_client import AzureDurableClient
+    from engine.functions.loop_reads import FinishedLoops, LoopReader
+    from engine.functions.partition_reads import PartitionReader
+    from engine.functions.run_reads import RunReader
+    from tests.agents.loop_workflows import ALL
+
+    class Counting(AzureDurableClient):  # the real client, counting the histories it reads
+        reads = 0
+
+        async def history(self, instance_id: str) -> InstanceHistory | None:
+            Counting.reads += 1
+            return await super().history(instance_id)
+
+    # The SDK keeps one aiohttp session for the process, bound to the loop that first used it: this
+    # (fresh) loop gets its own.
+    http_utils._client_session = None
+    client = Counting(df.DurableOrchestrationClient(host.host.client_binding()))
+    versions = WorkflowVersions.of(ALL)
+    partitions = PartitionReader(versions, STEP_ACTIVITY)
+    loops = LoopReader(versions, partitions)
+    named = {w.name: w for w in ALL}
+    runs = RunReader(versions, named, partitions, activity=STEP_ACTIVITY, continue_every=20)
+    run = (await runs.named(a_map, instance_id, client)).snapshot
+    finished = FinishedLoops()
+    counted = []
+    for _ in range(2):
+        before = Counting.reads
+        assert len(await loops.all(client, run, in_partitions=True, finished=finished)) == 2
+        counted.append(Counting.reads - before)
+    session = http_utils._client_session
+    if session is not None:
+        await session.close()
+    http_utils._client_session = None
+    return counted[0], counted[1]
 
 
 async def test_terminating_a_run_ends_the_agent_steps_its_partitions_started(host: DevHostHandle) -> None:

@@ -82,3 +82,22 @@ async def test_a_finished_run_whose_step_wrote_nothing_ends_at_once() -> None:
         started = time.monotonic()
         assert [p for _, p in await _collect(stream, 10, hold=hold)] == [RETRY]
         assert time.monotonic() - started < 1
+
+
+def test_http_streams_without_init_indexing_are_reported_at_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker would start no server for the streams, and every request would hang: said at start."""
+    from engine.functions.app import WorkflowApp
+    from tests.streams.stream_workflows import s_stream
+
+    monkeypatch.delenv("PYTHON_ENABLE_INIT_INDEXING", raising=False)
+    monkeypatch.setenv("WORKFLOW_HTTP_STREAMS", "true")
+    with caplog.at_level("ERROR", logger="engine.http"):
+        assert WorkflowApp([s_stream], mcp_tools=False).http_streams
+    assert "PYTHON_ENABLE_INIT_INDEXING" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("PYTHON_ENABLE_INIT_INDEXING", "1")
+    with caplog.at_level("ERROR", logger="engine.http"):
+        assert WorkflowApp([s_stream], mcp_tools=False).http_streams
+    assert caplog.text == ""

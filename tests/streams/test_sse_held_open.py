@@ -123,3 +123,18 @@ def test_where_the_hosting_cannot_stream_each_answer_ends_at_its_first_batch(cla
     assert answers > 2  # many finite answers, each ending at its batch, not one held open
     assert [i for i, _ in got] == [f"1:{k}" for k in range(1, len(got) + 1)]
     assert json.loads("".join(t for _, t in got)) == _output(run_url)
+
+
+def test_validation_is_the_same_where_answers_are_held_open(streaming_api: str) -> None:
+    run_url = f"{streaming_api}/runs/{post(streaming_api, BRIEF).body['id']}"
+    sse = f"{run_url}/steps/s_writer/stream/sse"
+    bad = httpx.get(sse, headers={"Last-Event-ID": "later"}, timeout=30)
+    assert bad.status_code == 400 and bad.json()["field"] == "Last-Event-ID"
+    for query, name in (("?wait=61", "wait"), ("?after=-1", "after"), ("?attempt=0", "attempt")):
+        reply = httpx.get(sse + query, timeout=30)
+        assert reply.status_code == 400 and name in reply.text, (query, reply.text)
+    assert (
+        httpx.get(f"{streaming_api}/runs/no-such-run/steps/s_writer/stream/sse", timeout=30).status_code
+        == 404
+    )
+    assert httpx.get(f"{run_url}/steps/nobody/stream/sse", timeout=30).status_code == 404

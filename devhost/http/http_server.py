@@ -147,10 +147,14 @@ class HttpServer:
         # The app uses HTTP streams: its functions are called through the extension's web app
         # (http_streams), imported only then.
         self.stream_app: Any = None
+        # The requests whose answers are streaming now, ended when the listener stops (a response held
+        # open, such as Server-Sent Events, would otherwise keep the stop waiting).
+        self._streaming: set[asyncio.Task[Any]] = set()
         if http_streams:
             from devhost.http.http_streams import stream_web_app
 
             self.stream_app = stream_web_app()
+            self.app.on_shutdown.append(self._end_streaming)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         return await _within_body_limit(request, self.max_body_bytes, self._route)
@@ -235,7 +239,17 @@ class HttpServer:
             except _Refused as exc:
                 return error_answer(exc.status, exc.message)
 
-        return await serve_streamed(request, url_for_app(request), headers, call, self.stream_app)
+        task = asyncio.current_task()
+        assert task is not None
+        self._streaming.add(task)
+        try:
+            return await serve_streamed(request, url_for_app(request), headers, call, self.stream_app)
+        finally:
+            self._streaming.discard(task)
+
+    async def _end_streaming(self, _app: web.Application) -> None:
+        for task in self._streaming:
+            task.cancel()
 
 
 class _Refused(Exception):

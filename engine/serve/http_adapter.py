@@ -9,6 +9,7 @@ host. Here each aiohttp request becomes one, and each answer an aiohttp response
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -54,9 +55,29 @@ def aiohttp_response(reply: func.HttpResponse) -> web.Response:
     return web.Response(body=reply.get_body(), status=reply.status_code, headers=headers)
 
 
+# The handlers holding an EventStream open, ended when the server stops: a stop then waits for none of them.
+_HELD: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("held", set)
+
+
+async def _end_held(app: web.Application) -> None:
+    for task in app[_HELD]:
+        task.cancel()
+
+
 async def streamed(request: web.Request, reply: EventStream) -> web.StreamResponse:
     """An ``EventStream`` held open: each piece written (chunked) as its producer yields it; a reader that
-    goes away ends it."""
+    goes away ends it, and so does the server stopping."""
+    task = asyncio.current_task()
+    assert task is not None
+    held = request.app[_HELD]
+    held.add(task)
+    try:
+        return await _write(request, reply)
+    finally:
+        held.discard(task)
+
+
+async def _write(request: web.Request, reply: EventStream) -> web.StreamResponse:
     response = web.StreamResponse(status=reply.status_code, headers=dict(reply.headers))
     response.content_type = reply.mimetype
     response.charset = reply.charset or "utf-8"
@@ -103,6 +124,8 @@ async def json_errors(request: web.Request, handler: Callable[[web.Request], Awa
 def application(api: WorkflowApi, routes: list[Route], client: DurableClient) -> web.Application:
     """An aiohttp app serving every route of the table over ``client``."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+    app[_HELD] = set()
+    app.on_shutdown.append(_end_held)
     for route in routes:
         app.router.add_route(
             route.method, aiohttp_path(route, api.route_prefix), handler_for(api, route, client)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -99,18 +101,52 @@ def test_an_app_using_streams_needs_init_indexing(tmp_path: Path, monkeypatch: p
         load_and_index(_app(tmp_path, _STREAMED))
 
 
-def test_with_streams_every_http_function_takes_the_extensions_request(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("function", "refusal"),
+    [
+        (
+            "def classic(req: func.HttpRequest) -> func.HttpResponse:\n    return func.HttpResponse('no')\n",
+            r"function 'classic'.*takes the extension's Request.*not HttpRequest",
+        ),
+        (
+            "def classic(req: Request) -> func.HttpResponse:\n    return func.HttpResponse('no')\n",
+            r"function 'classic'.*answers one of the extension's response types.*not HttpResponse",
+        ),
+    ],
+)
+def test_with_streams_every_http_function_uses_the_extensions_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, refusal: str
 ) -> None:
     monkeypatch.setenv("PYTHON_ENABLE_INIT_INDEXING", "1")
-    classic = _STREAMED + (
-        "\n@app.route(route='classic')\ndef classic(req: func.HttpRequest) -> func.HttpResponse:\n"
-        "    return func.HttpResponse('no')\n"
-    )
-    with pytest.raises(DevHostError, match=r"function 'classic'.*not HttpRequest"):
+    classic = _STREAMED + "\n@app.route(route='classic')\n" + function
+    with pytest.raises(DevHostError, match=refusal):
         load_and_index(_app(tmp_path, classic))
 
 
 def test_an_app_without_the_extensions_request_runs_as_before(tmp_path: Path) -> None:
     index = load_and_index(APPS / "http_routes")
     assert index.http and not index.http_streams
+
+
+def test_stopping_devhost_ends_an_answer_still_streaming() -> None:
+    """The app's stream waits 10 s for a gate nobody opens; devhost stops at once all the same, ending it."""
+    ended = threading.Event()
+    with ExitStack() as stack:
+        host = stack.enter_context(run_devhost(APPS / "http_stream"))
+        first = threading.Event()
+
+        def read() -> None:
+            try:
+                with httpx.stream("GET", f"{host.api_url}/stream?gate=never", timeout=30) as response:
+                    for _ in response.iter_raw():
+                        first.set()
+            except httpx.HTTPError:
+                pass  # cut mid-body: what a stopping host does
+            ended.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        assert first.wait(10)
+        started = time.monotonic()
+        stack.close()
+        assert time.monotonic() - started < 5
+    assert ended.wait(5)

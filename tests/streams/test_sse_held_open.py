@@ -7,8 +7,12 @@ classic Functions app), each answer still ends at its first batch."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -138,3 +142,43 @@ def test_validation_is_the_same_where_answers_are_held_open(streaming_api: str) 
         == 404
     )
     assert httpx.get(f"{run_url}/steps/nobody/stream/sse", timeout=30).status_code == 404
+
+
+@pytest.mark.parametrize("hosting", ["devhost", "serve"])
+def test_stopping_the_hosting_ends_a_held_open_answer(hosting: str, tmp_path: Path) -> None:
+    """A reader holding an answer open does not hold up a stop: the hosting ends the answer at once
+    (aiohttp would otherwise wait up to a minute for the handler)."""
+    with ExitStack() as stack:
+        if hosting == "devhost":
+            settings = {**stream_settings(1000), **STREAMS_ON}
+            state = tmp_path / "state.sqlite"
+            host = stack.enter_context(run_devhost(ROOT, state=state, in_memory=False, settings=settings))
+            api, stop = f"{host.api_url}/workflows/s_stream", stack.close
+        else:
+            extra = {**stream_settings(1000), "ENGINE_STREAMS": f"sqlite:{tmp_path / 'streams.sqlite'}"}
+            served = stack.enter_context(
+                engine_serve("tests.streams.stream_workflows", tmp_path / "log", extra=extra)
+            )
+            api, stop = f"{served.api_url}/workflows/s_stream", served.process.terminate
+        run_url = f"{api}/runs/{post(api, BRIEF).body['id']}"
+        first_chunk, ended = threading.Event(), threading.Event()
+        events: list[str] = []
+
+        def read() -> None:
+            try:
+                with httpx.stream("GET", f"{run_url}/steps/s_writer/stream/sse?wait=60", timeout=90) as r:
+                    for line in r.iter_lines():
+                        if line.startswith("event: "):
+                            events.append(line)
+                            first_chunk.set()
+            except httpx.HTTPError:
+                pass  # the answer cut mid-body: what a stopping server does
+            ended.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        assert first_chunk.wait(30)
+        started = time.monotonic()
+        stop()  # devhost: stopped in this process; serve: SIGTERM, its API stops first
+        assert ended.wait(10)
+        assert time.monotonic() - started < 10
+    assert "event: done" not in events  # it ended because the hosting stopped, not because the step did

@@ -58,6 +58,11 @@ def error_answer(status: int, message: str) -> Any:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _raw(text: str) -> bytes:
+    """Text aiohttp decoded from the request's bytes, as those bytes again (ASGI carries bytes)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _scope(request: web.Request, url: str, headers: dict[str, str], call: Call) -> dict[str, Any]:
     """The ASGI scope of the request as the app sees it (its URL, its headers), carrying the call."""
     seen = URL(url)
@@ -68,10 +73,10 @@ def _scope(request: web.Request, url: str, headers: dict[str, str], call: Call) 
         "method": request.method,
         "scheme": seen.scheme,
         "path": request.path,
-        "raw_path": request.raw_path.split("?", 1)[0].encode("latin-1"),
-        "query_string": request.query_string.encode("latin-1"),
+        "raw_path": _raw(request.raw_path.split("?", 1)[0]),
+        "query_string": _raw(request.query_string),
         "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+        "headers": [(_raw(k.lower()), _raw(v)) for k, v in headers.items()],
         "client": (request.remote or "127.0.0.1", 0),
         "server": (seen.host or "127.0.0.1", seen.port or 80),
         "state": {},

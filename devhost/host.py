@@ -203,6 +203,7 @@ class DevHost:
             mcp=McpServer(self.index.mcp_tools, self._invoker, self.client_binding, self.keys)
             if self.index.mcp_tools
             else None,
+            http_streams=self.index.http_streams,
         )
         internal = InternalServer(management, max_body_bytes=body_limit)
         # Requests aiohttp cannot parse are answered as JSON too, never quoting them (malformed_requests).

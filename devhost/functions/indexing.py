@@ -20,6 +20,7 @@ from devhost.functions.binding_support import RUN_TRIGGERS, Refused, refusing
 from devhost.functions.binding_support import refused_bindings as bindings_refused
 from devhost.functions.function_names import FunctionsByName
 from devhost.functions.function_retry_policy import retry_policy
+from devhost.functions.http_streams import check_stream_functions, takes_stream_request
 from devhost.functions.listener_targets import ListenedFunction
 from devhost.functions.mcp_tools import McpToolFunction, tool_function
 from devhost.storage.storage_bindings import STORAGE_TRIGGERS, StorageSpec, storage_specs
@@ -40,6 +41,8 @@ class HttpFunction:
     client_params: list[str]
     wants_context: bool
     storage: list[StorageSpec] = field(default_factory=list)  # its blob / queue / table bindings
+    # It takes the HTTP streams extension's Request (and the app uses HTTP streams: http_streams).
+    takes_stream_request: bool = False
 
 
 @dataclass
@@ -70,6 +73,8 @@ class FunctionIndex:
     listened: list[ListenedFunction] = field(default_factory=list)
     # MCP tool trigger functions, served at /runtime/webhooks/mcp (the host's MCP extension).
     mcp_tools: list[McpToolFunction] = field(default_factory=list)
+    # The app uses HTTP streams: every HTTP function is called with the extension's Request (http_streams).
+    http_streams: bool = False
     other: list[str] = field(default_factory=list)  # functions with triggers devhost does not run
     # Function -> the bindings devhost does not run (a trigger it does not run, or bindings beside one it
     # runs); such a function is indexed with a stand-in that fails naming them (see binding_support).
@@ -162,10 +167,16 @@ def index_app(app: func.FunctionRegister) -> FunctionIndex:
         functions = app.get_functions()
     except Exception as exc:  # indexing errors are the app's (duplicate names, missing trigger, ...)
         raise DevHostError(f"function indexing failed: {exc}") from None
+    http: list[_Declared] = []
     for function in functions:
         declared = _declared(function)
         if declared is not None:
             _add_to_index(index, function, declared)
+            if declared.trigger.type == "httpTrigger":
+                http.append(declared)
+    index.http_streams = any(fn.takes_stream_request for fn in index.http)
+    if index.http_streams:  # the whole app is, as the worker's: each HTTP function checked for it
+        check_stream_functions([(d.name, d.user_fn, d.trigger.name) for d in http])
     return index
 
 
@@ -270,6 +281,7 @@ def _http_function(f: _Declared) -> HttpFunction:
         client_params=f.clients,
         wants_context=f.wants_context,
         storage=f.storage,
+        takes_stream_request=takes_stream_request(f.user_fn, trigger.name),
     )
 
 

@@ -124,6 +124,7 @@ class HttpServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         simulate_easy_auth: bool = False,
         mcp: McpServer | None = None,
+        http_streams: bool = False,
     ) -> None:
         self.routes = routes
         self.mcp = mcp  # the app's MCP tools (None: the app has none, and the MCP endpoints are not served)
@@ -143,6 +144,17 @@ class HttpServer:
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)
         if mcp is not None:
             self.app.on_shutdown.append(mcp.close)  # its SSE streams end, so the listener can stop
+        # The app uses HTTP streams: its functions are called through the extension's web app
+        # (http_streams), imported only then.
+        self.stream_app: Any = None
+        # The requests whose answers are streaming now, ended when the listener stops (a response held
+        # open, such as Server-Sent Events, would otherwise keep the stop waiting).
+        self._streaming: set[asyncio.Task[Any]] = set()
+        if http_streams:
+            from devhost.http.http_streams import stream_web_app
+
+            self.stream_app = stream_web_app()
+            self.app.on_shutdown.append(self._end_streaming)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         return await _within_body_limit(request, self.max_body_bytes, self._route)
@@ -174,34 +186,80 @@ class HttpServer:
             return json_error(
                 401, f"Function '{fn.name}' needs {key}: pass it as ?code= or in the x-functions-key header."
             )
-        body = await request.read()
         headers = dict(request.headers)
+        headers = headers if self.simulate_easy_auth else without_easy_auth_headers(headers)
+        if self.stream_app is not None:
+            return await self._invoke_streamed(request, match, headers)
         req = func.HttpRequest(
             method=request.method,
             url=url_for_app(request),
-            headers=headers if self.simulate_easy_auth else without_easy_auth_headers(headers),
+            headers=headers,
             params=dict(request.query),
             route_params=match.route_params,
-            body=body,
+            body=await request.read(),
         )
+        try:
+            return to_aiohttp(await self._call(fn, req))
+        except _Refused as exc:
+            return json_error(exc.status, exc.message)
+
+    async def _call(self, fn: HttpFunction, req: Any) -> Any:
+        """The function called with ``req`` as its trigger parameter; its failure as devhost answers it
+        (``_Refused``), logged as the host logs it."""
         kwargs: dict[str, Any] = {fn.trigger_param: req}
         for client in fn.client_params:
             kwargs[client] = self.client_binding()
         try:
-            result = await self.invoker.call(
+            return await self.invoker.call(
                 fn.name, fn.fn, kwargs, reason=HTTP_REASON, wants_context=fn.wants_context
             )
-            return to_aiohttp(result)
         except UnsupportedBindingError as exc:
             # Not the app's failure: devhost refuses a binding it does not run (501), and says which.
             host_logs.logger.warning("%s", exc)
-            return json_error(501, str(exc))
+            raise _Refused(501, str(exc)) from None
         except Exception:
             # Like the host: log the exception, answer 500 without its details.
             host_logs.logger.exception("Function '%s' raised an exception", fn.name)
-            return json_error(
+            raise _Refused(
                 500, f"Function '{fn.name}' raised an exception; the devhost log has the details."
-            )
+            ) from None
+
+    async def _invoke_streamed(
+        self, request: web.Request, match: RouteMatch, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """The function of an app using HTTP streams: called with the extension's Request, its answer
+        written to the client as it is produced (http_streams)."""
+        from devhost.http.http_streams import error_answer, serve_streamed, with_route_params
+
+        fn: HttpFunction = match.target
+
+        async def call(req: Any) -> Any:
+            try:
+                return await self._call(fn, with_route_params(req, match.route_params))
+            except _Refused as exc:
+                return error_answer(exc.status, exc.message)
+
+        task = asyncio.current_task()
+        assert task is not None
+        self._streaming.add(task)
+        try:
+            return await serve_streamed(request, url_for_app(request), headers, call, self.stream_app)
+        finally:
+            self._streaming.discard(task)
+
+    async def _end_streaming(self, _app: web.Application) -> None:
+        for task in self._streaming:
+            task.cancel()
+
+
+class _Refused(Exception):
+    """A function call devhost answers with an error of its own (the function raised, or a binding is not
+    run)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class InternalServer:

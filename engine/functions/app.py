@@ -16,6 +16,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from engine.core.app_settings import flag
 from engine.core.graph import Workflow
 from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
@@ -34,6 +35,7 @@ from engine.durable.partition import PARTITION_ORCHESTRATOR
 from engine.durable.step_activity import run_step
 from engine.functions.azure_client import AzureDurableClient
 from engine.functions.dispatch import answer
+from engine.functions.event_stream import settled
 from engine.functions.identity import check_identity_settings
 from engine.functions.mcp_tools import McpTool, call_tool, workflow_tools
 from engine.functions.routes import ROUTES, Route
@@ -43,6 +45,10 @@ from engine.streams.choice import install as install_stream_store
 from engine.telemetry.setup import configure_from_environment
 
 log = logging.getLogger("engine.http")
+
+HTTP_STREAMS = "WORKFLOW_HTTP_STREAMS"  # the app setting that serves the routes with HTTP streams
+# The setting that starts the Python worker's HTTP server for HTTP streams (Python 3.9-3.12 workers).
+INIT_INDEXING = "PYTHON_ENABLE_INIT_INDEXING"
 
 
 class WorkflowApp:
@@ -57,15 +63,28 @@ class WorkflowApp:
         activity_name: str = STEP_ACTIVITY,
         continue_every: int = DEFAULT_CONTINUE_EVERY,
         mcp_tools: bool = True,
+        http_streams: bool | None = None,
     ) -> None:
         """``mcp_tools``: register every workflow as MCP tools too (the host's MCP extension, which the
-        extension bundle 4.x carries); False for a host without it."""
+        extension bundle 4.x carries); False for a host without it. ``http_streams``: serve the HTTP routes
+        with Azure Functions' HTTP streams (``engine.functions.http_streams``: Server-Sent Events held
+        open), which every HTTP function of the Functions app then uses; None: the
+        ``WORKFLOW_HTTP_STREAMS`` app setting (off by default)."""
         # Sub-workflows are served too: their runs need their orchestrator, and people their routes.
         self.versions = WorkflowVersions.of(with_subworkflows(workflows))
         self.workflows: dict[str, Workflow] = self.versions.newest()
         self.route_prefix = route_prefix
         self.activity_name = activity_name
         self.continue_every = continue_every
+        self.http_streams = flag(HTTP_STREAMS, False) if http_streams is None else http_streams
+        if self.http_streams and not flag(INIT_INDEXING, False):
+            log.error(
+                "%s is on but %s is not: the Python worker starts no HTTP server for the streams, and "
+                "the app's HTTP requests will not complete; set %s=1",
+                HTTP_STREAMS,
+                INIT_INDEXING,
+                INIT_INDEXING,
+            )
         self.api = WorkflowApi(
             self.versions,
             route_prefix=route_prefix,
@@ -158,22 +177,10 @@ class WorkflowApp:
 
     def _register_route(self, route: Route) -> None:
         bp = self.blueprint
-        api = self.api
-        if route.durable_client:
-
-            async def endpoint(
-                req: func.HttpRequest, client: df.DurableOrchestrationClient
-            ) -> func.HttpResponse:
-                # Handlers reach the task hub through the client seam only.
-                return await answer(api, route, req, AzureDurableClient(client))
-
-            wrapped = bp.durable_client_input(client_name="client")(endpoint)
-        else:
-
-            async def endpoint_plain(req: func.HttpRequest) -> func.HttpResponse:
-                return await answer(api, route, req, None)
-
-            wrapped = endpoint_plain
+        endpoint = self._streamed_endpoint(route) if self.http_streams else self._endpoint(route)
+        wrapped = (
+            bp.durable_client_input(client_name="client")(endpoint) if route.durable_client else endpoint
+        )
         extra = {}
         if route.anonymous:
             extra["auth_level"] = func.AuthLevel.ANONYMOUS
@@ -182,6 +189,31 @@ class WorkflowApp:
         bp.function_name(name=route.function_name)(
             bp.route(route=route.resolved(self.route_prefix), methods=[route.method], **extra)(wrapped)
         )
+
+    def _endpoint(self, route: Route) -> Any:
+        """A route's HTTP function as the classic worker calls it: a whole body answered, so Server-Sent
+        Events are answered in their finite form (``event_stream.settled``)."""
+        api = self.api
+        if route.durable_client:
+
+            async def endpoint(
+                req: func.HttpRequest, client: df.DurableOrchestrationClient
+            ) -> func.HttpResponse:
+                # Handlers reach the task hub through the client seam only.
+                return await settled(await answer(api, route, req, AzureDurableClient(client)))
+
+            return endpoint
+
+        async def endpoint_plain(req: func.HttpRequest) -> func.HttpResponse:
+            return await settled(await answer(api, route, req, None))
+
+        return endpoint_plain
+
+    def _streamed_endpoint(self, route: Route) -> Any:
+        """A route's HTTP function with HTTP streams (FastAPI's Request; Server-Sent Events held open)."""
+        from engine.functions import http_streams  # importing it turns HTTP streams on for the whole app
+
+        return http_streams.endpoint(self.api, route)
 
     # --- MCP tools ------------------------------------------------------------------------------------
 

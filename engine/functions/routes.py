@@ -191,7 +191,9 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         stream_api.get_stream_sse,
         "The same chunks as Server-Sent Events (event chunk, id ATTEMPT:OFFSET; attempt; done), resumed "
-        "after Last-Event-ID; each answer ends once it holds chunks, and an EventSource asks again",
+        "after Last-Event-ID. Where the hosting can stream (engine serve, Functions HTTP streams) the answer "
+        "stays open, each chunk sent as it commits and a comment every 10 s, until done or ?wait= is over; "
+        "elsewhere it ends once it holds chunks. Either way an EventSource asks again (retry: 250)",
         {
             200: "the events after the offset",
             400: "invalid instanceId, after, wait, attempt or Last-Event-ID",
@@ -200,7 +202,10 @@ ROUTES: tuple[Route, ...] = (
         params=(
             *STREAM_PARAMS,
             Param(
-                "wait", "query", int_schema(0, MAX_STREAM_WAIT), "seconds to wait for a chunk (default 25)"
+                "wait",
+                "query",
+                int_schema(0, MAX_STREAM_WAIT),
+                "seconds to wait for a chunk, or to stay open where the hosting can stream (default 25)",
             ),
         ),
         per_workflow=True,

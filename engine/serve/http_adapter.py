@@ -3,11 +3,13 @@
 The handlers are the Functions app's own (``engine.functions``: the route table, ``dispatch.answer``,
 ``reads_api``/``approvals_api``/``lifecycle_api``); they take ``azure.functions.HttpRequest`` and answer
 ``azure.functions.HttpResponse``, plain classes of the azure-functions library that need no Functions
-host. Here each aiohttp request becomes one, and each answer an aiohttp response.
+host. Here each aiohttp request becomes one, and each answer an aiohttp response; an ``EventStream``
+(Server-Sent Events) is held open, each piece of its body sent as it is produced.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from engine.durable.client import DurableClient
 from engine.functions.dispatch import answer
+from engine.functions.event_stream import EventStream
 from engine.functions.http_json import HttpError
 from engine.functions.route_model import Route
 from engine.functions.workflow_api import WorkflowApi
@@ -52,14 +55,56 @@ def aiohttp_response(reply: func.HttpResponse) -> web.Response:
     return web.Response(body=reply.get_body(), status=reply.status_code, headers=headers)
 
 
+# The handlers holding an EventStream open, ended when the server stops: a stop then waits for none of them.
+_HELD: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("held", set)
+
+
+async def _end_held(app: web.Application) -> None:
+    for task in app[_HELD]:
+        task.cancel()
+
+
+async def streamed(request: web.Request, reply: EventStream) -> web.StreamResponse:
+    """An ``EventStream`` held open: each piece written (chunked) as its producer yields it; a reader that
+    goes away ends it, and so does the server stopping."""
+    task = asyncio.current_task()
+    assert task is not None
+    held = request.app[_HELD]
+    held.add(task)
+    try:
+        return await _write(request, reply)
+    finally:
+        held.discard(task)
+
+
+async def _write(request: web.Request, reply: EventStream) -> web.StreamResponse:
+    response = web.StreamResponse(status=reply.status_code, headers=dict(reply.headers))
+    response.content_type = reply.mimetype
+    response.charset = reply.charset or "utf-8"
+    await response.prepare(request)
+    pieces = reply.events(True)
+    try:
+        async for piece in pieces:
+            await response.write(piece.encode())
+    except ConnectionError:
+        return response  # the reader went away: nothing more to send
+    finally:
+        await pieces.aclose()
+    await response.write_eof()
+    return response
+
+
 def handler_for(
     api: WorkflowApi, route: Route, client: DurableClient
 ) -> Callable[[web.Request], Awaitable[Any]]:
     """The aiohttp handler of one route: each request converted and answered through ``dispatch.answer``."""
     target = client if route.durable_client else None
 
-    async def handle(request: web.Request) -> web.Response:
-        return aiohttp_response(await answer(api, route, await functions_request(request), target))
+    async def handle(request: web.Request) -> web.StreamResponse:
+        reply = await answer(api, route, await functions_request(request), target)
+        if isinstance(reply, EventStream):
+            return await streamed(request, reply)
+        return aiohttp_response(reply)
 
     return handle
 
@@ -79,6 +124,8 @@ async def json_errors(request: web.Request, handler: Callable[[web.Request], Awa
 def application(api: WorkflowApi, routes: list[Route], client: DurableClient) -> web.Application:
     """An aiohttp app serving every route of the table over ``client``."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[json_errors])
+    app[_HELD] = set()
+    app.on_shutdown.append(_end_held)
     for route in routes:
         app.router.add_route(
             route.method, aiohttp_path(route, api.route_prefix), handler_for(api, route, client)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from urllib.parse import quote
+from collections.abc import Collection
+from urllib.parse import quote, unquote
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
@@ -128,22 +129,37 @@ class TableStreamStore:
             done = False
         return contiguous(attempt, sorted(rows), after, done)
 
-    async def purge(self, instance_id: str) -> int:
-        """See ``StreamStore.purge``: every partition of the run, row by row."""
+    async def purge(self, instance_id: str, steps: Collection[str] | None = None) -> int:
+        """See ``StreamStore.purge``: every partition of the run (or the steps'), row by row."""
         client = await self._client()
-        low = _run_key(instance_id)
-        high = low[:-1] + "}"  # '|' + 1: the quoted instance id never holds '|' itself
-        query = "PartitionKey ge @low and PartitionKey lt @high"
+        if steps is None:
+            low = _run_key(instance_id)
+            high = low[:-1] + "}"  # '|' + 1: the quoted instance id never holds '|' itself
+            query = "PartitionKey ge @low and PartitionKey lt @high"
+            ranges = [{"low": low, "high": high}]
+        else:
+            query = "PartitionKey eq @low"
+            ranges = [{"low": _partition(instance_id, step)} for step in steps]
         rows = [
             (str(e["PartitionKey"]), str(e["RowKey"]))
+            for parameters in ranges
             async for e in client.query_entities(
-                query, parameters={"low": low, "high": high}, select=["PartitionKey", "RowKey"]
+                query, parameters=parameters, select=["PartitionKey", "RowKey"]
             )
         ]
         for pk, row in rows:
             with contextlib.suppress(ResourceNotFoundError):
                 await client.delete_entity(pk, row)
         return sum(1 for _, row in rows if row.startswith("c"))
+
+    async def runs(self) -> dict[str, set[str]]:
+        """See ``StreamStore.runs``: the attempt rows of the whole table (a step has one at least)."""
+        client = await self._client()
+        found: dict[str, set[str]] = {}
+        async for e in client.query_entities("RowKey ge 'a' and RowKey lt 'b'", select=["PartitionKey"]):
+            run, _, step = str(e["PartitionKey"]).partition("|")
+            found.setdefault(unquote(run), set()).add(unquote(step))
+        return found
 
     async def _attempt_rows(self, instance_id: str, step: str) -> tuple[tuple[str, bool], ...]:
         return tuple((str(r["RowKey"]), bool(r.get("done"))) for r in await self._attempts(instance_id, step))

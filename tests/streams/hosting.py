@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,3 +74,23 @@ def key(host: DevHostHandle, run: str) -> str:
     """The name the run's s_writer streams are kept under: the step and the run's execution (its nonce)."""
     status = get(f"{host.base_url}{WEBHOOK}/{run}?showInput=true").body
     return stream_step("s_writer", run_nonce_in(status["input"]))
+
+
+def follow(url: str, timeout: float = 60.0) -> tuple[list[tuple[int, str]], int]:
+    """Read the stream at ``url`` to its end as a reader does; the chunks got and how many reads it took
+    (failing when it has not ended in ``timeout`` seconds: a stream no reader can see never ends)."""
+    got: list[tuple[int, str]] = []
+    after, attempt, reads = 0, None, 0
+    deadline = time.monotonic() + timeout
+    while True:
+        assert time.monotonic() < deadline, f"the stream did not end in {timeout} s: {got}"
+        query = f"?after={after}&wait=10" + (f"&attempt={attempt}" if attempt else "")
+        answer = get(url + query)
+        reads += 1
+        assert answer.status == 200, answer.body
+        body = answer.body
+        assert "newAttempt" not in body
+        got += [(c["offset"], c["text"]) for c in body["chunks"]]
+        attempt, after = body["attempt"], body["next"]
+        if body["done"]:
+            return got, reads

@@ -141,6 +141,10 @@ def _backend(spec: str) -> Backend:
 
 def serve_main(*, host: str, port: int, backend_spec: str, worker: bool) -> int:
     """``python -m engine serve``."""
+    try:
+        every = sweep_interval(os.environ.get(INTERVAL_SETTING))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     backend = _backend(backend_spec)
     workflows = served_workflows()
     os.environ.setdefault("WEBSITE_HOSTNAME", f"localhost:{port}")  # links name this origin
@@ -150,10 +154,6 @@ def serve_main(*, host: str, port: int, backend_spec: str, worker: bool) -> int:
     check_identity_settings()
     configure_from_environment()
     _streams()
-    try:
-        every = sweep_interval(os.environ.get(INTERVAL_SETTING))
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
     child = _worker_process(backend) if worker else None
     try:
         asyncio.run(_serve(backend, workflows, host, port, every))

@@ -1,6 +1,7 @@
 """Purging runs through the workflow API on devhost: a finished run's streams go with its history at once
 (the SQLite store holds none of the run right after), a running run is a 409, bad input a 4xx naming the
-field, a cross-site purge is refused. The sweep of purges around the API: ``test_sweep.py``."""
+field, a cross-site purge is refused, and a keyed host wants the function key; the app registers the
+sweep's timer. The sweep of purges around the API: ``test_sweep.py``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from devhost.testing import DevHostHandle
+from devhost.testing import DevHostHandle, run_devhost
+from engine.functions.app import SWEEP_FUNCTION
+from engine.streams.sweep import DEFAULT_SCHEDULE
 from tests.durable.http import call, finished, get, post, wait_for
-from tests.streams.hosting import BRIEF, WEBHOOK, finished_run, held, key, run_url, stream_host
+from tests.streams.hosting import (
+    BRIEF,
+    ROOT,
+    WEBHOOK,
+    finished_run,
+    held,
+    key,
+    run_url,
+    stream_host,
+    stream_settings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +81,22 @@ def test_a_cross_site_purge_is_refused(host: DevHostHandle) -> None:
     answer = call("DELETE", run_url(host, run), headers={"Origin": "https://elsewhere.example"})
     assert answer.status == 403
     assert get(run_url(host, run)).status == 200
+
+
+def test_purging_takes_the_function_key_where_the_host_checks_keys(host: DevHostHandle) -> None:
+    with run_devhost(ROOT, require_keys=True, settings=stream_settings(0)) as keyed:
+        keys = keyed.host.keys
+        assert keys is not None
+        code = f"?code={keys.function}"
+        run = post(f"{keyed.api_url}/workflows/s_stream{code}", BRIEF).body["id"]
+        wait_for(run_url(keyed, run) + code, finished)
+        assert call("DELETE", run_url(keyed, run)).status == 401
+        assert get(run_url(keyed, run) + code).status == 200  # refused: still there
+        purged = call("DELETE", run_url(keyed, run), headers={"x-functions-key": keys.function})
+        assert purged.status == 200, purged.body
+
+
+def test_the_app_sweeps_on_a_timer_every_15_minutes_by_default(host: DevHostHandle) -> None:
+    [timer] = [f for f in host.host.index.listened if f.name == SWEEP_FUNCTION]
+    assert (timer.trigger_type, timer.trigger["schedule"]) == ("timerTrigger", DEFAULT_SCHEDULE)
+    assert DEFAULT_SCHEDULE == "0 */15 * * * *"

@@ -5,6 +5,9 @@ a run's partitions sort together and a purge deletes one key range). Each attemp
 (its writer, whether it is done); each chunk a row ``c<attempt>-<offset>``. Rows are created, never
 replaced, so an attempt is claimed by one writer and a chunk's offset holds one text: the service commits
 a row before any query can return it. Waiting polls every ``POLL_SECONDS``.
+
+The partition ``INDEX`` lists the step partitions (a row each, written before a step's first attempt, and
+deleted last by a purge), so the sweep reads one partition, not a scan of every chunk in the table.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from azure.data.tables.aio import TableClient
 from engine.core.streams import StreamRead, contiguous
 
 TABLE = "EngineStreams"
+INDEX = "!runs"  # no step's partition: quote() escapes '!' in an instance id
 POLL_SECONDS = 0.1
 _WIDTH = 10
 
@@ -80,6 +84,8 @@ class TableStreamStore:
                 "writer": writer,
                 "done": False,
             }
+            # Listed first: a crash between the two leaves an entry the sweep clears, never a stream unlisted.
+            await client.upsert_entity({"PartitionKey": INDEX, "RowKey": entity["PartitionKey"]})
             try:
                 await client.create_entity(entity)
             except ResourceExistsError:
@@ -137,9 +143,18 @@ class TableStreamStore:
             high = low[:-1] + "}"  # '|' + 1: the quoted instance id never holds '|' itself
             query = "PartitionKey ge @low and PartitionKey lt @high"
             ranges = [{"low": low, "high": high}]
+            listed = [
+                str(e["RowKey"])
+                async for e in client.query_entities(
+                    "PartitionKey eq @index and RowKey ge @low and RowKey lt @high",
+                    parameters={"index": INDEX, "low": low, "high": high},
+                    select=["RowKey"],
+                )
+            ]
         else:
             query = "PartitionKey eq @low"
             ranges = [{"low": _partition(instance_id, step)} for step in steps]
+            listed = [_partition(instance_id, step) for step in steps]
         rows = [
             (str(e["PartitionKey"]), str(e["RowKey"]))
             for parameters in ranges
@@ -147,17 +162,19 @@ class TableStreamStore:
                 query, parameters=parameters, select=["PartitionKey", "RowKey"]
             )
         ]
-        for pk, row in rows:
+        for pk, row in [*rows, *((INDEX, partition) for partition in listed)]:  # the index entries last
             with contextlib.suppress(ResourceNotFoundError):
                 await client.delete_entity(pk, row)
         return sum(1 for _, row in rows if row.startswith("c"))
 
     async def runs(self) -> dict[str, set[str]]:
-        """See ``StreamStore.runs``: the attempt rows of the whole table (a step has one at least)."""
+        """See ``StreamStore.runs``: the index partition's entries."""
         client = await self._client()
         found: dict[str, set[str]] = {}
-        async for e in client.query_entities("RowKey ge 'a' and RowKey lt 'b'", select=["PartitionKey"]):
-            run, _, step = str(e["PartitionKey"]).partition("|")
+        async for e in client.query_entities(
+            "PartitionKey eq @index", parameters={"index": INDEX}, select=["RowKey"]
+        ):
+            run, _, step = str(e["RowKey"]).partition("|")
             found.setdefault(unquote(run), set()).add(unquote(step))
         return found
 

@@ -25,6 +25,7 @@ SCHEDULE_SETTING = "ENGINE_STREAMS_SWEEP_SCHEDULE"
 DEFAULT_SCHEDULE = "0 */15 * * * *"  # NCRONTAB: every 15 minutes; a purged run's chunks stay no longer
 INTERVAL_SETTING = "ENGINE_STREAMS_SWEEP_SECONDS"
 DEFAULT_INTERVAL = 900.0  # serve's period: the same 15 minutes
+LOOKUPS_AT_ONCE = 16  # runs asked about together: the backend is not flooded, a large store is not slow
 
 log = logging.getLogger("engine.streams")
 
@@ -49,23 +50,31 @@ class Swept:
     chunks: int = 0
 
 
+async def _sweep_run(store: StreamStore, lookup: Lookup, instance_id: str, steps: set[str]) -> int | None:
+    """The chunks purged of one run's streams; None when none was to go."""
+    current = await lookup(instance_id)
+    if current is None:
+        return await store.purge(instance_id)
+    stale = {s for s in steps if stream_execution(s) != current.execution}
+    return await store.purge(instance_id, stale) if stale else None
+
+
 async def sweep(store: StreamStore, lookup: Lookup) -> Swept:
     """Purge the streams of runs ``lookup`` no longer finds, and of executions that are not the current."""
-    held = await store.runs()
-    purged = chunks = 0
-    for instance_id, steps in held.items():
-        current = await lookup(instance_id)
-        if current is None:
-            chunks += await store.purge(instance_id)
-            purged += 1
-            continue
-        stale = {s for s in steps if stream_execution(s) != current.execution}
-        if stale:
-            chunks += await store.purge(instance_id, stale)
-            purged += 1
+    held = list((await store.runs()).items())
+    outcomes: list[int | None] = []
+    for start in range(0, len(held), LOOKUPS_AT_ONCE):  # one status read a run: a few at a time
+        batch = held[start : start + LOOKUPS_AT_ONCE]
+        outcomes += await asyncio.gather(*(_sweep_run(store, lookup, i, steps) for i, steps in batch))
+    purged = [chunks for chunks in outcomes if chunks is not None]
     if purged:
-        log.info("stream sweep: purged the streams of %d of %d runs (%d chunks)", purged, len(held), chunks)
-    return Swept(runs=len(held), purged=purged, chunks=chunks)
+        log.info(
+            "stream sweep: purged the streams of %d of %d runs (%d chunks)",
+            len(purged),
+            len(held),
+            sum(purged),
+        )
+    return Swept(runs=len(held), purged=len(purged), chunks=sum(purged))
 
 
 async def sweep_every(seconds: float, store: Callable[[], StreamStore], lookup: Lookup) -> None:

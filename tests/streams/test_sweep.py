@@ -1,18 +1,27 @@
 """The sweep: its rule on every store (a run the backend no longer has loses all its streams; a run whose
 current execution differs from the one that wrote a stream loses that stream only; the current execution's
-streams, and those of a run without a nonce (memory) that carry none, are kept), its interval setting, and
+streams, and those of a run without a nonce (memory) that carry none, are kept), the backend asked about
+a few runs at a time, its interval setting, and
 on devhost its timer removing what a management-API purge left, with no read of the stream route."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from devhost.testing import DevHostHandle
-from engine.core.streams import StreamStore, stream_step
-from engine.streams.sweep import SCHEDULE_SETTING, Current, Swept, sweep, sweep_interval
+from engine.core.streams import MemoryStreamStore, StreamStore, stream_step
+from engine.streams.sweep import (
+    LOOKUPS_AT_ONCE,
+    SCHEDULE_SETTING,
+    Current,
+    Swept,
+    sweep,
+    sweep_interval,
+)
 from tests.durable.http import call, get
 from tests.streams.hosting import WEBHOOK, finished_run, held, key, run_url, stream_host
 
@@ -41,6 +50,25 @@ async def test_the_sweep_purges_gone_runs_and_earlier_executions_only(store: Str
     assert await store.runs() == {"live": {"s@n2", "t@n2"}, "memory-run": {"s"}}
     assert [c.offset for c in (await store.read("live", "s@n2", 1, 0)).chunks] == [1, 2, 3]
     assert await sweep(store, lookup) == Swept(runs=2, purged=0, chunks=0)  # nothing more to do
+
+
+async def test_the_sweep_asks_about_a_few_runs_at_a_time() -> None:
+    store = MemoryStreamStore()
+    for n in range(40):
+        await _write(store, f"run-{n}", stream_step("s", "n"))
+    asking = most = 0
+
+    async def lookup(instance_id: str) -> Current | None:
+        nonlocal asking, most
+        asking += 1
+        most = max(most, asking)
+        await asyncio.sleep(0.01)
+        asking -= 1
+        return None if instance_id.endswith("7") else Current("n")
+
+    assert await sweep(store, lookup) == Swept(runs=40, purged=4, chunks=12)
+    assert most == LOOKUPS_AT_ONCE
+    assert sorted(await store.runs()) == sorted(f"run-{n}" for n in range(40) if n % 10 != 7)
 
 
 @pytest.mark.parametrize(("raw", "seconds"), [(None, 900.0), ("", 900.0), ("0.5", 0.5), ("60", 60.0)])

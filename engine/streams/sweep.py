@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ async def sweep_every(seconds: float, store: Callable[[], StreamStore], lookup: 
 
 
 def sweep_interval(raw: str | None) -> float:
-    """``ENGINE_STREAMS_SWEEP_SECONDS`` read: a positive number of seconds (the default when unset);
+    """``ENGINE_STREAMS_SWEEP_SECONDS`` read: a positive, finite number of seconds (the default when unset);
     ``ValueError`` naming the setting otherwise."""
     if raw is None or not raw.strip():
         return DEFAULT_INTERVAL
@@ -97,7 +98,7 @@ def sweep_interval(raw: str | None) -> float:
         seconds = float(raw)
     except ValueError:
         seconds = 0.0
-    if not seconds > 0:
+    if not (seconds > 0 and math.isfinite(seconds)):
         raise ValueError(f"{INTERVAL_SETTING}={raw!r} is not a positive number of seconds")
     return seconds
 

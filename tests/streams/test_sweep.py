@@ -76,7 +76,7 @@ def test_the_interval_setting_is_read(raw: str | None, seconds: float) -> None:
     assert sweep_interval(raw) == seconds
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "soon", "nan"])
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "nan", "inf"])
 def test_a_bad_interval_names_the_setting(raw: str) -> None:
     with pytest.raises(ValueError, match="ENGINE_STREAMS_SWEEP_SECONDS"):
         sweep_interval(raw)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -65,8 +65,14 @@ class StreamStore(Protocol):
         """The attempt's chunks with an offset above ``after``, in order."""
         ...
 
-    async def purge(self, instance_id: str) -> int:
-        """Delete every stream of the run; how many chunks went."""
+    async def purge(self, instance_id: str, steps: Collection[str] | None = None) -> int:
+        """Delete every stream of the run (only those kept under ``steps``, when given); how many chunks
+        went."""
+        ...
+
+    async def runs(self) -> dict[str, set[str]]:
+        """Every run with a stream here (its instance id), with the names its streams are kept under (the
+        sweep's listing: ``engine.streams.sweep``)."""
         ...
 
     async def wait_change(self, instance_id: str, step: str, timeout: float) -> None:
@@ -120,16 +126,27 @@ class MemoryStreamStore:
         key = (instance_id, step, attempt)
         return contiguous(attempt, sorted(self._chunks.get(key, {}).items()), after, key in self._done)
 
-    async def purge(self, instance_id: str) -> int:
+    async def purge(self, instance_id: str, steps: Collection[str] | None = None) -> int:
         """See ``StreamStore.purge``."""
+
+        def chosen(key: tuple[str, ...]) -> bool:
+            return key[0] == instance_id and (steps is None or key[1] in steps)
+
         gone = 0
-        for key in [k for k in self._chunks if k[0] == instance_id]:
+        for key in [k for k in self._chunks if chosen(k)]:
             gone += len(self._chunks.pop(key))
             self._done.discard(key)
-        for key in [k for k in self._writers if k[0] == instance_id]:
+        for key in [k for k in self._writers if chosen(k)]:
             del self._writers[key]
             self._touch(*key)
         return gone
+
+    async def runs(self) -> dict[str, set[str]]:
+        """See ``StreamStore.runs``."""
+        found: dict[str, set[str]] = {}
+        for instance_id, step in self._writers:
+            found.setdefault(instance_id, set()).add(step)
+        return found
 
     async def wait_change(self, instance_id: str, step: str, timeout: float) -> None:
         """See ``StreamStore.wait_change``."""
@@ -160,9 +177,13 @@ class NoStreams:
         """No chunk."""
         return StreamRead(attempt=attempt, next=after)
 
-    async def purge(self, instance_id: str) -> int:
+    async def purge(self, instance_id: str, steps: Collection[str] | None = None) -> int:
         """Nothing kept."""
         return 0
+
+    async def runs(self) -> dict[str, set[str]]:
+        """None kept."""
+        return {}
 
     async def wait_change(self, instance_id: str, step: str, timeout: float) -> None:
         """Nothing changes: waits ``timeout``."""
@@ -255,6 +276,12 @@ def stream_step(step: str, execution: str | None) -> str:
     return f"{step}@{execution}" if execution else step
 
 
+def stream_execution(kept: str) -> str | None:
+    """The execution (run nonce) a name ``stream_step`` made names; None for a step's own name (memory)."""
+    _, at, execution = kept.rpartition("@")
+    return execution if at else None
+
+
 def use_stream_store(store: StreamStore) -> Callable[[], StreamStore]:
     """Make ``store`` the process's stream store; the chooser it replaces."""
     return choose_stream_store(lambda: store)
@@ -269,6 +296,7 @@ __all__ = [
     "StreamWriter",
     "choose_stream_store",
     "contiguous",
+    "stream_execution",
     "stream_step",
     "stream_store",
     "use_stream_store",

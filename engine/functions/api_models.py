@@ -107,6 +107,14 @@ class IssuedLink(_Answer):
     expires: str
 
 
+class RunPurged(_Answer):
+    """A finished run purged: its history and its streams are gone."""
+
+    purged: bool
+    instanceId: str
+    streamChunks: int = Field(description="how many chunks of its steps' streams were deleted with it")
+
+
 class RunAccepted(_Answer):
     """Terminate or rewind accepted: the run changes soon."""
 

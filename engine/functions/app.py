@@ -4,12 +4,15 @@ Only documented ``azure-functions`` / ``azure-functions-durable`` decorators are
 runs under devhost, ``func start`` and on Azure. HTTP routes are registered from the route table
 (``routes.py``), which the OpenAPI document is generated from too; each route names its handler
 (``reads_api``, ``approvals_api``, ``lifecycle_api``) and ``dispatch.answer`` calls it. Every workflow is
-an MCP tool too (the host's MCP extension, ``mcp_tools.py``), answered through the same routes.
+an MCP tool too (the host's MCP extension, ``mcp_tools.py``), answered through the same routes. A timer
+sweeps the streams of runs purged around the API (``purge_api.sweep_streams``), on the NCRONTAB schedule
+of ``ENGINE_STREAMS_SWEEP_SCHEDULE`` (every 15 minutes by default).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,13 +41,16 @@ from engine.functions.dispatch import answer
 from engine.functions.event_stream import settled
 from engine.functions.identity import check_identity_settings
 from engine.functions.mcp_tools import McpTool, call_tool, workflow_tools
+from engine.functions.purge_api import sweep_streams
 from engine.functions.routes import ROUTES, Route
 from engine.functions.settings import check_signing_key
 from engine.functions.workflow_api import WorkflowApi
 from engine.streams.choice import install as install_stream_store
+from engine.streams.sweep import DEFAULT_SCHEDULE, SCHEDULE_SETTING
 from engine.telemetry.setup import configure_from_environment
 
 log = logging.getLogger("engine.http")
+SWEEP_FUNCTION = "engine_streams_sweep"
 
 HTTP_STREAMS = "WORKFLOW_HTTP_STREAMS"  # the app setting that serves the routes with HTTP streams
 # The setting that starts the Python worker's HTTP server for HTTP streams (Python 3.9-3.12 workers).
@@ -103,6 +109,7 @@ class WorkflowApp:
         self._register_partition()
         self._register_loop()
         self._register_activity()
+        self._register_sweep()
         for route in ROUTES:
             self._register_route(route)
         for tool in workflow_tools(self.workflows) if mcp_tools else ():
@@ -172,6 +179,18 @@ class WorkflowApp:
             return await verify_answer(request)
 
         bp.function_name(name=VERIFY_ACTIVITY)(bp.activity_trigger(input_name="request")(verify))
+
+    def _register_sweep(self) -> None:
+        """The stream sweep (``engine.streams.sweep``) on a timer: streams of runs purged around the API."""
+        bp = self.blueprint
+        # Read when the app is indexed (app settings are in the environment by then): NCRONTAB, six fields.
+        schedule = os.environ.get(SCHEDULE_SETTING, "").strip() or DEFAULT_SCHEDULE
+
+        async def sweep(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+            await sweep_streams(AzureDurableClient(client))
+
+        wrapped = bp.durable_client_input(client_name="client")(sweep)
+        bp.function_name(name=SWEEP_FUNCTION)(bp.timer_trigger(arg_name="timer", schedule=schedule)(wrapped))
 
     # --- HTTP API -------------------------------------------------------------------------------------
 

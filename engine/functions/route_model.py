@@ -47,7 +47,7 @@ class Route:
 
     function_name: str
     path: str
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "DELETE"]
     handler: Handler  # the function that answers it
     summary: str
     responses: dict[int, str]  # what the handler answers (statuses() adds what every such route can)

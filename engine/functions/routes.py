@@ -1,6 +1,7 @@
 """THE route table of the workflow HTTP API: ``WorkflowApp`` registers from it, the request checks
 validate from it (``request_checks.py``), OpenAPI documents it. Each route names the function that
-answers it: reads (``reads_api``), approvals (``approvals_api``), a run's lifecycle (``lifecycle_api``).
+answers it: reads (``reads_api``), approvals (``approvals_api``), a run's lifecycle (``lifecycle_api``),
+streams (``stream_api``), purging a run (``purge_api``).
 
 Paths are relative to the host's route prefix (``/api``); ``{prefix}`` is the workflow API's own route
 (``workflows``). A route marked ``per_workflow`` is documented once per workflow, with that workflow's
@@ -10,11 +11,12 @@ route of its kind can answer (the host's key check, the cross-origin refusal, th
 
 from __future__ import annotations
 
-from engine.functions import approvals_api, lifecycle_api, reads_api, stream_api
+from engine.functions import approvals_api, lifecycle_api, purge_api, reads_api, stream_api
 from engine.functions.api_models import (
     AnswerAccepted,
     IssuedLink,
     RunAccepted,
+    RunPurged,
     StartedRun,
     VersionList,
     WorkflowList,
@@ -296,6 +298,21 @@ ROUTES: tuple[Route, ...] = (
         body="reason",
         per_workflow=True,
         response=RunAccepted,
+    ),
+    Route(
+        "workflow_run_purge",
+        RUN,
+        "DELETE",
+        purge_api.purge_run,
+        "Purge a finished run: its history and its steps' streams, at once",
+        {
+            200: "purged",
+            400: "invalid instanceId",
+            404: "unknown run",
+            409: "the run has not finished (terminate it first)",
+        },
+        per_workflow=True,
+        response=RunPurged,
     ),
     Route(
         "runs_list",

@@ -4,8 +4,9 @@ without Azure Functions.
 ``worker`` registers every served workflow on a durabletask worker (``engine.durable_task.worker``) and
 runs until stopped. ``serve`` answers the same HTTP API, OpenAPI document and dashboard as the Functions
 app (``engine.serve.http_adapter``), over the backend's client, and runs a worker in a process of its own
-unless ``--no-worker``. The app's workflows come from its ``workflows`` package (``ALL`` and the
-``WORKFLOW_MODULES`` setting), as the Functions app reads them.
+unless ``--no-worker``; it sweeps the streams of runs purged around its API every
+``ENGINE_STREAMS_SWEEP_SECONDS`` (``engine.streams.sweep``). The app's workflows come from its
+``workflows`` package (``ALL`` and the ``WORKFLOW_MODULES`` setting), as the Functions app reads them.
 
 Bad input is one line on stderr and exit code 2: an unknown backend, an unreachable sidecar, a missing
 connection string (named), no ``workflows`` package.
@@ -28,6 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from engine.core.graph import Workflow
+from engine.core.streams import stream_store
 from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY
@@ -36,12 +38,14 @@ from engine.durable_task.backends import MEMORY, Backend, BackendError, parse
 from engine.durable_task.client import DurableTaskClient
 from engine.durable_task.worker import ActivityLoop, concurrency, register
 from engine.functions.identity import check_identity_settings
+from engine.functions.purge_api import client_lookup
 from engine.functions.routes import ROUTES
 from engine.functions.settings import check_signing_key
 from engine.functions.workflow_api import WorkflowApi
 from engine.serve.http_adapter import API_PREFIX, application
 from engine.streams.choice import FORCE_SETTING, serve_streams_setting
 from engine.streams.choice import install as install_streams
+from engine.streams.sweep import INTERVAL_SETTING, sweep_every, sweep_interval
 from engine.telemetry.setup import configure_from_environment
 
 EXIT_USAGE = 2
@@ -137,6 +141,10 @@ def _backend(spec: str) -> Backend:
 
 def serve_main(*, host: str, port: int, backend_spec: str, worker: bool) -> int:
     """``python -m engine serve``."""
+    try:
+        every = sweep_interval(os.environ.get(INTERVAL_SETTING))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     backend = _backend(backend_spec)
     workflows = served_workflows()
     os.environ.setdefault("WEBSITE_HOSTNAME", f"localhost:{port}")  # links name this origin
@@ -148,7 +156,7 @@ def serve_main(*, host: str, port: int, backend_spec: str, worker: bool) -> int:
     _streams()
     child = _worker_process(backend) if worker else None
     try:
-        asyncio.run(_serve(backend, workflows, host, port))
+        asyncio.run(_serve(backend, workflows, host, port, every))
     finally:
         if child is not None:
             child.terminate()
@@ -163,7 +171,7 @@ def _worker_process(backend: Backend) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "engine", "worker", "--backend", spec])
 
 
-async def _serve(backend: Backend, workflows: list[Workflow], host: str, port: int) -> None:
+async def _serve(backend: Backend, workflows: list[Workflow], host: str, port: int, sweep: float) -> None:
     versions = WorkflowVersions.of(with_subworkflows(workflows))
     api = WorkflowApi(
         versions,
@@ -185,9 +193,12 @@ async def _serve(backend: Backend, workflows: list[Workflow], host: str, port: i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
+    # Streams of runs purged around the API (durabletask's own client, a sidecar's tools) are swept here.
+    sweeping = asyncio.create_task(sweep_every(sweep, stream_store, client_lookup(client)))
     try:
         await stopped.wait()
     finally:
+        sweeping.cancel()
         await runner.cleanup()
 
 

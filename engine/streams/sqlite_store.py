@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
@@ -132,15 +132,32 @@ class SqliteStreamStore:
 
         return await self._call(work)
 
-    async def purge(self, instance_id: str) -> int:
+    async def purge(self, instance_id: str, steps: Collection[str] | None = None) -> int:
         """See ``StreamStore.purge``."""
 
         def work(db: sqlite3.Connection) -> int:
-            gone = db.execute("DELETE FROM chunks WHERE instance=?", (instance_id,)).rowcount
-            db.execute("DELETE FROM streams WHERE instance=?", (instance_id,))
-            return int(gone)
+            if steps is None:
+                gone = db.execute("DELETE FROM chunks WHERE instance=?", (instance_id,)).rowcount
+                db.execute("DELETE FROM streams WHERE instance=?", (instance_id,))
+                return int(gone)
+            gone = 0
+            for step in steps:
+                where = (instance_id, step)
+                gone += db.execute("DELETE FROM chunks WHERE instance=? AND step=?", where).rowcount
+                db.execute("DELETE FROM streams WHERE instance=? AND step=?", where)
+            return gone
 
         return await self._call(work)
+
+    async def runs(self) -> dict[str, set[str]]:
+        """See ``StreamStore.runs``."""
+        rows = await self._call(
+            lambda db: db.execute("SELECT DISTINCT instance, step FROM streams").fetchall()
+        )
+        found: dict[str, set[str]] = {}
+        for instance_id, step in rows:
+            found.setdefault(str(instance_id), set()).add(str(step))
+        return found
 
     def _mark(self, instance_id: str, step: str) -> tuple[int, int, int]:
         with self._lock:

@@ -5,13 +5,17 @@ a run's partitions sort together and a purge deletes one key range). Each attemp
 (its writer, whether it is done); each chunk a row ``c<attempt>-<offset>``. Rows are created, never
 replaced, so an attempt is claimed by one writer and a chunk's offset holds one text: the service commits
 a row before any query can return it. Waiting polls every ``POLL_SECONDS``.
+
+The partition ``INDEX`` lists the step partitions (a row each, written before a step's first attempt, and
+deleted last by a purge), so the sweep reads one partition, not a scan of every chunk in the table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from urllib.parse import quote
+from collections.abc import Collection
+from urllib.parse import quote, unquote
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
@@ -20,6 +24,7 @@ from azure.data.tables.aio import TableClient
 from engine.core.streams import StreamRead, contiguous
 
 TABLE = "EngineStreams"
+INDEX = "!runs"  # no step's partition: quote() escapes '!' in an instance id
 POLL_SECONDS = 0.1
 _WIDTH = 10
 
@@ -79,6 +84,8 @@ class TableStreamStore:
                 "writer": writer,
                 "done": False,
             }
+            # Listed first: a crash between the two leaves an entry the sweep clears, never a stream unlisted.
+            await client.upsert_entity({"PartitionKey": INDEX, "RowKey": entity["PartitionKey"]})
             try:
                 await client.create_entity(entity)
             except ResourceExistsError:
@@ -128,22 +135,48 @@ class TableStreamStore:
             done = False
         return contiguous(attempt, sorted(rows), after, done)
 
-    async def purge(self, instance_id: str) -> int:
-        """See ``StreamStore.purge``: every partition of the run, row by row."""
+    async def purge(self, instance_id: str, steps: Collection[str] | None = None) -> int:
+        """See ``StreamStore.purge``: every partition of the run (or the steps'), row by row."""
         client = await self._client()
-        low = _run_key(instance_id)
-        high = low[:-1] + "}"  # '|' + 1: the quoted instance id never holds '|' itself
-        query = "PartitionKey ge @low and PartitionKey lt @high"
+        if steps is None:
+            low = _run_key(instance_id)
+            high = low[:-1] + "}"  # '|' + 1: the quoted instance id never holds '|' itself
+            query = "PartitionKey ge @low and PartitionKey lt @high"
+            ranges = [{"low": low, "high": high}]
+            listed = [
+                str(e["RowKey"])
+                async for e in client.query_entities(
+                    "PartitionKey eq @index and RowKey ge @low and RowKey lt @high",
+                    parameters={"index": INDEX, "low": low, "high": high},
+                    select=["RowKey"],
+                )
+            ]
+        else:
+            query = "PartitionKey eq @low"
+            ranges = [{"low": _partition(instance_id, step)} for step in steps]
+            listed = [_partition(instance_id, step) for step in steps]
         rows = [
             (str(e["PartitionKey"]), str(e["RowKey"]))
+            for parameters in ranges
             async for e in client.query_entities(
-                query, parameters={"low": low, "high": high}, select=["PartitionKey", "RowKey"]
+                query, parameters=parameters, select=["PartitionKey", "RowKey"]
             )
         ]
-        for pk, row in rows:
+        for pk, row in [*rows, *((INDEX, partition) for partition in listed)]:  # the index entries last
             with contextlib.suppress(ResourceNotFoundError):
                 await client.delete_entity(pk, row)
         return sum(1 for _, row in rows if row.startswith("c"))
+
+    async def runs(self) -> dict[str, set[str]]:
+        """See ``StreamStore.runs``: the index partition's entries."""
+        client = await self._client()
+        found: dict[str, set[str]] = {}
+        async for e in client.query_entities(
+            "PartitionKey eq @index", parameters={"index": INDEX}, select=["RowKey"]
+        ):
+            run, _, step = str(e["RowKey"]).partition("|")
+            found.setdefault(unquote(run), set()).add(unquote(step))
+        return found
 
     async def _attempt_rows(self, instance_id: str, step: str) -> tuple[tuple[str, bool], ...]:
         return tuple((str(r["RowKey"]), bool(r.get("done"))) for r in await self._attempts(instance_id, step))

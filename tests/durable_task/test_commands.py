@@ -62,3 +62,10 @@ def test_bad_input_is_one_line_and_exit_code_2(
 def test_a_worker_cannot_take_the_memory_backend_of_another_process() -> None:
     done = engine("worker", "--backend", "durabletask:memory")
     assert done.returncode == 2 and "lives in the process that starts it" in done.stderr, done.stderr
+
+
+def test_a_bad_sweep_interval_is_one_line_naming_the_setting() -> None:
+    done = engine("serve", "--port", str(free_port()), env={"ENGINE_STREAMS_SWEEP_SECONDS": "soon"})
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == ["error: ENGINE_STREAMS_SWEEP_SECONDS='soon' is not a positive number of seconds"]

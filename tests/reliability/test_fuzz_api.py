@@ -243,7 +243,8 @@ mutable_ids = st.one_of(st.sampled_from(VICTIMS), segments)
 
 @st.composite
 def workflow_requests(draw: st.DrawFn) -> tuple[str, str]:
-    """(method, path) over every route of the workflow API; witnesses are never terminated."""
+    """(method, path) over every route of the workflow API; witnesses are never terminated (a purge of one,
+    still running, is refused)."""
     name = draw(names)
     shapes = [
         ("GET", "/api/workflows"),
@@ -253,6 +254,7 @@ def workflow_requests(draw: st.DrawFn) -> tuple[str, str]:
         ("GET", f"/api/workflows/{name}/runs/{draw(readable_ids)}"),
         ("POST", f"/api/workflows/{name}/runs/{draw(readable_ids)}/approvals/{draw(segments)}"),
         ("POST", f"/api/workflows/{name}/runs/{draw(mutable_ids)}/terminate"),
+        ("DELETE", f"/api/workflows/{name}/runs/{draw(readable_ids)}"),  # witnesses run: a 409
         (draw(methods), f"/api/workflows/{name}/{draw(segments)}/{draw(segments)}"),
         (draw(methods), f"/api/{draw(segments)}"),
     ]

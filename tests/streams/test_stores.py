@@ -1,5 +1,6 @@
 """Every stream store adapter keeps the seam's promises: attempts per writer, idempotent chunks at fixed
-offsets, reads after an offset, done, purge, and waiting for a change."""
+offsets, reads after an offset, done, purge (a run's, or some of its steps'), the runs held, and waiting
+for a change."""
 
 from __future__ import annotations
 
@@ -52,6 +53,27 @@ async def test_purge_deletes_only_that_runs_streams(store: StreamStore) -> None:
     assert (await store.read("run", "s", 1, 0)).chunks == []
     assert await store.latest("run-2", "s") == 1
     assert await store.latest("ru", "s") == 1
+
+
+async def test_purging_some_steps_keeps_the_others(store: StreamStore) -> None:
+    for step in ("s@old", "s@new", "t@old"):
+        attempt = await store.open("run", step, "w")
+        for offset in (1, 2):
+            await store.append("run", step, attempt, offset, "x")
+    assert await store.purge("run", {"s@old", "t@old"}) == 4
+    assert await store.latest("run", "s@old") is None and await store.latest("run", "t@old") is None
+    assert [c.offset for c in (await store.read("run", "s@new", 1, 0)).chunks] == [1, 2]
+    assert await store.purge("run", set()) == 0
+
+
+async def test_runs_lists_each_run_with_the_steps_it_keeps(store: StreamStore) -> None:
+    assert await store.runs() == {}
+    await store.open("run|1", "s@n1", "w")  # '|' and '/' in an id are kept apart from the step
+    await store.open("run|1", "t@n1", "w")
+    await store.open("a/b", "s", "w")
+    assert await store.runs() == {"run|1": {"s@n1", "t@n1"}, "a/b": {"s"}}
+    await store.purge("run|1")
+    assert await store.runs() == {"a/b": {"s"}}
 
 
 async def test_waiting_returns_on_a_new_chunk_and_times_out_without_one(store: StreamStore) -> None:

@@ -20,6 +20,7 @@ from engine.core.streams import stream_step
 from engine.durable.admission import run_nonce_in
 from engine.streams.sqlite_store import SqliteStreamStore
 from tests.durable.http import call, finished, get, post, wait_for
+from tests.streams.hosting import follow as _follow
 from tests.streams.hosting import stream_host
 
 WEBHOOK = "/runtime/webhooks/durabletask/instances"
@@ -45,23 +46,6 @@ def _key(host: DevHostHandle, run: str) -> str:
     """The name the run's s_writer streams are kept under: the step and the run's execution (its nonce)."""
     status = get(f"{host.base_url}{WEBHOOK}/{run}?showInput=true").body
     return stream_step("s_writer", run_nonce_in(status["input"]))
-
-
-def _follow(url: str) -> tuple[list[tuple[int, str]], int]:
-    """Read the stream to its end as a reader does; the chunks got and how many reads it took."""
-    got: list[tuple[int, str]] = []
-    after, attempt, reads = 0, None, 0
-    while True:
-        query = f"?after={after}&wait=10" + (f"&attempt={attempt}" if attempt else "")
-        answer = get(url + query)
-        reads += 1
-        assert answer.status == 200, answer.body
-        body = answer.body
-        assert "newAttempt" not in body
-        got += [(c["offset"], c["text"]) for c in body["chunks"]]
-        attempt, after = body["attempt"], body["next"]
-        if body["done"]:
-            return got, reads
 
 
 def test_a_reader_gets_every_chunk_once_as_it_is_written(host: DevHostHandle) -> None:

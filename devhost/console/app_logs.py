@@ -69,6 +69,10 @@ class AppLogHandler(logging.Handler):
             stream.write(text + "\n")
             stream.flush()
         except Exception:
+            if sys.meta_path is None:
+                # The interpreter is shutting down (a garbage-collected object warning from __del__):
+                # nothing can be formatted or written any more, and a traceback about it helps nobody.
+                return
             self.handleError(record)
 
 

@@ -34,7 +34,7 @@ from engine.core.subworkflow import with_subworkflows
 from engine.core.versions import WorkflowVersions
 from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY, STEP_ACTIVITY
 from engine.durable.signing_keys import SIGNING_KEY
-from engine.durable_task.backends import MEMORY, Backend, BackendError, parse
+from engine.durable_task.backends import MEMORY, SDK_LOG, Backend, BackendError, parse
 from engine.durable_task.client import DurableTaskClient
 from engine.durable_task.worker import ActivityLoop, concurrency, register
 from engine.functions.identity import check_identity_settings
@@ -105,8 +105,15 @@ def run_worker(backend: Backend, workflows: list[Workflow], stop: threading.Even
     try:
         stop.wait()
     finally:
+        # Stopping cancels the worker's own work-item stream, which durabletask reports as an error.
+        SDK_LOG.addFilter(_not_our_cancel)
         worker.stop()
         loop.stop()
+
+
+def _not_our_cancel(record: logging.LogRecord) -> bool:
+    """False for durabletask's report of the stream a stopping worker cancelled itself."""
+    return "Locally cancelled by application" not in record.getMessage()
 
 
 def _until_signalled() -> threading.Event:

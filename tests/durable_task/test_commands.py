@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +71,21 @@ def test_a_bad_sweep_interval_is_one_line_naming_the_setting() -> None:
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == ["error: ENGINE_STREAMS_SWEEP_SECONDS='soon' is not a positive number of seconds"]
+
+
+def test_a_stopped_serve_says_nothing_of_its_own_cancelled_streams(tmp_path: Path) -> None:
+    # Stopping the worker cancels its work-item stream, which durabletask logs as an error: on every
+    # Ctrl-C the console showed a gRPC "Error in work item stream ... Locally cancelled" report.
+    from tests.durable.hostings import engine_serve
+    from tests.durable.http import post, wait_for
+
+    log = tmp_path / "serve.log"
+    with engine_serve("tests.durable.versioned_v1", log) as served:
+        run = post(f"{served.api_url}/workflows/t_deploy", {"value": 5}).body["runUri"]
+        # The worker has taken the run's first work items: it waits for a person now.
+        wait_for(run, lambda r: r.body.get("pendingApprovals"), timeout=60)
+        served.process.send_signal(signal.SIGINT)
+        assert served.process.wait(timeout=30) == 0
+    said = log.read_text()
+    assert "serving http://" in said
+    assert "Error in work item stream" not in said and "Traceback" not in said, said

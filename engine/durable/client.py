@@ -90,9 +90,15 @@ class DurableClient(Protocol):
         """Delete the instance and its history from the task hub."""
 
     async def list_page(
-        self, statuses: Sequence[str] = (), *, continuation: str | None = None, with_input: bool = False
+        self,
+        statuses: Sequence[str] = (),
+        *,
+        continuation: str | None = None,
+        with_input: bool = False,
+        prefix: str | None = None,
     ) -> InstancePage:
-        """One page of the instances whose runtime status is in ``statuses`` (every one when empty)."""
+        """One page of the instances whose runtime status is in ``statuses`` (every one when empty), and
+        whose instance id starts with ``prefix`` when one is given."""
         ...
 
     def management_links(self, instance_id: str) -> dict[str, str]:
@@ -102,13 +108,20 @@ class DurableClient(Protocol):
 
 
 async def all_instances(
-    client: DurableClient, statuses: Sequence[str] = (), *, with_input: bool = False
+    client: DurableClient,
+    statuses: Sequence[str] = (),
+    *,
+    with_input: bool = False,
+    prefix: str | None = None,
 ) -> list[InstanceStatus]:
-    """Every instance whose runtime status is in ``statuses``, following the continuation tokens."""
+    """Every instance whose runtime status is in ``statuses`` (and whose id starts with ``prefix``),
+    following the continuation tokens."""
     found: list[InstanceStatus] = []
     continuation: str | None = None
     while True:
-        page = await client.list_page(statuses, continuation=continuation, with_input=with_input)
+        page = await client.list_page(
+            statuses, continuation=continuation, with_input=with_input, prefix=prefix
+        )
         found.extend(page.instances)
         if not page.continuation or page.continuation == continuation:
             return found

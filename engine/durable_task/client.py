@@ -106,13 +106,20 @@ class DurableTaskClient:
         await self._refusable(self._sdk.purge_orchestration, instance_id, recursive=False)
 
     async def list_page(
-        self, statuses: Sequence[str] = (), *, continuation: str | None = None, with_input: bool = False
+        self,
+        statuses: Sequence[str] = (),
+        *,
+        continuation: str | None = None,
+        with_input: bool = False,
+        prefix: str | None = None,
     ) -> InstancePage:
-        """Every instance with one of ``statuses`` (every instance when none), in a single page."""
+        """Every instance with one of ``statuses`` (every instance when none) and an id starting with
+        ``prefix`` (when given), in a single page."""
         # The SDK follows the backend's continuation tokens itself: one page holds every instance.
         query = dt.OrchestrationQuery(
             runtime_status=[_STATUSES[s] for s in statuses if s in _STATUSES] or None,
             fetch_inputs_and_outputs=True,
+            instance_id_prefix=prefix or None,
         )
         states = await asyncio.to_thread(self._sdk.get_all_orchestration_states, query)
         return InstancePage([instance_status(s) for s in states])

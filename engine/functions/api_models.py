@@ -108,11 +108,16 @@ class IssuedLink(_Answer):
 
 
 class RunPurged(_Answer):
-    """A finished run purged: its history and its streams are gone."""
+    """A finished run purged: its history, its map partitions' and agent steps' orchestrations and its
+    streams are gone."""
 
     purged: bool
     instanceId: str
     streamChunks: int = Field(description="how many chunks of its steps' streams were deleted with it")
+    innerOrchestrations: int = Field(
+        default=0,
+        description="how many of its own orchestrations (map partitions, agent steps) were purged with it",
+    )
 
 
 class RunAccepted(_Answer):

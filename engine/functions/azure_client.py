@@ -91,7 +91,12 @@ class AzureDurableClient:
         await self._sdk.purge_instance_history(instance_id)
 
     async def list_page(
-        self, statuses: Sequence[str] = (), *, continuation: str | None = None, with_input: bool = False
+        self,
+        statuses: Sequence[str] = (),
+        *,
+        continuation: str | None = None,
+        with_input: bool = False,
+        prefix: str | None = None,
     ) -> InstancePage:
         """One page of instances from the binding's own endpoint, and the continuation token of the next."""
         base = self._sdk._orchestration_bindings.rpc_base_url  # the binding's endpoint, as the SDK's use
@@ -100,6 +105,8 @@ class AzureDurableClient:
             params["showInput"] = "true"
         if statuses:
             params["runtimeStatus"] = ",".join(statuses)
+        if prefix:
+            params["instanceIdPrefix"] = prefix
         headers = {CONTINUATION: continuation} if continuation else {}
         async with (
             aiohttp.ClientSession() as session,

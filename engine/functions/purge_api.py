@@ -14,7 +14,8 @@ import azure.functions as func
 
 from engine.core.streams import stream_store
 from engine.durable.admission import run_nonce_in
-from engine.durable.client import DurableClient
+from engine.durable.client import DurableClient, all_instances
+from engine.durable.inner_orchestrations import inner_prefix, is_inner
 from engine.functions.api_models import RunPurged
 from engine.functions.http_json import HttpError, check_instance_id, json_response
 from engine.functions.workflow_api import WorkflowApi
@@ -33,9 +34,24 @@ async def purge_run(api: WorkflowApi, req: func.HttpRequest, client: DurableClie
             "(terminate it first)",
             field="instanceId",
         )
+    listed = await all_instances(client, with_input=True, prefix=inner_prefix(instance_id))
+    inner = [s for s in listed if is_inner(s, instance_id, workflow.name)]
+    running = [s.instance_id for s in inner if not s.finished]
+    if running:
+        raise HttpError(
+            409,
+            f"run {instance_id!r} has {len(running)} orchestration(s) of its own still running "
+            f"({running[0]!r}): they end soon after the run's terminate; purge it then",
+            field="instanceId",
+        )
     await client.purge(instance_id)
+    for status in inner:  # its partitions' and agent steps' histories (agents' conversations) go with it
+        await client.purge(status.instance_id)
     chunks = await stream_store().purge(instance_id)
-    return json_response(RunPurged(purged=True, instanceId=instance_id, streamChunks=chunks).model_dump())
+    purged = RunPurged(
+        purged=True, instanceId=instance_id, streamChunks=chunks, innerOrchestrations=len(inner)
+    )
+    return json_response(purged.model_dump())
 
 
 def client_lookup(client: DurableClient) -> Lookup:

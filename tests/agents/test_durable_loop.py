@@ -19,7 +19,7 @@ from engine import InMemoryRunner, ManualClock
 from engine.cli.watch import watch
 from engine.durable.loop_messages import CALL_ACTIVITY, LOOP_ORCHESTRATOR
 from tests.agents.loop_workflows import a_desk, a_ledgered, a_map
-from tests.durable.http import finished, get, post, wait_for
+from tests.durable.http import call, finished, get, post, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/runtime/webhooks/durabletask/instances"
@@ -274,6 +274,25 @@ async def test_agents_asking_inside_map_partitions_are_listed_answered_and_close
     # partition, each agent step's orchestration) is read once per request, not once per poll.
     assert await asyncio.to_thread(asyncio.run, histories_read_per_poll(host, done["instanceId"])) == (4, 0)
 
+    # Purging the run through the API purges its partitions' and agent steps' orchestrations (the agents'
+    # conversations) with it; an instance someone started under the run's prefix with another input stays.
+    iid = done["instanceId"]
+    decoy = f"{iid}:a_map_agent:9:p0"
+    started = post(
+        f"{host.base_url}/runtime/webhooks/durabletask/orchestrators/{LOOP_ORCHESTRATOR}/{decoy}",
+        {"workflow": "someone_else", "instance_id": "another-run"},
+    )
+    assert started.status == 202, started.body
+    decoy_url = f"{host.base_url}{WEBHOOK}/{decoy}"
+    wait_for(decoy_url, lambda r: r.body.get("runtimeStatus") == "Failed", timeout=30)
+    inner = {i: n for i, n in instances(host, f"{iid}:").items() if i != decoy}
+    assert sorted(inner.values()) == ["workflow_map_partition"] * 2 + [LOOP_ORCHESTRATOR] * 2, inner
+    purged = call("DELETE", run)
+    assert purged.status == 200, purged.body
+    assert purged.body["innerOrchestrations"] == 4 and purged.body["purged"] is True
+    assert instances(host, f"{iid}:") == {decoy: LOOP_ORCHESTRATOR}
+    assert get(run).status == 404
+
 
 async def histories_read_per_poll(host: DevHostHandle, instance_id: str) -> tuple[int, int]:
     """How many histories the feed's read of a finished run's agent steps costs its first poll, then the
@@ -335,6 +354,24 @@ async def test_terminating_a_run_ends_the_agent_steps_its_partitions_started(hos
 
     host.wait_until_idle(30)
     assert [ended(i) for i in loops] == [True, True]
+    purged = call("DELETE", run)  # the run, its partitions and its agent steps' orchestrations, all ended
+    assert purged.status == 200 and purged.body["innerOrchestrations"] == 4, purged.body
+
+
+async def test_a_run_whose_own_orchestrations_still_run_is_not_purged(host: DevHostHandle) -> None:
+    # Terminated around the workflow API (the management API ends the run's instance alone): its
+    # partitions and agent steps still run, so purging it now would leave them behind or cut them off.
+    run = post(f"{host.api_url}/workflows/a_map", {"orders": ["ORD-5", "ORD-6"], "reason": "x"}).body[
+        "runUri"
+    ]
+    iid = wait_for(run, lambda r: r.body.get("pendingApprovalsTotal") == 2, timeout=60).body["instanceId"]
+    stop = f"{host.base_url}{WEBHOOK}/{iid}/terminate?reason=around"
+    assert post(stop).status == 202
+    wait_for(run, lambda r: r.body.get("runtimeStatus") == "Terminated", timeout=30)
+    refused = call("DELETE", run)
+    assert refused.status == 409 and refused.body["field"] == "instanceId", refused.body
+    assert "still running" in refused.body["error"]
+    assert get(run).status == 200  # nothing was purged
 
 
 async def test_an_unanswered_question_escalates_then_the_escalation_decides(host: DevHostHandle) -> None:

@@ -110,6 +110,11 @@ def cursor_of(at: datetime, key: str) -> str:
     return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{key}"
 
 
+def feed_event(at: datetime, key: str, **fields: Any) -> FeedEvent:
+    """The event at ``at``, its cursor made of ``at`` and ``key`` (which orders events of one time)."""
+    return FeedEvent(cursor=cursor_of(at, key), at=at, **fields)
+
+
 def parse_cursor(text: str) -> tuple[datetime, str] | None:
     at, _, key = text.partition("|")
     moment = iso_time(at)
@@ -145,7 +150,7 @@ class _Rows:
 
     def events(self) -> list[FeedEvent]:
         self.rows.sort(key=lambda row: (row[0], row[1]))
-        return [FeedEvent(cursor=cursor_of(at, key), at=at, **fields) for at, key, fields in self.rows]
+        return [feed_event(at, key, **fields) for at, key, fields in self.rows]
 
     def earlier_executions(self, run: RunSnapshot, first: datetime | None) -> None:
         """The run's start, and what the trail carried across continue-as-new."""
@@ -253,9 +258,9 @@ def child_approvals(asked: list[dict[str, Any]]) -> list[FeedEvent]:
             continue
         key = f"4approval:{owner}/{entry['request_id']}:a"
         events.append(
-            FeedEvent(
-                cursor=cursor_of(at, key),
-                at=at,
+            feed_event(
+                at,
+                key,
                 kind="approval_requested",
                 executor=entry.get("approval_id"),
                 request_id=entry["request_id"],
@@ -296,4 +301,4 @@ def after(events: list[FeedEvent], cursor: str | None) -> list[FeedEvent]:
     return [e for e in events if (e.at, e.cursor.partition("|")[2]) > parsed]
 
 
-__all__ = ["Feed", "FeedEvent", "RunningStep", "after", "run_events", "running_steps"]
+__all__ = ["Feed", "FeedEvent", "RunningStep", "after", "feed_event", "run_events", "running_steps"]

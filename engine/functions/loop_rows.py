@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.durable.run_snapshot import CallRecord
-from engine.functions.feed import FeedEvent, cursor_of
+from engine.functions.feed import FeedEvent, feed_event
 from engine.functions.loop_reads import LoopRead
 from engine.functions.timeline_model import ApprovalEntry, CallEntry, Entry
 
@@ -99,9 +99,9 @@ def feed_events(reads: Iterable[LoopRead], run_id: str) -> list[FeedEvent]:
             ids = f"{superstep or 0:08d}:{read.executor}:{ordinal or 0:06d}:{attempt or 0:03d}"
             key = f"1call:{ids}:{outcome.key}:{outcome.attempt:03d}"
             events.append(
-                FeedEvent(
-                    cursor=cursor_of(at, key),
-                    at=at,
+                feed_event(
+                    at,
+                    key,
                     kind=CALL_EVENTS.get(outcome.kind, "tool_call") if outcome.ok else "call_failed",
                     attempt=outcome.attempt,
                     detail=call_detail(record),
@@ -112,9 +112,9 @@ def feed_events(reads: Iterable[LoopRead], run_id: str) -> list[FeedEvent]:
         for pending in read.pending:
             key = f"4approval:{pending.request_id}:a"
             events.append(
-                FeedEvent(
-                    cursor=cursor_of(pending.requested_at, key),
-                    at=pending.requested_at,
+                feed_event(
+                    pending.requested_at,
+                    key,
                     kind="approval_requested",
                     request_id=pending.request_id,
                     detail=f"before a tool call: {_short(pending.request)}",
@@ -125,9 +125,9 @@ def feed_events(reads: Iterable[LoopRead], run_id: str) -> list[FeedEvent]:
             if closed.requested_at is not None:
                 key = f"4approval:{closed.request_id}:a"
                 events.append(
-                    FeedEvent(
-                        cursor=cursor_of(closed.requested_at, key),
-                        at=closed.requested_at,
+                    feed_event(
+                        closed.requested_at,
+                        key,
                         kind="approval_requested",
                         request_id=closed.request_id,
                         detail="before a tool call",
@@ -137,9 +137,9 @@ def feed_events(reads: Iterable[LoopRead], run_id: str) -> list[FeedEvent]:
             answered = closed.outcome == "answered"
             key = f"2approval:{closed.request_id}:b"
             events.append(
-                FeedEvent(
-                    cursor=cursor_of(closed.at, key),
-                    at=closed.at,
+                feed_event(
+                    closed.at,
+                    key,
                     kind="approval_answered" if answered else "approval_timed_out",
                     request_id=closed.request_id,
                     detail=f"{closed.decided_by or 'someone'} via {closed.via}: {_short(closed.answer)}"

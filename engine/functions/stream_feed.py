@@ -4,7 +4,7 @@ attempt to read (``GET .../steps/{step}/stream?attempt=``). They stand in the fe
 from __future__ import annotations
 
 from engine.core.streams import stream_step, stream_store
-from engine.functions.feed import FeedEvent, RunningStep, cursor_of
+from engine.functions.feed import FeedEvent, RunningStep, feed_event
 
 
 async def streaming_events(
@@ -20,9 +20,9 @@ async def streaming_events(
             continue
         key = f"6stream:{step.superstep:08d}:{step.executor}:{step.ordinal:06d}:{attempt:06d}"
         events.append(
-            FeedEvent(
-                cursor=cursor_of(step.since, key),
-                at=step.since,
+            feed_event(
+                step.since,
+                key,
                 kind="step_streaming",
                 executor=step.executor,
                 superstep=step.superstep,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine import InMemoryRunner, ManualClock, RunResult, WorkflowBuilder
-from engine.agents import Agent, close_clients
+from engine.agents import Agent
 from engine.core.executor import StepContext
 from engine.core.retry import classify, retry_delay
 from tests.agents.fake_openai import FakeOpenAI
@@ -30,13 +30,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    await server.start()
-    try:
+    async with FakeOpenAI.serving() as server:
         yield server
-    finally:
-        await close_clients()
-        await server.close()
 
 
 def step_context(agent: Agent, attempt: int = 1) -> StepContext:

@@ -15,7 +15,8 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +150,21 @@ class FakeOpenAI:
     async def close(self) -> None:
         if self._server is not None:
             await self._server.close()
+
+    @classmethod
+    @asynccontextmanager
+    async def serving(cls) -> AsyncIterator[FakeOpenAI]:
+        """A server started for a test; afterwards the agents' cached clients (bound to the test's loop) are
+        closed, then the server."""
+        from engine.agents import close_clients
+
+        server = cls()
+        await server.start()
+        try:
+            yield server
+        finally:
+            await close_clients()
+            await server.close()
 
     async def _chat(self, request: web.Request) -> web.Response:
         seen = Seen(

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from engine import InMemoryRunner, ManualClock, RunResult
-from engine.agents import OpenAIProvider, close_clients
+from engine.agents import OpenAIProvider
 from executors.content import MAX_DRAFT_CHARS, Verdict, review_revision, slugify
 from tests.agents.fake_openai import FakeOpenAI, Reply, Seen, completion
 from workflows.content_review import workflow
@@ -48,13 +48,8 @@ def only_output(result: RunResult) -> dict[str, Any]:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeOpenAI]:
-    server = FakeOpenAI()
-    await server.start()
-    try:
+    async with FakeOpenAI.serving() as server:
         yield server
-    finally:
-        await close_clients()
-        await server.close()
 
 
 def reviewer_saying(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, approved: bool) -> None:

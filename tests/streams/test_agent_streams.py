@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from engine import InMemoryRunner, ManualClock, WorkflowBuilder
-from engine.agents import Agent, close_clients
+from engine.agents import Agent
 from engine.core.streams import MemoryStreamStore, use_stream_store
 from tests.agents.fake_openai import FakeOpenAI, completion
 from tests.agents.models import ANSWER, TICKET, Ticket, Triage
@@ -30,15 +30,10 @@ def streams() -> Iterator[MemoryStreamStore]:
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
     for name in ("OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    server = FakeOpenAI()
-    await server.start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.v1)
-    monkeypatch.setenv("OPENAI_MODEL", "gpt-test")
-    try:
+    async with FakeOpenAI.serving() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.v1)
+        monkeypatch.setenv("OPENAI_MODEL", "gpt-test")
         yield server
-    finally:
-        await close_clients()
-        await server.close()
 
 
 def _workflow(timeout: timedelta = timedelta(seconds=60)) -> object:

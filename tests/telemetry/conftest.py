@@ -16,7 +16,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from engine.agents import close_clients
 from engine.telemetry.state import configure_telemetry, resolve_again
 from tests.agents.fake_openai import FakeOpenAI
 from tests.telemetry.otlp import Receiver, running_receiver
@@ -66,13 +65,8 @@ async def fake_openai(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpen
     for name in list(os.environ):
         if name.startswith(("OPENAI_", "AZURE_OPENAI_")):
             monkeypatch.delenv(name)
-    server = FakeOpenAI()
-    await server.start()
-    monkeypatch.setenv("OPENAI_BASE_URL", server.v1)
-    monkeypatch.setenv("OPENAI_MODEL", "gpt-test")
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    try:
+    async with FakeOpenAI.serving() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.v1)
+        monkeypatch.setenv("OPENAI_MODEL", "gpt-test")
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
         yield server
-    finally:
-        await close_clients()
-        await server.close()

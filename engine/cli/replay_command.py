@@ -7,6 +7,7 @@ import argparse
 from engine.cli.arguments import CliError, plural
 from engine.core.graph import Workflow
 from engine.durable import history_sources
+from engine.durable.phase import FINISHED_FOR_GOOD
 from engine.durable.replay_check import replay_check
 
 
@@ -24,7 +25,7 @@ def replay_check_command(args: argparse.Namespace, workflows: tuple[Workflow, ..
     except history_sources.SourceError as exc:
         raise CliError(str(exc)) from exc
     # Completed and terminated runs never replay again (a failed one may be rewound): skipped unless --all.
-    live = [r for r in live if args.all or r.runtime_status not in ("Completed", "Terminated")]
+    live = [r for r in live if args.all or r.runtime_status not in FINISHED_FOR_GOOD]
     verdicts = replay_check(workflows, [*live, *exported])
     for verdict in verdicts:
         print(verdict.describe())

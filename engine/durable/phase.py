@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 Phase = Literal["pending", "running", "waiting_for_approval", "completed", "failed", "terminated"]
 FINISHED = frozenset({"Completed", "Failed", "Terminated"})
+# Finished for good: a failed instance may still be rewound and run on.
+FINISHED_FOR_GOOD = frozenset({"Completed", "Terminated"})
 UNFINISHED = ("Running", "Pending", "Suspended", "ContinuedAsNew")
 RUNTIME_STATUSES = (*UNFINISHED, "Completed", "Failed", "Terminated")
 
@@ -42,4 +44,12 @@ def phase_of(
     return "waiting_for_approval" if asking and not running else "running"
 
 
-__all__ = ["FINISHED", "RUNTIME_STATUSES", "UNFINISHED", "Phase", "phase_of", "runtime_name"]
+__all__ = [
+    "FINISHED",
+    "FINISHED_FOR_GOOD",
+    "RUNTIME_STATUSES",
+    "UNFINISHED",
+    "Phase",
+    "phase_of",
+    "runtime_name",
+]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from engine.core.run_state import ClosedApproval, PendingApproval
-from engine.durable.phase import FINISHED
+from engine.durable.phase import FINISHED, FINISHED_FOR_GOOD
 from engine.durable.run_snapshot import RunSnapshot
 
 
@@ -33,8 +33,6 @@ class ChildRead:
 
 
 Kept = TypeVar("Kept")
-# Finished for good: a failed orchestration may be rewound and run on, so it is read again each time.
-FOR_GOOD = ("Completed", "Terminated")
 
 
 class FinishedReads(Generic[Kept]):
@@ -51,7 +49,7 @@ class FinishedReads(Generic[Kept]):
 
     def keep(self, instance_id: str, runtime: str | None, read: Kept) -> Kept:
         """``read`` (returned), kept when ``runtime`` says the orchestration has finished."""
-        if runtime in FOR_GOOD:
+        if runtime in FINISHED_FOR_GOOD:  # a failed one may be rewound: read again each time
             self._kept[instance_id] = read
         return read
 

@@ -104,8 +104,12 @@ async def model_call(
             reply = await _offline(settings, messages, tools, writer)
         else:
             reply = await _online(settings, provider, model, messages, tools, writer)
-    finally:
-        await writer.close()
+    except Exception:
+        await writer.close()  # the attempt failed and ends here (a retry writes a new attempt)
+        raise
+    # Not on cancellation (the host stopping mid-call): the call runs again as this same attempt and goes
+    # on writing this stream, so it must not be marked done to its readers.
+    await writer.close()
     shown: dict[str, Any] = {
         "model": reply.model,
         "messages": len(messages),

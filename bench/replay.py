@@ -31,8 +31,7 @@ from devhost.durable.history import EventType, event, fmt_time
 from devhost.durable.replay_bookkeeping import Book
 from devhost.durable.task_hub_store import InstanceRecord, WorkItem
 from devhost.functions.indexing import FunctionIndex, index_app
-from engine.durable.checkpoint import OrchestratorInput
-from engine.durable.orchestrator import DEFAULT_CONTINUE_EVERY
+from engine.durable.checkpoint import DEFAULT_CONTINUE_EVERY, OrchestratorInput
 
 OURS = f"ours (WorkflowApp, continue-as-new every {DEFAULT_CONTINUE_EVERY})"
 HAND = "hand-written azure-functions-durable"
@@ -174,7 +173,15 @@ def run(
     for n in sizes:
         cases: list[tuple[str, FunctionIndex, str, Any, int]] = [
             # The input a start through the workflow API writes (a bare one would be admitted first).
-            (OURS, ours, "bench_loop", OrchestratorInput.start({"left": n - 1}).model_dump(mode="json"), reps)
+            (
+                OURS,
+                ours,
+                "bench_loop",
+                OrchestratorInput.start({"left": n - 1}, continue_every=DEFAULT_CONTINUE_EVERY).model_dump(
+                    mode="json"
+                ),
+                reps,
+            )
         ]
         if hand is not None:
             cases.append((HAND, hand, "hand_chain", {"n": n}, reps if n < large else hand_reps_large))

@@ -57,15 +57,17 @@ def needs_admission(started: OrchestratorInput, context: OrchestrationContext) -
 
 
 def admitted(
-    started: OrchestratorInput, workflow: Workflow, context: OrchestrationContext
+    started: OrchestratorInput, workflow: Workflow, context: OrchestrationContext, continue_every: int
 ) -> OrchestratorInput:
-    """The input a start through the workflow API would have written for this run."""
+    """The input a start through the workflow API would have written for this run (``continue_every``:
+    the app's setting)."""
     seed = f"{context.instance_id}\x00{context.current_utc_datetime.isoformat()}"
     return OrchestratorInput.start(
         started.input,
         workflow=workflow,
         traceparent=started.traceparent,
         run_nonce=hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:32],
+        continue_every=continue_every,
     )
 
 

@@ -13,6 +13,16 @@ from engine.core.run_state import ClosedApproval, RunState
 from engine.durable.trail import Trail
 
 _STARTED_AT: TypeAdapter[datetime | None] = TypeAdapter(datetime | None)
+_CHILDREN: TypeAdapter[dict[str, str]] = TypeAdapter(dict[str, str])
+_COUNT: TypeAdapter[int] = TypeAdapter(int)
+# Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
+# with (supersteps x supersteps per execution); every execution also costs one more episode and a copy of
+# the checkpoint. 10 is where bench/replay.py's sweep flattens (ms/step at N = 800, 2026-12-03: 2.6 at
+# 20, 1.75 at 10, 1.6 at 8); the timeline spans executions through the trail either way.
+DEFAULT_CONTINUE_EVERY = 10
+# How many supersteps every execution of a run ran before continuing as new, until each execution's input
+# recorded its own (``OrchestratorInput.continue_every``): runs started then replay by it.
+UNRECORDED_CONTINUE_EVERY = 20
 
 
 class OrchestratorInput(BaseModel):
@@ -43,6 +53,14 @@ class OrchestratorInput(BaseModel):
     # here: every episode reads this input, and only a continue-as-new and the timeline read the records
     # (parsing a full trail on every episode cost replays about a fifth more, bench/replay.py).
     trail: dict[str, Any] = Field(default_factory=dict)
+    # How many supersteps this execution runs before it continues as new: the app's setting when the
+    # execution started, recorded so that a deploy changing the setting never changes the path a recorded
+    # execution replays (None: started before it was recorded, see ``supersteps_per_execution``).
+    continue_every: int | None = Field(default=None, ge=1)
+
+    def supersteps_per_execution(self) -> int:
+        """How many supersteps this execution runs before it continues as new."""
+        return self.continue_every or UNRECORDED_CONTINUE_EVERY
 
     def answers_binding(self) -> dict[str, Any]:
         """What a partition needs to take answers as this run does: strict, signed, for this run's nonce."""
@@ -67,6 +85,16 @@ class OrchestratorInput(BaseModel):
         except ValidationError:
             return None
 
+    def trail_children(self) -> tuple[dict[str, str], int]:
+        """The sub-workflow runs earlier executions started, as the trail carries them (the first ones,
+        and how many in all), read alone for a run's view."""
+        try:
+            carried = _CHILDREN.validate_python(self.trail.get("children") or {})
+            total = _COUNT.validate_python(self.trail.get("children_total") or 0)
+        except ValidationError:
+            return {}, 0
+        return carried, max(total, len(carried))
+
     # W3C trace context of the run's start: every episode and step of the run joins that trace.
     traceparent: str | None = None
     run_nonce: str | None = None
@@ -79,8 +107,10 @@ class OrchestratorInput(BaseModel):
         workflow: Workflow | None = None,
         traceparent: str | None = None,
         run_nonce: str | None = None,
+        continue_every: int = DEFAULT_CONTINUE_EVERY,
     ) -> OrchestratorInput:
-        """A new run's input (``run_nonce``: given only where a start must be reproducible)."""
+        """A new run's input (``run_nonce``: given only where a start must be reproducible;
+        ``continue_every``: the hosting app's setting, recorded for the run's first execution)."""
         return cls(
             input=message,
             strict_answers=True,
@@ -89,4 +119,5 @@ class OrchestratorInput(BaseModel):
             fingerprint=workflow.fingerprint if workflow else None,
             traceparent=traceparent,
             run_nonce=run_nonce or secrets.token_hex(16),
+            continue_every=continue_every,
         )

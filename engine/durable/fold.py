@@ -361,6 +361,7 @@ def snapshot(orchestration: Orchestration, outcome: Outcome, context: HistoryCon
     changes what it holds any more)."""
     state = orchestration.state
     buffers = orchestration.buffers
+    earlier, earlier_total = orchestration.started.trail_children()
     return RunSnapshot(
         workflow=orchestration.workflow,
         outcome=outcome,
@@ -376,7 +377,8 @@ def snapshot(orchestration: Orchestration, outcome: Outcome, context: HistoryCon
         attempts=tuple(orchestration.attempts_taken),
         asking=tuple(asked for asked, _ in orchestration.asking.values()),
         partitions=MappingProxyType(dict(orchestration.partitions)),
-        children=MappingProxyType(dict(orchestration.children)),
+        children=MappingProxyType({**earlier, **orchestration.children}),
+        children_total=earlier_total + len(orchestration.children),
         requests=MappingProxyType(dict(context.requests)),
         map_batches=MappingProxyType(dict(buffers.batches)),
         gathering=MappingProxyType(dict(buffers.gathering)),

@@ -42,7 +42,7 @@ from engine.core.supersteps import (
 from engine.core.versions import VersionNotAvailable, WorkflowVersions
 from engine.durable.admission import admitted, child_run_nonce, needs_admission, started_input
 from engine.durable.approval_desk import ApprovalDesk
-from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.checkpoint import DEFAULT_CONTINUE_EVERY, OrchestratorInput
 from engine.durable.context import DurableTask, OrchestrationContext
 from engine.durable.loop_messages import LOOP_ORCHESTRATOR, LoopInput, loop_instance_id
 from engine.durable.partition import AskedPartition, PartitionOutput, partition_failure
@@ -57,10 +57,6 @@ STEP_ACTIVITY = "run_step"
 _STEP_RESULT = StepResult.__pydantic_validator__  # StepResult.model_validate without its wrapper
 _PARTITION_OUTPUT = PartitionOutput.__pydantic_validator__
 _TIMED_OUT = object()  # a step's timer won its race with the step
-# Each replay re-reads the whole history of the current execution, so a run's total replay cost grows
-# with (supersteps x supersteps per execution). 20 keeps that ~2x below a hand-written orchestrator
-# already at 50 supersteps (bench/RESULTS.md has the sweep), while a timeline still shows 20 supersteps.
-DEFAULT_CONTINUE_EVERY = 20
 
 
 class WorkflowFailed(Exception):
@@ -122,8 +118,9 @@ class Orchestration:
         started: OrchestratorInput | None = None,
         partitioning: bool = True,
     ) -> None:
-        """``partitioning``: whether a map's items above its partition size go to partitions (a partition
-        runs its own items itself)."""
+        """``continue_every``: the app's setting, recorded in the inputs of the executions and runs this one
+        starts (this execution runs by the value its own input records). ``partitioning``: whether a map's
+        items above its partition size go to partitions (a partition runs its own items itself)."""
         self.workflow = workflow
         self.context = context
         self.activity = activity
@@ -143,6 +140,7 @@ class Orchestration:
         self.timeouts = compiled.timeouts
         self.codec = compiled.codec
         self.started = started or started_input(context.get_input())
+        self.supersteps_per_execution = self.started.supersteps_per_execution()
         self.executed: set[str] = set(self.started.executed)
         self.running: list[Step] = []  # the steps of the superstep in flight
         # This execution's step attempts, as cheap tuples (rebuilt on every replay); they become the
@@ -202,7 +200,7 @@ class Orchestration:
             while self.deliveries:
                 if state.superstep >= workflow.max_supersteps:
                     self.fail(superstep_limit_error(workflow, self.deliveries))
-                if supersteps_here >= self.continue_every and not self.asking:
+                if supersteps_here >= self.supersteps_per_execution and not self.asking:
                     self._continue_as_new()
                     return []
                 supersteps_here += 1
@@ -251,6 +249,7 @@ class Orchestration:
                 trail=self._trail().model_dump(mode="json"),
                 traceparent=self.started.traceparent,
                 run_nonce=self.started.run_nonce,
+                continue_every=self.continue_every,
             ).model_dump(mode="json")
         )
 
@@ -261,7 +260,7 @@ class Orchestration:
         continuation = Continuation(
             after_superstep=self.state.superstep, at=self.context.current_utc_datetime
         )
-        return trail.carried(self._step_records(), continuation)
+        return trail.carried(self._step_records(), continuation, self.children)
 
     def _step_records(self) -> list[StepRecord]:
         records = []
@@ -549,6 +548,7 @@ class Orchestration:
             workflow=child,
             traceparent=self.started.traceparent,
             run_nonce=child_run_nonce(self.started, instance_id, self.context),
+            continue_every=self.continue_every,
         ).model_dump(mode="json")
         return self.context.call_sub_orchestrator(child.name, started, instance_id)
 
@@ -716,7 +716,7 @@ def orchestrate(
             raise WorkflowFailed(error) from None
     if needs_admission(started, context):
         # Started around the workflow API: become the run a start through it would have made, first.
-        context.continue_as_new(admitted(started, workflow, context).model_dump(mode="json"))
+        context.continue_as_new(admitted(started, workflow, context, continue_every).model_dump(mode="json"))
         return []
     orchestration = Orchestration(
         workflow, context, activity=activity, continue_every=continue_every, started=started

@@ -70,12 +70,15 @@ class RunSnapshot:
     attempts: tuple[Attempt, ...]
     asking: tuple[AskedPartition, ...]
     partitions: Mapping[str, str]  # every partition this execution started: instance id -> map node
-    children: Mapping[str, str]  # sub-workflow runs this execution started: instance id -> workflow
+    # Sub-workflow runs the run started (instance id -> workflow): this execution's, and the first of the
+    # earlier executions' the trail carries (engine/durable/trail.py); ``children_total`` counts them all.
+    children: Mapping[str, str]
     requests: Mapping[StepKey, StepRequest]  # what the orchestrator asked of each step attempt
     map_batches: Mapping[int, int]  # map index -> batches begun
     gathering: Mapping[str, Gather]  # map batches still gathering their items' outputs, by batch id
     execution_started: datetime
     unasked: tuple[StepIdentity, ...] = field(default=())
+    children_total: int = 0
     # Looping steps (agents): the orchestrations this execution started for them (instance id -> node);
     # for a looping step's own orchestration, its calls.
     loops: Mapping[str, str] = field(default_factory=dict)

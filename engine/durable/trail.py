@@ -10,6 +10,7 @@ Times come from the orchestrator's clock (``current_utc_datetime``), so replays 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,9 @@ from pydantic import BaseModel, Field, model_serializer, model_validator
 MAX_STEPS = 100  # step attempts kept from earlier executions: about 110 bytes each as JSON
 MAX_CONTINUATIONS = 50  # continue-as-new markers kept (one per continue_every supersteps)
 MAX_ERROR_CHARS = 120
+# Sub-workflow runs kept from earlier executions (the first ones started; the rest only counted): as many
+# as a run's view lists (``engine.functions.reads_api``).
+MAX_CHILDREN = 100
 
 
 class StepRecord(BaseModel):
@@ -95,17 +99,27 @@ class Trail(BaseModel):
     dropped_steps: int = 0  # step attempts older than the kept ones
     continuations: list[Continuation] = Field(default_factory=list)
     executions: int = 1  # this one and every earlier one (continuations past the cap are counted here)
+    # Sub-workflow runs earlier executions started (instance id -> workflow): the first MAX_CHILDREN, and
+    # how many there were in all.
+    children: dict[str, str] = Field(default_factory=dict)
+    children_total: int = 0
 
-    def carried(self, steps: list[StepRecord], continuation: Continuation) -> Trail:
-        """This trail with one more execution's steps and its continue-as-new, cut to the caps."""
+    def carried(
+        self, steps: list[StepRecord], continuation: Continuation, children: Mapping[str, str]
+    ) -> Trail:
+        """This trail with one more execution's steps, its sub-workflow runs and its continue-as-new, cut to
+        the caps."""
         kept = [*self.steps, *steps]
         cut = max(0, len(kept) - MAX_STEPS)
+        room = max(0, MAX_CHILDREN - len(self.children))
         return Trail(
             started_at=self.started_at,
             steps=kept[cut:],
             dropped_steps=self.dropped_steps + cut,
             continuations=[*self.continuations, continuation][-MAX_CONTINUATIONS:],
             executions=self.executions + 1,
+            children={**self.children, **dict(list(children.items())[:room])},
+            children_total=self.children_total + len(children),
         )
 
 

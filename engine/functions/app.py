@@ -81,6 +81,9 @@ class WorkflowApp:
         self.workflows: dict[str, Workflow] = self.versions.newest()
         self.route_prefix = route_prefix
         self.activity_name = activity_name
+        if continue_every < 1:
+            message = f"continue_every must be at least 1 (supersteps per execution), not {continue_every}"
+            raise ValueError(message)
         self.continue_every = continue_every
         self.http_streams = flag(HTTP_STREAMS, False) if http_streams is None else http_streams
         if self.http_streams and not flag(INIT_INDEXING, False):

@@ -64,6 +64,7 @@ async def start_run(api: WorkflowApi, req: func.HttpRequest, client: DurableClie
             workflow.start_node.input_adapter.dump_python(message, mode="json"),
             workflow=workflow,
             traceparent=traced.traceparent,
+            continue_every=api.continue_every,
         )
         # The run's graph is chosen by the version recorded in its input, not by the Durable Functions
         # orchestration version: the extension's worker versioning (on by default: CurrentOrOlder and

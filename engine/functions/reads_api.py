@@ -120,7 +120,7 @@ async def _view(
     view["versionProblem"] = read.version_problem
     children, asked = await _children(api, req, client, snapshot, depth=0)
     view["children"] = children
-    view["childrenTotal"] = len(snapshot.children) if snapshot is not None else 0
+    view["childrenTotal"] = snapshot.children_total if snapshot is not None else 0
     # An approval inside a sub-workflow is the parent's to see and answer too (through the child's
     # route, where its respond link points).
     view["pendingApprovals"] += asked

@@ -52,8 +52,8 @@ def test_replay_suite_produces_rows_across_continue_as_new() -> None:
     rows = replay.run(sizes=(3, 55), reps=1, peers=False, log=lambda _: None)
     _well_formed(rows, "replay")
     assert [r.n for r in rows] == [3, 55]
-    # One execution per DEFAULT_CONTINUE_EVERY supersteps: 55 -> continued as new twice.
-    assert rows[1].extra["executions"] == -(-55 // DEFAULT_CONTINUE_EVERY) == 3
+    # One execution per DEFAULT_CONTINUE_EVERY supersteps: 55 continues as new more than once.
+    assert rows[1].extra["executions"] == -(-55 // DEFAULT_CONTINUE_EVERY) > 2
 
 
 def test_replay_drives_the_hand_written_orchestrator() -> None:

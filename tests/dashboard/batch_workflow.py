@@ -1,7 +1,7 @@
 """A document batch for the dashboard's browser tests, served through the app's own ``WORKFLOW_MODULES``.
 
-One document per superstep, so a batch of 20 outlives ``continue_every`` (20) and its timeline must span
-two executions; a named document fails its first attempt (a retry to inspect) and another fails every
+One document per superstep, so a batch of 20 outlives ``continue_every`` (10) and its timeline must span
+executions; a named document fails its first attempt (a retry to inspect) and another fails every
 time (an error to inspect); an editor signs the batch off at the end.
 """
 

@@ -156,8 +156,11 @@ def test_sub_workflows_and_their_runs_are_marked_and_linked(
 ) -> None:
     from playwright.sync_api import expect
 
-    view = get(f"{order_run}").body
+    view = get(f"{order_run}?timeline=true").body
+    # The child ran in an earlier execution than the current one: the trail carries it on.
+    assert view["timeline"]["executions"] > 1
     (child,) = view["children"]
+    assert view["childrenTotal"] == 1
     assert child["workflow"] == "pack_order"
     child_view = get(child["runUri"]).body
     assert child_view["parent"] == {"instanceId": RUN, "node": "pack_order", "superstep": 5, "item": 0}

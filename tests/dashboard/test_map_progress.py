@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devhost.testing import DevHostHandle
+from engine.durable.checkpoint import DEFAULT_CONTINUE_EVERY
 from engine.functions.view_models import RunView
 from tests.durable.http import Reply, finished, get, post, wait_for
 
@@ -137,9 +138,11 @@ def test_an_item_between_attempts_is_running_and_a_terminated_map_counts_what_ne
 def test_a_map_begun_before_a_continue_as_new_is_followed_after_it(
     host: DevHostHandle, tmp_path: Path
 ) -> None:
-    # 19 supersteps of countdown: the batch is begun in superstep 20, its items run in the next execution.
+    # An execution's worth of countdown less one: the batch is begun in the execution's last superstep, its
+    # items run in the next execution.
+    every = DEFAULT_CONTINUE_EVERY
     jobs = [{"name": "a", "gate": True}, {"name": "b"}, {"name": "c"}]
-    run = start(host, "map_late", {"left": 19, "gates": str(tmp_path), "jobs": jobs}, "late-api")
+    run = start(host, "map_late", {"left": every - 1, "gates": str(tmp_path), "jobs": jobs}, "late-api")
     try:
         view = until_progress(run, done=1, running=1)
         assert progress(view) == {
@@ -154,7 +157,7 @@ def test_a_map_begun_before_a_continue_as_new_is_followed_after_it(
         timeline = get(f"{run}?timeline=true").body["timeline"]
         assert timeline["executions"] == 2
         rows = [e for e in timeline["entries"] if e["kind"] == "step" and e["executor"] == "run_late_job"]
-        assert [(r["superstep"], r["item"], r["earlier"]) for r in rows] == [(21, 1, False)]
+        assert [(r["superstep"], r["item"], r["earlier"]) for r in rows] == [(every + 1, 1, False)]
     finally:
         open_gate(tmp_path, "a")
     view = wait_for(run, finished).body

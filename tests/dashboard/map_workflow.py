@@ -140,8 +140,8 @@ def tally_late_jobs(results: list[str | ItemFailed]) -> Tally:
     return tally(results)
 
 
-# ``left`` supersteps of counting down before the map: with left=19 the map's items are delivered in
-# superstep 20 and run in 21, after the run has continued as new (every 20 supersteps).
+# ``left`` supersteps of counting down before the map: with left = continue_every - 1 the map's items are
+# delivered in the execution's last superstep and run in the next one, after the run has continued as new.
 late = (
     WorkflowBuilder("map_late", start=count_down, description="A map after a countdown", max_supersteps=100)
     .add_edge(count_down, count_down, when=ticking)

@@ -173,15 +173,7 @@ def run(
     for n in sizes:
         cases: list[tuple[str, FunctionIndex, str, Any, int]] = [
             # The input a start through the workflow API writes (a bare one would be admitted first).
-            (
-                OURS,
-                ours,
-                "bench_loop",
-                OrchestratorInput.start({"left": n - 1}, continue_every=DEFAULT_CONTINUE_EVERY).model_dump(
-                    mode="json"
-                ),
-                reps,
-            )
+            (OURS, ours, "bench_loop", OrchestratorInput.start({"left": n - 1}).model_dump(mode="json"), reps)
         ]
         if hand is not None:
             cases.append((HAND, hand, "hand_chain", {"n": n}, reps if n < large else hand_reps_large))

@@ -10,6 +10,11 @@ partitions at the default size). The hand-written side is what a durabletask use
 class (the engine's in-memory backend, ``engine.durable_task.memory_backend``, which differs from
 durabletask's only when a worker dies) with the default history cap raised for the 10,000-wide fan-out.
 
+A third side, the floor (five-step runs only), makes exactly ours' durabletask calls for a five-step run
+(its custom status, our step request per step, our step activity) with none of our orchestrator's logic:
+what ours cannot go below on this backend while it keeps typed steps, their idempotency keys and the
+run's status.
+
     python -m bench.durable_task_runner [RUNS] [MAP_ITEMS] [REPS]
 """
 
@@ -31,12 +36,18 @@ from durabletask.worker import TaskHubGrpcWorker
 
 from bench import scale_workflows, workflows
 from bench.common import Row, quiet_logs
+from engine.core.supersteps import idempotency_key
 from engine.durable.checkpoint import OrchestratorInput
+from engine.durable.orchestrator import STEP_ACTIVITY
+from engine.durable.status import RunStatus
+from engine.durable.step_messages import StepRequest
 from engine.durable_task.memory_backend import RedeliveringBackend
 from engine.durable_task.worker import ActivityLoop, concurrency, register
 
 OURS = "ours (Durable Task runner)"
 HAND = "durabletask, hand-written"
+FLOOR = "floor: our step calls, no orchestrator logic"
+FLOOR_ORCHESTRATOR = "bench_five_floor"
 
 
 def _port() -> int:
@@ -134,43 +145,94 @@ def hand_written(runs: int, items: int, reps: int, *, warm: bool = True) -> dict
     return out
 
 
+def _floor_five(ctx: task.OrchestrationContext, value: int) -> Any:
+    """``bench_five`` as the floor runs it: per step, the status ours sets and our step request to our
+    step activity; nothing else (no routing, checkpoint, trail, telemetry or approvals)."""
+    workflow = workflows.five_steps
+    started = ctx.current_utc_datetime.isoformat()
+    executed = 0
+    for superstep, node in enumerate(workflow.nodes, start=1):  # a chain: the nodes in order
+        status = RunStatus(
+            workflow=workflow.name, superstep=superstep, running_count=1, executed_count=executed
+        )
+        ctx.set_custom_status({**status.model_dump(mode="json"), "started_at": started})
+        request = StepRequest.wire(
+            workflow=workflow.name,
+            executor=node,
+            instance_id=ctx.instance_id,
+            superstep=superstep,
+            ordinal=0,
+            attempt=1,
+            version=workflow.version,
+            idempotency_key=idempotency_key(workflow.name, ctx.instance_id, superstep, node, 0),
+            message=value,
+        )
+        result = yield ctx.call_activity(STEP_ACTIVITY, input=request)
+        value, executed = result["output"], executed + 1
+    done = RunStatus(workflow=workflow.name, phase="completed", superstep=5, executed_count=executed)
+    ctx.set_custom_status({**done.model_dump(mode="json"), "started_at": started})
+    return [value]
+
+
+def floor(runs: int, reps: int, *, warm: bool = True) -> dict[str, list[float]]:
+    """Five-step runs per second of the floor (see the module's docstring)."""
+    loop = ActivityLoop()
+
+    def setup(worker: TaskHubGrpcWorker) -> None:
+        register(worker, [workflows.five_steps], loop)
+        _floor_five.__name__ = FLOOR_ORCHESTRATOR
+        worker.add_orchestrator(_floor_five)
+
+    out: dict[str, list[float]] = {"sequential": []}
+    try:
+        for rep in range(reps + 1 if warm else reps):
+            with _hub(setup, history=1000) as client:
+                count = runs if rep or not warm else 20
+                rate = _runs_per_second(client, FLOOR_ORCHESTRATOR, [0] * count, [5])
+                if rep or not warm:
+                    out["sequential"].append(rate)
+    finally:
+        loop.stop()
+    return out
+
+
 def rows_of(runner: str, runs: int, items: int, result: dict[str, list[float]]) -> list[Row]:
-    return [
-        Row("durabletask", "sequential", runner, runs, "runs/s", result["sequential"], higher_is_better=True),
-        Row("durabletask", "map", runner, items, "s", result["map"]),
-    ]
+    sequential = result["sequential"]
+    rows = [Row("durabletask", "sequential", runner, runs, "runs/s", sequential, higher_is_better=True)]
+    if "map" in result:
+        rows.append(Row("durabletask", "map", runner, items, "s", result["map"]))
+    return rows
 
 
 def _measure(runs: int, items: int, reps: int, measured: dict[str, dict[str, list[float]]]) -> None:
     """A warm-up of each side, then ``reps`` rounds, each one measurement of each side."""
     hand_written(20, 100, 0, warm=True)
     ours(20, 100, 0, warm=True)
+    floor(20, 0, warm=True)
     for _ in range(reps):
         for runner, side in ((HAND, hand_written), (OURS, ours)):
             got = side(runs, items, 1, warm=False)
             for case, samples in got.items():
                 measured[runner][case] += samples
+        measured[FLOOR]["sequential"] += floor(runs, 1, warm=False)["sequential"]
 
 
 def run(runs: int = 1000, items: int = 10_000, reps: int = 3) -> list[Row]:
-    """Both sides, alternated: a round is one measurement of each (after a warm-up of each), so a busy
-    machine weighs on both alike; each round's ratio is kept in the rows."""
+    """The sides alternated: a round is one measurement of each (after a warm-up of each), so a busy
+    machine weighs on all alike; each round's ratio to the hand-written side is kept in the rows."""
     measured: dict[str, dict[str, list[float]]] = {
         HAND: {"sequential": [], "map": []},
         OURS: {"sequential": [], "map": []},
+        FLOOR: {"sequential": []},
     }
     with quiet_logs(logging.WARNING):  # durabletask logs every work item
         _measure(runs, items, reps, measured)
-    rows = rows_of(HAND, runs, items, measured[HAND]) + rows_of(OURS, runs, items, measured[OURS])
-    ratios = {
-        "sequential": [
-            o / h for o, h in zip(measured[OURS]["sequential"], measured[HAND]["sequential"], strict=True)
-        ],
-        "map": [o / h for o, h in zip(measured[OURS]["map"], measured[HAND]["map"], strict=True)],
-    }
+    rows = [row for runner, got in measured.items() for row in rows_of(runner, runs, items, got)]
+    hand = measured[HAND]
     for row in rows:
-        if row.runner == OURS:
-            row.extra["ratio_per_round"] = [round(r, 3) for r in ratios[row.case]]
+        if row.runner != HAND:
+            pairs = zip(measured[row.runner][row.case], hand[row.case], strict=True)
+            row.extra["ratio_per_round"] = [round(o / h, 3) for o, h in pairs]
         what = f"{row.n} five-step runs" if row.case == "sequential" else f"a {row.n}-item map"
         figures = f"best {row.best:8.2f}  median {row.median:8.2f} {row.unit}"
         print(f"  durabletask {what:22} {row.runner:30} {figures} {row.extra.get('ratio_per_round', '')}")

@@ -198,7 +198,7 @@ def durable_task_table(rows: list[Row]) -> list[str]:
         return []
     out = [
         f"| runner | {seq[0].n} five-step runs: runs/s, best | median | {fan[0].n if fan else 0}-item map: "
-        "makespan, best | median | ours ÷ hand-written, per round |",
+        "makespan, best | median | ÷ hand-written, per round |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in seq:
